@@ -1,0 +1,73 @@
+"""Main-text and metadata extraction with trafilatura."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import trafilatura
+
+PAYWALL_MARKERS = (
+    "subscribe to continue",
+    "subscribe to read",
+    "this article is for subscribers",
+    "to continue reading",
+    "already a subscriber",
+    "sign in to read",
+    "create a free account to continue",
+)
+_LANG = re.compile(rb"<html[^>]*\slang=[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+
+
+@dataclass
+class Extracted:
+    text: str
+    title: str | None
+    author: str | None
+    date: datetime | None
+    language: str | None
+    site_name: str | None
+    canonical_url: str | None
+
+
+def extract_article(html: bytes, url: str) -> Extracted | None:
+    """The article's main text and metadata, or None when there is no main text."""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        )
+    except Exception:  # trafilatura raises assorted errors on hostile markup
+        return None
+    if doc is None or not (doc.text or "").strip():
+        return None
+    date = None
+    if doc.date:
+        try:
+            date = datetime.fromisoformat(doc.date)
+        except ValueError:
+            date = None
+    lang = doc.language
+    if not lang:
+        m = _LANG.search(html[:5000])
+        lang = m.group(1).decode().lower() if m else None
+    return Extracted(
+        text=doc.text.strip(),
+        title=doc.title,
+        author=doc.author,
+        date=date,
+        language=lang,
+        site_name=doc.sitename,
+        canonical_url=doc.url if doc.url and doc.url.startswith("http") else None,
+    )
+
+
+def paywall_reason(text: str, min_words: int) -> str | None:
+    """Why this text is not the article (a stub), or None if it looks like one."""
+    words = len(text.split())
+    lower = text.lower()
+    if any(m in lower for m in PAYWALL_MARKERS) and words < 4 * min_words:
+        return "paywall stub"
+    if words < min_words:
+        return f"extracted only {words} words"
+    return None

@@ -1,0 +1,364 @@
+"""The fetch stage: poll due feeds, fetch new article pages, store them.
+
+Each source is one batch written in one transaction, together with its feed state
+(ETag, Last-Modified). A run killed before the commit leaves the old feed state,
+so the next run sees the same entries again: nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from framewatch.config import Settings
+from framewatch.crawler.dedup import canonical_url, content_hash
+from framewatch.crawler.downloads import (
+    Disallowed,
+    Fetcher,
+    FetchError,
+    RefusedAddress,
+    Response,
+)
+from framewatch.crawler.extract import extract_article, paywall_reason
+from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
+from framewatch.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+
+
+@dataclass
+class SourceReport:
+    source_id: int
+    name: str
+    status: str = "ok"  # ok | not_modified | partial | failed
+    entries: int = 0
+    new_articles: int = 0
+    summary_only: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(s.new_articles for s in self.sources)
+
+    @property
+    def failed_sources(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "sources_polled": len(self.sources),
+            "sources_failed": len(self.failed_sources),
+            "articles_new": self.new_articles,
+            "articles_summary_only": sum(s.summary_only for s in self.sources),
+            "duplicates": sum(s.duplicates for s in self.sources),
+        }
+
+
+@dataclass
+class _Candidate:
+    entry: FeedEntry
+    row: dict | None = None  # article row to insert
+    log_outcome: str | None = None  # crawl_log outcome when not stored
+    detail: str | None = None
+
+
+class SourceDiscoveryError(ValueError):
+    pass
+
+
+async def discover_source(url: str, settings: Settings) -> tuple[str, str | None, str | None]:
+    """The feed URL for a feed or web page URL, with the feed's title and site URL."""
+    async with Fetcher(settings.crawl, settings.allow_private_networks) as f:
+        try:
+            resp = await f.get(url)
+        except FetchError as exc:
+            raise SourceDiscoveryError(str(exc)) from exc
+        if resp.status >= 400:
+            raise SourceDiscoveryError(f"{url}: HTTP {resp.status}")
+        if not looks_like_feed(resp.body, resp.content_type):
+            feeds = discover_feeds(resp.body, resp.final_url)
+            if not feeds:
+                raise SourceDiscoveryError(
+                    f"{url} is a web page that announces no feed (no <link rel=alternate>)"
+                )
+            url = feeds[0]
+            try:
+                resp = await f.get(url)
+            except FetchError as exc:
+                raise SourceDiscoveryError(str(exc)) from exc
+        parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"))
+        if not parsed.entries and parsed.error:
+            raise SourceDiscoveryError(f"{url}: {parsed.error}")
+        return url, parsed.title, parsed.site_url
+
+
+def fetch_due(
+    store: Store,
+    settings: Settings,
+    *,
+    force: bool = False,
+    on_source: Callable[[SourceReport], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> FetchReport:
+    """Poll every due source (all of them with ``force``) and store new articles."""
+    now = utcnow()
+    rows = store.execute(
+        """SELECT s.id, s.url, s.name, s.language, f.etag, f.last_modified
+           FROM sources s LEFT JOIN feed_state f ON f.source_id = s.id
+           WHERE s.active AND (? OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
+           ORDER BY s.id""",
+        [force, now],
+    ).fetchall()
+    if on_start:
+        on_start(len(rows))
+    return asyncio.run(_fetch_all(store, settings, rows, on_source))
+
+
+async def _fetch_all(store, settings, rows, on_source) -> FetchReport:
+    report = FetchReport()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="extract") as pool:
+        async with Fetcher(settings.crawl, settings.allow_private_networks) as fetcher:
+
+            async def one(row):
+                rep = await _fetch_source(store, settings, fetcher, pool, *row)
+                report.sources.append(rep)
+                if on_source:
+                    on_source(rep)
+
+            await asyncio.gather(*(one(r) for r in rows))
+    return report
+
+
+def _seen_urls(store: Store, urls: list[str]) -> set[str]:
+    if not urls:
+        return set()
+    rows = store.execute(
+        """SELECT url FROM articles WHERE url IN (SELECT unnest(?))
+           UNION SELECT canonical_url FROM articles WHERE canonical_url IN (SELECT unnest(?))
+           UNION SELECT url FROM crawl_log WHERE url IN (SELECT unnest(?))
+                 AND outcome IN ('exact_duplicate', 'refused')""",
+        [urls, urls, urls],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+async def _fetch_source(store, settings, fetcher, pool, source_id, url, name, language, etag, lm):
+    rep = SourceReport(source_id, name)
+    try:
+        resp = await fetcher.get(url, etag=etag, last_modified=lm)
+    except FetchError as exc:
+        rep.status = "failed"
+        rep.errors.append(str(exc))
+        _record_failure(store, settings, source_id, None, str(exc))
+        return rep
+    if resp.not_modified:
+        rep.status = "not_modified"
+        _record_success(store, settings, source_id, resp, None, etag, lm)
+        return rep
+    if resp.status >= 400:
+        rep.status = "failed"
+        msg = f"{url}: HTTP {resp.status}"
+        rep.errors.append(msg)
+        _record_failure(store, settings, source_id, resp.status, msg)
+        return rep
+    parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"))
+    if parsed.error:
+        rep.errors.append(parsed.error)
+        if not parsed.entries:
+            rep.status = "failed"
+            _record_failure(store, settings, source_id, resp.status, f"{url}: {parsed.error}")
+            return rep
+        rep.status = "partial"
+    rep.entries = len(parsed.entries)
+    language = language or parsed.language
+    # Entries unseen by canonical URL; the same link twice in one feed counts once.
+    by_canon: dict[str, FeedEntry] = {}
+    for e in parsed.entries:
+        by_canon.setdefault(canonical_url(e.url), e)
+    seen = _seen_urls(store, list(by_canon) + [e.url for e in by_canon.values()])
+    fresh = [e for c, e in by_canon.items() if c not in seen and e.url not in seen]
+    cands = await asyncio.gather(
+        *(_fetch_entry(fetcher, pool, settings, e, source_id, language) for e in fresh)
+    )
+    with store.transaction():
+        _store_batch(store, cands, rep)
+        _record_success(
+            store, settings, source_id, resp, parsed.error,
+            resp.headers.get("etag"), resp.headers.get("last-modified"),
+        )  # fmt: skip
+    return rep
+
+
+async def _fetch_entry(fetcher, pool, settings, entry: FeedEntry, source_id, language) -> _Candidate:
+    cand = _Candidate(entry)
+    note = None
+    extracted = None
+    final_url = entry.url
+    try:
+        page: Response = await fetcher.get(entry.url, robots=True)
+        final_url = page.final_url
+        if page.status >= 400:
+            note = f"page fetch failed: HTTP {page.status}"
+        elif page.content_type not in HTML_TYPES:
+            note = f"not an HTML page ({page.content_type})"
+        else:
+            loop = asyncio.get_running_loop()
+            extracted = await loop.run_in_executor(pool, extract_article, page.body, final_url)
+            if extracted is None:
+                note = "extraction found no main text"
+            else:
+                reason = paywall_reason(extracted.text, settings.crawl.min_words)
+                if reason:
+                    note, extracted = reason, None if entry.summary else extracted
+    except RefusedAddress as exc:
+        cand.log_outcome, cand.detail = "refused", str(exc)
+        return cand
+    except Disallowed as exc:
+        note = str(exc)
+    except FetchError as exc:
+        note = f"page fetch failed: {exc}"
+
+    text = extracted.text if extracted else (entry.summary or "")
+    if not text.strip():
+        cand.log_outcome, cand.detail = "failed", note or "no text in page or feed"
+        return cand
+    canon = canonical_url(
+        extracted.canonical_url if extracted and extracted.canonical_url else final_url
+    )
+    published = entry.published_at or (extracted.date if extracted else None)
+    cand.row = {
+        "source_id": source_id,
+        "url": entry.url,
+        "canonical_url": canon,
+        "title": entry.title or (extracted.title if extracted else None),
+        "author": entry.author or (extracted.author if extracted else None),
+        "published_at": published,
+        "language": (extracted.language if extracted else None) or language,
+        "site_name": extracted.site_name if extracted else None,
+        "text": text,
+        "summary": entry.summary,
+        "word_count": len(text.split()),
+        "content_hash": content_hash(text),
+        "extraction": "full" if extracted and not note else "feed_summary",
+        "extraction_note": note,
+    }
+    return cand
+
+
+ARTICLE_COLUMNS = (
+    "source_id", "url", "canonical_url", "title", "author", "published_at", "language",
+    "site_name", "text", "summary", "word_count", "content_hash", "extraction", "extraction_note",
+)  # fmt: skip
+
+
+def insert_articles(store: Store, rows: list[dict]) -> tuple[list[int], list[tuple[dict, int]]]:
+    """Insert rows not already stored; returns new ids and (row, existing id) exact copies.
+
+    Call inside a transaction. A row whose canonical URL or content hash is already
+    stored (or earlier in the same batch) is not inserted again.
+    """
+    if not rows:
+        return [], []
+    canons = [r["canonical_url"] for r in rows]
+    hashes = [r["content_hash"] for r in rows]
+    existing = store.execute(
+        """SELECT canonical_url, content_hash, id FROM articles
+           WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
+        [canons, hashes],
+    ).fetchall()
+    by_canon = {c: i for c, _, i in existing}
+    by_hash = {h: i for _, h, i in existing}
+    new_ids: list[int] = []
+    copies: list[tuple[dict, int]] = []
+    placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
+    sql = (
+        f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, fetched_at) "
+        f"VALUES ({placeholders}, ?) RETURNING id"
+    )
+    now = utcnow()
+    for r in rows:
+        if r["canonical_url"] in by_canon:
+            continue
+        if r["content_hash"] in by_hash:
+            copies.append((r, by_hash[r["content_hash"]]))
+            continue
+        aid = store.execute(sql, [r.get(c) for c in ARTICLE_COLUMNS] + [now]).fetchone()[0]
+        by_canon[r["canonical_url"]] = by_hash[r["content_hash"]] = aid
+        new_ids.append(aid)
+    return new_ids, copies
+
+
+def _store_batch(store: Store, cands: list[_Candidate], rep: SourceReport) -> None:
+    rows = [c.row for c in cands if c.row]
+    new_ids, copies = insert_articles(store, rows)
+    rep.new_articles = len(new_ids)
+    rep.summary_only = sum(
+        1 for c in cands if c.row and c.row["extraction"] == "feed_summary"
+    ) - sum(1 for r, _ in copies if r["extraction"] == "feed_summary")
+    rep.duplicates = len(copies)
+    for r, original in copies:
+        store.execute(
+            "INSERT INTO crawl_log (url, source_id, outcome, article_id, detail) VALUES (?, ?, ?, ?, ?)",
+            [r["url"], r["source_id"], "exact_duplicate", original, "same text as an article already stored"],
+        )  # fmt: skip
+    for c in cands:
+        if c.log_outcome:
+            store.execute(
+                "INSERT INTO crawl_log (url, source_id, outcome, detail) VALUES (?, ?, ?, ?)",
+                [c.entry.url, rep.source_id, c.log_outcome, c.detail],
+            )
+            rep.errors.append(c.detail or c.log_outcome)
+        elif c.row and c.row["extraction_note"]:
+            log.info("%s: %s", c.row["url"], c.row["extraction_note"])
+
+
+def _upsert_state(store: Store, source_id: int, **values) -> None:
+    cols = ", ".join(values)
+    sets = ", ".join(f"{k} = excluded.{k}" for k in values)
+    store.execute(
+        f"INSERT INTO feed_state (source_id, {cols}) VALUES (?, {', '.join('?' for _ in values)}) "
+        f"ON CONFLICT (source_id) DO UPDATE SET {sets}",
+        [source_id, *values.values()],
+    )
+
+
+def _record_success(store, settings, source_id, resp, error, etag, lm) -> None:
+    now = utcnow()
+    _upsert_state(
+        store, source_id, etag=etag, last_modified=lm, last_polled_at=now, last_success_at=now,
+        last_status=resp.status, last_error=error, consecutive_failures=0,
+        next_poll_at=now + timedelta(minutes=settings.crawl.poll_interval_min),
+    )  # fmt: skip
+
+
+def _record_failure(store, settings, source_id, status, error) -> None:
+    now = utcnow()
+    row = store.execute(
+        "SELECT consecutive_failures FROM feed_state WHERE source_id = ?", [source_id]
+    ).fetchone()
+    failures = (row[0] if row else 0) + 1
+    backoff = settings.crawl.poll_interval_min * (2 ** min(failures - 1, 5))
+    _upsert_state(
+        store, source_id, last_polled_at=now, last_status=status, last_error=error,
+        consecutive_failures=failures, next_poll_at=now + timedelta(minutes=backoff),
+    )  # fmt: skip
+
+
+def feed_state_of(store: Store, source_id: int) -> dict:
+    cur = store.execute("SELECT * FROM feed_state WHERE source_id = ?", [source_id])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else {}
+
+
+__all__ = ["fetch_due", "discover_source", "insert_articles", "FetchReport", "SourceReport"]

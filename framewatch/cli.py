@@ -1,0 +1,315 @@
+"""The ``framewatch`` command. It only parses and prints; the stages do the work.
+
+Exit codes: 0 success; 1 failure; 2 bad usage, config or input; 3 partial
+success (some sources or rows failed, the rest was stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from framewatch.config import ConfigError, Settings, load_settings
+from framewatch.store import DEFAULT_DB, Store, StoreError, open_store
+
+EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+
+app = typer.Typer(
+    help="Follow how the news frames a story: crawl feeds, cluster stories, label frames.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+sources_app = typer.Typer(help="Manage the feeds framewatch polls.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Ctx:
+    db: Path
+    config: Path | None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    def store(self) -> Store:
+        store = open_store(self.db)
+        _sync_config_sources(store, self.settings)
+        return store
+
+
+def _sync_config_sources(store: Store, settings: Settings) -> None:
+    from framewatch.sources import add_source
+
+    for s in settings.sources:
+        add_source(
+            store, s.url, name=s.name, country=s.country, language=s.language, origin="config"
+        )
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit code 2."""
+
+
+def handles_errors(fn):
+    """Turn known errors into one clear line and a meaningful exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, UsageError, ValueError) as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except StoreError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_FAILURE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; the next run resumes where this one stopped")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        Path, typer.Option("--db", envvar="FRAMEWATCH_DB", help="The DuckDB store file.")
+    ] = Path(DEFAULT_DB),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="FRAMEWATCH_CONFIG", help="Config file (framewatch.toml)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = Ctx(db=db, config=config)
+
+
+def print_table(columns: list[str], rows: list[tuple[Any, ...]], title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    out.print(table)
+
+
+# -- sources -------------------------------------------------------------------
+@sources_app.command("add")
+@handles_errors
+def sources_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="A feed URL, or a web page that announces one.")],
+    name: Annotated[str | None, typer.Option(help="Outlet name shown everywhere.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO country code, e.g. GB.")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO language code, e.g. en.")] = None,
+    no_discover: Annotated[bool, typer.Option(help="Store the URL as given, offline.")] = False,
+) -> None:
+    """Add a source; a web page URL is resolved to the feed it announces."""
+    from framewatch.crawler.fetch import SourceDiscoveryError, discover_source
+    from framewatch.sources import add_source
+
+    c: Ctx = ctx.obj
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"not an http(s) URL: {url}")
+    feed_url, title, site = url, None, None
+    if not no_discover:
+        try:
+            feed_url, title, site = asyncio.run(discover_source(url, c.settings))
+        except SourceDiscoveryError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_FAILURE) from None
+    with c.store() as store:
+        sid = add_source(
+            store, feed_url, name=name or title, site_url=site, country=country, language=language
+        )
+        store.publish_snapshot()
+    out.print(f"source {sid}: {feed_url}" + (f" (discovered from {url})" if feed_url != url else ""))
+
+
+@sources_app.command("list")
+@handles_errors
+def sources_list(ctx: typer.Context) -> None:
+    """List sources with their article counts and last error."""
+    from framewatch.sources import list_sources
+
+    with ctx.obj.store() as store:
+        rows = list_sources(store)
+    print_table(
+        ["id", "name", "url", "country", "lang", "articles", "failures", "last error"],
+        [
+            (s.id, s.name, s.url, s.country, s.language, s.articles, s.consecutive_failures, s.last_error)
+            for s in rows
+        ],
+    )
+
+
+@sources_app.command("remove")
+@handles_errors
+def sources_remove(
+    ctx: typer.Context, key: Annotated[str, typer.Argument(help="Source id, URL or name.")]
+) -> None:
+    """Stop polling a source. Its articles stay in the store."""
+    from framewatch.sources import remove_source
+
+    with ctx.obj.store() as store:
+        s = remove_source(store, key)
+        store.publish_snapshot()
+    if s is None:
+        err.print(f"error: no source {key!r}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    out.print(f"removed source {s.id} ({s.name}); its {s.articles} articles are kept")
+
+
+@sources_app.command("import-opml")
+@handles_errors
+def sources_import_opml(ctx: typer.Context, file: Path) -> None:
+    """Add every feed of an OPML file."""
+    from framewatch.crawler.opml import OpmlError, read_opml
+    from framewatch.sources import add_source
+
+    try:
+        entries = read_opml(file)
+    except OpmlError as exc:
+        raise UsageError(str(exc)) from exc
+    with ctx.obj.store() as store, store.transaction():
+        for e in entries:
+            add_source(store, e.url, name=e.name, site_url=e.site_url, origin="opml")
+    with ctx.obj.store() as store:
+        store.publish_snapshot()
+    out.print(f"imported {len(entries)} sources from {file}")
+
+
+@sources_app.command("export-opml")
+@handles_errors
+def sources_export_opml(ctx: typer.Context, file: Path) -> None:
+    """Write all sources to an OPML file."""
+    from framewatch.crawler.opml import OpmlSource, write_opml
+    from framewatch.sources import list_sources
+
+    with ctx.obj.store() as store:
+        rows = list_sources(store)
+    write_opml(file, [OpmlSource(s.url, s.name, s.site_url) for s in rows])
+    out.print(f"wrote {len(rows)} sources to {file}")
+
+
+# -- pipeline --------------------------------------------------------------------
+def _print_run_summary(store: Store, counts: dict[str, int], errors: list[str]) -> None:
+    n_sources = store.execute("SELECT count(*) FROM sources WHERE active").fetchone()[0]
+    n_articles = store.execute("SELECT count(*) FROM articles").fetchone()[0]
+    shown = {k: v for k, v in counts.items() if not k.startswith("_")}
+    out.print(
+        f"sources: {n_sources}  articles stored: {n_articles}  "
+        + "  ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    )
+    if errors:
+        err.print(f"{len(errors)} problem(s):")
+        for e in errors[:20]:
+            err.print(f"  - {e}", markup=False)
+        if len(errors) > 20:
+            err.print(f"  ... and {len(errors) - 20} more (see the runs table)")
+
+
+def _exit_for(counts: dict[str, int]) -> None:
+    if counts.get("_failed_sources"):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@handles_errors
+def fetch(
+    ctx: typer.Context,
+    all_sources: Annotated[bool, typer.Option("--all", help="Poll every source, due or not.")] = False,
+) -> None:
+    """Poll every due source and store new articles."""
+    from framewatch.pipeline import fetch_stage, recorded_run
+
+    with ctx.obj.store() as store:
+        with recorded_run(store, "fetch") as rec:
+            fetch_stage(store, ctx.obj.settings, rec, force=all_sources)
+        _print_run_summary(store, rec.counts, rec.errors)
+    _exit_for(rec.counts)
+
+
+@app.command()
+@handles_errors
+def run(
+    ctx: typer.Context,
+    all_sources: Annotated[bool, typer.Option("--all", help="Poll every source, due or not.")] = False,
+) -> None:
+    """Every pipeline stage in order: fetch, then analysis of what is pending."""
+    from framewatch.pipeline import recorded_run, run_all
+
+    with ctx.obj.store() as store:
+        with recorded_run(store, "run") as rec:
+            run_all(store, ctx.obj.settings, rec, force=all_sources)
+        _print_run_summary(store, rec.counts, rec.errors)
+    _exit_for(rec.counts)
+
+
+@app.command()
+@handles_errors
+def demo(
+    ctx: typer.Context,
+    db: Annotated[Path | None, typer.Option("--db", help="Store for the demo.")] = None,
+) -> None:
+    """Serve the bundled sample corpus on loopback and run the whole pipeline on it."""
+    from framewatch.pipeline import recorded_run, run_all
+    from framewatch.sample_site import serve_sample_site
+    from framewatch.sources import add_source
+
+    c: Ctx = ctx.obj
+    if db is not None:
+        c.db = db
+    settings = c.settings
+    settings.allow_private_networks = True  # the sample site is on loopback
+    settings.crawl.per_host_delay_s = 0.0
+    with serve_sample_site() as site:
+        with c.store() as store:
+            for outlet in site.outlets:
+                add_source(store, site.feed_url(outlet), name=outlet["name"],
+                           country=outlet.get("country"), language="en", origin="demo")  # fmt: skip
+            with recorded_run(store, "demo") as rec:
+                run_all(store, settings, rec, force=True)
+            _print_run_summary(store, rec.counts, rec.errors)
+    out.print(f"demo store: {c.db}  (try: framewatch --db {c.db} stories)")
+    _exit_for(rec.counts)
+
+
+def _json_default(o: object) -> str:
+    return str(o)
+
+
+def print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,74 @@
+"""The pipeline runner: stages in order, each run recorded in the ``runs`` table."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from framewatch.config import Settings
+from framewatch.store import Store, utcnow
+
+
+@dataclass
+class RunRecord:
+    id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def mark_interrupted(store: Store) -> None:
+    """Runs still 'running' when a writer opens the store died: say so."""
+    store.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+
+
+@contextlib.contextmanager
+def recorded_run(store: Store, command: str) -> Iterator[RunRecord]:
+    mark_interrupted(store)
+    rid = store.execute(
+        "INSERT INTO runs (command, started_at) VALUES (?, ?) RETURNING id", [command, utcnow()]
+    ).fetchone()[0]
+    rec = RunRecord(rid)
+    status = "ok"
+    try:
+        yield rec
+    except BaseException as exc:
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        rec.errors.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
+        raise
+    finally:
+        store.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, errors = ? WHERE id = ?",
+            [utcnow(), status, json.dumps(rec.counts), json.dumps(rec.errors[:200]), rid],
+        )
+        store.publish_snapshot()
+
+
+Stage = Callable[[Store, Settings, RunRecord], None]
+
+
+def fetch_stage(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
+    from framewatch.crawler.fetch import fetch_due
+    from framewatch.progress import progress_for
+
+    with progress_for("fetching feeds") as bar:
+        report = fetch_due(store, settings, force=force, on_start=bar.start, on_source=bar.advance)
+    rec.counts.update(report.counts())
+    for s in report.sources:
+        rec.errors.extend(f"{s.name}: {e}" for e in s.errors)
+    rec.counts["_failed_sources"] = len(report.failed_sources)
+
+
+def analysis_stages() -> list[tuple[str, Stage]]:
+    """Stages after fetching, in order; each is a no-op when nothing is pending."""
+    from framewatch.analysis.pipeline_stages import STAGES
+
+    return STAGES
+
+
+def run_all(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
+    fetch_stage(store, settings, rec, force=force)
+    for _name, stage in analysis_stages():
+        stage(store, settings, rec)

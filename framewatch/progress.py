@@ -1,0 +1,50 @@
+"""Progress bars in a terminal, quiet log lines otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+
+log = logging.getLogger("framewatch")
+
+
+class _Bar:
+    def __init__(self, label: str, progress=None):
+        self.label = label
+        self.progress = progress
+        self.task = None
+        self.done = 0
+        self.total = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        if self.progress is not None:
+            self.task = self.progress.add_task(self.label, total=total)
+        else:
+            log.info("%s: %d to do", self.label, total)
+
+    def advance(self, *_: object, n: int = 1) -> None:
+        self.done += n
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, advance=n)
+
+
+@contextlib.contextmanager
+def progress_for(label: str) -> Iterator[_Bar]:
+    if not sys.stderr.isatty():
+        bar = _Bar(label)
+        yield bar
+        log.info("%s: %d done", label, bar.done)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as p:
+        yield _Bar(label, p)

@@ -1,0 +1,72 @@
+"""Sources (feeds) in the store: add, list, remove, sync from config and OPML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from framewatch.store import Store
+
+
+@dataclass
+class Source:
+    id: int
+    url: str
+    name: str
+    site_url: str | None
+    country: str | None
+    language: str | None
+    origin: str
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    articles: int = 0
+
+
+def default_name(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def add_source(
+    store: Store,
+    url: str,
+    *,
+    name: str | None = None,
+    site_url: str | None = None,
+    country: str | None = None,
+    language: str | None = None,
+    origin: str = "cli",
+) -> int:
+    """Insert or reactivate a source; given fields overwrite stored ones."""
+    row = store.execute("SELECT id FROM sources WHERE url = ?", [url]).fetchone()
+    if row:
+        store.execute(
+            "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"
+            " country = coalesce(?, country), language = coalesce(?, language) WHERE id = ?",
+            [name, site_url, country, language, row[0]],
+        )
+        return row[0]
+    return store.execute(
+        "INSERT INTO sources (url, name, site_url, country, language, origin)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        [url, name or default_name(url), site_url, country, language, origin],
+    ).fetchone()[0]
+
+
+def list_sources(store: Store) -> list[Source]:
+    rows = store.execute(
+        """SELECT s.id, s.url, s.name, s.site_url, s.country, s.language, s.origin,
+                  f.last_error, coalesce(f.consecutive_failures, 0),
+                  (SELECT count(*) FROM articles a WHERE a.source_id = s.id)
+           FROM sources s LEFT JOIN feed_state f ON f.source_id = s.id
+           WHERE s.active ORDER BY s.id"""
+    ).fetchall()
+    return [Source(*r) for r in rows]
+
+
+def remove_source(store: Store, key: str) -> Source | None:
+    """Stop polling a source (by id, URL or name); its articles stay in the store."""
+    for s in list_sources(store):
+        if key in (str(s.id), s.url, s.name):
+            store.execute("UPDATE sources SET active = false WHERE id = ?", [s.id])
+            return s
+    return None

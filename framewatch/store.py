@@ -1,0 +1,220 @@
+"""The DuckDB store: the only shared state of framewatch.
+
+One writing process at a time (DuckDB's rule). Readers never open the live file:
+each writing command publishes a consistent snapshot file atomically when it ends a
+batch of work, and readers (``framewatch sql``, the dashboard, the digest,
+``framewatch.connect``) open that snapshot read-only. A reader therefore never
+blocks the crawler and never sees half a batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = "framewatch.duckdb"
+
+
+class StoreError(RuntimeError):
+    """A problem with the store that the user can act on."""
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    files = resources.files("framewatch") / "migrations"
+    found = []
+    for entry in files.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version_known() -> int:
+    """The newest schema version this code knows how to use."""
+    return max(v for v, _, _ in _migrations())
+
+
+def snapshot_path(db_path: str | os.PathLike) -> Path:
+    return Path(str(db_path) + ".snapshot")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: every TIMESTAMP in the store is UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+class Store:
+    """A writable handle on the store; created by :func:`open_store`."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection):
+        self.path = path
+        self.con = con
+
+    # -- transactions ---------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One batch = one transaction: a killed run leaves no half batch behind."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def schema_version(self) -> int:
+        return _current_version(self.con)
+
+    # -- settings kept in the file ------------------------------------------------
+    def get_setting(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.con.execute(
+            "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    # -- snapshots ------------------------------------------------------------
+    def publish_snapshot(self) -> Path:
+        """Copy the checkpointed file next to itself and swap it in atomically."""
+        self.con.execute("CHECKPOINT")
+        target = snapshot_path(self.path)
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.copyfile(self.path, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        return target
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Apply pending numbered migrations, each in its own transaction."""
+    current = _current_version(con)
+    known = schema_version_known()
+    if current > known:
+        raise StoreError(
+            f"{path} has schema version {current}, but this framewatch only knows up to "
+            f"version {known}. Upgrade framewatch to open it."
+        )
+    if current == 0:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+    for version, name, sql in _migrations():
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()]
+            )
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed on {path}: {exc}") from exc
+    return known
+
+
+def open_store(path: str | os.PathLike = DEFAULT_DB, lock_timeout_s: float = 30.0) -> Store:
+    """Open (creating and migrating) the store for writing.
+
+    Waits up to ``lock_timeout_s`` for another writer to finish, so a short-lived
+    writer (a reader refreshing the snapshot) never makes the crawler fail.
+    """
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        raise StoreError(f"folder {p.parent} does not exist (store {p})")
+    deadline = time.monotonic() + lock_timeout_s
+    while True:
+        try:
+            con = duckdb.connect(str(p))
+            break
+        except duckdb.Error as exc:
+            if _is_lock_error(exc) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            if _is_lock_error(exc):
+                raise StoreError(
+                    f"{p} is being written by another framewatch process; try again when it ends"
+                ) from exc
+            raise StoreError(f"cannot open {p}: {exc}") from exc
+    try:
+        migrate(con, p)
+    except Exception:
+        con.close()
+        raise
+    return Store(p, con)
+
+
+def connect(
+    path: str | os.PathLike | None = None, read_only: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for notebooks and readers, on the current snapshot.
+
+    With ``read_only=False`` you get the live store for writing (one writer at a time).
+    """
+    p = Path(path or os.environ.get("FRAMEWATCH_DB") or DEFAULT_DB)
+    if not read_only:
+        return open_store(p).con
+    snap = snapshot_path(p)
+    stale = not snap.exists() or (p.exists() and p.stat().st_mtime > snap.stat().st_mtime + 1)
+    if stale and p.exists():
+        # Refresh only when nobody is writing; never wait for, or block, a writer.
+        try:
+            store = open_store(p, lock_timeout_s=0)
+        except StoreError:
+            store = None
+        if store is not None:
+            with store:
+                store.publish_snapshot()
+    if not snap.exists():
+        if not p.exists():
+            raise StoreError(f"no store at {p}: run `framewatch fetch` or `framewatch demo` first")
+        raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
+    con = duckdb.connect(str(snap), read_only=True)
+    version = _current_version(con)
+    if version > schema_version_known():
+        con.close()
+        raise StoreError(
+            f"{p} has schema version {version}; this framewatch knows up to "
+            f"{schema_version_known()}. Upgrade framewatch."
+        )
+    return con
