@@ -124,9 +124,9 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"not an http(s) URL: {url}")
-        if self.allow_private:
-            return
         host = parts.hostname
+        if self.allow_private or host in self.settings.allow_hosts:
+            return
         if host not in self._addr_ok:
             self._addr_ok[host] = await self._resolve_refusal(host, parts.port)
         reason = self._addr_ok[host]
@@ -251,9 +251,7 @@ class Fetcher:
                     self._stream(url, headers, limit), timeout=self.settings.timeout_s * 2
                 )
             except (asyncio.TimeoutError, httpx.TimeoutException) as exc:
-                raise FetchError(
-                    f"{url}: timed out after {time.monotonic() - start:.1f}s"
-                ) from exc
+                raise FetchError(f"{url}: timed out after {time.monotonic() - start:.1f}s") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 
@@ -264,7 +262,9 @@ class Fetcher:
             hdrs = {k.lower(): v for k, v in r.headers.items()}
             declared = hdrs.get("content-length", "")
             if declared.isdigit() and int(declared) > limit and "content-encoding" not in hdrs:
-                raise FetchError(f"{url}: body of {int(declared)} bytes exceeds the {limit}-byte limit")
+                raise FetchError(
+                    f"{url}: body of {int(declared)} bytes exceeds the {limit}-byte limit"
+                )
             chunks: list[bytes] = []
             size = 0
             if r.status_code not in (301, 302, 303, 307, 308, 304):

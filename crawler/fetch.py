@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from framewatch.config import Settings
 from framewatch.crawler.dedup import canonical_url, content_hash
 from framewatch.crawler.downloads import (
     Disallowed,
@@ -25,6 +24,8 @@ from framewatch.crawler.downloads import (
 )
 from framewatch.crawler.extract import extract_article, paywall_reason
 from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
+
+from framewatch.config import Settings
 from framewatch.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,9 @@ async def _fetch_source(store, settings, fetcher, pool, source_id, url, name, la
     return rep
 
 
-async def _fetch_entry(fetcher, pool, settings, entry: FeedEntry, source_id, language) -> _Candidate:
+async def _fetch_entry(
+    fetcher, pool, settings, entry: FeedEntry, source_id, language
+) -> _Candidate:
     cand = _Candidate(entry)
     note = None
     extracted = None

@@ -150,7 +150,9 @@ def sources_add(
             store, feed_url, name=name or title, site_url=site, country=country, language=language
         )
         store.publish_snapshot()
-    out.print(f"source {sid}: {feed_url}" + (f" (discovered from {url})" if feed_url != url else ""))
+    out.print(
+        f"source {sid}: {feed_url}" + (f" (discovered from {url})" if feed_url != url else "")
+    )
 
 
 @sources_app.command("list")
@@ -164,7 +166,16 @@ def sources_list(ctx: typer.Context) -> None:
     print_table(
         ["id", "name", "url", "country", "lang", "articles", "failures", "last error"],
         [
-            (s.id, s.name, s.url, s.country, s.language, s.articles, s.consecutive_failures, s.last_error)
+            (
+                s.id,
+                s.name,
+                s.url,
+                s.country,
+                s.language,
+                s.articles,
+                s.consecutive_failures,
+                s.last_error,
+            )
             for s in rows
         ],
     )
@@ -245,7 +256,9 @@ def _exit_for(counts: dict[str, int]) -> None:
 @handles_errors
 def fetch(
     ctx: typer.Context,
-    all_sources: Annotated[bool, typer.Option("--all", help="Poll every source, due or not.")] = False,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Poll every source, due or not.")
+    ] = False,
 ) -> None:
     """Poll every due source and store new articles."""
     from framewatch.pipeline import fetch_stage, recorded_run
@@ -261,7 +274,9 @@ def fetch(
 @handles_errors
 def run(
     ctx: typer.Context,
-    all_sources: Annotated[bool, typer.Option("--all", help="Poll every source, due or not.")] = False,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Poll every source, due or not.")
+    ] = False,
 ) -> None:
     """Every pipeline stage in order: fetch, then analysis of what is pending."""
     from framewatch.pipeline import recorded_run, run_all
@@ -290,14 +305,13 @@ def demo(
     settings = c.settings
     settings.allow_private_networks = True  # the sample site is on loopback
     settings.crawl.per_host_delay_s = 0.0
-    with serve_sample_site() as site:
-        with c.store() as store:
-            for outlet in site.outlets:
-                add_source(store, site.feed_url(outlet), name=outlet["name"],
-                           country=outlet.get("country"), language="en", origin="demo")  # fmt: skip
-            with recorded_run(store, "demo") as rec:
-                run_all(store, settings, rec, force=True)
-            _print_run_summary(store, rec.counts, rec.errors)
+    with serve_sample_site() as site, c.store() as store:
+        for outlet in site.outlets:
+            add_source(store, site.feed_url(outlet), name=outlet["name"],
+                       country=outlet.get("country"), language="en", origin="demo")  # fmt: skip
+        with recorded_run(store, "demo") as rec:
+            run_all(store, settings, rec, force=True)
+        _print_run_summary(store, rec.counts, rec.errors)
     out.print(f"demo store: {c.db}  (try: framewatch --db {c.db} stories)")
     _exit_for(rec.counts)
 

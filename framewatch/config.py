@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
+
+import tomllib
 
 DEFAULT_CONFIG = "framewatch.toml"
 USER_AGENT = "framewatch/0.1 (+https://github.com/framewatch/framewatch; news framing research)"
@@ -34,6 +35,8 @@ class CrawlSettings:
     per_host_delay_s: float = 0.5
     poll_interval_min: float = 30.0
     obey_robots: bool = True
+    # Hosts exempt from the private-address rule (a feed server on your own network).
+    allow_hosts: list[str] = field(default_factory=list)
     min_words: int = 60
     user_agent: str = USER_AGENT
 
@@ -128,7 +131,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if f.name != "config_path"}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})"
+        )
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     missing = [
         f.name

@@ -11,13 +11,14 @@ import contextlib
 import html
 import re
 import threading
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+
+import tomllib
 
 
 @dataclass
@@ -56,12 +57,20 @@ def load_corpus() -> list[SampleArticle]:
     data = (resources.files("framewatch") / "sample" / "corpus.toml").read_text("utf-8")
     out = []
     for a in tomllib.loads(data)["articles"]:
-        published = datetime.fromisoformat(a["published"].replace("Z", "+00:00")).replace(tzinfo=None)
+        published = datetime.fromisoformat(a["published"].replace("Z", "+00:00")).replace(
+            tzinfo=None
+        )
         out.append(
             SampleArticle(
-                outlet=a["outlet"], outlet_name=names[a["outlet"]], story=a["story"],
-                frame=a["frame"], published=published, author=a["author"], title=a["title"],
-                body=a["body"], slug=_slug(a["title"]),
+                outlet=a["outlet"],
+                outlet_name=names[a["outlet"]],
+                story=a["story"],
+                frame=a["frame"],
+                published=published,
+                author=a["author"],
+                title=a["title"],
+                body=a["body"],
+                slug=_slug(a["title"]),
             )  # fmt: skip
         )
     return sorted(out, key=lambda a: a.published)
@@ -134,6 +143,9 @@ def render_feed(outlet: dict, arts: list[SampleArticle], base: str) -> str:
 <description>{_e(outlet["tagline"])}</description>{items}</channel></rss>"""
 
 
+DEMO_PORT = 8716
+
+
 class SampleSite:
     def __init__(self, server: ThreadingHTTPServer):
         self.server = server
@@ -167,11 +179,23 @@ def _handler(pages: dict[str, tuple[str, str]]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve_sample_site(host: str = "127.0.0.1", port: int = 0) -> Iterator[SampleSite]:
-    """Serve every outlet's feed and pages until the block ends."""
+def serve_sample_site(host: str = "127.0.0.1", port: int | None = None) -> Iterator[SampleSite]:
+    """Serve every outlet's feed and pages until the block ends.
+
+    Without a port, the demo's fixed port is tried first so that a second demo run
+    over the same store sees the same URLs; a random free port is the fallback.
+    """
     corpus = load_corpus()
     pages: dict[str, tuple[str, str]] = {}
-    server = ThreadingHTTPServer((host, port), _handler(pages))
+    server = None
+    for p in [port] if port is not None else [DEMO_PORT, 0]:
+        try:
+            server = ThreadingHTTPServer((host, p), _handler(pages))
+            break
+        except OSError:
+            continue
+    if server is None:
+        raise OSError(f"cannot serve the sample site on {host}:{port}")
     server.daemon_threads = True
     site = SampleSite(server)
     pages["/robots.txt"] = ("text/plain", "User-agent: *\nDisallow: /private/\n")

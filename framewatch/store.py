@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -98,7 +98,13 @@ class Store:
         self.con.execute("CHECKPOINT")
         target = snapshot_path(self.path)
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.copyfile(self.path, tmp)
+        # Copy in a child process: opening and closing the live file here would drop
+        # DuckDB's POSIX lock on it (closing any descriptor releases a process's locks).
+        done = subprocess.run(
+            ["cp", "--reflink=auto", str(self.path), str(tmp)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise StoreError(f"cannot write snapshot {tmp}: {done.stderr.strip()}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -143,9 +149,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()]
-            )
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
             con.execute("COMMIT")
         except Exception as exc:
             con.execute("ROLLBACK")

