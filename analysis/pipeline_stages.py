@@ -2,4 +2,40 @@
 
 from __future__ import annotations
 
-STAGES: list = []
+from framewatch.config import Settings
+from framewatch.pipeline import RunRecord
+from framewatch.progress import progress_for
+from framewatch.store import Store
+
+
+def embed_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
+    from framewatch.analysis.embed import embed_pending
+
+    a = settings.analysis
+    pending = store.execute(
+        "SELECT count(*) FROM articles a WHERE NOT EXISTS "
+        "(SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)",
+        [a.model],
+    ).fetchone()[0]
+    with progress_for("embedding articles") as bar:
+        bar.start(pending)
+        rec.counts["articles_embedded"] = embed_pending(
+            store, a.model, a.batch_size, on_progress=lambda n: bar.advance(n=n)
+        )
+
+
+def stories_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
+    from framewatch.analysis.stories import assign_stories
+
+    with progress_for("clustering stories") as bar:
+        assigned, created = assign_stories(
+            store,
+            settings.analysis,
+            settings.analysis.model,
+            on_progress=lambda n: bar.advance(n=n),
+        )
+    rec.counts["articles_clustered"] = assigned
+    rec.counts["stories_new"] = created
+
+
+STAGES = [("embed", embed_stage), ("stories", stories_stage)]

@@ -327,3 +327,124 @@ def print_json(obj: object) -> None:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# -- analysis --------------------------------------------------------------------
+eval_app = typer.Typer(help="Score clustering or framing on a labelled file.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@app.command()
+@handles_errors
+def analyze(ctx: typer.Context) -> None:
+    """Embed, cluster and frame every article that is pending (no fetching)."""
+    from framewatch.pipeline import analysis_stages, recorded_run
+
+    with ctx.obj.store() as store:
+        with recorded_run(store, "analyze") as rec:
+            for _name, stage in analysis_stages():
+                stage(store, ctx.obj.settings, rec)
+        _print_run_summary(store, rec.counts, rec.errors)
+
+
+def _reader(ctx: typer.Context):
+    from framewatch.store import connect
+
+    return connect(ctx.obj.db)
+
+
+@app.command()
+@handles_errors
+def stories(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only stories seen on or after DATE (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+) -> None:
+    """List stories: id, label, size, outlets, first and last seen, headline."""
+    con = _reader(ctx)
+    rows = con.execute(
+        """SELECT id, label, size, outlets, strftime(first_seen, '%Y-%m-%d %H:%M'),
+                  strftime(last_seen, '%Y-%m-%d %H:%M'), headline
+           FROM stories WHERE ? IS NULL OR last_seen >= ?::TIMESTAMP
+           ORDER BY size DESC, last_seen DESC LIMIT ?""",
+        [since, since, limit],
+    ).fetchall()
+    print_table(["id", "label", "articles", "outlets", "first seen", "last seen", "headline"], rows)
+
+
+@app.command()
+@handles_errors
+def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A story id.")]) -> None:
+    """One story's articles by time and outlet."""
+    con = _reader(ctx)
+    head = con.execute(
+        "SELECT label, headline, size, outlets FROM stories WHERE id = ?", [story_id]
+    ).fetchone()
+    if head is None:
+        raise UsageError(f"no story {story_id}")
+    out.print(f"story {story_id}: {head[0]} — {head[2]} articles from {head[3]} outlets")
+    out.print(f"headline: {head[1]}", markup=False)
+    rows = con.execute(
+        """SELECT strftime(coalesce(a.published_at, a.fetched_at), '%Y-%m-%d %H:%M'), s.name, a.title,
+                  CASE WHEN d.duplicate_of IS NULL THEN '' ELSE 'copy of ' || d.duplicate_of END, a.id
+           FROM story_members m JOIN articles a ON a.id = m.article_id
+           LEFT JOIN sources s ON s.id = a.source_id
+           LEFT JOIN article_duplicates d ON d.article_id = a.id
+           WHERE m.story_id = ? ORDER BY coalesce(a.published_at, a.fetched_at), a.id""",
+        [story_id],
+    ).fetchall()
+    print_table(["time", "outlet", "headline", "copy", "article"], rows)
+
+
+@app.command("import")
+@handles_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet with title and text.")],
+) -> None:
+    """Load your own articles so they go through the same analysis."""
+    from framewatch.importer import import_file
+
+    with ctx.obj.store() as store:
+        new, known, errors = import_file(store, file)
+        store.publish_snapshot()
+    out.print(f"imported {new} new articles ({known} already stored) from {file}")
+    for e in errors[:50]:
+        err.print(f"  skipped {e}", markup=False)
+    if errors:
+        err.print(f"{len(errors)} bad row(s) skipped; the good rows were stored")
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@eval_app.command("stories")
+@handles_errors
+def eval_stories_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Labelled file with a story or event column.")
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the bundled sample corpus.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    threshold: Annotated[float | None, typer.Option(help="Override story_threshold.")] = None,
+    window: Annotated[float | None, typer.Option(help="Override story_window_days.")] = None,
+) -> None:
+    """B-cubed precision/recall/F1 and ARI of the story clustering on labelled data."""
+    from framewatch.analysis.evaluate import eval_stories, labelled_articles, sample_story_articles
+
+    if (file is None) == (not sample):
+        raise UsageError("give a labelled FILE or --sample")
+    arts = sample_story_articles() if sample else labelled_articles(file, ("story", "event"))
+    a = ctx.obj.settings.analysis
+    if threshold is not None:
+        a.story_threshold = threshold
+    if window is not None:
+        a.story_window_days = window
+    result = eval_stories(arts, a)
+    if as_json:
+        print_json(result)
+        return
+    print_table(["metric", "value"], [(k, v) for k, v in result.items()])

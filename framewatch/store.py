@@ -13,6 +13,7 @@ import contextlib
 import os
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import resources
@@ -77,6 +78,16 @@ class Store:
 
     def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def arrow(self, sql: str, params: list | None = None):
+        """A query's result as an Arrow table.
+
+        Uses ``execute`` rather than ``sql``: a relation refuses to run while an earlier
+        ``fetchone()`` result is still open on the connection.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+            return self.con.execute(sql, params or []).to_arrow_table()
 
     def schema_version(self) -> int:
         return _current_version(self.con)

@@ -175,3 +175,30 @@ LOREM = [
     "Residents in the northern districts have waited years for better connections to the centre.",
     "The council will publish a timetable for construction next month, with work starting in spring.",
 ]
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The whole pipeline run over the bundled sample corpus, as `framewatch demo` does."""
+    from typer.testing import CliRunner
+
+    from framewatch.cli import app
+
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    result = CliRunner().invoke(app, ["--db", str(db), "demo"])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def gold_by_title() -> dict[str, tuple[str, str]]:
+    """Sample corpus title -> (gold story, gold frame)."""
+    from framewatch.sample_site import load_corpus
+
+    return {a.title: (a.story, a.frame) for a in load_corpus()}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("\n".join(json.dumps(r, default=str) for r in rows) + "\n", encoding="utf-8")
+    return path

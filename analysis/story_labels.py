@@ -1,0 +1,105 @@
+"""Story labels (c-TF-IDF terms) and representative headlines."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+
+from framewatch.config import AnalysisSettings
+from framewatch.store import Store
+
+LABEL_TERMS = 3
+BACKGROUND_STORIES = 400
+_TOKEN = r"(?u)\b[^\W\d_][\w\-]*[\w]\b|\b\w+-\d+\b"
+
+
+def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
+    """One label per class document: its terms most frequent here and rare elsewhere."""
+    if not docs:
+        return []
+    vec = CountVectorizer(
+        stop_words="english", ngram_range=(1, 2), token_pattern=_TOKEN, lowercase=True
+    )
+    try:
+        counts = vec.fit_transform(docs)
+    except ValueError:  # only stop words
+        return ["" for _ in docs]
+    counts = counts.astype(np.float64).toarray() if counts.shape[1] < 20000 else counts.tocsr()
+    counts = np.asarray(counts)
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    avg_words = counts.sum() / len(docs)
+    idf = np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
+    scores = tf * idf
+    vocab = vec.get_feature_names_out()
+    labels = []
+    for row in scores:
+        picked: list[str] = []
+        for j in np.argsort(-row):
+            if row[j] <= 0 or len(picked) == n_terms:
+                break
+            term = vocab[j]
+            if any(term in p or p in term for p in picked):
+                continue
+            picked.append(term)
+        labels.append(" · ".join(picked))
+    return labels
+
+
+def _doc(rows: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{t or ''}. {t or ''}. {(x or '')[:1500]}" for t, x in rows)
+
+
+def refresh_stories(
+    store: Store, story_ids: list[int], model: str, settings: AnalysisSettings
+) -> None:
+    """Recompute label and headline of the given stories, in chunks of one transaction each."""
+    for i in range(0, len(story_ids), 500):
+        chunk = story_ids[i : i + 500]
+        with store.transaction():
+            _refresh(store, chunk, model)
+
+
+def _refresh(store: Store, story_ids: list[int], model: str) -> None:
+    if not story_ids:
+        return
+    rows = store.execute(
+        """SELECT m.story_id, a.id, a.title, a.text FROM story_members m
+           JOIN articles a ON a.id = m.article_id
+           WHERE m.story_id IN (SELECT unnest(?))""",
+        [story_ids],
+    ).fetchall()
+    texts: dict[int, list[tuple[str, str]]] = {}
+    for sid, _aid, title, text in rows:
+        texts.setdefault(sid, []).append((title, text))
+    # Background: other stories around the same time, so labels say what is distinctive.
+    bg = store.execute(
+        """SELECT m.story_id, any_value(a.title), string_agg(left(a.text, 600), ' ')
+           FROM story_members m JOIN articles a ON a.id = m.article_id
+           WHERE m.story_id NOT IN (SELECT unnest(?))
+             AND m.story_id IN (SELECT id FROM stories ORDER BY last_seen DESC LIMIT ?)
+           GROUP BY m.story_id""",
+        [story_ids, BACKGROUND_STORIES],
+    ).fetchall()
+    ids = [s for s in story_ids if s in texts]
+    docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
+    labels = ctfidf_labels(docs)[: len(ids)]
+    # Headline: the member nearest the story's centroid.
+    near = store.execute(
+        """SELECT story_id, article_id, title FROM (
+             SELECT m.story_id, m.article_id, a.title,
+                    row_number() OVER (PARTITION BY m.story_id
+                      ORDER BY list_cosine_similarity(e.vector, s.centroid) DESC, m.article_id) AS rn
+             FROM story_members m JOIN stories s ON s.id = m.story_id
+             JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
+             JOIN articles a ON a.id = m.article_id
+             WHERE m.story_id IN (SELECT unnest(?))) WHERE rn = 1""",
+        [model, ids],
+    ).fetchall()
+    head = {sid: (aid, title) for sid, aid, title in near}
+    updates = [
+        (labels[i] or None, head.get(s, (None, None))[1], head.get(s, (None, None))[0], s)
+        for i, s in enumerate(ids)
+    ]
+    store.con.executemany(
+        "UPDATE stories SET label = ?, headline = ?, headline_article_id = ? WHERE id = ?", updates
+    )
