@@ -30,6 +30,10 @@ def resolve_model(name: str) -> str:
 def load_model(name: str = DEFAULT_MODEL):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # framewatch shows its own progress
+    hf_logging.set_verbosity_error()
 
     try:
         return SentenceTransformer(resolve_model(name), device="cpu")

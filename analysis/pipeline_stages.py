@@ -38,4 +38,12 @@ def stories_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
     rec.counts["stories_new"] = created
 
 
-STAGES = [("embed", embed_stage), ("stories", stories_stage)]
+def framing_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
+    from framewatch.analysis.framing_stage import frame_pending
+
+    with progress_for("framing articles") as bar:
+        done = frame_pending(store, settings.analysis, on_progress=lambda n: bar.advance(n=n))
+    rec.counts["articles_framed"] = sum(done.values())
+
+
+STAGES = [("embed", embed_stage), ("stories", stories_stage), ("framing", framing_stage)]

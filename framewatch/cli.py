@@ -448,3 +448,211 @@ def eval_stories_cmd(
         print_json(result)
         return
     print_table(["metric", "value"], [(k, v) for k, v in result.items()])
+
+
+# -- framing -----------------------------------------------------------------------
+codebooks_app = typer.Typer(
+    help="Frame codebooks: list, show, add, validate.", no_args_is_help=True
+)
+app.add_typer(codebooks_app, name="codebooks")
+
+
+def _codebook_error(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from framewatch.analysis.codebooks import CodebookError
+
+        try:
+            return fn(*args, **kwargs)
+        except CodebookError as exc:
+            raise UsageError(str(exc)) from exc
+
+    return wrapper
+
+
+@codebooks_app.command("list")
+@handles_errors
+@_codebook_error
+def codebooks_list(ctx: typer.Context) -> None:
+    """Installed codebooks (built-in and added), and which ones run."""
+    from framewatch.analysis.codebooks import all_codebooks
+
+    with ctx.obj.store() as store:
+        books = all_codebooks(store)
+    running = set(ctx.obj.settings.analysis.codebooks)
+    print_table(
+        ["id", "name", "frames", "origin", "runs"],
+        [
+            (b.id, b.name, len(b.frames), b.origin, "yes" if b.id in running else "")
+            for b in books.values()
+        ],
+    )
+
+
+@codebooks_app.command("show")
+@handles_errors
+@_codebook_error
+def codebooks_show(
+    ctx: typer.Context, codebook: Annotated[str, typer.Argument(help="Id or file.")]
+) -> None:
+    """A codebook's frames with their descriptions."""
+    from framewatch.analysis.codebooks import resolve_codebook
+
+    with ctx.obj.store() as store:
+        cb = resolve_codebook(codebook, store)
+    out.print(f"{cb.id}: {cb.name} ({len(cb.frames)} frames, hash {cb.hash})", markup=False)
+    print_table(["frame", "label", "description", "examples"],
+                [(f.id, f.label, f.description, len(f.examples)) for f in cb.frames])  # fmt: skip
+
+
+@codebooks_app.command("validate")
+@handles_errors
+@_codebook_error
+def codebooks_validate(file: Annotated[Path, typer.Argument(help="A codebook TOML file.")]) -> None:
+    """Check a codebook file; errors name the line or field."""
+    from framewatch.analysis.codebooks import load_codebook_file
+
+    cb = load_codebook_file(file)
+    out.print(f"ok: {cb.id} with {len(cb.frames)} frames")
+
+
+@codebooks_app.command("add")
+@handles_errors
+@_codebook_error
+def codebooks_add(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A codebook TOML file.")]
+) -> None:
+    """Install a codebook into the store (add its id to analysis.codebooks to run it)."""
+    from framewatch.analysis.codebooks import load_codebook_file, register
+
+    cb = load_codebook_file(file)
+    with ctx.obj.store() as store:
+        with store.transaction():
+            register(store, cb)
+        store.publish_snapshot()
+    out.print(f"added codebook {cb.id} ({len(cb.frames)} frames)")
+
+
+@app.command()
+@handles_errors
+@_codebook_error
+def label(
+    ctx: typer.Context,
+    article_id: Annotated[int | None, typer.Argument(help="Article id.")] = None,
+    frame: Annotated[str | None, typer.Argument(help="Frame id (several: a;b).")] = None,
+    codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
+    file: Annotated[
+        Path | None, typer.Option(help="CSV/JSONL with article_id (or url) and frame(s).")
+    ] = None,
+) -> None:
+    """Add human frame labels, from the command line or a file."""
+    from framewatch.analysis.codebooks import resolve_codebook
+    from framewatch.analysis.training import add_labels, parse_frames
+    from framewatch.importer import read_records
+
+    with ctx.obj.store() as store:
+        cb = resolve_codebook(codebook, store)
+        items: list[tuple[int, str]] = []
+        if file is not None:
+            recs = read_records(file)
+            if recs.errors:
+                raise UsageError(f"{file}: {recs.errors[0]}")
+            for line, rec in recs.rows:
+                aid = rec.get("article_id")
+                if aid in (None, "") and rec.get("url"):
+                    row = store.execute(
+                        "SELECT id FROM articles WHERE url = ? OR canonical_url = ?",
+                        [rec["url"], rec["url"]],
+                    ).fetchone()
+                    aid = row[0] if row else None
+                if aid in (None, ""):
+                    raise UsageError(
+                        f"{file} line {line}: no article_id, or url of a stored article"
+                    )
+                frames = parse_frames(rec.get("frames") or rec.get("frame"))
+                if not frames:
+                    raise UsageError(f"{file} line {line}: no frame")
+                items += [(int(aid), f) for f in frames]
+        elif article_id is not None and frame:
+            items = [(article_id, f) for f in parse_frames(frame)]
+        else:
+            raise UsageError("give ARTICLE_ID FRAME, or --file")
+        added = add_labels(store, cb, items, origin="file" if file else "cli")
+        total = store.execute(
+            "SELECT count(*) FROM labels WHERE codebook_id = ?", [cb.id]
+        ).fetchone()[0]
+        store.publish_snapshot()
+    out.print(f"added {added} label(s); {cb.id} now has {total}")
+
+
+@app.command()
+@handles_errors
+@_codebook_error
+def train(
+    ctx: typer.Context,
+    codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
+    cv: Annotated[int, typer.Option(help="Folds for cross-validation.")] = 5,
+) -> None:
+    """Fit the supervised classifier on the labels; the pipeline uses it from then on."""
+    from framewatch.analysis.codebooks import resolve_codebook
+    from framewatch.analysis.training import train as train_model
+
+    with ctx.obj.store() as store:
+        cb = resolve_codebook(codebook, store)
+        m = train_model(store, cb, ctx.obj.settings.analysis, cv)
+        store.publish_snapshot()
+    out.print(f"model {m['model_id']} for {cb.id}: {m['n']} labelled articles, "
+              f"cross-validated macro-F1 {m['macro_f1']:.3f}, micro-F1 {m['micro_f1']:.3f}")  # fmt: skip
+    print_table(["frame", "precision", "recall", "f1", "labels"],
+                [(f, v["precision"], v["recall"], v["f1"], v["support"]) for f, v in m["per_frame"].items()])  # fmt: skip
+    if m["skipped_frames"]:
+        err.print(f"frames with too few labels, not predicted: {m['skipped_frames']}", markup=False)
+    out.print("run `framewatch analyze` to re-frame the store with it")
+
+
+@eval_app.command("framing")
+@handles_errors
+@_codebook_error
+def eval_framing_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV/JSONL with text (or title) and frame(s).")
+    ] = None,
+    codebook: Annotated[
+        str, typer.Option(help="Installed codebook id or a codebook file.")
+    ] = "geopolitics-tech",
+    method: Annotated[str, typer.Option(help="zero-shot or supervised.")] = "zero-shot",
+    train_file: Annotated[
+        Path | None, typer.Option("--train", help="Train the supervised model on FILE.")
+    ] = None,
+    cv: Annotated[int | None, typer.Option(help="K-fold cross-validation on FILE itself.")] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the bundled sample corpus.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Accuracy, macro/micro F1, per-frame scores and confusion of a framing method."""
+    from framewatch.analysis.codebooks import resolve_codebook
+    from framewatch.analysis.training import eval_framing, read_labelled_file, sample_labelled
+
+    if (file is None) == (not sample):
+        raise UsageError("give a labelled FILE or --sample")
+    if train_file is not None and cv is not None:
+        raise UsageError("--train and --cv exclude each other")
+    if method == "zero-shot" and (train_file or cv):
+        raise UsageError("--train and --cv need --method supervised")
+    cb = resolve_codebook(codebook)
+    rows = sample_labelled() if sample else read_labelled_file(file, cb)
+    train_rows = read_labelled_file(train_file, cb) if train_file else None
+    result = eval_framing(rows, cb, ctx.obj.settings.analysis, method, train_rows, cv)
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"{method} on {result['n']} articles with {cb.id}: accuracy {result['accuracy']:.3f}, "
+              f"macro-F1 {result['macro_f1']:.3f}, micro-F1 {result['micro_f1']:.3f}")  # fmt: skip
+    print_table(["frame", "precision", "recall", "f1", "support"],
+                [(f, v["precision"], v["recall"], v["f1"], v["support"]) for f, v in result["per_frame"].items()])  # fmt: skip
+    preds = sorted({p for row in result["confusion"].values() for p in row})
+    print_table(["gold \\ predicted", *preds],
+                [(g, *(row.get(p, "") for p in preds)) for g, row in result["confusion"].items()],
+                title="confusion (single-frame rows)")  # fmt: skip

@@ -49,7 +49,8 @@ class AnalysisSettings:
     story_window_days: float = 4.0
     duplicate_threshold: float = 0.96
     codebooks: list[str] = field(default_factory=lambda: ["geopolitics-tech"])
-    frame_threshold: float = 0.3
+    # Calibrated similarity a sentence needs to count for a frame (see analysis/framing.py).
+    frame_threshold: float = 0.15
     min_labels_per_frame: int = 8
 
 

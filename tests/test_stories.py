@@ -188,7 +188,7 @@ def test_eval_stories_json_and_never_writes(tmp_path, monkeypatch):
     f = write_jsonl(tmp_path / "gold.jsonl", rows)
     result = CliRunner().invoke(app, ["eval", "stories", str(f), "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     for key in ("bcubed_precision", "bcubed_recall", "bcubed_f1", "ari", "n",
                 "predicted_clusters", "gold_clusters", "articles_per_s"):  # fmt: skip
         assert key in data

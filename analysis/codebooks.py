@@ -1,0 +1,187 @@
+"""Codebooks: TOML files of frames. Built-in ones ship with framewatch; users add their own.
+
+Other tools and people write these files, so every mistake gets a message that
+names the line (syntax) or the field (structure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import tomllib
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class CodebookError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Frame:
+    id: str
+    label: str
+    description: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    id: str
+    name: str
+    description: str
+    frames: tuple[Frame, ...]
+    source: str  # the TOML text
+    origin: str  # "built-in" or a path
+
+    @property
+    def hash(self) -> str:
+        """Content hash of what classification depends on, not of comments or layout."""
+        canon = repr([(f.id, f.description, f.examples) for f in self.frames])
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    @property
+    def frame_ids(self) -> list[str]:
+        return [f.id for f in self.frames]
+
+    def frame(self, frame_id: str) -> Frame:
+        for f in self.frames:
+            if f.id == frame_id:
+                return f
+        raise CodebookError(
+            f"codebook {self.id} has no frame {frame_id!r} (frames: {', '.join(self.frame_ids)})"
+        )
+
+
+def _frame_line(text: str, index: int) -> int:
+    """1-based line of the index-th [[frames]] table, for error messages."""
+    n = -1
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.strip() == "[[frames]]":
+            n += 1
+            if n == index:
+                return i
+    return 0
+
+
+def parse_codebook(text: str, origin: str) -> Codebook:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CodebookError(f"{origin}: {exc}") from exc
+
+    def need_str(obj: dict, key: str, where: str, line: int = 0) -> str:
+        val = obj.get(key)
+        at = f" (line {line})" if line else ""
+        if not isinstance(val, str) or not val.strip():
+            raise CodebookError(f"{origin}: {where}{key} must be a non-empty string{at}")
+        return val.strip()
+
+    cid = need_str(data, "id", "")
+    if not _ID.match(cid):
+        raise CodebookError(f"{origin}: id {cid!r} must be lower-case letters, digits, - or _")
+    frames_raw = data.get("frames")
+    if not isinstance(frames_raw, list) or len(frames_raw) < 2:
+        raise CodebookError(f"{origin}: needs at least two [[frames]] tables")
+    frames = []
+    seen = set()
+    for i, f in enumerate(frames_raw):
+        line = _frame_line(text, i)
+        where = f"frames[{i}]."
+        fid = need_str(f, "id", where, line)
+        if not _ID.match(fid) or fid == "none":
+            raise CodebookError(
+                f"{origin}: frames[{i}].id {fid!r} is not a valid frame id (line {line})"
+            )
+        if fid in seen:
+            raise CodebookError(f"{origin}: frames[{i}].id {fid!r} is used twice (line {line})")
+        seen.add(fid)
+        examples = f.get("examples", [])
+        if not isinstance(examples, list) or not all(
+            isinstance(e, str) and e.strip() for e in examples
+        ):
+            raise CodebookError(
+                f"{origin}: frames[{i}].examples must be a list of strings (line {line})"
+            )
+        unknown = set(f) - {"id", "label", "description", "examples"}
+        if unknown:
+            raise CodebookError(
+                f"{origin}: frames[{i}] has unknown key {sorted(unknown)[0]!r} (line {line})"
+            )
+        frames.append(
+            Frame(
+                fid,
+                need_str(f, "label", where, line),
+                need_str(f, "description", where, line),
+                tuple(e.strip() for e in examples),
+            )  # fmt: skip
+        )
+    return Codebook(
+        id=cid, name=need_str(data, "name", ""), description=str(data.get("description", "")),
+        frames=tuple(frames), source=text, origin=origin,
+    )  # fmt: skip
+
+
+def load_codebook_file(path: Path) -> Codebook:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CodebookError(f"{path}: {exc.strerror}") from exc
+    return parse_codebook(text, str(path))
+
+
+def builtin_codebooks() -> dict[str, Codebook]:
+    folder = resources.files("framewatch.analysis") / "codebooks"
+    out = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            cb = parse_codebook(entry.read_text(encoding="utf-8"), "built-in")
+            out[cb.id] = cb
+    return out
+
+
+def all_codebooks(store=None) -> dict[str, Codebook]:
+    """Built-in codebooks, then those added to the store (which may replace them)."""
+    books = builtin_codebooks()
+    if store is not None:
+        for source, origin in store.execute(
+            "SELECT source, origin FROM codebooks WHERE source IS NOT NULL"
+        ).fetchall():
+            cb = parse_codebook(source, origin)
+            books[cb.id] = cb
+    return books
+
+
+def resolve_codebook(id_or_path: str, store=None) -> Codebook:
+    """An installed codebook by id, or a codebook file by path."""
+    p = Path(id_or_path)
+    if p.suffix == ".toml" or p.exists():
+        return load_codebook_file(p)
+    books = all_codebooks(store)
+    if id_or_path not in books:
+        raise CodebookError(f"no codebook {id_or_path!r} (installed: {', '.join(sorted(books))})")
+    return books[id_or_path]
+
+
+def register(store, cb: Codebook) -> None:
+    """Record a codebook and its frames in the store's public tables."""
+    store.execute(
+        """INSERT INTO codebooks (id, name, description, hash, origin, source) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,
+             hash = excluded.hash, origin = excluded.origin,
+             source = coalesce(excluded.source, codebooks.source)""",
+        [cb.id, cb.name, cb.description, cb.hash, cb.origin,
+         None if cb.origin == "built-in" else cb.source],
+    )  # fmt: skip
+    store.execute("DELETE FROM frames WHERE codebook_id = ?", [cb.id])
+    store.con.executemany(
+        "INSERT INTO frames (codebook_id, frame_id, label, description, examples, position) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (cb.id, f.id, f.label, f.description, list(f.examples), i)
+            for i, f in enumerate(cb.frames)
+        ],
+    )
