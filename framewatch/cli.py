@@ -52,6 +52,7 @@ class Ctx:
 
     def store(self) -> Store:
         store = open_store(self.db)
+        store.snapshot_interval_s = self.settings.snapshot_interval_s
         _sync_config_sources(store, self.settings)
         return store
 
@@ -656,3 +657,64 @@ def eval_framing_cmd(
     print_table(["gold \\ predicted", *preds],
                 [(g, *(row.get(p, "") for p in preds)) for g, row in result["confusion"].items()],
                 title="confusion (single-frame rows)")  # fmt: skip
+
+
+# -- SQL access ---------------------------------------------------------------------
+@app.command()
+@handles_errors
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    output: Annotated[
+        Path | None, typer.Option(help="Write to FILE instead of the terminal.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Cancel after this many seconds.")] = None,
+) -> None:
+    """Query the store read-only (tables and views: see docs/schema.md)."""
+    from framewatch.sql import QueryError, format_result, run_query, write_parquet
+
+    limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
+    if fmt not in ("table", "csv", "json", "parquet"):
+        raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
+    con = _reader(ctx)
+    try:
+        if fmt == "parquet":
+            if output is None:
+                raise UsageError("--format parquet needs --output FILE")
+            n = write_parquet(con, query, output, limit)
+            out.print(f"wrote {n} rows to {output}")
+            return
+        res = run_query(con, query, limit)
+    except QueryError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        con.close()
+    if fmt == "table" and output is None:
+        print_table(res.columns, res.rows)
+        return
+    text = format_result(res, "csv" if fmt == "table" else fmt)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {len(res.rows)} rows to {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+@handles_errors
+def export(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder to write into.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Every public table and view as files, with a manifest of schema version and row counts."""
+    from framewatch.sql import QueryError, export_all
+
+    try:
+        manifest = export_all(ctx.obj.db, folder, fmt)
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    out.print(f"exported {len(manifest['tables'])} tables and views (schema version "
+              f"{manifest['schema_version']}) to {folder}")  # fmt: skip

@@ -85,6 +85,8 @@ class Subscriber:
 class Settings:
     allow_private_networks: bool = False
     sql_timeout_s: float = 30.0
+    # How often a long run publishes a snapshot for readers (after a committed batch).
+    snapshot_interval_s: float = 30.0
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     sources: list[SourceConfig] = field(default_factory=list)

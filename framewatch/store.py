@@ -59,9 +59,13 @@ def _is_lock_error(exc: Exception) -> bool:
 class Store:
     """A writable handle on the store; created by :func:`open_store`."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection):
+    def __init__(
+        self, path: Path, con: duckdb.DuckDBPyConnection, snapshot_interval_s: float = 30.0
+    ):
         self.path = path
         self.con = con
+        self.snapshot_interval_s = snapshot_interval_s
+        self._published_at = time.monotonic()
 
     # -- transactions ---------------------------------------------------------
     @contextlib.contextmanager
@@ -75,6 +79,7 @@ class Store:
             raise
         else:
             self.con.execute("COMMIT")
+            self.maybe_publish()
 
     def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
@@ -119,7 +124,16 @@ class Store:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        self._published_at = time.monotonic()
         return target
+
+    def maybe_publish(self) -> None:
+        """Publish after a committed batch when the last snapshot is old enough.
+
+        Long runs thus show readers their progress, batch by batch, never half of one.
+        """
+        if time.monotonic() - self._published_at >= self.snapshot_interval_s:
+            self.publish_snapshot()
 
     def close(self) -> None:
         self.con.close()
