@@ -718,3 +718,62 @@ def export(
         raise UsageError(str(exc)) from exc
     out.print(f"exported {len(manifest['tables'])} tables and views (schema version "
               f"{manifest['schema_version']}) to {folder}")  # fmt: skip
+
+
+# -- digest ---------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def digest(
+    ctx: typer.Context,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47 (default: the latest with articles)."),
+    ] = None,
+    codebook: Annotated[
+        str | None, typer.Option(help="Codebook id (default: the first configured).")
+    ] = None,
+    preview: Annotated[Path | None, typer.Option(help="Write the HTML to FILE.html.")] = None,
+    eml: Annotated[Path | None, typer.Option(help="Write the whole message to FILE.eml.")] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="E-mail every subscriber in the config.")
+    ] = False,
+    to: Annotated[str, typer.Option(help="Recipient shown in --eml.")] = "subscriber@example.org",
+) -> None:
+    """The weekly digest: top stories, their framing, what changed."""
+    from framewatch.dashboards.digest import build_message, deliver, merge_journal, render_html
+    from framewatch.dashboards.digest_data import build_digest, latest_week
+
+    if not (preview or eml or send):
+        raise UsageError("give --preview FILE.html, --eml FILE.eml and/or --send")
+    settings = ctx.obj.settings
+    cb = codebook or settings.analysis.codebooks[0]
+    con = _reader(ctx)
+    try:
+        week = week or latest_week(con)
+        if preview or eml:
+            d = build_digest(con, week, cb)
+            if preview:
+                preview.write_text(render_html(d), encoding="utf-8")
+                out.print(f"wrote {preview} ({len(d.stories)} top stories, week {d.week})")
+            if eml:
+                eml.write_bytes(bytes(build_message(d, settings.smtp.sender, to)))
+                out.print(f"wrote {eml}")
+        if not send:
+            return
+        results = deliver(con, ctx.obj.db, settings, week, codebook)
+    finally:
+        con.close()
+    for r in results:
+        line = f"{r.recipient}: {r.status}" + (f" ({r.error})" if r.error else "")
+        (err if r.status == "failed" else out).print(line, markup=False)
+    try:  # record sends in the store now if no crawler holds it; else the next run does
+        store = open_store(ctx.obj.db, lock_timeout_s=5)
+    except StoreError:
+        store = None
+    if store is not None:
+        with store:
+            with store.transaction():
+                merge_journal(store)
+            store.publish_snapshot()
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_PARTIAL)

@@ -26,7 +26,10 @@ def mark_interrupted(store: Store) -> None:
 
 @contextlib.contextmanager
 def recorded_run(store: Store, command: str) -> Iterator[RunRecord]:
+    from framewatch.dashboards.digest import merge_journal
+
     mark_interrupted(store)
+    merge_journal(store)  # digest sends recorded while another process held the store
     rid = store.execute(
         "INSERT INTO runs (command, started_at) VALUES (?, ?) RETURNING id", [command, utcnow()]
     ).fetchone()[0]

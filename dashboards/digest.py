@@ -1,0 +1,308 @@
+"""The weekly digest e-mail: HTML and plain text, built, previewed and sent.
+
+Email-safe HTML: tables and inline styles, no JavaScript, no remote images.
+Every piece of text from a feed is untrusted: escaped in HTML, and never put
+into a header.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from framewatch.dashboards.digest_data import Digest, build_digest
+
+from framewatch.config import Settings, SmtpSettings
+from framewatch.store import utcnow
+
+# One colour per frame position, readable on white, the same in every e-mail.
+PALETTE = ["#c0392b", "#2c7fb8", "#27ae60", "#8e44ad", "#d68910", "#7f8c8d", "#16a085", "#b03a2e",
+           "#5d6d7e", "#a04000", "#1f618d", "#196f3d", "#6c3483", "#9a7d0a", "#515a5a"]  # fmt: skip
+_e = html.escape
+
+
+def frame_colours(d: Digest) -> dict[str, str]:
+    return {fid: PALETTE[i % len(PALETTE)] for i, fid in enumerate(d.frame_labels)}
+
+
+def _bar(frames: list[tuple[str, str, float]], colours: dict[str, str]) -> str:
+    total = sum(s for _, _, s in frames) or 1.0
+    cells = "".join(
+        f'<td style="background:{colours.get(fid, "#999")};height:12px;width:{max(1, round(100 * s / total))}%"'
+        f' title="{_e(label)} {s:.0%}"></td>'
+        for fid, label, s in frames
+    )
+    legend = " · ".join(
+        f'<span style="color:{colours.get(fid, "#999")}">&#9632;</span> {_e(label)} {s:.0%}'
+        for fid, label, s in frames[:4]
+    )
+    return (
+        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse">'
+        f'<tr>{cells}</tr></table><div style="font-size:12px;color:#555;margin-top:3px">{legend}</div>'
+    )
+
+
+def render_html(d: Digest) -> str:
+    colours = frame_colours(d)
+    parts = [
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>framewatch digest</title></head>',
+        '<body style="margin:0;padding:0;background:#f4f4f4">',
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center">',
+        '<table role="presentation" width="640" cellpadding="16" cellspacing="0" '
+        'style="background:#ffffff;font-family:Arial,Helvetica,sans-serif;color:#222">',
+        f'<tr><td><h1 style="font-size:22px;margin:0">framewatch weekly digest — {_e(d.week)}</h1>'
+        f'<p style="color:#555;margin:4px 0 0">{d.total_articles} articles framed with {_e(d.codebook_name)}, '
+        f"week of {d.week_start:%d %B %Y}</p></td></tr>",
+        '<tr><td><h2 style="font-size:18px;margin:0 0 8px">Top stories</h2>',
+    ]
+    if not d.stories:
+        parts.append("<p>No stories this week.</p>")
+    for s in d.stories:
+        dom = d.frame_labels.get(s.dominant or "", s.dominant or "no frame")
+        parts.append(
+            f'<div style="border-top:1px solid #ddd;padding:10px 0">'
+            f'<div style="font-size:16px;font-weight:bold">{_e(s.headline)}</div>'
+            f'<div style="font-size:13px;color:#555">{_e(s.label)} · {s.articles} articles from {s.outlets} outlets'
+            f"{' · new this week' if s.is_new else ''}</div>"
+            f'<div style="margin:6px 0">{_bar(s.frames, colours)}</div>'
+        )
+        if s.evidence:
+            parts.append(
+                f'<blockquote style="margin:6px 0;padding-left:10px;border-left:3px solid {colours.get(s.dominant or "", "#999")};'
+                f'color:#333;font-style:italic">{_e(s.evidence)}</blockquote>'
+                f'<div style="font-size:12px;color:#555">{_e(dom)} framing, {_e(s.evidence_outlet or "")}</div>'
+            )
+        links = "".join(
+            f'<li><a href="{_e(url, quote=True)}" style="color:#2c7fb8">{_e(title or url)}</a> — {_e(outlet or "")}</li>'
+            for outlet, title, url in s.links
+            if url and url.startswith(("http://", "https://"))
+        )
+        if links:
+            parts.append(f'<ul style="font-size:13px;margin:6px 0;padding-left:18px">{links}</ul>')
+        parts.append("</div>")
+    parts.append("</td></tr>")
+    parts.append(_section_html("Framing shifts against last week",
+        [f"<b>{_e(story)}</b>: {_e(frame)} {b:.0%} → {a:.0%}" for story, frame, b, a in d.shifts]))  # fmt: skip
+    parts.append(_section_html("Frames rising and falling",
+        [f"{_e(f)}: {b:.0%} → {a:.0%} ({'+' if a >= b else '−'}{abs(a - b):.0%})" for f, b, a in d.frame_moves]))  # fmt: skip
+    parts.append(_section_html("New stories",
+        [f"<b>{_e(s.label)}</b> — {_e(s.headline)} ({s.articles} articles)" for s in d.new_stories]))  # fmt: skip
+    parts.append(_section_html("Outlets framing differently",
+        [f"<b>{_e(o)}</b> leans on {_e(f)}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]))  # fmt: skip
+    parts.append(
+        '<tr><td style="font-size:12px;color:#777">Shares are the fraction of each article\'s sentences '
+        "that carry a frame. Sent by framewatch.</td></tr></table></td></tr></table></body></html>"
+    )
+    return "\n".join(parts)
+
+
+def _section_html(title: str, items: list[str]) -> str:
+    body = "".join(f"<li>{i}</li>" for i in items) if items else "<li>Nothing this week.</li>"
+    return f'<tr><td><h2 style="font-size:18px;margin:0 0 8px">{_e(title)}</h2><ul style="padding-left:18px;margin:0">{body}</ul></td></tr>'
+
+
+def render_text(d: Digest) -> str:
+    lines = [f"framewatch weekly digest — {d.week}",
+             f"{d.total_articles} articles framed with {d.codebook_name}, week of {d.week_start:%d %B %Y}", "",
+             "TOP STORIES"]  # fmt: skip
+    for i, s in enumerate(d.stories, 1):
+        mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
+        lines += [f"{i}. {s.headline}", f"   {s.label} · {s.articles} articles from {s.outlets} outlets"
+                  + (" · new this week" if s.is_new else ""), f"   frames: {mix or 'none'}"]  # fmt: skip
+        if s.evidence:
+            lines.append(f'   "{s.evidence}" ({s.evidence_outlet})')
+        lines += [f"   - {title} ({outlet}): {url}" for outlet, title, url in s.links]
+        lines.append("")
+    sections = [
+        ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{st}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),
+        ("FRAMES RISING AND FALLING", [f"{f}: {b:.0%} -> {a:.0%}" for f, b, a in d.frame_moves]),
+        ("NEW STORIES", [f"{s.label} — {s.headline} ({s.articles} articles)" for s in d.new_stories]),
+        ("OUTLETS FRAMING DIFFERENTLY", [f"{o} leans on {f}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]),
+    ]  # fmt: skip
+    for title, items in sections:
+        lines += [title] + [f"- {i}" for i in (items or ["Nothing this week."])] + [""]
+    return "\n".join(_CTRL.sub(" ", x).rstrip() for x in lines)
+
+
+_CTRL = re.compile(r"[\r\n\t\x00-\x1f\x7f]+")
+
+
+def _one_line(text: str) -> str:
+    """No newline or control character from untrusted text survives (headers, list items)."""
+    return _CTRL.sub(" ", text).strip()
+
+
+def build_message(d: Digest, sender: str, recipient: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = _one_line(
+        f"framewatch digest {d.week}: {len(d.stories)} top stories, {d.total_articles} articles"
+    )
+    msg["From"] = _one_line(sender)
+    msg["To"] = _one_line(recipient)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="framewatch.local")
+    msg.set_content(render_text(d))
+    msg.add_alternative(render_html(d), subtype="html")
+    return msg
+
+
+# -- the send journal ---------------------------------------------------------------
+def journal_path(db: str | os.PathLike) -> Path:
+    return Path(str(db) + ".digest-sends.jsonl")
+
+
+def sent_already(db: str | os.PathLike, week: str, codebook: str) -> set[str]:
+    p = journal_path(db)
+    if not p.exists():
+        return set()
+    out = set()
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash: that send was never confirmed
+        if (
+            rec.get("week") == week
+            and rec.get("codebook") == codebook
+            and rec.get("status") == "sent"
+        ):
+            out.add(rec["recipient"])
+    return out
+
+
+def _journal(db, rec: dict) -> None:
+    with journal_path(db).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def merge_journal(store) -> int:
+    """Copy journal records into digest_sends (idempotent); the journal stays the guard."""
+    p = journal_path(store.path)
+    if not p.exists():
+        return 0
+    rows = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        rows.append(
+            (
+                r["week"],
+                r["codebook"],
+                r["recipient"],
+                r.get("subject"),
+                r["status"],
+                r.get("error"),
+                r["at"],
+            )
+        )
+    if rows:
+        store.con.executemany(
+            "INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
+        )
+    return len(rows)
+
+
+# -- sending ----------------------------------------------------------------------------
+@dataclass
+class SendResult:
+    recipient: str
+    status: str  # sent | failed | skipped
+    error: str | None = None
+
+
+def _smtp(cfg: SmtpSettings) -> smtplib.SMTP:
+    if cfg.security == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            cfg.host, cfg.port, timeout=cfg.timeout_s, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+        if cfg.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if cfg.user:
+        password = os.environ.get(cfg.password_env)
+        if password is None:
+            client.close()
+            raise ValueError(
+                f"smtp.user is set but the environment variable {cfg.password_env} is not"
+            )
+        client.login(cfg.user, password)
+    return client
+
+
+class _Connection:
+    """One SMTP connection for the whole run, reopened if the server drops it."""
+
+    def __init__(self, cfg: SmtpSettings):
+        self.cfg = cfg
+        self.client: smtplib.SMTP | None = None
+
+    def send(self, msg: EmailMessage) -> None:
+        for attempt in (1, 2):
+            if self.client is None:
+                self.client = _smtp(self.cfg)
+            try:
+                self.client.send_message(msg)
+                return
+            except smtplib.SMTPServerDisconnected:
+                self.client = None
+                if attempt == 2:
+                    raise
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+
+def deliver(
+    con, db: str | os.PathLike, settings: Settings, week: str | None, codebook: str | None
+) -> list[SendResult]:
+    """Send this week's digest to every subscriber not yet sent to; record each outcome."""
+    if not settings.subscribers:
+        raise ValueError("no [[subscribers]] in the config file")
+    from framewatch.dashboards.digest_data import latest_week
+
+    week = week or latest_week(con)
+    conn = _Connection(settings.smtp)
+    results = []
+    try:
+        for sub in settings.subscribers:
+            cb = sub.codebook or codebook or settings.analysis.codebooks[0]
+            if sub.email in sent_already(db, week, cb):
+                results.append(SendResult(sub.email, "skipped", "already sent this week"))
+                continue
+            try:
+                d = build_digest(con, week, cb, sub.outlets or None, sub.min_story_size)
+                msg = build_message(d, settings.smtp.sender, sub.email)
+                conn.send(msg)
+                status, error = "sent", None
+            except (smtplib.SMTPException, OSError, ValueError) as exc:
+                status, error = "failed", _one_line(f"{type(exc).__name__}: {exc}")
+                dropped = isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(
+                    exc, smtplib.SMTPException | ValueError
+                )
+                if dropped:  # the connection is gone; a refused recipient leaves it usable
+                    conn.close()
+                    conn.client = None
+            _journal(db, {"week": week, "codebook": cb, "recipient": sub.email, "status": status,
+                          "error": error, "subject": msg["Subject"] if status == "sent" else None,
+                          "at": utcnow().isoformat()})  # fmt: skip
+            results.append(SendResult(sub.email, status, error))
+    finally:
+        conn.close()
+    return results

@@ -1,0 +1,177 @@
+"""What goes into a weekly digest, computed with SQL over the read-only snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+
+
+@dataclass
+class StoryItem:
+    id: int
+    label: str
+    headline: str
+    articles: int
+    outlets: int
+    frames: list[tuple[str, str, float]]  # (frame id, label, share) by share
+    dominant: str | None
+    evidence: str | None
+    evidence_outlet: str | None
+    links: list[tuple[str, str, str]]  # (outlet, title, url)
+    is_new: bool = False
+
+
+@dataclass
+class Digest:
+    week: str
+    week_start: date
+    codebook: str
+    codebook_name: str
+    frame_labels: dict[str, str]
+    stories: list[StoryItem] = field(default_factory=list)
+    shifts: list[tuple[str, str, float, float]] = field(
+        default_factory=list
+    )  # story label, frame label, before, after
+    frame_moves: list[tuple[str, float, float]] = field(
+        default_factory=list
+    )  # frame label, before, after
+    new_stories: list[StoryItem] = field(default_factory=list)
+    unusual_outlets: list[tuple[str, str, float, float]] = field(
+        default_factory=list
+    )  # outlet, frame label, outlet share, others
+    total_articles: int = 0
+
+
+def parse_week(week: str) -> date:
+    try:
+        year, w = week.upper().split("-W")
+        return date.fromisocalendar(int(year), int(w), 1)
+    except (ValueError, AttributeError):
+        raise ValueError(f"week {week!r} is not an ISO week like 2026-W47") from None
+
+
+def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT max(iso_week) FROM article_facts").fetchone()
+    return row[0] if row else None
+
+
+def build_digest(
+    con: duckdb.DuckDBPyConnection, week: str | None = None, codebook: str = "geopolitics-tech",
+    outlets: list[str] | None = None, min_story_size: int = 1, top: int = 5,
+) -> Digest:  # fmt: skip
+    week = week or latest_week(con)
+    if not week:
+        raise ValueError("the store has no articles yet: nothing to digest")
+    start = parse_week(week)
+    cb = con.execute("SELECT name FROM codebooks WHERE id = ?", [codebook]).fetchone()
+    if cb is None:
+        raise ValueError(
+            f"codebook {codebook!r} has not framed this store (run framewatch analyze)"
+        )
+    labels = dict(
+        con.execute(
+            "SELECT frame_id, label FROM frames WHERE codebook_id = ? ORDER BY position", [codebook]
+        ).fetchall()
+    )
+    d = Digest(week, start, codebook, cb[0], labels)
+    outlet_filter = outlets or None
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts
+           WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))""",
+        [week, outlet_filter, outlet_filter],
+    )
+    d.total_articles = con.execute("SELECT count(*) FROM wk").fetchone()[0]
+    rows = con.execute(
+        """SELECT w.story_id, s.label, s.headline, count(*) AS n, count(DISTINCT w.source_id) AS o,
+                  s.first_seen >= ?::DATE AS is_new
+           FROM wk w JOIN stories s ON s.id = w.story_id
+           GROUP BY ALL HAVING count(*) >= ? ORDER BY n DESC, o DESC, w.story_id""",
+        [start, min_story_size],
+    ).fetchall()
+    items = [_story(con, codebook, labels, *r) for r in rows]
+    d.stories = items[:top]
+    d.new_stories = [s for s in items if s.is_new]
+    d.shifts = [
+        (label or f"story {sid}", labels.get(fid, fid), prev, cur)
+        for sid, label, fid, prev, cur in con.execute(
+            """SELECT fs.story_id, s.label, fs.frame_id, fs.previous_share, fs.share
+               FROM framing_shifts fs JOIN stories s ON s.id = fs.story_id
+               WHERE fs.week = ? AND fs.codebook_id = ? AND fs.rank = 1
+                 AND fs.story_id IN (SELECT story_id FROM wk)
+               ORDER BY abs(fs.change) DESC LIMIT ?""",
+            [week, codebook, top],
+        ).fetchall()
+    ]
+    prev_week = (start - timedelta(days=7)).strftime("%G-W%V")
+    d.frame_moves = [
+        (labels.get(fid, fid), before or 0.0, after or 0.0)
+        for fid, before, after in con.execute(
+            """WITH m AS (SELECT x.iso_week, af.frame_id, avg(af.share) AS share
+                          FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+                          WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
+                            AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+                          GROUP BY ALL)
+               SELECT frame_id, max(share) FILTER (WHERE iso_week = ?), max(share) FILTER (WHERE iso_week = ?)
+               FROM m GROUP BY frame_id
+               HAVING max(share) FILTER (WHERE iso_week = ?) IS NOT NULL
+               ORDER BY abs(coalesce(max(share) FILTER (WHERE iso_week = ?), 0)
+                            - coalesce(max(share) FILTER (WHERE iso_week = ?), 0)) DESC""",
+            [
+                codebook,
+                week,
+                prev_week,
+                outlet_filter,
+                outlet_filter,
+                prev_week,
+                week,
+                week,
+                week,
+                prev_week,
+            ],
+        ).fetchall()
+    ]
+    d.unusual_outlets = _unusual(con, codebook, labels)
+    return d
+
+
+def _story(con, codebook, labels, sid, label, headline, n, o, is_new) -> StoryItem:
+    mix = con.execute(
+        """SELECT af.frame_id, avg(af.share) AS share FROM wk w
+           JOIN article_frames af ON af.article_id = w.article_id
+           WHERE w.story_id = ? AND af.codebook_id = ? AND af.frame_id <> 'none'
+           GROUP BY 1 ORDER BY share DESC, 1""",
+        [sid, codebook],
+    ).fetchall()
+    frames = [(f, labels.get(f, f), float(s)) for f, s in mix if s > 0]
+    dominant = frames[0][0] if frames else None
+    ev = con.execute(
+        """SELECT e.sentence, w.outlet FROM frame_evidence e JOIN wk w ON w.article_id = e.article_id
+           WHERE w.story_id = ? AND e.codebook_id = ? AND e.frame_id = ?
+           ORDER BY e.score DESC LIMIT 1""",
+        [sid, codebook, dominant],
+    ).fetchone()
+    links = con.execute(
+        "SELECT outlet, title, url FROM wk WHERE story_id = ? ORDER BY article_at", [sid]
+    ).fetchall()
+    return StoryItem(sid, label or f"story {sid}", headline or "", n, o, frames, dominant,
+                     ev[0] if ev else None, ev[1] if ev else None, links, bool(is_new))  # fmt: skip
+
+
+def _unusual(con, codebook, labels, limit: int = 3) -> list[tuple[str, str, float, float]]:
+    """Outlets whose frame mix this week differs most from everyone else's."""
+    rows = con.execute(
+        """WITH o AS (SELECT w.outlet, af.frame_id, avg(af.share) AS share, count(*) AS n
+                      FROM wk w JOIN article_frames af ON af.article_id = w.article_id
+                      WHERE af.codebook_id = ? AND af.frame_id <> 'none' GROUP BY ALL),
+           rest AS (SELECT o1.outlet, o1.frame_id, o1.share,
+                           (SELECT sum(o2.share * o2.n) / sum(o2.n) FROM o o2
+                            WHERE o2.frame_id = o1.frame_id AND o2.outlet <> o1.outlet) AS others
+                    FROM o o1)
+           SELECT outlet, arg_max(frame_id, share - others) AS frame, max_by(share, share - others),
+                  max_by(others, share - others), sum(abs(share - others)) / 2 AS distance
+           FROM rest WHERE others IS NOT NULL GROUP BY outlet ORDER BY distance DESC LIMIT ?""",
+        [codebook, limit],
+    ).fetchall()
+    return [(outlet, labels.get(f, f), float(s), float(r)) for outlet, f, s, r, _ in rows]

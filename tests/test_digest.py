@@ -1,0 +1,168 @@
+"""The weekly digest, delivered to a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import email
+import shutil
+import socket
+from email import policy
+
+import duckdb
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+
+HOSTILE_TITLE = (
+    '<script>alert("x")</script> Harbour <b>bridge</b> collapse\r\nBcc: victim@evil.example'
+)
+HOSTILE_OUTLET = "Evil <img src=x onerror=alert(1)> Outlet"
+
+
+class Inbox:
+    """aiosmtpd handler: keeps messages, refuses the addresses in ``refuse``."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    port = _free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    inbox.port = port
+    yield inbox
+    ctl.stop()
+
+
+@pytest.fixture
+def store_copy(demo_db, tmp_path, monkeypatch):
+    """A copy of the demo store with a hostile article in the latest week."""
+    db = tmp_path / "digest.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("FRAMEWATCH_DB", str(db))
+    rows = [
+        {"title": HOSTILE_TITLE, "source": HOSTILE_OUTLET, "published_at": "2026-11-20T10:00:00Z",
+         "text": "The old harbour bridge in Port Alder collapsed into the river on Friday. " * 3
+                 + "Engineers warned for years that the bridge was a danger to drivers and a disaster waiting to happen."},
+        {"title": "Port Alder harbour bridge collapse leaves town cut off", "source": "Civic Wire",
+         "published_at": "2026-11-20T12:00:00Z",
+         "text": "The harbour bridge in Port Alder collapsed into the river on Friday, cutting the town off. " * 3},
+    ]  # fmt: skip
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["import", str(write_jsonl(tmp_path / "h.jsonl", rows))]).exit_code == 0
+    )
+    assert runner.invoke(app, ["analyze"]).exit_code == 0
+    return db
+
+
+def _config(tmp_path, monkeypatch, port, subscribers):
+    subs = "".join(f'\n[[subscribers]]\nemail = "{s}"\n' for s in subscribers)
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsender = "framewatch <digest@example.org>"\n{subs}'
+    )
+    monkeypatch.setenv("FRAMEWATCH_CONFIG", str(cfg))
+
+
+def _parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
+def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
+    smtp, store_copy, tmp_path, monkeypatch
+):
+    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org"])
+    result = CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"])
+    assert result.exit_code == 0, result.output
+    assert len(smtp.messages) == 2
+    rcpts = sorted(r for rs, _ in smtp.messages for r in rs)
+    assert rcpts == ["ana@example.org", "ben@example.org"]
+    msg = _parse(smtp.messages[0][1])
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["Subject"].startswith("framewatch digest 2026-W47")
+    assert msg["Bcc"] is None and "victim@evil.example" not in str(msg["To"])
+    text = msg.get_body(("plain",)).get_content()
+    html_part = msg.get_body(("html",)).get_content()
+    # The week's top story and its dominant frame's evidence are there, in both parts.
+    assert "lithography" in text.lower() and "lithography" in html_part.lower()
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+    assert "<img src=x" not in html_part and "Evil &lt;img" in html_part
+    assert "<script" not in html_part.lower().replace("&lt;script", "")
+    assert "http://" in html_part and "<img" not in html_part  # links, no remote images
+    con = duckdb.connect(str(store_copy))
+    sends = con.execute("SELECT recipient, status FROM digest_sends ORDER BY 1").fetchall()
+    con.close()
+    assert sends == [("ana@example.org", "sent"), ("ben@example.org", "sent")]
+
+
+def test_refused_recipient_does_not_stop_others_and_rerun_sends_only_to_it(
+    smtp, store_copy, tmp_path, monkeypatch
+):
+    _config(
+        tmp_path, monkeypatch, smtp.port, ["ana@example.org", "bad@example.org", "cy@example.org"]
+    )
+    smtp.refuse = {"bad@example.org"}
+    first = CliRunner().invoke(app, ["digest", "--send"])
+    assert first.exit_code == 3
+    assert "bad@example.org: failed" in first.output and "550" in first.output
+    assert sorted(r for rs, _ in smtp.messages for r in rs) == ["ana@example.org", "cy@example.org"]
+    smtp.refuse = set()
+    smtp.messages.clear()
+    second = CliRunner().invoke(app, ["digest", "--send"])
+    assert second.exit_code == 0, second.output
+    assert [rs for rs, _ in smtp.messages] == [["bad@example.org"]]
+    assert "ana@example.org: skipped" in second.output
+    third = CliRunner().invoke(app, ["digest", "--send"])
+    assert third.exit_code == 0 and len(smtp.messages) == 1  # nothing sent twice
+
+
+def test_unreachable_smtp_server_is_reported_per_recipient(store_copy, tmp_path, monkeypatch):
+    _config(tmp_path, monkeypatch, _free_port(), ["ana@example.org"])
+    r = CliRunner().invoke(app, ["digest", "--send"])
+    assert r.exit_code == 3 and "ana@example.org: failed" in r.output and "Connection" in r.output
+
+
+def test_preview_and_eml_files(demo_db, tmp_path):
+    html_file, eml_file = tmp_path / "d.html", tmp_path / "d.eml"
+    r = CliRunner().invoke(
+        app, ["--db", str(demo_db), "digest", "--preview", str(html_file), "--eml", str(eml_file)]
+    )
+    assert r.exit_code == 0, r.output
+    page = html_file.read_text()
+    assert "2026-W47" in page and "<script" not in page.lower()
+    assert "Framing shifts against last week" in page and "kestrel" in page.lower()
+    msg = _parse(eml_file.read_bytes())
+    assert {p.get_content_type() for p in msg.walk()} >= {"text/plain", "text/html"}
+    older = CliRunner().invoke(
+        app, ["--db", str(demo_db), "digest", "--week", "2026-W45", "--preview", str(html_file)]
+    )
+    assert older.exit_code == 0 and "skagen" in html_file.read_text().lower()
+    bad = CliRunner().invoke(
+        app, ["--db", str(demo_db), "digest", "--week", "week 47", "--preview", str(html_file)]
+    )
+    assert bad.exit_code == 2 and "ISO week" in bad.output
+    nothing = CliRunner().invoke(app, ["--db", str(demo_db), "digest"])
+    assert nothing.exit_code == 2
