@@ -7,6 +7,7 @@ into a header.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -263,10 +264,8 @@ class _Connection:
 
     def close(self) -> None:
         if self.client is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.client.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
 
 
 def deliver(
