@@ -777,3 +777,32 @@ def digest(
             store.publish_snapshot()
     if any(r.status == "failed" for r in results):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@handles_errors
+def dashboard(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8501,
+) -> None:
+    """Start the journalists' dashboard (Streamlit) on the store's read-only snapshot."""
+    import subprocess
+    from importlib import resources
+
+    from framewatch.store import connect
+
+    connect(ctx.obj.db).close()  # fail here, clearly, if there is no store to show
+    app_path = resources.files("framewatch.dashboards") / "app.py"
+    env = {**os.environ, "FRAMEWATCH_DB": str(Path(ctx.obj.db).resolve()),
+           "FRAMEWATCH_SQL_TIMEOUT": str(ctx.obj.settings.sql_timeout_s)}  # fmt: skip
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
+    out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

@@ -202,3 +202,35 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
     path.write_text("\n".join(json.dumps(r, default=str) for r in rows) + "\n", encoding="utf-8")
     return path
+
+
+HOSTILE_TITLE = '<script>alert("x")</script> Harbour <b>bridge</b> collapse\r\nBcc: victim@evil.example <img src=x onerror="window.__pwned=1">'
+HOSTILE_OUTLET = "Evil <img src=x onerror=alert(1)> Outlet"
+
+
+@pytest.fixture(scope="session")
+def hostile_db(demo_db, tmp_path_factory) -> Path:
+    """The demo store plus a story whose title and outlet try to inject markup."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from framewatch.cli import app
+
+    folder = tmp_path_factory.mktemp("hostile")
+    db = folder / "hostile.duckdb"
+    shutil.copy(demo_db, db)
+    rows = [
+        {"title": HOSTILE_TITLE, "source": HOSTILE_OUTLET, "published_at": "2026-11-20T10:00:00Z",
+         "url": "javascript:alert(1)",
+         "text": "The old harbour bridge in Port Alder collapsed into the river on Friday. " * 3
+                 + "Engineers warned for years that the bridge was a danger to drivers and a disaster waiting to happen."},
+        {"title": "Port Alder harbour bridge collapse leaves town cut off", "source": "Civic Wire",
+         "published_at": "2026-11-20T12:00:00Z",
+         "text": "The harbour bridge in Port Alder collapsed into the river on Friday, cutting the town off. " * 3},
+    ]  # fmt: skip
+    runner = CliRunner()
+    f = write_jsonl(folder / "h.jsonl", rows)
+    assert runner.invoke(app, ["--db", str(db), "import", str(f)]).exit_code == 0
+    assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
+    return db

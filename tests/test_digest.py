@@ -10,15 +10,9 @@ from email import policy
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import write_jsonl
 from typer.testing import CliRunner
 
 from framewatch.cli import app
-
-HOSTILE_TITLE = (
-    '<script>alert("x")</script> Harbour <b>bridge</b> collapse\r\nBcc: victim@evil.example'
-)
-HOSTILE_OUTLET = "Evil <img src=x onerror=alert(1)> Outlet"
 
 
 class Inbox:
@@ -57,24 +51,12 @@ def smtp():
 
 
 @pytest.fixture
-def store_copy(demo_db, tmp_path, monkeypatch):
-    """A copy of the demo store with a hostile article in the latest week."""
+def store_copy(hostile_db, tmp_path, monkeypatch):
+    """A private copy of the store with a hostile article in the latest week."""
     db = tmp_path / "digest.duckdb"
-    shutil.copy(demo_db, db)
+    shutil.copy(hostile_db, db)
+    shutil.copy(str(hostile_db) + ".snapshot", str(db) + ".snapshot")
     monkeypatch.setenv("FRAMEWATCH_DB", str(db))
-    rows = [
-        {"title": HOSTILE_TITLE, "source": HOSTILE_OUTLET, "published_at": "2026-11-20T10:00:00Z",
-         "text": "The old harbour bridge in Port Alder collapsed into the river on Friday. " * 3
-                 + "Engineers warned for years that the bridge was a danger to drivers and a disaster waiting to happen."},
-        {"title": "Port Alder harbour bridge collapse leaves town cut off", "source": "Civic Wire",
-         "published_at": "2026-11-20T12:00:00Z",
-         "text": "The harbour bridge in Port Alder collapsed into the river on Friday, cutting the town off. " * 3},
-    ]  # fmt: skip
-    runner = CliRunner()
-    assert (
-        runner.invoke(app, ["import", str(write_jsonl(tmp_path / "h.jsonl", rows))]).exit_code == 0
-    )
-    assert runner.invoke(app, ["analyze"]).exit_code == 0
     return db
 
 

@@ -1,0 +1,267 @@
+"""The journalists' dashboard (Streamlit): coverage and framing of stories at a glance.
+
+Started by ``framewatch dashboard``; reads the store's read-only snapshot (path in
+FRAMEWATCH_DB), so it never blocks the crawler. Feed text is untrusted: it is only
+shown through data frames, charts and escaped Markdown, never as raw HTML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from framewatch.dashboards import queries as q
+
+from framewatch.store import StoreError, connect
+
+PAGES = ["Overview", "Story", "Outlets", "Frame trends", "SQL"]
+_MD = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
+
+
+def safe(text: object) -> str:
+    """Untrusted text as inert Markdown: every Markdown and HTML character escaped."""
+    return _MD.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+def http_only(url: object) -> str | None:
+    u = str(url or "")
+    return u if u.startswith(("http://", "https://")) else None
+
+
+st.set_page_config(page_title="framewatch", layout="wide")
+db = os.environ.get("FRAMEWATCH_DB", "framewatch.duckdb")
+try:
+    con = connect(db)
+except StoreError as exc:
+    st.title("framewatch")
+    st.error(str(exc))
+    st.stop()
+
+st.sidebar.title("framewatch")
+params = st.query_params
+default_page = params.get("page", "Overview").title().replace("Sql", "SQL")
+page = st.sidebar.radio(
+    "Page", PAGES, index=PAGES.index(default_page) if default_page in PAGES else 0, key="page"
+)
+lo, hi = q.bounds(con)
+if lo is None:
+    st.title(page)
+    st.info("The store has no articles yet. Run `framewatch fetch` (or `framewatch demo`) first.")
+    st.stop()
+period = st.sidebar.date_input(
+    "Period", value=(max(lo, hi - timedelta(days=27)), hi), min_value=lo, max_value=hi, key="period"
+)
+start, end = (period[0], period[1]) if isinstance(period, tuple) and len(period) == 2 else (lo, hi)
+all_outlets = q.outlets(con)
+chosen = st.sidebar.multiselect("Outlets", all_outlets, key="outlets")
+books = q.codebooks(con) or ["geopolitics-tech"]
+codebook = st.sidebar.selectbox("Codebook", books, key="codebook")
+labels = q.frame_labels(con, codebook)
+order = list(labels.values())
+
+
+def frame_colour() -> alt.Color:
+    return alt.Color(
+        "frame:N", sort=order, scale=alt.Scale(domain=order, scheme="tableau10"), title="Frame"
+    )
+
+
+# -- pages --------------------------------------------------------------------------
+def overview() -> None:
+    st.title("Stories by coverage")
+    stories = q.top_stories(con, start, end, chosen)
+    if stories.empty:
+        st.info("No stories in this period.")
+        return
+    st.caption(f"{len(stories)} stories between {start} and {end}.")
+    for _, r in stories.head(10).iterrows():
+        st.markdown(
+            f"**[{safe(r['label'] or 'story ' + str(r['story']))}](?page=Story&story={int(r['story'])})** — "
+            f"{safe(r['headline'])} · {r['articles']} articles, {r['outlets']} outlets"
+        )
+    table = stories[
+        ["story", "label", "headline", "articles", "outlets", "coverage", "first_day", "last_day"]
+    ]
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="stories_table",
+        column_config={
+            "coverage": st.column_config.BarChartColumn("Coverage by day"),
+            "story": st.column_config.NumberColumn("Story", format="%d"),
+        },
+    )  # fmt: skip
+    mix = q.story_frame_mix(con, stories["story"].tolist(), codebook, start, end, chosen)
+    if not mix.empty:
+        names = dict(
+            zip(
+                stories["story"],
+                stories["label"].fillna("") + " (" + stories["story"].astype(str) + ")",
+                strict=True,
+            )
+        )
+        mix["story_label"] = mix["story"].map(names)
+        chart = alt.Chart(mix).mark_bar().encode(
+            y=alt.Y("story_label:N", sort=list(names.values()), title=None),
+            x=alt.X("sum(share):Q", stack="normalize", title="Frame mix", axis=alt.Axis(format="%")),
+            color=frame_colour(), order=alt.Order("position:Q"),
+            tooltip=["story_label:N", "frame:N", alt.Tooltip("share:Q", format=".0%")],
+        )  # fmt: skip
+        st.subheader("Frame mix per story")
+        st.altair_chart(chart, width="stretch")
+
+
+def story_page() -> None:
+    choices = q.story_choices(con)
+    if not choices:
+        st.title("Story")
+        st.info("No stories yet: run `framewatch analyze`.")
+        return
+    ids = [c[0] for c in choices]
+    wanted = params.get("story")
+    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+    sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
+    head = q.story_header(con, sid)
+    st.title(head[1] or f"Story {sid}")
+    st.markdown(f"**{safe(head[2])}**")
+    st.caption(f"{head[3]} articles ({head[4]} near-duplicate copies) from {head[5]} outlets, "
+               f"{head[6]:%d %b %Y} – {head[7]:%d %b %Y}")  # fmt: skip
+    left, right = st.columns(2)
+    cov = q.story_coverage(con, sid)
+    left.subheader("Coverage by outlet")
+    left.altair_chart(alt.Chart(cov).mark_bar().encode(
+        x=alt.X("day:T", title=None), y=alt.Y("articles:Q", title="Articles"),
+        color=alt.Color("outlet:N", title="Outlet"), tooltip=["day:T", "outlet:N", "articles:Q"],
+    ), width="stretch")  # fmt: skip
+    fr = q.story_frames_over_time(con, sid, codebook)
+    right.subheader("Frame mix over time")
+    if not fr.empty:
+        right.altair_chart(alt.Chart(fr).mark_area().encode(
+            x=alt.X("day:T", title=None), y=alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title=None),
+            color=frame_colour(), tooltip=["day:T", "frame:N", alt.Tooltip("share:Q", format=".0%")],
+        ), width="stretch")  # fmt: skip
+    arts = q.story_articles(con, sid, codebook)
+    st.subheader("Articles")
+    arts["link"] = arts["url"].map(http_only)
+    arts["shares"] = arts["shares"].map(
+        lambda m: ", ".join(
+            f"{labels.get(k, k)} {v:.0%}" for k, v in (m or {}).items() if k != "none"
+        )
+    )
+    originals = arts[arts["copy_of"].isna()]
+    st.dataframe(
+        originals[["time", "outlet", "headline", "link", "primary_frame", "shares"]], hide_index=True,
+        width="stretch", key="articles_table",
+        column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},
+    )  # fmt: skip
+    for _, a in originals.iterrows():
+        copies = arts[arts["copy_of"] == a["article"]]
+        title = f"{a['outlet']} — {a['headline']}" + (
+            f" (+{len(copies)} copies)" if len(copies) else ""
+        )
+        with st.expander(safe(title)):
+            ev = q.evidence(con, int(a["article"]), codebook)
+            if ev.empty:
+                st.write("No sentence matched a frame.")
+            for frame, group in ev.groupby("frame", sort=False):
+                st.markdown(f"**{safe(frame)}**")
+                for _, row in group.iterrows():
+                    st.markdown(f"> {safe(row['sentence'])}  \n*score {row['score']:.2f}*")
+            for _, c in copies.iterrows():
+                st.markdown(f"Copy: {safe(c['outlet'])} — {safe(c['headline'])}")
+
+
+def outlets_page() -> None:
+    st.title("Outlet comparison")
+    picked = st.multiselect(
+        "Compare outlets", all_outlets, default=chosen or all_outlets[:4], key="compare"
+    )
+    if len(picked) < 1:
+        st.info("Pick at least one outlet.")
+        return
+    mix = q.outlet_mix(con, picked, codebook, start, end)
+    if mix.empty:
+        st.info("These outlets have no framed articles in this period.")
+    else:
+        st.altair_chart(alt.Chart(mix).mark_bar().encode(
+            y=alt.Y("outlet:N", title=None), x=alt.X("sum(share):Q", stack="normalize", axis=alt.Axis(format="%"), title="Frame mix"),
+            color=frame_colour(), order=alt.Order("position:Q"),
+            tooltip=["outlet:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
+        ), width="stretch")  # fmt: skip
+    st.subheader("Blind spots: stories only one of them covered")
+    spots = q.blind_spots(con, picked, start, end)
+    if spots.empty:
+        st.write("None: every story was covered by at least two of these outlets.")
+    else:
+        st.dataframe(spots, hide_index=True, width="stretch", key="blind_spots")
+
+
+def trends_page() -> None:
+    st.title("Frame trends")
+    mode = st.radio(
+        "For", ["All outlets", "One outlet", "One story"], horizontal=True, key="trend_mode"
+    )
+    outlet = story = None
+    if mode == "One outlet":
+        outlet = st.selectbox("Outlet", all_outlets, key="trend_outlet")
+    elif mode == "One story":
+        choices = q.story_choices(con)
+        story = (
+            st.selectbox(
+                "Story", [c[0] for c in choices], format_func=dict(choices).get, key="trend_story"
+            )
+            if choices
+            else None
+        )
+    data = q.weekly_trends(con, codebook, outlet, story)
+    if data.empty:
+        st.info("No framed articles for this selection.")
+        return
+    st.altair_chart(alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("week:O", title="ISO week"), y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Mean share"),
+        color=frame_colour(), tooltip=["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
+    ), width="stretch")  # fmt: skip
+    st.dataframe(
+        data.pivot_table(index="week", columns="frame", values="share").round(3), width="stretch"
+    )
+
+
+def sql_page() -> None:
+    from framewatch.sql import QueryError, run_query
+
+    st.title("SQL (read-only)")
+    st.caption(
+        "Tables and views are documented in docs/schema.md. Statements that write are refused."
+    )
+    query = st.text_area(
+        "Query",
+        "SELECT id, label, size, outlets, headline FROM stories ORDER BY size DESC LIMIT 20",
+        key="sql",
+    )
+    if st.button("Run", key="run_sql"):
+        try:
+            res = run_query(con, query, float(os.environ.get("FRAMEWATCH_SQL_TIMEOUT", "30")))
+        except QueryError as exc:
+            st.error(str(exc))
+            return
+        df = pd.DataFrame(res.rows, columns=res.columns)
+        st.dataframe(df, hide_index=True, width="stretch", key="sql_result")
+        st.download_button(
+            "Download CSV",
+            df.to_csv(index=False),
+            "framewatch-query.csv",
+            "text/csv",
+            key="sql_csv",
+        )
+
+
+{
+    "Overview": overview,
+    "Story": story_page,
+    "Outlets": outlets_page,
+    "Frame trends": trends_page,
+    "SQL": sql_page,
+}[page]()
+con.close()

@@ -1,0 +1,170 @@
+"""The dashboard's data: each function is one SQL query over the views, returning a DataFrame."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+
+def _outlets(outlets: list[str] | None):
+    return outlets or None
+
+
+def bounds(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    return con.execute("SELECT min(day), max(day) FROM article_facts").fetchone()
+
+
+def outlets(con) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT outlet FROM article_facts WHERE outlet IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def codebooks(con) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT codebook_id FROM article_framing ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def frame_labels(con, codebook: str) -> dict[str, str]:
+    return dict(
+        con.execute(
+            "SELECT frame_id, label FROM frames WHERE codebook_id = ? ORDER BY position", [codebook]
+        ).fetchall()
+    )
+
+
+def top_stories(
+    con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50
+) -> pd.DataFrame:
+    """Stories of the period by coverage, with a daily coverage series for sparklines."""
+    o = _outlets(outlet_list)
+    return con.execute(
+        """WITH p AS (SELECT * FROM article_facts WHERE day BETWEEN ? AND ? AND story_id IS NOT NULL
+                      AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))),
+           days AS (SELECT story_id, day, count(*) AS n FROM p GROUP BY ALL)
+           SELECT s.id AS story, s.label, s.headline, count(*) AS articles, count(DISTINCT p.source_id) AS outlets,
+                  min(p.day) AS first_day, max(p.day) AS last_day,
+                  (SELECT list(coalesce(d.n, 0) ORDER BY g.day)
+                   FROM (SELECT unnest(generate_series(min(p.day), max(p.day), INTERVAL 1 DAY))::DATE AS day) g
+                   LEFT JOIN days d ON d.story_id = s.id AND d.day = g.day) AS coverage
+           FROM p JOIN stories s ON s.id = p.story_id
+           GROUP BY s.id, s.label, s.headline ORDER BY articles DESC, outlets DESC, s.id LIMIT ?""",
+        [start, end, o, o, limit],
+    ).df()
+
+
+def story_frame_mix(
+    con, story_ids: list[int], codebook: str, start: date, end: date, outlet_list
+) -> pd.DataFrame:
+    o = _outlets(outlet_list)
+    return con.execute(
+        """SELECT x.story_id AS story, f.label AS frame, f.position, avg(af.share) AS share
+           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
+           WHERE af.codebook_id = ? AND x.story_id IN (SELECT unnest(?)) AND x.day BETWEEN ? AND ?
+             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+           GROUP BY ALL ORDER BY story, position""",
+        [codebook, story_ids, start, end, o, o],
+    ).df()
+
+
+def story_header(con, story_id: int):
+    return con.execute(
+        "SELECT id, label, headline, size, copies, outlets, first_seen, last_seen FROM stories WHERE id = ?",
+        [story_id],
+    ).fetchone()
+
+
+def story_coverage(con, story_id: int) -> pd.DataFrame:
+    return con.execute(
+        "SELECT day, outlet, count(*) AS articles FROM article_facts WHERE story_id = ? GROUP BY ALL ORDER BY day",
+        [story_id],
+    ).df()
+
+
+def story_frames_over_time(con, story_id: int, codebook: str) -> pd.DataFrame:
+    return con.execute(
+        """SELECT x.day, f.label AS frame, avg(af.share) AS share
+           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
+           WHERE x.story_id = ? AND af.codebook_id = ? GROUP BY ALL ORDER BY x.day""",
+        [story_id, codebook],
+    ).df()
+
+
+def story_articles(con, story_id: int, codebook: str) -> pd.DataFrame:
+    """Members with primary frame and shares; copies carry the id of what they copy."""
+    return con.execute(
+        """SELECT a.id AS article, coalesce(s.name, '') AS outlet, coalesce(a.published_at, a.fetched_at) AS time,
+                  a.title AS headline, a.url, fr.label AS primary_frame, af.confidence,
+                  d.duplicate_of AS copy_of,
+                  (SELECT map(list(f2.frame_id ORDER BY f2.frame_id), list(round(f2.share, 2) ORDER BY f2.frame_id))
+                   FROM article_frames f2 WHERE f2.article_id = a.id AND f2.codebook_id = ? AND f2.share > 0) AS shares
+           FROM story_members m JOIN articles a ON a.id = m.article_id
+           LEFT JOIN sources s ON s.id = a.source_id
+           LEFT JOIN article_framing af ON af.article_id = a.id AND af.codebook_id = ?
+           LEFT JOIN frames fr ON fr.codebook_id = af.codebook_id AND fr.frame_id = af.primary_frame
+           LEFT JOIN article_duplicates d ON d.article_id = a.id
+           WHERE m.story_id = ? ORDER BY time, a.id""",
+        [codebook, codebook, story_id],
+    ).df()
+
+
+def evidence(con, article_id: int, codebook: str) -> pd.DataFrame:
+    return con.execute(
+        """SELECT f.label AS frame, e.rank, e.sentence, e.score FROM frame_evidence e
+           JOIN frames f ON f.codebook_id = e.codebook_id AND f.frame_id = e.frame_id
+           WHERE e.article_id = ? AND e.codebook_id = ? ORDER BY f.position, e.rank""",
+        [article_id, codebook],
+    ).df()
+
+
+def outlet_mix(con, outlet_list: list[str], codebook: str, start: date, end: date) -> pd.DataFrame:
+    return con.execute(
+        """SELECT x.outlet, f.label AS frame, f.position, sum(af.share) / count(*) AS share, count(*) AS articles
+           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
+           WHERE af.codebook_id = ? AND list_contains(?::VARCHAR[], x.outlet) AND x.day BETWEEN ? AND ?
+           GROUP BY ALL ORDER BY x.outlet, f.position""",
+        [codebook, outlet_list, start, end],
+    ).df()
+
+
+def blind_spots(con, outlet_list: list[str], start: date, end: date) -> pd.DataFrame:
+    """For each chosen outlet, stories it covered that none of the other chosen outlets did."""
+    return con.execute(
+        """WITH p AS (SELECT DISTINCT outlet, story_id FROM article_facts
+                      WHERE story_id IS NOT NULL AND day BETWEEN ? AND ? AND list_contains(?::VARCHAR[], outlet))
+           SELECT p.outlet, s.id AS story, s.label, s.headline FROM p JOIN stories s ON s.id = p.story_id
+           WHERE NOT EXISTS (SELECT 1 FROM p q WHERE q.story_id = p.story_id AND q.outlet <> p.outlet)
+           ORDER BY p.outlet, s.size DESC""",
+        [start, end, outlet_list],
+    ).df()
+
+
+def weekly_trends(con, codebook: str, outlet: str | None, story: int | None) -> pd.DataFrame:
+    """Weekly mean share per frame from frame_trends, for all, one outlet or one story."""
+    return con.execute(
+        """SELECT t.period AS week, t.period_start, f.label AS frame, t.mean_share AS share, t.articles
+           FROM frame_trends t JOIN frames f ON f.codebook_id = t.codebook_id AND f.frame_id = t.frame_id
+           WHERE t.granularity = 'week' AND t.codebook_id = ?
+             AND ((?::VARCHAR IS NULL AND t.source_id IS NULL) OR t.outlet = ?)
+             AND ((?::BIGINT IS NULL AND t.story_id IS NULL) OR t.story_id = ?)
+             AND (?::VARCHAR IS NULL OR ?::BIGINT IS NULL OR FALSE)
+           ORDER BY t.period_start, f.position""",
+        [codebook, outlet, outlet, story, story, outlet, story],
+    ).df()
+
+
+def story_choices(con) -> list[tuple[int, str]]:
+    return [(i, f"{i} · {label or ''} · {headline or ''}") for i, label, headline in
+            con.execute("SELECT id, label, headline FROM stories ORDER BY size DESC, id").fetchall()]  # fmt: skip

@@ -1,0 +1,185 @@
+"""The dashboard: every page in-process (AppTest), and one real headless Chromium run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import duckdb
+import pytest
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+APP = str(REPO / "dashboards" / "app.py")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _app(db, monkeypatch, **query) -> AppTest:
+    monkeypatch.setenv("FRAMEWATCH_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _page(at: AppTest, name: str) -> AppTest:
+    at.sidebar.radio(key="page").set_value(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _story_id(db, like: str) -> int:
+    con = duckdb.connect(str(db) + ".snapshot", read_only=True)
+    sid = con.execute("SELECT id FROM stories WHERE label ILIKE ?", [f"%{like}%"]).fetchone()[0]
+    con.close()
+    return sid
+
+
+def test_overview_ranks_stories_with_frame_mix(hostile_db, monkeypatch):
+    at = _app(hostile_db, monkeypatch)
+    assert at.title[0].value == "Stories by coverage"
+    table = at.dataframe[0].value
+    assert len(table) == 7 and set(table.columns) >= {
+        "label",
+        "headline",
+        "articles",
+        "outlets",
+        "coverage",
+    }
+    assert table.iloc[0]["articles"] == 6
+    links = " ".join(m.value for m in at.markdown)
+    assert "?page=Story&story=" in links and "kestrel" in links.lower()
+    # Hostile feed text arrives escaped: no live HTML tag reaches the page's Markdown.
+    assert "\\<script\\>" in links
+    assert not re.search(r"(?<!\\)<", links), "an unescaped < reached the Markdown"
+
+
+def test_story_page_shows_articles_frames_and_evidence(hostile_db, monkeypatch):
+    sid = _story_id(hostile_db, "kestrel")
+    at = _app(hostile_db, monkeypatch, page="Story", story=str(sid))
+    assert "kestrel" in at.title[0].value.lower()
+    arts = at.dataframe[0].value
+    assert len(arts) == 6 and set(arts["outlet"]) >= {"Civic Wire", "The Northern Ledger"}
+    assert {"threat", "regulation", "opportunity"} <= {
+        p.lower().split()[0] for p in arts["primary_frame"] if p
+    }
+    assert len(at.expander) == 6
+    evidence = " ".join(m.value for e in at.expander for m in e.markdown)
+    assert "Threat" in evidence and "danger to national security" in evidence
+
+
+def test_outlet_comparison_and_blind_spots(hostile_db, monkeypatch):
+    at = _page(_app(hostile_db, monkeypatch), "Outlets")
+    at.multiselect(key="compare").set_value(["Civic Wire", "Frontier Tech Review"]).run()
+    spots = at.dataframe[0].value
+    assert "glasslock" in " ".join(spots["label"]).lower()
+    assert set(spots["outlet"]) == {"Civic Wire"}
+
+
+def test_frame_trends_and_sql_pages(hostile_db, monkeypatch):
+    at = _page(_app(hostile_db, monkeypatch), "Frame trends")
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 3  # three weeks
+    at.radio(key="trend_mode").set_value("One outlet").run()
+    assert not at.exception
+    _page(at, "SQL")
+    at.text_area(key="sql").set_value("DELETE FROM articles").run()
+    at.button(key="run_sql").click().run()
+    assert "read-only" in at.error[0].value
+    at.text_area(key="sql").set_value("SELECT count(*) AS n FROM articles").run()
+    at.button(key="run_sql").click().run()
+    assert at.dataframe[0].value.iloc[0]["n"] == 37
+    assert at.get("download_button")
+
+
+def test_every_page_renders_on_an_empty_store(tmp_path, monkeypatch):
+    from framewatch.store import open_store
+
+    db = tmp_path / "empty.duckdb"
+    with open_store(db) as st:
+        st.publish_snapshot()
+    at = _app(db, monkeypatch)
+    assert "no articles yet" in at.info[0].value
+    for name in ("Story", "Outlets", "Frame trends", "SQL"):
+        _page(at, name)
+        assert "no articles yet" in at.info[0].value
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="Debian's chromium is not installed (make test installs it)",
+)
+def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framewatch", "--db", str(hostile_db), "dashboard", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(
+                "the dashboard did not start: " + proc.stdout.read1().decode(errors="replace")
+            )
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            )  # fmt: skip
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(base, wait_until="domcontentloaded")
+            page.get_by_text("Stories by coverage").wait_for(timeout=60_000)
+            link = page.locator("a[href*='story=']").filter(has_text="kestrel").first
+            link.wait_for(timeout=30_000)
+            page.get_by_text("Frame mix per story").wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)  # let the charts draw before the screenshot
+            page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+            page.goto(
+                base + "/" + link.get_attribute("href").lstrip("/"), wait_until="domcontentloaded"
+            )
+            page.get_by_text("Coverage by outlet").wait_for(timeout=60_000)
+            page.get_by_text("Frontier Tech Review — Halvard Labs").first.wait_for(timeout=30_000)
+            page.get_by_text("The Northern Ledger — Kestrel-4 misused").first.click()
+            page.get_by_text("danger to national security", exact=False).first.wait_for(
+                timeout=30_000
+            )
+            page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
+            assert page.evaluate("window.__pwned === undefined")
+            # The hostile story renders as text, and its javascript: link is not a link.
+            page.goto(
+                base + "/?page=Story&story=" + str(_story_id(hostile_db, "bridge")),
+                wait_until="domcontentloaded",
+            )
+            page.get_by_text("Coverage by outlet").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert page.evaluate("window.__pwned === undefined")
+            assert page.locator("a[href^='javascript:']").count() == 0
+            page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+            browser.close()
+        assert (tmp_path / "story.png").stat().st_size > 10_000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
