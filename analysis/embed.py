@@ -26,8 +26,16 @@ def resolve_model(name: str) -> str:
     return os.path.expanduser(name)
 
 
+DEFAULT_MAX_TOKENS = 128
+
+
 @functools.lru_cache(maxsize=4)
-def load_model(name: str = DEFAULT_MODEL):
+def load_model(name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS):
+    """The model, reading at most ``max_tokens`` word pieces of each input.
+
+    Title plus lead is enough to tell stories apart: 128 tokens gave the same
+    clustering as 256 on the sample corpus at 1.8x the speed (see the README).
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -36,12 +44,14 @@ def load_model(name: str = DEFAULT_MODEL):
     hf_logging.set_verbosity_error()
 
     try:
-        return SentenceTransformer(resolve_model(name), device="cpu")
+        model = SentenceTransformer(resolve_model(name), device="cpu")
     except Exception as exc:  # the library raises many types for a missing model
         raise ValueError(
             f"cannot load embedding model {name!r}: {exc}. "
             "Set analysis.model to a local sentence-transformers model directory."
         ) from exc
+    model.max_seq_length = min(max_tokens, model.max_seq_length or max_tokens)
+    return model
 
 
 def dimension(model) -> int:
@@ -89,6 +99,7 @@ def embed_pending(
     store: Store,
     model_name: str,
     batch_size: int = 64,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
     chunk: int = 512,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
@@ -100,7 +111,7 @@ def embed_pending(
     ).fetchone()[0]
     if not pending:
         return 0
-    model = load_model(model_name)
+    model = load_model(model_name, max_tokens)
     dim = dimension(model)
     done = 0
     while True:

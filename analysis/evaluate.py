@@ -49,7 +49,7 @@ def eval_stories(articles: list[LabelledArticle], settings: AnalysisSettings) ->
 
     if not articles:
         raise ValueError("no labelled articles to evaluate")
-    model = load_model(settings.model)
+    model = load_model(settings.model, settings.embed_max_tokens)
     start = time.perf_counter()
     vecs = encode(model, [article_input(a.title, a.text) for a in articles], settings.batch_size)
     embed_s = time.perf_counter() - start

@@ -39,7 +39,8 @@ def frame_pending(
 ) -> dict[str, int]:  # fmt: skip
     """Frame pending articles for each configured codebook; returns counts per codebook."""
     encoder = encoder or SentenceEncoder(
-        load_model(settings.model), batch_size=max(settings.batch_size, 128)
+        load_model(settings.model, settings.embed_max_tokens),
+        batch_size=max(settings.batch_size, 128),
     )
     done: dict[str, int] = {}
     for cid in settings.codebooks:

@@ -20,7 +20,7 @@ def embed_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
     with progress_for("embedding articles") as bar:
         bar.start(pending)
         rec.counts["articles_embedded"] = embed_pending(
-            store, a.model, a.batch_size, on_progress=lambda n: bar.advance(n=n)
+            store, a.model, a.batch_size, a.embed_max_tokens, on_progress=lambda n: bar.advance(n=n)
         )
 
 

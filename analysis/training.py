@@ -82,12 +82,19 @@ def read_labelled_file(path: Path, cb: Codebook) -> list[LabelledText]:
 
 
 def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
-    return ZeroShotFramer(cb, SentenceEncoder(load_model(settings.model)), settings.frame_threshold)
+    return ZeroShotFramer(
+        cb,
+        SentenceEncoder(load_model(settings.model, settings.embed_max_tokens)),
+        settings.frame_threshold,
+    )
 
 
 def text_features(rows: list[LabelledText], framer: ZeroShotFramer, settings: AnalysisSettings):
     framed = framer.frame_articles([(r.title or None, r.text) for r in rows])
-    vecs = encode(load_model(settings.model), [article_input(r.title, r.text) for r in rows])
+    vecs = encode(
+        load_model(settings.model, settings.embed_max_tokens),
+        [article_input(r.title, r.text) for r in rows],
+    )
     return features(vecs, np.stack([f.profile for f in framed])), framed
 
 

