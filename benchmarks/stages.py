@@ -6,7 +6,7 @@ import os
 import resource
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -144,8 +144,10 @@ def stage_clustering() -> dict:
         story_of = np.sort(rng.integers(0, n_stories, n))
         vecs = centres[story_of] + rng.normal(scale=0.04, size=(n, 384)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        # The same news rate (300 articles a day) at both sizes: more articles means
+        # more days of news, not more stories at once, which is what growth means.
         t0 = datetime(2026, 1, 1)
-        times = [t0 + (datetime(2027, 1, 1) - t0) * (i / n) for i in range(n)]
+        times = [t0 + timedelta(days=i / 300) for i in range(n)]
         c = OnlineClusterer(s.story_threshold, s.story_window_days, s.duplicate_threshold)
         _, t = _timed(_cluster_all, c, vecs, times)
         out[f"articles_per_s_{n // 1000}k"] = n / t
@@ -172,6 +174,7 @@ def end_to_end() -> dict:
 
     from benchmarks.corpus import variants
     from framewatch.config import Settings
+    from framewatch.pipeline import _preload_model
     from framewatch.sample_site import _handler, load_outlets, render_feed, render_page
     from framewatch.sources import add_source
     from framewatch.store import open_store
@@ -205,7 +208,9 @@ def end_to_end() -> dict:
         for o in outlets:
             add_source(store, f"{base}/{o['id']}/feed.xml", name=o["name"])
         start = time.perf_counter()
+        loader = _preload_model(settings)  # as `framewatch run` does
         report, timings["fetch"] = _timed(lambda: fetch_due(store, settings, force=True))
+        loader.join()
         a = settings.analysis
         _, timings["embed"] = _timed(
             lambda: embed_pending(store, a.model, a.batch_size, a.embed_max_tokens)
