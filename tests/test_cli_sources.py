@@ -84,3 +84,16 @@ def test_fetch_exit_code_reports_partial_failure(fw, http_server):
     r = fw("fetch")
     assert r.exit_code == 3
     assert "HTTP 410" in r.output
+
+
+def test_sources_from_the_config_file_end_up_in_the_store(fw, tmp_path, monkeypatch):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text(
+        '[crawl]\nallow_hosts = ["127.0.0.1"]\n'
+        '[[sources]]\nurl = "https://news.example/rss"\nname = "Config News"\ncountry = "IE"\n'
+    )
+    listing = fw("sources", "list")
+    assert listing.exit_code == 0 and "Config News" in listing.output and "IE" in listing.output
+    cfg.write_text('[crawl]\nretries = "many"\n')
+    bad = fw("sources", "list")
+    assert bad.exit_code == 2 and "crawl.retries: expected an integer" in bad.output

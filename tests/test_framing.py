@@ -201,3 +201,39 @@ def test_seed_articles_are_framed_differently(model):
             f"{stem}: primary {r.primary} ({r.confidence:.2f}); {shares}; none {r.none_share:.2f}"
         )
     assert len({r.primary for r in results}) > 1
+
+
+def test_a_users_codebook_is_added_and_run_by_the_pipeline(tmp_path, monkeypatch):
+    db = tmp_path / "cb.duckdb"
+    monkeypatch.setenv("FRAMEWATCH_DB", str(db))
+    cb = tmp_path / "mine.toml"
+    cb.write_text(
+        'id = "energy-desk"\nname = "Energy desk"\n'
+        '[[frames]]\nid = "jobs"\nlabel = "Jobs"\ndescription = "Work, employment and new jobs for local people."\n'
+        'examples = ["The plant will create two thousand jobs."]\n'
+        '[[frames]]\nid = "danger"\nlabel = "Danger"\ndescription = "Fire, toxic leaks and risks to residents."\n'
+        'examples = ["Residents fear a fire could release toxic smoke."]\n'
+    )
+    monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
+    (tmp_path / "fw.toml").write_text(
+        '[analysis]\ncodebooks = ["geopolitics-tech", "energy-desk"]\n'
+    )
+    runner = CliRunner()
+    assert runner.invoke(app, ["codebooks", "validate", str(cb)]).exit_code == 0
+    assert runner.invoke(app, ["codebooks", "add", str(cb)]).exit_code == 0
+    listing = runner.invoke(app, ["codebooks", "list"], env={"COLUMNS": "200"}).output
+    assert "energy-desk" in listing and "policy-frames" in listing
+    arts = [a for a in load_corpus() if a.story == "voltaren-gigafactory"]
+    rows = [{"title": a.title, "text": a.text, "source": a.outlet_name} for a in arts]
+    assert (
+        runner.invoke(app, ["import", str(write_jsonl(tmp_path / "v.jsonl", rows))]).exit_code == 0
+    )
+    assert runner.invoke(app, ["analyze"]).exit_code == 0
+    con = _ro(db)
+    verdicts = dict(con.execute(
+        "SELECT a.title, f.primary_frame FROM article_framing f JOIN articles a ON a.id = f.article_id "
+        "WHERE f.codebook_id = 'energy-desk'"
+    ).fetchall())  # fmt: skip
+    con.close()
+    assert len(verdicts) == len(arts)
+    assert verdicts["Fire and toxic risk at Port Alder gigafactory alarm residents"] == "danger"
