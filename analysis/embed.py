@@ -130,14 +130,12 @@ def embed_pending(
                 "vector": to_arrow_lists(vecs),
             }
         )
-        with store.transaction() as con:
-            con.register("new_vectors", table)
-            con.execute(
+        with store.transaction(), store.registered("new_vectors", table):
+            store.execute(
                 "INSERT INTO embeddings (article_id, model, dim, vector) "
                 "SELECT article_id, ?, ?, vector FROM new_vectors",
                 [model_name, dim],
             )
-            con.unregister("new_vectors")
         done += len(rows)
         if on_progress:
             on_progress(len(rows))

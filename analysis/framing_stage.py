@@ -136,8 +136,7 @@ def _insert(store: Store, table: str, columns: list[str], rows: list[tuple]) -> 
     if not rows:
         return
     data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-    store.con.register("_rows", data)
-    store.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _rows"
-    )
-    store.con.unregister("_rows")
+    with store.registered("_rows", data):
+        store.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _rows"
+        )

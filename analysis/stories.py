@@ -114,13 +114,12 @@ def assign_stories(
                 "story_id": pa.array([mapping.get(r.story, r.story) for r in results], pa.int64()),
                 "similarity": pa.array([r.similarity for r in results], pa.float32()),
             })  # fmt: skip
-            store.con.register("new_members", members)
-            store.execute(
-                "INSERT INTO story_members (article_id, story_id, similarity, joined_at) "
-                "SELECT article_id, story_id, similarity, ? FROM new_members",
-                [now],
-            )
-            store.con.unregister("new_members")
+            with store.registered("new_members", members):
+                store.execute(
+                    "INSERT INTO story_members (article_id, story_id, similarity, joined_at) "
+                    "SELECT article_id, story_id, similarity, ? FROM new_members",
+                    [now],
+                )
             dups = [(aid, r.duplicate_of, r.duplicate_similarity)
                     for aid, r in zip(ids, results, strict=True) if r.duplicate_of is not None]  # fmt: skip
             if dups:
@@ -137,13 +136,12 @@ def assign_stories(
                     "last_seen": pa.array([u[3] for u in upd], pa.timestamp("us")),
                     "centroid": to_arrow_lists(np.stack([u[0] for u in upd])),
                 })  # fmt: skip
-                store.con.register("story_updates", table)
-                store.execute(
-                    "UPDATE stories SET first_seen = u.first_seen, last_seen = u.last_seen, "
-                    "centroid = u.centroid, updated_at = ? FROM story_updates u WHERE stories.id = u.id",
-                    [now],
-                )
-                store.con.unregister("story_updates")
+                with store.registered("story_updates", table):
+                    store.execute(
+                        "UPDATE stories SET first_seen = u.first_seen, last_seen = u.last_seen, "
+                        "centroid = u.centroid, updated_at = ? FROM story_updates u WHERE stories.id = u.id",
+                        [now],
+                    )
             touched = sorted(clusterer.touched)
             _update_counts(store, touched)
         touched_all |= set(touched)

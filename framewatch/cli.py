@@ -253,6 +253,17 @@ def _exit_for(counts: dict[str, int]) -> None:
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def _recorded(ctx: typer.Context, command: str, work) -> None:
+    """Run ``work(store, settings, rec)`` as one recorded run, then summarise it."""
+    from framewatch.pipeline import recorded_run
+
+    with ctx.obj.store() as store:
+        with recorded_run(store, command) as rec:
+            work(store, ctx.obj.settings, rec)
+        _print_run_summary(store, rec.counts, rec.errors)
+    _exit_for(rec.counts)
+
+
 @app.command()
 @handles_errors
 def fetch(
@@ -262,13 +273,13 @@ def fetch(
     ] = False,
 ) -> None:
     """Poll every due source and store new articles."""
-    from framewatch.pipeline import fetch_stage, recorded_run
+    from framewatch.pipeline import fetch_stage
 
-    with ctx.obj.store() as store:
-        with recorded_run(store, "fetch") as rec:
-            fetch_stage(store, ctx.obj.settings, rec, force=all_sources)
-        _print_run_summary(store, rec.counts, rec.errors)
-    _exit_for(rec.counts)
+    _recorded(
+        ctx,
+        "fetch",
+        lambda store, settings, rec: fetch_stage(store, settings, rec, force=all_sources),
+    )
 
 
 @app.command()
@@ -280,13 +291,11 @@ def run(
     ] = False,
 ) -> None:
     """Every pipeline stage in order: fetch, then analysis of what is pending."""
-    from framewatch.pipeline import recorded_run, run_all
+    from framewatch.pipeline import run_all
 
-    with ctx.obj.store() as store:
-        with recorded_run(store, "run") as rec:
-            run_all(store, ctx.obj.settings, rec, force=all_sources)
-        _print_run_summary(store, rec.counts, rec.errors)
-    _exit_for(rec.counts)
+    _recorded(
+        ctx, "run", lambda store, settings, rec: run_all(store, settings, rec, force=all_sources)
+    )
 
 
 @app.command()
@@ -339,13 +348,13 @@ app.add_typer(eval_app, name="eval")
 @handles_errors
 def analyze(ctx: typer.Context) -> None:
     """Embed, cluster and frame every article that is pending (no fetching)."""
-    from framewatch.pipeline import analysis_stages, recorded_run
+    from framewatch.pipeline import analysis_stages
 
-    with ctx.obj.store() as store:
-        with recorded_run(store, "analyze") as rec:
-            for _name, stage in analysis_stages():
-                stage(store, ctx.obj.settings, rec)
-        _print_run_summary(store, rec.counts, rec.errors)
+    def work(store, settings, rec) -> None:
+        for _name, stage in analysis_stages():
+            stage(store, settings, rec)
+
+    _recorded(ctx, "analyze", work)
 
 
 def _reader(ctx: typer.Context):

@@ -94,6 +94,15 @@ class Store:
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             return self.con.execute(sql, params or []).to_arrow_table()
 
+    @contextlib.contextmanager
+    def registered(self, name: str, table) -> Iterator[None]:
+        """An Arrow table visible to SQL as ``name`` for the duration of the block."""
+        self.con.register(name, table)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
     def schema_version(self) -> int:
         return _current_version(self.con)
 
