@@ -38,16 +38,12 @@ def frame_pending(
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Frame pending articles for each configured codebook; returns counts per codebook."""
-    encoder = encoder or SentenceEncoder(
-        load_model(settings.model, settings.embed_max_tokens),
-        batch_size=max(settings.batch_size, 128),
-    )
     done: dict[str, int] = {}
     for cid in settings.codebooks:
         cb = resolve_codebook(cid, store)
         with store.transaction():
             register(store, cb)
-        framer = ZeroShotFramer(cb, encoder, settings.frame_threshold)
+        framer = None  # built on first need: an idle run loads no model
         sup = active_model(store, cb, settings.model)
         if sup:
             method, version = "supervised", f"supervised:{sup[0]}:{cb.hash}"
@@ -66,6 +62,12 @@ def frame_pending(
             )
             if rows.num_rows == 0:
                 break
+            if framer is None:
+                encoder = encoder or SentenceEncoder(
+                    load_model(settings.model, settings.embed_max_tokens),
+                    batch_size=max(settings.batch_size, 128),
+                )
+                framer = ZeroShotFramer(cb, encoder, settings.frame_threshold)
             ids = rows.column("id").to_pylist()
             results = framer.frame_articles(
                 list(

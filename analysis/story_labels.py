@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store
@@ -17,6 +16,10 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
     """One label per class document: its terms most frequent here and rare elsewhere."""
     if not docs:
         return []
+    from sklearn.feature_extraction.text import (
+        CountVectorizer,
+    )  # slow to import: only when labelling
+
     vec = CountVectorizer(
         stop_words="english", ngram_range=(1, 2), token_pattern=_TOKEN, lowercase=True
     )

@@ -11,17 +11,12 @@ import pickle
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_recall_fscore_support
-from sklearn.model_selection import KFold
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import MultiLabelBinarizer
 
 
 @dataclass
 class FrameClassifier:
     frames: list[str]
-    estimator: OneVsRestClassifier
+    estimator: object  # a fitted sklearn OneVsRestClassifier
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.estimator.predict_proba(X)
@@ -52,6 +47,10 @@ def features(embeddings: np.ndarray, profiles: np.ndarray) -> np.ndarray:
 
 
 def fit(X: np.ndarray, y: list[list[str]], frames: list[str]) -> FrameClassifier:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+
     mlb = MultiLabelBinarizer(classes=frames)
     Y = mlb.fit_transform(y)
     est = OneVsRestClassifier(LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000))
@@ -61,6 +60,9 @@ def fit(X: np.ndarray, y: list[list[str]], frames: list[str]) -> FrameClassifier
 
 def scores(gold: list[list[str]], pred: list[list[str]], frames: list[str]) -> dict:
     """Accuracy (top prediction among gold), macro/micro F1, per-frame P/R/F1."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
     mlb = MultiLabelBinarizer(classes=frames)
     G, P = mlb.fit_transform(gold), mlb.transform(pred)
     p, r, f, support = precision_recall_fscore_support(G, P, zero_division=0)
@@ -94,6 +96,8 @@ def cross_validate(
     X: np.ndarray, y: list[list[str]], frames: list[str], k: int = 5
 ) -> tuple[dict, list[list[str]]]:
     """K-fold out-of-fold predictions and their scores."""
+    from sklearn.model_selection import KFold
+
     k = max(2, min(k, len(y)))
     pred: list[list[str]] = [[] for _ in y]
     for train, test in KFold(n_splits=k, shuffle=True, random_state=0).split(X):

@@ -174,7 +174,6 @@ def end_to_end() -> dict:
 
     from benchmarks.corpus import variants
     from framewatch.config import Settings
-    from framewatch.pipeline import _preload_model
     from framewatch.sample_site import _handler, load_outlets, render_feed, render_page
     from framewatch.sources import add_source
     from framewatch.store import open_store
@@ -208,9 +207,7 @@ def end_to_end() -> dict:
         for o in outlets:
             add_source(store, f"{base}/{o['id']}/feed.xml", name=o["name"])
         start = time.perf_counter()
-        loader = _preload_model(settings)  # as `framewatch run` does
         report, timings["fetch"] = _timed(lambda: fetch_due(store, settings, force=True))
-        loader.join()
         a = settings.analysis
         _, timings["embed"] = _timed(
             lambda: embed_pending(store, a.model, a.batch_size, a.embed_max_tokens)

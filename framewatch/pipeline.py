@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,23 +71,7 @@ def analysis_stages() -> list[tuple[str, Stage]]:
     return STAGES
 
 
-def _preload_model(settings: Settings) -> threading.Thread:
-    """Load the embedding model while the network-bound fetch runs (seconds saved per run)."""
-
-    def load() -> None:
-        from framewatch.analysis.embed import load_model
-
-        with contextlib.suppress(ValueError):  # a bad model is reported by the stage that needs it
-            load_model(settings.analysis.model, settings.analysis.embed_max_tokens)
-
-    thread = threading.Thread(target=load, name="preload-model", daemon=True)
-    thread.start()
-    return thread
-
-
 def run_all(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
-    loader = _preload_model(settings)
     fetch_stage(store, settings, rec, force=force)
-    loader.join()
     for _name, stage in analysis_stages():
         stage(store, settings, rec)
