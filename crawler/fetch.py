@@ -253,7 +253,9 @@ async def _fetch_entry(
         "summary": entry.summary,
         "word_count": len(text.split()),
         "content_hash": content_hash(text),
-        "extraction": "full" if extracted and not note else "feed_summary",
+        # full: the page's main text; stub: a short page kept because the feed gave
+        # no summary; feed_summary: the page failed or was a stub, the feed's text is kept.
+        "extraction": ("stub" if note else "full") if extracted else "feed_summary",
         "extraction_note": note,
     }
     return cand

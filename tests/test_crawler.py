@@ -274,6 +274,18 @@ def test_paywall_stub_keeps_feed_summary(http_server, store, settings):
     assert row[3] == "A longer summary the feed gives away for free."
 
 
+def test_paywall_stub_without_feed_summary_is_kept_and_marked(http_server, store, settings):
+    srv = http_server
+    _serve_article(
+        srv, "/paid", "Paid story", ["The first line only.", "Subscribe to continue reading."]
+    )
+    srv.routes["/feed.xml"] = Route(rss([("Paid", srv.url("/paid"), "")]))
+    add_source(store, srv.url("/feed.xml"))
+    fetch_due(store, settings)
+    row = _articles(store)[0]
+    assert row[4] == "stub" and row[5] == "paywall stub" and "first line only" in row[3]
+
+
 def test_robots_txt_disallowed_page_is_not_fetched(http_server, store, settings):
     srv = http_server
     srv.routes["/robots.txt"] = Route(

@@ -40,7 +40,7 @@ CREATE TABLE articles (
     summary VARCHAR,
     word_count INTEGER,
     content_hash VARCHAR NOT NULL UNIQUE,
-    extraction VARCHAR NOT NULL,          -- full | feed_summary | imported
+    extraction VARCHAR NOT NULL,          -- full | feed_summary | stub | imported
     extraction_note VARCHAR
 );
 
