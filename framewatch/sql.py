@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from framewatch.store import connect, schema_version_known
+from framewatch.store import connect
 
 # Statement types a reader may run; everything else would change something.
 READ_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET"}
@@ -43,9 +43,7 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryError(
-            str(exc).split("\n\nLINE")[0] if "LINE" not in str(exc) else str(exc)
-        ) from exc
+        raise QueryError(str(exc)) from exc
     if not statements:
         raise QueryError("no SQL statement given")
     for st in statements:
@@ -102,7 +100,6 @@ def format_result(res: Result, fmt: str) -> str:
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: Path, timeout_s: float) -> int:
-    check_read_only(con, sql)
     res = run_query(con, sql, timeout_s)
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -146,4 +143,4 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
     return manifest
 
 
-__all__ = ["run_query", "export_all", "QueryError", "schema_version_known"]
+__all__ = ["run_query", "export_all", "QueryError"]
