@@ -160,26 +160,29 @@ def journal_path(db: str | os.PathLike) -> Path:
     return Path(str(db) + ".digest-sends.jsonl")
 
 
-def sent_already(db: str | os.PathLike, week: str, codebook: str) -> set[str]:
+def journal_records(db: str | os.PathLike) -> list[dict]:
+    """Every complete record of the send journal, oldest first."""
     p = journal_path(db)
     if not p.exists():
-        return set()
-    out = set()
+        return []
+    out = []
     for line in p.read_text(encoding="utf-8").splitlines():
         try:
-            rec = json.loads(line)
+            out.append(json.loads(line))
         except json.JSONDecodeError:
             continue  # a line cut short by a crash: that send was never confirmed
-        if (
-            rec.get("week") == week
-            and rec.get("codebook") == codebook
-            and rec.get("status") == "sent"
-        ):
-            out.add(rec["recipient"])
     return out
 
 
-def _journal(db, rec: dict) -> None:
+def sent_already(records: list[dict], week: str, codebook: str) -> set[str]:
+    return {
+        r["recipient"]
+        for r in records
+        if r.get("week") == week and r.get("codebook") == codebook and r.get("status") == "sent"
+    }
+
+
+def _journal(db: str | os.PathLike, rec: dict) -> None:
     with journal_path(db).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec) + "\n")
         fh.flush()
@@ -188,26 +191,18 @@ def _journal(db, rec: dict) -> None:
 
 def merge_journal(store) -> int:
     """Copy journal records into digest_sends (idempotent); the journal stays the guard."""
-    p = journal_path(store.path)
-    if not p.exists():
-        return 0
-    rows = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        rows.append(
-            (
-                r["week"],
-                r["codebook"],
-                r["recipient"],
-                r.get("subject"),
-                r["status"],
-                r.get("error"),
-                r["at"],
-            )
+    rows = [
+        (
+            r["week"],
+            r["codebook"],
+            r["recipient"],
+            r.get("subject"),
+            r["status"],
+            r.get("error"),
+            r["at"],
         )
+        for r in journal_records(store.path)
+    ]
     if rows:
         store.con.executemany(
             "INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
@@ -266,6 +261,7 @@ class _Connection:
         if self.client is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.client.quit()
+            self.client = None
 
 
 def deliver(
@@ -278,11 +274,12 @@ def deliver(
 
     week = week or latest_week(con)
     conn = _Connection(settings.smtp)
+    journal = journal_records(db)  # read once; this run appends its own outcomes
     results = []
     try:
         for sub in settings.subscribers:
             cb = sub.codebook or codebook or settings.analysis.codebooks[0]
-            if sub.email in sent_already(db, week, cb):
+            if sub.email in sent_already(journal, week, cb):
                 results.append(SendResult(sub.email, "skipped", "already sent this week"))
                 continue
             try:
@@ -297,10 +294,11 @@ def deliver(
                 )
                 if dropped:  # the connection is gone; a refused recipient leaves it usable
                     conn.close()
-                    conn.client = None
-            _journal(db, {"week": week, "codebook": cb, "recipient": sub.email, "status": status,
-                          "error": error, "subject": msg["Subject"] if status == "sent" else None,
-                          "at": utcnow().isoformat()})  # fmt: skip
+            record = {"week": week, "codebook": cb, "recipient": sub.email, "status": status,
+                      "error": error, "subject": msg["Subject"] if status == "sent" else None,
+                      "at": utcnow().isoformat()}  # fmt: skip
+            _journal(db, record)
+            journal.append(record)
             results.append(SendResult(sub.email, status, error))
     finally:
         conn.close()
