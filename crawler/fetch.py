@@ -81,10 +81,14 @@ class SourceDiscoveryError(ValueError):
 async def discover_source(url: str, settings: Settings) -> tuple[str, str | None, str | None]:
     """The feed URL for a feed or web page URL, with the feed's title and site URL."""
     async with Fetcher(settings.crawl, settings.allow_private_networks) as f:
-        try:
-            resp = await f.get(url)
-        except FetchError as exc:
-            raise SourceDiscoveryError(str(exc)) from exc
+
+        async def get(u: str) -> Response:
+            try:
+                return await f.get(u)
+            except FetchError as exc:
+                raise SourceDiscoveryError(str(exc)) from exc
+
+        resp = await get(url)
         if resp.status >= 400:
             raise SourceDiscoveryError(f"{url}: HTTP {resp.status}")
         if not looks_like_feed(resp.body, resp.content_type):
@@ -94,10 +98,7 @@ async def discover_source(url: str, settings: Settings) -> tuple[str, str | None
                     f"{url} is a web page that announces no feed (no <link rel=alternate>)"
                 )
             url = feeds[0]
-            try:
-                resp = await f.get(url)
-            except FetchError as exc:
-                raise SourceDiscoveryError(str(exc)) from exc
+            resp = await get(url)
         parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"))
         if not parsed.entries and parsed.error:
             raise SourceDiscoveryError(f"{url}: {parsed.error}")
@@ -267,8 +268,10 @@ ARTICLE_COLUMNS = (
 )  # fmt: skip
 
 
-def insert_articles(store: Store, rows: list[dict]) -> tuple[list[int], list[tuple[dict, int]]]:
-    """Insert rows not already stored; returns new ids and (row, existing id) exact copies.
+def insert_articles(
+    store: Store, rows: list[dict]
+) -> tuple[list[tuple[dict, int]], list[tuple[dict, int]]]:
+    """Insert rows not already stored; returns (row, new id) and (row, existing id) exact copies.
 
     Call inside a transaction. A row whose canonical URL or content hash is already
     stored (or earlier in the same batch) is not inserted again.
@@ -284,7 +287,7 @@ def insert_articles(store: Store, rows: list[dict]) -> tuple[list[int], list[tup
     ).fetchall()
     by_canon = {c: i for c, _, i in existing}
     by_hash = {h: i for _, h, i in existing}
-    new_ids: list[int] = []
+    new: list[tuple[dict, int]] = []
     copies: list[tuple[dict, int]] = []
     placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
     sql = (
@@ -300,17 +303,15 @@ def insert_articles(store: Store, rows: list[dict]) -> tuple[list[int], list[tup
             continue
         aid = store.execute(sql, [r.get(c) for c in ARTICLE_COLUMNS] + [now]).fetchone()[0]
         by_canon[r["canonical_url"]] = by_hash[r["content_hash"]] = aid
-        new_ids.append(aid)
-    return new_ids, copies
+        new.append((r, aid))
+    return new, copies
 
 
 def _store_batch(store: Store, cands: list[_Candidate], rep: SourceReport) -> None:
     rows = [c.row for c in cands if c.row]
-    new_ids, copies = insert_articles(store, rows)
-    rep.new_articles = len(new_ids)
-    rep.summary_only = sum(
-        1 for c in cands if c.row and c.row["extraction"] == "feed_summary"
-    ) - sum(1 for r, _ in copies if r["extraction"] == "feed_summary")
+    new, copies = insert_articles(store, rows)
+    rep.new_articles = len(new)
+    rep.summary_only = sum(1 for r, _ in new if r["extraction"] == "feed_summary")
     rep.duplicates = len(copies)
     for r, original in copies:
         store.execute(

@@ -164,5 +164,5 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
                 "word_count": len(a.text.split()), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
             })  # fmt: skip
-        new_ids, _copies = insert_articles(store, rows)
-    return len(new_ids), len(rows) - len(new_ids), errors
+        new, _copies = insert_articles(store, rows)
+    return len(new), len(rows) - len(new), errors

@@ -274,6 +274,29 @@ def test_paywall_stub_keeps_feed_summary(http_server, store, settings):
     assert row[3] == "A longer summary the feed gives away for free."
 
 
+def test_two_entries_for_one_paywalled_page_are_stored_and_counted_once(
+    http_server, store, settings
+):
+    srv = http_server
+    _serve_article(
+        srv, "/paid", "Paid story", ["The first line only.", "Subscribe to continue reading."]
+    )
+    srv.routes["/r1"] = Route(status=301, headers={"Location": "/paid"})
+    srv.routes["/r2"] = Route(status=301, headers={"Location": "/paid"})
+    srv.routes["/feed.xml"] = Route(
+        rss(
+            [
+                ("One", srv.url("/r1"), "First summary of it."),
+                ("Two", srv.url("/r2"), "Second summary."),
+            ]
+        )
+    )
+    add_source(store, srv.url("/feed.xml"))
+    report = fetch_due(store, settings)
+    assert len(_articles(store)) == 1
+    assert report.new_articles == 1 and report.sources[0].summary_only == 1
+
+
 def test_paywall_stub_without_feed_summary_is_kept_and_marked(http_server, store, settings):
     srv = http_server
     _serve_article(
