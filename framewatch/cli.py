@@ -467,22 +467,8 @@ codebooks_app = typer.Typer(
 app.add_typer(codebooks_app, name="codebooks")
 
 
-def _codebook_error(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from framewatch.analysis.codebooks import CodebookError
-
-        try:
-            return fn(*args, **kwargs)
-        except CodebookError as exc:
-            raise UsageError(str(exc)) from exc
-
-    return wrapper
-
-
 @codebooks_app.command("list")
 @handles_errors
-@_codebook_error
 def codebooks_list(ctx: typer.Context) -> None:
     """Installed codebooks (built-in and added), and which ones run."""
     from framewatch.analysis.codebooks import all_codebooks
@@ -501,7 +487,6 @@ def codebooks_list(ctx: typer.Context) -> None:
 
 @codebooks_app.command("show")
 @handles_errors
-@_codebook_error
 def codebooks_show(
     ctx: typer.Context, codebook: Annotated[str, typer.Argument(help="Id or file.")]
 ) -> None:
@@ -517,7 +502,6 @@ def codebooks_show(
 
 @codebooks_app.command("validate")
 @handles_errors
-@_codebook_error
 def codebooks_validate(file: Annotated[Path, typer.Argument(help="A codebook TOML file.")]) -> None:
     """Check a codebook file; errors name the line or field."""
     from framewatch.analysis.codebooks import load_codebook_file
@@ -528,7 +512,6 @@ def codebooks_validate(file: Annotated[Path, typer.Argument(help="A codebook TOM
 
 @codebooks_app.command("add")
 @handles_errors
-@_codebook_error
 def codebooks_add(
     ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A codebook TOML file.")]
 ) -> None:
@@ -545,7 +528,6 @@ def codebooks_add(
 
 @app.command()
 @handles_errors
-@_codebook_error
 def label(
     ctx: typer.Context,
     article_id: Annotated[int | None, typer.Argument(help="Article id.")] = None,
@@ -597,7 +579,6 @@ def label(
 
 @app.command()
 @handles_errors
-@_codebook_error
 def train(
     ctx: typer.Context,
     codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
@@ -622,7 +603,6 @@ def train(
 
 @eval_app.command("framing")
 @handles_errors
-@_codebook_error
 def eval_framing_cmd(
     ctx: typer.Context,
     file: Annotated[
