@@ -169,6 +169,14 @@ def resolve_codebook(id_or_path: str, store=None) -> Codebook:
 
 def register(store, cb: Codebook) -> None:
     """Record a codebook and its frames in the store's public tables."""
+    stored = store.execute(
+        """SELECT c.hash, c.origin, c.name, list(f.label ORDER BY f.position)
+           FROM codebooks c LEFT JOIN frames f ON f.codebook_id = c.id
+           WHERE c.id = ? GROUP BY ALL""",
+        [cb.id],
+    ).fetchone()
+    if stored == (cb.hash, cb.origin, cb.name, [f.label for f in cb.frames]):
+        return  # unchanged: every run registers its codebooks, most runs change nothing
     store.execute(
         """INSERT INTO codebooks (id, name, description, hash, origin, source) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,
