@@ -152,16 +152,18 @@ def blind_spots(con, outlet_list: list[str], start: date, end: date) -> pd.DataF
 
 
 def weekly_trends(con, codebook: str, outlet: str | None, story: int | None) -> pd.DataFrame:
-    """Weekly mean share per frame from frame_trends, for all, one outlet or one story."""
+    """Weekly mean share per frame from frame_trends, for all, one outlet or one story.
+
+    frame_trends has no outlet-by-story slice, so giving both returns nothing.
+    """
     return con.execute(
         """SELECT t.period AS week, t.period_start, f.label AS frame, t.mean_share AS share, t.articles
            FROM frame_trends t JOIN frames f ON f.codebook_id = t.codebook_id AND f.frame_id = t.frame_id
            WHERE t.granularity = 'week' AND t.codebook_id = ?
              AND ((?::VARCHAR IS NULL AND t.source_id IS NULL) OR t.outlet = ?)
              AND ((?::BIGINT IS NULL AND t.story_id IS NULL) OR t.story_id = ?)
-             AND (?::VARCHAR IS NULL OR ?::BIGINT IS NULL OR FALSE)
            ORDER BY t.period_start, f.position""",
-        [codebook, outlet, outlet, story, story, outlet, story],
+        [codebook, outlet, outlet, story, story],
     ).df()
 
 
