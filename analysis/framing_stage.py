@@ -8,13 +8,17 @@ the next run re-frames everything under it, replacing the old rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 from framewatch.analysis.codebooks import Codebook, register, resolve_codebook
-from framewatch.analysis.embed import load_model, vectors_from_arrow
+from framewatch.analysis.embed import model_for, vectors_from_arrow
 from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
 from framewatch.analysis.supervised import FrameClassifier, features
+
+if TYPE_CHECKING:
+    from framewatch.analysis.model_worker import ModelWorker
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store
@@ -33,59 +37,85 @@ def active_model(
     return (row[0], FrameClassifier.loads(row[1])) if row else None
 
 
+class FramingJob:
+    """One codebook's pending articles, in three parts.
+
+    ``pending`` and ``write`` touch the store; ``compute`` touches only the model, so
+    it can run in a worker thread while the caller's thread keeps fetching.
+    """
+
+    def __init__(self, store: Store, settings: AnalysisSettings, codebook_id: str,
+                 encoder: SentenceEncoder | None = None):  # fmt: skip
+        self.store, self.settings, self.encoder = store, settings, encoder
+        self.cb = resolve_codebook(codebook_id, store)
+        with store.transaction():
+            register(store, self.cb)
+        self.sup = active_model(store, self.cb, settings.model)
+        if self.sup:
+            self.method, self.version = "supervised", f"supervised:{self.sup[0]}:{self.cb.hash}"
+        else:
+            self.method, self.version = "zero-shot", f"zero-shot:{settings.model}:{self.cb.hash}"
+        self._framer: ZeroShotFramer | None = None  # built on first need: idle runs load no model
+
+    def pending(self, limit: int = CHUNK) -> pa.Table | None:
+        rows = self.store.arrow(
+            """SELECT a.id, a.title, a.text, e.dim, e.vector FROM articles a
+               LEFT JOIN embeddings e ON e.article_id = a.id AND e.model = ?
+               WHERE NOT EXISTS (SELECT 1 FROM article_framing f WHERE f.article_id = a.id
+                                 AND f.codebook_id = ? AND f.model_version = ?)
+                 AND (? = 'zero-shot' OR e.vector IS NOT NULL)
+               ORDER BY a.id LIMIT ?""",
+            [self.settings.model, self.cb.id, self.version, self.method, limit],
+        )
+        return rows if rows.num_rows else None
+
+    @staticmethod
+    def docs(rows: pa.Table) -> list[tuple[str | None, str | None]]:
+        return list(
+            zip(rows.column("title").to_pylist(), rows.column("text").to_pylist(), strict=True)
+        )
+
+    def compute(self, rows: pa.Table, models: ModelWorker | None = None):
+        """Frame the rows here, or in ``models``' process; returns what ``write`` takes."""
+        if models is not None:
+            return self.verdicts(rows, models.frame(self.cb, self.docs(rows)))
+        if self._framer is None:
+            self.encoder = self.encoder or SentenceEncoder(
+                model_for(self.settings), batch_size=max(self.settings.batch_size, 128)
+            )
+            self._framer = ZeroShotFramer(self.cb, self.encoder, self.settings.frame_threshold)
+        return self.verdicts(rows, self._framer.frame_articles(self.docs(rows)))
+
+    def verdicts(self, rows: pa.Table, results: list) -> tuple[list[int], list, np.ndarray | None]:
+        """Zero-shot framings, with the trained classifier's probabilities when there is one."""
+        probas = None
+        if self.sup:
+            vecs = vectors_from_arrow(rows.column("vector"), rows.column("dim")[0].as_py())
+            probas = self.sup[1].predict_proba(
+                features(vecs, np.stack([r.profile for r in results]))
+            )
+        return rows.column("id").to_pylist(), results, probas
+
+    def write(self, ids: list[int], results: list, probas: np.ndarray | None) -> None:
+        clf = self.sup[1] if self.sup else None
+        with self.store.transaction():
+            _write(self.store, self.cb, ids, results, probas, clf, self.method, self.version)
+
+
 def frame_pending(
     store: Store, settings: AnalysisSettings, encoder: SentenceEncoder | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None, models: ModelWorker | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Frame pending articles for each configured codebook; returns counts per codebook."""
     done: dict[str, int] = {}
     for cid in settings.codebooks:
-        cb = resolve_codebook(cid, store)
-        with store.transaction():
-            register(store, cb)
-        framer = None  # built on first need: an idle run loads no model
-        sup = active_model(store, cb, settings.model)
-        if sup:
-            method, version = "supervised", f"supervised:{sup[0]}:{cb.hash}"
-        else:
-            method, version = "zero-shot", f"zero-shot:{settings.model}:{cb.hash}"
-        done[cb.id] = 0
-        while True:
-            rows = store.arrow(
-                """SELECT a.id, a.title, a.text, e.dim, e.vector FROM articles a
-                   LEFT JOIN embeddings e ON e.article_id = a.id AND e.model = ?
-                   WHERE NOT EXISTS (SELECT 1 FROM article_framing f WHERE f.article_id = a.id
-                                     AND f.codebook_id = ? AND f.model_version = ?)
-                     AND (? = 'zero-shot' OR e.vector IS NOT NULL)
-                   ORDER BY a.id LIMIT ?""",
-                [settings.model, cb.id, version, method, CHUNK],
-            )
-            if rows.num_rows == 0:
-                break
-            if framer is None:
-                encoder = encoder or SentenceEncoder(
-                    load_model(settings.model, settings.embed_max_tokens),
-                    batch_size=max(settings.batch_size, 128),
-                )
-                framer = ZeroShotFramer(cb, encoder, settings.frame_threshold)
-            ids = rows.column("id").to_pylist()
-            results = framer.frame_articles(
-                list(
-                    zip(
-                        rows.column("title").to_pylist(),
-                        rows.column("text").to_pylist(),
-                        strict=True,
-                    )
-                )
-            )
-            probas = None
-            if sup:
-                vecs = vectors_from_arrow(rows.column("vector"), rows.column("dim")[0].as_py())
-                X = features(vecs, np.stack([r.profile for r in results]))
-                probas = sup[1].predict_proba(X)
-            with store.transaction():
-                _write(store, cb, ids, results, probas, sup[1] if sup else None, method, version)
-            done[cb.id] += len(ids)
+        job = FramingJob(store, settings, cid, encoder)
+        done[job.cb.id] = 0
+        while (rows := job.pending()) is not None:
+            ids, results, probas = job.compute(rows, models)
+            job.write(ids, results, probas)
+            encoder = job.encoder  # one encoder (and its cache) for every codebook
+            done[job.cb.id] += len(ids)
             if on_progress:
                 on_progress(len(ids))
     return done

@@ -1,30 +1,53 @@
-"""The analysis stages that ``framewatch run`` executes after fetching, in order."""
+"""The analysis stages that ``framewatch run`` executes after fetching, in order.
+
+``analyze_alongside`` is the same embedding and framing work done while feeds are
+still being fetched: fetching waits on the network and on extraction, so the model
+gets articles as soon as each source's batch is committed, instead of after the
+last feed. Clustering stays after the fetch: it reads articles in publication
+order, which only the whole batch gives.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from framewatch.config import Settings
 from framewatch.pipeline import RunRecord
 from framewatch.progress import progress_for
 from framewatch.store import Store
 
+if TYPE_CHECKING:
+    from framewatch.analysis.model_worker import ModelWorker
+    from framewatch.crawler.fetch import FetchEvents
 
-def embed_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
-    from framewatch.analysis.embed import embed_pending
+log = logging.getLogger(__name__)
+ALONGSIDE_CHUNK = 64  # small batches: the model starts early and never holds up a commit
 
-    a = settings.analysis
-    pending = store.execute(
-        "SELECT count(*) FROM articles a WHERE NOT EXISTS "
-        "(SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model = ?)",
-        [a.model],
-    ).fetchone()[0]
+
+def _add(rec: RunRecord, key: str, n: int) -> None:
+    rec.counts[key] = rec.counts.get(key, 0) + n
+
+
+def embed_stage(
+    store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
+) -> None:
+    from framewatch.analysis.embed import count_pending, embed_pending
+
     with progress_for("embedding articles") as bar:
-        bar.start(pending)
-        rec.counts["articles_embedded"] = embed_pending(
-            store, a.model, a.batch_size, a.embed_max_tokens, on_progress=lambda n: bar.advance(n=n)
+        bar.start(count_pending(store, settings.analysis.model))
+        n = embed_pending(
+            store, settings.analysis, on_progress=lambda n: bar.advance(n=n), models=models
         )
+    _add(rec, "articles_embedded", n)
 
 
-def stories_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
+def stories_stage(
+    store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
+) -> None:
     from framewatch.analysis.stories import assign_stories
 
     with progress_for("clustering stories") as bar:
@@ -38,12 +61,74 @@ def stories_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
     rec.counts["stories_new"] = created
 
 
-def framing_stage(store: Store, settings: Settings, rec: RunRecord) -> None:
+def framing_stage(
+    store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
+) -> None:
     from framewatch.analysis.framing_stage import frame_pending
 
     with progress_for("framing articles") as bar:
-        done = frame_pending(store, settings.analysis, on_progress=lambda n: bar.advance(n=n))
-    rec.counts["articles_framed"] = sum(done.values())
+        done = frame_pending(
+            store, settings.analysis, on_progress=lambda n: bar.advance(n=n), models=models
+        )
+    _add(rec, "articles_framed", sum(done.values()))
 
 
 STAGES = [("embed", embed_stage), ("stories", stories_stage), ("framing", framing_stage)]
+
+
+async def analyze_alongside(
+    store: Store,
+    settings: Settings,
+    rec: RunRecord,
+    events: FetchEvents,
+    models: ModelWorker,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Embed and frame committed articles while the fetch goes on.
+
+    Runs in the fetcher's event loop, so every store call happens on the loop's
+    thread (one connection, no locking); the model works in ``models``' process
+    on all cores but one, leaving one to fetching and extraction.
+    """
+    models.share_cores(True)
+    try:
+        await _pump(store, settings, rec, events, on_progress, models)
+    except Exception as exc:  # the stages after the fetch redo what is left, and report it
+        log.warning("analysis alongside the fetch stopped: %s", exc)
+    finally:
+        models.share_cores(False)
+
+
+async def _pump(store, settings, rec, events, on_progress, models) -> None:
+    from framewatch.analysis.embed import pending_articles, write_embeddings
+    from framewatch.analysis.framing_stage import FramingJob
+
+    a = settings.analysis
+    jobs = [FramingJob(store, a, cid) for cid in a.codebooks]
+    fetch_done = events.done
+    # Start the model's process (seconds of imports) once pages are known to be
+    # coming, on its own core while they download; a run with nothing new starts none.
+    waits = [asyncio.ensure_future(e.wait()) for e in (events.fresh, fetch_done)]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for w in waits:
+        w.cancel()
+    if events.fresh.is_set():
+        models.warm_up([job.cb for job in jobs])
+    while not fetch_done.is_set():  # what is left then, the stages do in big batches
+        worked = False
+        if rows := pending_articles(store, a.model, ALONGSIDE_CHUNK):
+            vecs = await asyncio.wrap_future(models.submit_embed(rows))
+            write_embeddings(store, a.model, rows, vecs)
+            _add(rec, "articles_embedded", len(rows))
+            worked = True
+        for job in jobs:
+            if (table := job.pending(ALONGSIDE_CHUNK)) is not None:
+                framings = await asyncio.wrap_future(models.submit_frame(job.cb, job.docs(table)))
+                job.write(*job.verdicts(table, framings))
+                _add(rec, "articles_framed", table.num_rows)
+                if on_progress and job is jobs[0]:
+                    on_progress(table.num_rows)
+                worked = True
+        if not worked:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(fetch_done.wait(), timeout=0.25)

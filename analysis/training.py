@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import article_input, encode, load_model, vectors_from_arrow
+from framewatch.analysis.embed import article_input, encode, model_for, vectors_from_arrow
 from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
 from framewatch.analysis.supervised import cross_validate, features, fit, scores
 
@@ -84,7 +84,7 @@ def read_labelled_file(path: Path, cb: Codebook) -> list[LabelledText]:
 def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
     return ZeroShotFramer(
         cb,
-        SentenceEncoder(load_model(settings.model, settings.embed_max_tokens)),
+        SentenceEncoder(model_for(settings)),
         settings.frame_threshold,
     )
 
@@ -92,7 +92,7 @@ def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
 def text_features(rows: list[LabelledText], framer: ZeroShotFramer, settings: AnalysisSettings):
     framed = framer.frame_articles([(r.title or None, r.text) for r in rows])
     vecs = encode(
-        load_model(settings.model, settings.embed_max_tokens),
+        model_for(settings),
         [article_input(r.title, r.text) for r in rows],
     )
     return features(vecs, np.stack([f.profile for f in framed])), framed

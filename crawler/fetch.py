@@ -1,15 +1,16 @@
 """The fetch stage: poll due feeds, fetch new article pages, store them.
 
-Each source is one batch written in one transaction, together with its feed state
-(ETag, Last-Modified). A run killed before the commit leaves the old feed state,
-so the next run sees the same entries again: nothing lost, nothing doubled.
+A source's new articles are committed in batches as their pages arrive, the last
+batch together with the feed state (ETag, Last-Modified). A run killed before that
+last commit leaves the old feed state, so the next run sees the same entries again
+and skips those already stored by URL: nothing lost, nothing doubled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,6 +31,7 @@ from framewatch.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+COMMIT_EVERY = 16  # pages per transaction: small enough that analysis starts early
 
 
 @dataclass
@@ -105,6 +107,14 @@ async def discover_source(url: str, settings: Settings) -> tuple[str, str | None
         return url, parsed.title, parsed.site_url
 
 
+@dataclass
+class FetchEvents:
+    """What work running alongside the fetch can wait on."""
+
+    fresh: asyncio.Event = field(default_factory=asyncio.Event)  # new pages are coming
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # fetching has ended
+
+
 def fetch_due(
     store: Store,
     settings: Settings,
@@ -112,8 +122,13 @@ def fetch_due(
     force: bool = False,
     on_source: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    alongside: Callable[[FetchEvents], Awaitable[None]] | None = None,
 ) -> FetchReport:
-    """Poll every due source (all of them with ``force``) and store new articles."""
+    """Poll every due source (all of them with ``force``) and store new articles.
+
+    ``alongside(events)`` runs in the same event loop while sources are fetched (the
+    pipeline analyses committed articles there).
+    """
     now = utcnow()
     rows = store.execute(
         """SELECT s.id, s.url, s.name, s.language, f.etag, f.last_modified
@@ -124,21 +139,32 @@ def fetch_due(
     ).fetchall()
     if on_start:
         on_start(len(rows))
-    return asyncio.run(_fetch_all(store, settings, rows, on_source))
+    return asyncio.run(_fetch_all(store, settings, rows, on_source, alongside))
 
 
-async def _fetch_all(store, settings, rows, on_source) -> FetchReport:
+async def _fetch_all(store, settings, rows, on_source, alongside=None) -> FetchReport:
     report = FetchReport()
+    events = FetchEvents()
+    side = asyncio.create_task(alongside(events)) if alongside else None
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="extract") as pool:
         async with Fetcher(settings.crawl, settings.allow_private_networks) as fetcher:
 
             async def one(row):
-                rep = await _fetch_source(store, settings, fetcher, pool, *row)
+                rep = await _fetch_source(store, settings, fetcher, pool, *row, events=events)
                 report.sources.append(rep)
                 if on_source:
                     on_source(rep)
 
-            await asyncio.gather(*(one(r) for r in rows))
+            try:
+                await asyncio.gather(*(one(r) for r in rows))
+            except BaseException:
+                if side:
+                    side.cancel()
+                raise
+            finally:
+                events.done.set()
+            if side:
+                await side
     return report
 
 
@@ -155,7 +181,9 @@ def _seen_urls(store: Store, urls: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def _fetch_source(store, settings, fetcher, pool, source_id, url, name, language, etag, lm):
+async def _fetch_source(
+    store, settings, fetcher, pool, source_id, url, name, language, etag, lm, events=None
+):
     rep = SourceReport(source_id, name)
     try:
         resp = await fetcher.get(url, etag=etag, last_modified=lm)
@@ -190,9 +218,23 @@ async def _fetch_source(store, settings, fetcher, pool, source_id, url, name, la
         by_canon.setdefault(canonical_url(e.url), e)
     seen = _seen_urls(store, list(by_canon) + [e.url for e in by_canon.values()])
     fresh = [e for c, e in by_canon.items() if c not in seen and e.url not in seen]
-    cands = await asyncio.gather(
-        *(_fetch_entry(fetcher, pool, settings, e, source_id, language) for e in fresh)
-    )
+    if fresh and events:
+        events.fresh.set()
+    tasks = [
+        asyncio.ensure_future(_fetch_entry(fetcher, pool, settings, e, source_id, language))
+        for e in fresh
+    ]
+    cands: list[_Candidate] = []
+    try:
+        for task in tasks:  # all pages in flight at once, stored in feed order
+            cands.append(await task)
+            if len(cands) == COMMIT_EVERY:
+                with store.transaction():  # articles reach the analysis while the rest downloads
+                    _store_batch(store, cands, rep)
+                cands = []
+    finally:
+        for task in tasks:
+            task.cancel()
     with store.transaction():
         _store_batch(store, cands, rep)
         _record_success(
@@ -310,9 +352,9 @@ def insert_articles(
 def _store_batch(store: Store, cands: list[_Candidate], rep: SourceReport) -> None:
     rows = [c.row for c in cands if c.row]
     new, copies = insert_articles(store, rows)
-    rep.new_articles = len(new)
-    rep.summary_only = sum(1 for r, _ in new if r["extraction"] == "feed_summary")
-    rep.duplicates = len(copies)
+    rep.new_articles += len(new)
+    rep.summary_only += sum(1 for r, _ in new if r["extraction"] == "feed_summary")
+    rep.duplicates += len(copies)
     for r, original in copies:
         store.execute(
             "INSERT INTO crawl_log (url, source_id, outcome, article_id, detail) VALUES (?, ?, ?, ?, ?)",

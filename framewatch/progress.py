@@ -25,6 +25,13 @@ class _Bar:
         else:
             log.info("%s: %d to do", self.label, total)
 
+    def sub(self, label: str) -> _Bar:
+        """A second line under this bar, for work that runs alongside it."""
+        bar = _Bar(label, self.progress)
+        if self.progress is not None:
+            bar.task = self.progress.add_task(label, total=None)
+        return bar
+
     def advance(self, *_: object, n: int = 1) -> None:
         self.done += n
         if self.progress is not None and self.task is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,6 +107,15 @@ def http_server() -> Iterator[LoopbackServer]:
     yield srv
     srv.server.shutdown()
     srv.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest leaves the dashboard script as ``__main__``; a model process
+    started later (spawn) would run it again. Put the real one back after each test."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture

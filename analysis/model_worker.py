@@ -1,0 +1,146 @@
+"""The model in a process of its own, so that analysis can run while feeds are fetched.
+
+A thread would share the interpreter lock with the fetcher: on two cores the
+model's Python overhead starved the event loop and extraction, and fetching took
+3.6x longer. A process has its own lock and its own core. Only text goes in;
+vectors and framings come back. The store stays in the parent: the worker never
+writes, so a crashed or killed worker loses no data, and whatever it had not
+finished is still pending for the next stage or run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+from framewatch.analysis.codebooks import Codebook
+from framewatch.analysis.framing import ArticleFraming
+
+from framewatch.config import AnalysisSettings
+
+log = logging.getLogger(__name__)
+_state: dict = {}  # inside the worker: its settings, sentence encoder and framers
+
+
+def _start(settings: AnalysisSettings) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _state.clear()
+    _state["settings"] = settings
+
+
+def _use_threads(n: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def _embed(rows: list[tuple], threads: int) -> np.ndarray:
+    from framewatch.analysis.embed import embed_rows, model_for
+
+    _use_threads(threads)
+    s = _state["settings"]
+    return embed_rows(model_for(s), rows, s.batch_size)
+
+
+def _framer(cb: Codebook):
+    from framewatch.analysis.embed import model_for
+    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
+
+    s = _state["settings"]
+    if "encoder" not in _state:  # one sentence cache for every codebook
+        _state["encoder"] = SentenceEncoder(model_for(s), batch_size=max(s.batch_size, 128))
+    key = ("framer", cb.id, cb.hash)
+    if key not in _state:
+        _state[key] = ZeroShotFramer(cb, _state["encoder"], s.frame_threshold)
+    return _state[key]
+
+
+def _frame(cb: Codebook, docs: list[tuple], threads: int) -> list[ArticleFraming]:
+    _use_threads(threads)
+    return _framer(cb).frame_articles(docs)
+
+
+def _pid(threads: int) -> int:
+    return os.getpid()
+
+
+def _warm_up(codebooks: list[Codebook], threads: int) -> None:
+    _use_threads(threads)
+    for cb in codebooks:
+        _framer(cb)
+
+
+class ModelWorker:
+    """One worker process holding the model; started on first use, so idle runs pay nothing.
+
+    ``threads`` is how many cores the model may use: all but one while the fetcher
+    needs one, all of them after.
+    """
+
+    def __init__(self, settings: AnalysisSettings):
+        self.settings = settings
+        self.cores = os.cpu_count() or 1
+        self.threads = self.cores
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _submit(self, fn, *args) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=mp.get_context("spawn"),
+                initializer=_start, initargs=(self.settings,),
+            )  # fmt: skip
+        return self._pool.submit(fn, *args, self.threads)
+
+    def share_cores(self, sharing: bool) -> None:
+        self.threads = max(1, self.cores - 1) if sharing else self.cores
+
+    def _call(self, fn, *args):
+        """Wait for ``fn``; a worker that died (the OOM killer's favourite) is restarted once."""
+        try:
+            return self._submit(fn, *args).result()
+        except BrokenProcessPool:
+            log.warning("the model process died; starting a new one")
+            self.close()
+        try:
+            return self._submit(fn, *args).result()
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                "the model process died twice (out of memory?); see analysis.batch_size"
+            ) from exc
+
+    def warm_up(self, codebooks: list[Codebook]) -> Future:
+        """Start the process and load the model and framers before the first batch."""
+        return self._submit(_warm_up, codebooks)
+
+    def submit_embed(self, rows: list[tuple]) -> Future:
+        return self._submit(_embed, rows)
+
+    def submit_frame(self, cb: Codebook, docs: list[tuple]) -> Future:
+        return self._submit(_frame, cb, docs)
+
+    def embed(self, rows: list[tuple]) -> np.ndarray:
+        """Article vectors for (id, title, text) rows."""
+        return self._call(_embed, rows)
+
+    def frame(self, cb: Codebook, docs: list[tuple]) -> list[ArticleFraming]:
+        """One ArticleFraming per (title, text)."""
+        return self._call(_frame, cb, docs)
+
+    def pid(self) -> int:
+        return self._call(_pid)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)  # a dead worker returns at once
+            self._pool = None
+
+    def __enter__(self) -> ModelWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
