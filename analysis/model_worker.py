@@ -88,7 +88,22 @@ class ModelWorker:
         self.threads = self.cores
         self._pool: ProcessPoolExecutor | None = None
 
+    @property
+    def separate(self) -> bool:
+        """False inside a daemonic process (a multiprocessing.Pool worker), which may
+        not start one: the work then runs here, one stage after another."""
+        return not mp.current_process().daemon
+
     def _submit(self, fn, *args) -> Future:
+        if not self.separate:
+            done: Future = Future()
+            if _state.get("settings") != self.settings:
+                _start(self.settings)
+            try:
+                done.set_result(fn(*args, self.threads))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=mp.get_context("spawn"),

@@ -61,7 +61,7 @@ def fetch_stage(
 
     with progress_for("fetching feeds") as bar:
         alongside = None
-        if models is not None:
+        if models is not None and models.separate:
             from framewatch.analysis.pipeline_stages import analyze_alongside
 
             side = bar.sub("framing while fetching")

@@ -92,3 +92,20 @@ def test_run_with_an_unloadable_model_keeps_what_it_fetched(http_server, store, 
     assert store.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
     status = store.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert status == "failed"
+
+
+def _embed_in_a_pool_worker() -> tuple[bool, tuple[int, ...]]:
+    import multiprocessing as mp
+
+    with ModelWorker(AnalysisSettings()) as models:
+        vecs = models.embed([(1, "Harbour terminal opens", LOREM[0])])
+    return mp.current_process().daemon, vecs.shape
+
+
+def test_model_work_runs_in_place_inside_a_daemonic_pool_worker():
+    import multiprocessing as mp
+
+    # A multiprocessing.Pool worker may not start processes of its own.
+    with mp.get_context("spawn").Pool(1) as pool:
+        daemon, shape = pool.apply(_embed_in_a_pool_worker)
+    assert daemon and shape == (1, 384)
