@@ -1,42 +1,87 @@
 """`make bench`: each stage's standalone throughput and peak memory, then the whole
 pipeline end to end from a loopback HTTP server, printed side by side.
 
-Each standalone stage runs in a fresh process, so its peak resident memory is its
-own. Results go to benchmarks/results/<date>.json for the next run to compare.
+Each measurement runs in a fresh process, so its peak resident memory is its own.
+Results go to benchmarks/results/<date>.json for the next run to compare.
+``python -m benchmarks --only embedding,framing`` measures some stages alone (on a
+GPU machine, say); ``FRAMEWATCH_BENCH_QUICK=1`` is a 120-article smoke run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing as mp
 import os
 import platform
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.stages import QUICK, end_to_end, run_isolated
 
 RESULTS = Path(__file__).parent / "results"
+STAGES = ["feed_parsing", "extraction", "embedding", "framing", "clustering"]
+POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
 
 
-def main() -> int:
-    ctx = mp.get_context("spawn")
+def _isolated(fn, *args):
+    # Not multiprocessing.Pool: its daemonic workers may not start the model's process.
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, {platform.platform()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("--only", help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
+    args = ap.parse_args(argv)
+    only = args.only.split(",") if args.only else [*STAGES, "end_to_end"]
+    unknown = set(only) - {*STAGES, "end_to_end"}
+    if unknown:
+        ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     results = {}
-    names = ["feed_parsing", "extraction", "embedding", "framing", "clustering"]
-    for name in names:
+    for name in (n for n in STAGES if n in only):
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
-        with ctx.Pool(1) as pool:
-            results[name] = pool.apply(run_isolated, (name,))
-    print("measuring end to end ...", file=sys.stderr, flush=True)
-    with ctx.Pool(1) as pool:
-        e2e = pool.apply(end_to_end)
+        results[name] = _isolated(run_isolated, name)
+    out: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "machine": machine(), "quick": QUICK, "stages": results}  # fmt: skip
+    lines = [f"framewatch benchmarks ({machine()})", ""]
+    if "end_to_end" in only and set(STAGES) <= set(only):
+        lines += _end_to_end(results, out)
+    else:
+        lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in results.items()]
+    print("\n".join(lines))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"
+    path.write_text(json.dumps(out, indent=2, default=str))
+    print(f"\nwrote {path}")
+    return 0
+
+
+def _end_to_end(results: dict, out: dict) -> list[str]:
+    runs = {}
+    for key, alongside, delay in (
+        ("alongside", True, 0.0), ("sequential", False, 0.0),
+        ("polite_alongside", True, POLITE_DELAY_S), ("polite_sequential", False, POLITE_DELAY_S),
+    ):  # fmt: skip
+        if QUICK and delay:
+            continue
+        print(f"measuring end to end ({key}) ...", file=sys.stderr, flush=True)
+        runs[key] = _isolated(end_to_end, alongside, delay)
+    e2e = runs["alongside"]  # what `framewatch run` does
     n = e2e["articles"]
+    sec = e2e["stage_seconds"]
     in_pipeline = {  # articles/s of each stage inside the end-to-end run
-        "fetch+extraction": n / e2e["stage_seconds"]["fetch"],
-        "embedding": n / e2e["stage_seconds"]["embed"],
-        "clustering": n / e2e["stage_seconds"]["stories"],
-        "framing": n / e2e["stage_seconds"]["framing"],
+        "fetch+extraction": n / sec["fetch"],
+        "embedding": n / sec["embed"],
+        "clustering": n / sec["stories"],
+        "framing": n / sec["framing"],
     }
     standalone = {
         "fetch+extraction": results["extraction"]["pages_per_s"],
@@ -44,19 +89,19 @@ def main() -> int:
         "clustering": results["clustering"]["articles_per_s_100k"],
         "framing": results["framing"]["articles_per_s"],
     }
-    slowest = min(standalone, key=standalone.get)
-    ratio = e2e["articles_per_s"] / standalone[slowest]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, {platform.platform()}"
-    lines = [f"framewatch benchmarks ({machine})", "",
-             f"{'stage':<18}{'standalone':>14}{'in pipeline':>14}{'ratio':>8}{'peak MB':>10}"]  # fmt: skip
     peak = {"fetch+extraction": results["extraction"]["peak_rss_mb"], "embedding": results["embedding"]["peak_rss_mb"],
             "clustering": results["clustering"]["peak_rss_mb"], "framing": results["framing"]["peak_rss_mb"]}  # fmt: skip
+    slowest = min(standalone, key=standalone.get)
+    ratio = e2e["articles_per_s"] / standalone[slowest]
+    # Stages that each use every core cannot overlap: one after the other is the ceiling.
+    ceiling = 1 / sum(1 / standalone[k] for k in ("fetch+extraction", "embedding", "framing"))
+    lines = [f"{'stage':<18}{'standalone':>14}{'in pipeline':>14}{'ratio':>8}{'peak MB':>10}"]
     for k in standalone:
         lines.append(
-            f"{k:<18}{standalone[k]:>11.1f}/s {in_pipeline[k]:>11.1f}/s {in_pipeline[k] / standalone[k]:>7.2f}{peak[k]:>10.0f}"
+            f"{k:<18}{standalone[k]:>11.1f}/s {in_pipeline[k]:>11.1f}/s "
+            f"{in_pipeline[k] / standalone[k]:>7.2f}{peak[k]:>10.0f}"
         )
-    f = results["framing"]
-    c = results["clustering"]
+    f, c = results["framing"], results["clustering"]
     lines += [
         "",
         f"feed parsing: {results['feed_parsing']['items_per_s']:.0f} items/s (peak {results['feed_parsing']['peak_rss_mb']:.0f} MB)",
@@ -67,21 +112,21 @@ def main() -> int:
         f"clustering: {c['articles_per_s_10k']:.0f} articles/s at 10k, {c['articles_per_s_100k']:.0f} at 100k "
         f"(10k/100k rate ratio {c['growth_ratio']:.2f}; 1.0 = perfectly linear)",
         f"end to end: {n} articles in {e2e['seconds']:.1f}s = {e2e['articles_per_s']:.1f} articles/s, "
-        f"{ratio:.0%} of the slowest stage ({slowest}, {standalone[slowest]:.1f}/s standalone)",
+        f"{ratio:.0%} of the slowest stage ({slowest}, {standalone[slowest]:.1f}/s standalone); "
+        f"{e2e['articles_per_s'] / ceiling:.0%} of the one-after-another ceiling ({ceiling:.1f}/s)",
     ]
-    print("\n".join(lines))
-    out = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine, "quick": QUICK,
+    for key, r in runs.items():
+        lines.append(
+            f"  {key:<18} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s  "
+            f"({r['framed_while_fetching']} framed while fetching)"
+        )
+    out.update({
         "end_to_end_articles_per_s": e2e["articles_per_s"], "slowest_stage": slowest,
         "slowest_stage_articles_per_s": standalone[slowest], "end_to_end_ratio": ratio,
-        "framing_speedup": f["speedup"], "stages": results, "end_to_end": e2e,
-        "in_pipeline_articles_per_s": in_pipeline,
-    }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"
-    path.write_text(json.dumps(out, indent=2, default=str))
-    print(f"\nwrote {path}")
-    return 0
+        "sequential_ceiling_articles_per_s": ceiling, "framing_speedup": f["speedup"],
+        "end_to_end": e2e, "end_to_end_runs": runs, "in_pipeline_articles_per_s": in_pipeline,
+    })  # fmt: skip
+    return lines
 
 
 if __name__ == "__main__":

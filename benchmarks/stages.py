@@ -19,6 +19,33 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _model():
+    """The model as configured (FRAMEWATCH_MODEL, FRAMEWATCH_DEVICE), with what it runs on."""
+    from framewatch.analysis.embed import model_for
+
+    from framewatch.config import AnalysisSettings
+
+    s = AnalysisSettings()
+    s.model = os.environ.get("FRAMEWATCH_MODEL") or s.model
+    s.device = os.environ.get("FRAMEWATCH_DEVICE") or s.device
+    model = model_for(s)
+    if os.environ.get("FRAMEWATCH_BENCH_DTYPE"):  # e.g. float16 on a GPU
+        import torch
+
+        model.to(getattr(torch, os.environ["FRAMEWATCH_BENCH_DTYPE"]))
+    return model
+
+
+def _runs_on(model) -> dict:
+    p = next(model.parameters())
+    out = {"device": str(p.device), "dtype": str(p.dtype).removeprefix("torch.")}
+    if p.device.type == "cuda":
+        import torch
+
+        out["accelerator"] = torch.cuda.get_device_name(p.device)
+    return out
+
+
 def _timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
@@ -53,28 +80,27 @@ def stage_extraction() -> dict:
 
 
 def stage_embedding() -> dict:
-    from framewatch.analysis.embed import article_input, encode, load_model
+    from framewatch.analysis.embed import article_input, encode
 
     from benchmarks.corpus import variants
 
-    model = load_model()
+    model = _model()
     arts = variants(N_ARTICLES)
     encode(model, ["warm up"])
     _, t = _timed(encode, model, [article_input(a.title, a.text) for a in arts], 64)
-    return {"articles_per_s": len(arts) / t}
+    return {"articles_per_s": len(arts) / t, **_runs_on(model)}
 
 
 def stage_framing() -> dict:
     """Batched and cached framing against the naive way, with the quality of both."""
     from framewatch.analysis.codebooks import builtin_codebooks
-    from framewatch.analysis.embed import load_model
     from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer, article_sentences
 
     from benchmarks.corpus import variants
     from framewatch.config import AnalysisSettings
     from framewatch.sample_site import load_corpus
 
-    model = load_model()
+    model = _model()
     cb = builtin_codebooks()["geopolitics-tech"]
     thr = AnalysisSettings().frame_threshold
     arts = variants(N_ARTICLES)
@@ -118,7 +144,7 @@ def stage_framing() -> dict:
         "naive_articles_per_s": len(docs) / t_slow, "naive_sentences_per_s": n_sent / t_slow,
         "speedup": t_slow / t_fast, "primary_agreement": agree,
         "cache_hit_rate": framer.encoder.hits / max(1, framer.encoder.hits + framer.encoder.misses),
-        "sample_accuracy": acc,
+        "sample_accuracy": acc, **_runs_on(model),
     }  # fmt: skip
 
 
@@ -162,64 +188,87 @@ def run_isolated(name: str) -> dict:
 
 
 # -- end to end ---------------------------------------------------------------------------
-def end_to_end() -> dict:
-    """Serve realistic pages on loopback and run the pipeline's stages into a store."""
+def _serve_outlets(n_articles: int, ready) -> None:
+    """Each outlet on a loopback address of its own (127.0.0.2, .3, ...), as separate
+    hosts are on the web, served from this process so it costs the pipeline no CPU."""
     import threading
     from http.server import ThreadingHTTPServer
 
-    from framewatch.analysis.embed import embed_pending
-    from framewatch.analysis.framing_stage import frame_pending
-    from framewatch.analysis.stories import assign_stories
-    from framewatch.crawler.fetch import fetch_due
-
     from benchmarks.corpus import variants
-    from framewatch.config import Settings
     from framewatch.sample_site import _handler, load_outlets, render_feed, render_page
-    from framewatch.sources import add_source
-    from framewatch.store import open_store
 
-    arts = variants(N_ARTICLES)
+    arts = variants(n_articles)
     outlets = load_outlets()
-    pages: dict[str, tuple[str, str]] = {"/robots.txt": ("text/plain", "User-agent: *\nAllow: /\n")}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pages))
-    server.daemon_threads = True
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    feeds = []
     for k, o in enumerate(outlets):
+        pages = {"/robots.txt": ("text/plain", "User-agent: *\nAllow: /\n")}
+        server = ThreadingHTTPServer((f"127.0.0.{2 + k}", 0), _handler(pages))
+        server.daemon_threads = True
+        base = f"http://127.0.0.{2 + k}:{server.server_address[1]}"
         mine = arts[k :: len(outlets)]
-        pages[f"/{o['id']}/feed.xml"] = (
-            "application/rss+xml",
-            render_feed({**o, "feed": "rss"}, mine, base),
-        )
+        pages["/feed.xml"] = ("application/rss+xml", render_feed({**o, "feed": "rss"}, mine, base))
         for a in mine:
             a.outlet = o["id"]
             pages[f"/{o['id']}/{a.slug}.html"] = (
                 "text/html; charset=utf-8",
                 render_page(o, a, mine[:5], base),
             )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        feeds.append((o["name"], f"{base}/feed.xml"))
+    ready.put(feeds)
+    threading.Event().wait()  # until terminated
+
+
+def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0) -> dict:
+    """Serve realistic pages from another process and run the pipeline into a store.
+
+    With ``alongside`` (what ``framewatch run`` does) articles are embedded and framed
+    in a model process while feeds are still being fetched; without, each stage
+    waits for the last and the model runs in this process. ``per_host_delay_s``
+    above 0 fetches as politely as the crawler does by default (2 requests per host
+    at once, 0.5 s apart), which is what makes a real crawl take time.
+    """
+    import multiprocessing as mp
+
+    from framewatch.analysis.model_worker import ModelWorker
+    from framewatch.analysis.pipeline_stages import STAGES
+
+    from framewatch.config import Settings
+    from framewatch.pipeline import fetch_stage, recorded_run
+    from framewatch.sources import add_source
+    from framewatch.store import open_store
+
+    ctx = mp.get_context("spawn")
+    ready = ctx.Queue()
+    server = ctx.Process(target=_serve_outlets, args=(N_ARTICLES, ready), daemon=True)
+    server.start()
+    feeds = ready.get(timeout=120)
     settings = Settings()
     settings.allow_private_networks = True
-    settings.crawl.per_host_delay_s = 0.0
-    settings.crawl.per_host_concurrency = 4
+    settings.crawl.per_host_delay_s = per_host_delay_s
+    settings.crawl.per_host_concurrency = 4 if not per_host_delay_s else 2
     timings = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(Path(tmp) / "bench.duckdb")
-        for o in outlets:
-            add_source(store, f"{base}/{o['id']}/feed.xml", name=o["name"])
-        start = time.perf_counter()
-        report, timings["fetch"] = _timed(lambda: fetch_due(store, settings, force=True))
-        a = settings.analysis
-        _, timings["embed"] = _timed(
-            lambda: embed_pending(store, a.model, a.batch_size, a.embed_max_tokens)
-        )
-        _, timings["stories"] = _timed(
-            lambda: assign_stories(store, settings.analysis, settings.analysis.model)
-        )
-        _, timings["framing"] = _timed(lambda: frame_pending(store, settings.analysis))
-        total = time.perf_counter() - start
-        n = store.execute("SELECT count(*) FROM article_framing").fetchone()[0]
-        store.close()
-        server.shutdown()
-        server.server_close()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(Path(tmp) / "bench.duckdb")
+            for name, url in feeds:
+                add_source(store, url, name=name)
+            start = time.perf_counter()
+            with recorded_run(store, "bench") as rec, ModelWorker(settings.analysis) as worker:
+                models = worker if alongside else None
+                _, timings["fetch"] = _timed(
+                    lambda: fetch_stage(store, settings, rec, force=True, models=models)
+                )
+                framed_alongside = rec.counts.get("articles_framed", 0)
+                for name, stage in STAGES:
+                    _, timings[name] = _timed(stage, store, settings, rec, models)
+            total = time.perf_counter() - start
+            n = store.execute("SELECT count(*) FROM article_framing").fetchone()[0]
+            store.close()
+    finally:
+        server.terminate()
+        server.join()
     return {"articles": n, "seconds": total, "articles_per_s": n / total,
-            "stage_seconds": timings, "new_articles": report.new_articles}  # fmt: skip
+            "stage_seconds": timings, "new_articles": rec.counts.get("articles_new"),
+            "framed_while_fetching": framed_alongside, "alongside": alongside,
+            "per_host_delay_s": per_host_delay_s}  # fmt: skip
