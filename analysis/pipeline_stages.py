@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from framewatch.crawler.fetch import FetchEvents
 
 log = logging.getLogger(__name__)
-ALONGSIDE_CHUNK = 64  # small batches: the model starts early and never holds up a commit
+ALONGSIDE_CHUNK = 16  # small batches: little is left in flight when the fetch ends
 
 
 def _add(rec: RunRecord, key: str, n: int) -> None:
