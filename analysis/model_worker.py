@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 _state: dict = {}  # inside the worker: its settings, sentence encoder and framers
 
 
-def _start(settings: AnalysisSettings) -> None:
+def _start(settings: AnalysisSettings, in_worker: bool = False) -> None:
+    if in_worker:  # Ctrl-C is the parent's to handle: it stops the run and this process
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _state.clear()
     _state["settings"] = settings
@@ -107,7 +110,7 @@ class ModelWorker:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=mp.get_context("spawn"),
-                initializer=_start, initargs=(self.settings,),
+                initializer=_start, initargs=(self.settings, True),
             )  # fmt: skip
         return self._pool.submit(fn, *args, self.threads)
 
