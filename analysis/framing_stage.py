@@ -26,6 +26,11 @@ from framewatch.store import Store
 CHUNK = 256
 
 
+def sentence_encoder(settings: AnalysisSettings) -> SentenceEncoder:
+    """Sentences are short: batches of at least 128 keep the model busy."""
+    return SentenceEncoder(model_for(settings), batch_size=max(settings.batch_size, 128))
+
+
 def active_model(
     store: Store, cb: Codebook, embedding_model: str
 ) -> tuple[int, FrameClassifier] | None:
@@ -80,9 +85,7 @@ class FramingJob:
         if models is not None:
             return self.verdicts(rows, models.frame(self.cb, self.docs(rows)))
         if self._framer is None:
-            self.encoder = self.encoder or SentenceEncoder(
-                model_for(self.settings), batch_size=max(self.settings.batch_size, 128)
-            )
+            self.encoder = self.encoder or sentence_encoder(self.settings)
             self._framer = ZeroShotFramer(self.cb, self.encoder, self.settings.frame_threshold)
         return self.verdicts(rows, self._framer.frame_articles(self.docs(rows)))
 

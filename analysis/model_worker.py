@@ -51,12 +51,12 @@ def _embed(rows: list[tuple], threads: int) -> np.ndarray:
 
 
 def _framer(cb: Codebook):
-    from framewatch.analysis.embed import model_for
-    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
+    from framewatch.analysis.framing import ZeroShotFramer
+    from framewatch.analysis.framing_stage import sentence_encoder
 
     s = _state["settings"]
     if "encoder" not in _state:  # one sentence cache for every codebook
-        _state["encoder"] = SentenceEncoder(model_for(s), batch_size=max(s.batch_size, 128))
+        _state["encoder"] = sentence_encoder(s)
     key = ("framer", cb.id, cb.hash)
     if key not in _state:
         _state[key] = ZeroShotFramer(cb, _state["encoder"], s.frame_threshold)

@@ -104,7 +104,6 @@ async def _pump(store, settings, rec, events, on_progress, models) -> None:
     from framewatch.analysis.framing_stage import FramingJob
 
     a = settings.analysis
-    jobs = [FramingJob(store, a, cid) for cid in a.codebooks]
     fetch_done = events.done
     # Start the model's process (seconds of imports) once pages are known to be
     # coming, on its own core while they download; a run with nothing new starts none.
@@ -112,8 +111,10 @@ async def _pump(store, settings, rec, events, on_progress, models) -> None:
     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     for w in waits:
         w.cancel()
-    if events.fresh.is_set():
-        models.warm_up([job.cb for job in jobs])
+    if not events.fresh.is_set():
+        return
+    jobs = [FramingJob(store, a, cid) for cid in a.codebooks]
+    models.warm_up([job.cb for job in jobs])
     while not fetch_done.is_set():  # what is left then, the stages do in big batches
         worked = False
         if rows := pending_articles(store, a.model, ALONGSIDE_CHUNK):

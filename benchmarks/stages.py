@@ -23,12 +23,9 @@ def _model():
     """The model as configured (FRAMEWATCH_MODEL, FRAMEWATCH_DEVICE), with what it runs on."""
     from framewatch.analysis.embed import model_for
 
-    from framewatch.config import AnalysisSettings
+    from framewatch.config import load_settings
 
-    s = AnalysisSettings()
-    s.model = os.environ.get("FRAMEWATCH_MODEL") or s.model
-    s.device = os.environ.get("FRAMEWATCH_DEVICE") or s.device
-    model = model_for(s)
+    model = model_for(load_settings().analysis)
     if os.environ.get("FRAMEWATCH_BENCH_DTYPE"):  # e.g. float16 on a GPU
         import torch
 
