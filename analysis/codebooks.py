@@ -14,10 +14,12 @@ from pathlib import Path
 
 import tomllib
 
+from framewatch.errors import InputError
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
 
-class CodebookError(ValueError):
+class CodebookError(InputError):
     pass
 
 

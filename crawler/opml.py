@@ -6,8 +6,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from framewatch.errors import InputError
 
-class OpmlError(ValueError):
+
+class OpmlError(InputError):
     pass
 
 

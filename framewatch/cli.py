@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from framewatch.config import ConfigError, Settings, load_settings
+from framewatch.errors import InputError
 from framewatch.store import DEFAULT_DB, Store, StoreError, open_store
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
@@ -66,7 +67,7 @@ def _sync_config_sources(store: Store, settings: Settings) -> None:
         )
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Bad input from the user: printed without a traceback, exit code 2."""
 
 

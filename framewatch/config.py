@@ -15,11 +15,13 @@ from typing import Any, get_type_hints
 
 import tomllib
 
+from framewatch.errors import InputError
+
 DEFAULT_CONFIG = "framewatch.toml"
 USER_AGENT = "framewatch/0.1 (+https://github.com/framewatch/framewatch; news framing research)"
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config file that cannot be used as written."""
 
 

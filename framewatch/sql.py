@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from framewatch.errors import InputError
 from framewatch.store import connect
 
 # Statement types a reader may run; everything else would change something.
@@ -29,7 +30,7 @@ PUBLIC_VIEWS = [
 ]
 
 
-class QueryError(ValueError):
+class QueryError(InputError):
     """A query that cannot run: refused, malformed, or too slow."""
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import duckdb
 
+from framewatch.errors import FramewatchError
+
 DEFAULT_DB = "framewatch.duckdb"
 
 
-class StoreError(RuntimeError):
+class StoreError(FramewatchError, RuntimeError):
     """A problem with the store that the user can act on."""
 
 

@@ -1,0 +1,17 @@
+"""The project's own error hierarchy, so the CLI can tell a user's mistake from a bug.
+
+``InputError`` (bad usage, config, file or codebook) is what a user can fix: the CLI
+prints one line and exits 2. Anything that is not a ``FramewatchError`` is a bug or an
+environment failure: exit 1, with the traceback kept for debugging. ``InputError`` stays
+a ``ValueError`` so callers that caught ``ValueError`` before keep working.
+"""
+
+from __future__ import annotations
+
+
+class FramewatchError(Exception):
+    """Base of every error framewatch raises on purpose."""
+
+
+class InputError(FramewatchError, ValueError):
+    """Bad usage, configuration or input data: the user can fix it (exit 2)."""
