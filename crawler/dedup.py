@@ -40,3 +40,13 @@ def content_hash(text: str) -> str:
     """Whitespace- and case-insensitive fingerprint of an article's text."""
     norm = _WS.sub(" ", text).strip().lower()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def entry_key(feed_url: str, guid: str | None, content: str) -> str:
+    """A stable key for a feed entry without a link: its guid within the feed, else its text.
+
+    It stands in for the URL (``articles.url``), so the next poll finds the entry stored.
+    """
+    basis = f"guid\n{guid.strip()}" if guid and guid.strip() else f"text\n{content_hash(content)}"
+    digest = hashlib.sha256(f"{feed_url}\n{basis}".encode()).hexdigest()[:40]
+    return f"urn:framewatch:entry:{digest}"

@@ -3,6 +3,13 @@
 framewatch fetches every byte itself so that it, not a parser library, decides
 timeouts, sizes and which addresses are reachable. Redirects are followed by hand
 so that each hop is checked against the private-network rule.
+
+The address rule is enforced where the connection is made: httpx's connection pool
+runs on a network backend that resolves the host once, checks every address and
+connects to the address it checked. Checking first and letting httpx resolve again
+would leave a window in which a hostile DNS server answers the second lookup with a
+private address (DNS rebinding). TLS still verifies the host name (httpcore sends
+the URL's host as SNI), and the Host header is the URL's host.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import logging
 import socket
 import time
 import urllib.robotparser
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from framewatch.config import CrawlSettings
@@ -28,6 +37,10 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 class FetchError(Exception):
     """A URL that could not be fetched; the message says why in plain words."""
+
+
+class TransientFetchError(FetchError):
+    """A failure that may pass: a timeout, a dropped connection, a DNS hiccup, a busy server."""
 
 
 class RefusedAddress(FetchError):
@@ -60,13 +73,107 @@ def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return (
-        ip.is_private
+        not ip.is_global  # also shared (carrier-grade NAT) space, 100.64.0.0/10
+        or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_multicast
         or ip.is_reserved
         or ip.is_unspecified
     )
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses from the system resolver (getaddrinfo)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise TransientFetchError(f"cannot resolve host {host}: {exc.strerror}") from exc
+    return list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+
+
+@dataclass
+class AddressPolicy:
+    """Which addresses framewatch may contact: public ones, unless told otherwise."""
+
+    allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    resolver: Resolver = system_resolver
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to; raises RefusedAddress when one is not public."""
+        host = host.strip("[]")
+        try:
+            addrs = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            addrs = await self.resolver(host, port)
+        if not addrs:
+            raise TransientFetchError(f"cannot resolve host {host}: no address")
+        if self.allow_private or host in self.allow_hosts:
+            return addrs
+        for a in addrs:
+            if _forbidden_ip(ipaddress.ip_address(a)):
+                raise RefusedAddress(
+                    f"{host} resolves to the non-public address {a} "
+                    "(set allow_private_networks = true to allow it)"
+                )
+        return addrs
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that connects only to addresses the policy checked."""
+
+    def __init__(self, policy: AddressPolicy):
+        self.policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        last: Exception | None = None
+        for addr in await self.policy.addresses(host, port):
+            try:
+                return await self._inner.connect_tcp(
+                    addr, port, timeout=timeout, local_address=local_address,
+                    socket_options=socket_options,
+                )  # fmt: skip
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, *args: object, **kwargs: object):
+        raise httpcore.ConnectError("framewatch does not connect to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _CheckedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a connection pool that uses :class:`_CheckedBackend`.
+
+    httpx 0.28 has no public argument for the network backend (encode/httpx#3180),
+    so the pool it builds is replaced by one built with httpcore's public API.
+    """
+
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits):
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_CheckedBackend(policy),
+        )
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -93,9 +200,17 @@ class _Host:
 class Fetcher:
     """An async HTTP client with per-host politeness; use as ``async with``."""
 
-    def __init__(self, settings: CrawlSettings, allow_private_networks: bool = False):
+    def __init__(
+        self,
+        settings: CrawlSettings,
+        allow_private_networks: bool = False,
+        resolver: Resolver = system_resolver,
+    ):
         self.settings = settings
         self.allow_private = allow_private_networks
+        self.policy = AddressPolicy(
+            allow_private_networks, tuple(settings.allow_hosts), resolver=resolver
+        )
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _Host] = {}
         self._addr_ok: dict[str, str | None] = {}
@@ -106,10 +221,10 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         s = self.settings
         self._client = httpx.AsyncClient(
+            transport=_CheckedTransport(self.policy, httpx.Limits(max_connections=s.concurrency)),
             follow_redirects=False,
             timeout=httpx.Timeout(s.timeout_s),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=s.concurrency),
             trust_env=False,
         )
         return self
@@ -120,37 +235,29 @@ class Fetcher:
 
     # -- safety ---------------------------------------------------------------
     async def check_url(self, url: str) -> None:
-        """Raise unless the URL is http(s) and (by default) resolves to a public address."""
+        """Raise unless the URL is http(s) and (by default) resolves to a public address.
+
+        An early, cached check for a clear message before robots.txt is asked; the
+        connection itself is checked again, on the address it uses (see module doc).
+        """
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if parts.scheme not in ("http", "https") or not host:
             raise FetchError(f"not an http(s) URL: {url}")
-        host = parts.hostname
         if self.allow_private or host in self.settings.allow_hosts:
             return
         if host not in self._addr_ok:
-            self._addr_ok[host] = await self._resolve_refusal(host, parts.port)
+            try:
+                await self.policy.addresses(host, port or 80)
+                self._addr_ok[host] = None
+            except RefusedAddress as exc:
+                self._addr_ok[host] = str(exc)
         reason = self._addr_ok[host]
         if reason:
-            raise RefusedAddress(
-                f"refused {url}: {host} resolves to {reason} "
-                "(set allow_private_networks = true to allow it)"
-            )
-
-    async def _resolve_refusal(self, host: str, port: int | None) -> str | None:
-        try:
-            ip = ipaddress.ip_address(host.strip("[]"))
-            addrs = [ip]
-        except ValueError:
-            loop = asyncio.get_running_loop()
-            try:
-                infos = await loop.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise FetchError(f"cannot resolve host {host}: {exc.strerror}") from exc
-            addrs = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        for ip in addrs:
-            if _forbidden_ip(ip):
-                return f"the non-public address {ip}"
-        return None
+            raise RefusedAddress(f"refused {url}: {reason}")
 
     # -- robots.txt -----------------------------------------------------------
     async def allowed_by_robots(self, url: str) -> bool:
@@ -211,7 +318,7 @@ class Fetcher:
             if wait is None:
                 wait = s.backoff_s * (2**attempt)
             if wait > s.max_retry_after_s:
-                raise FetchError(
+                raise TransientFetchError(
                     f"{url}: HTTP {resp.status}, server asks to retry after {wait:.0f}s "
                     f"(more than max_retry_after_s={s.max_retry_after_s:.0f})"
                 )
@@ -251,9 +358,13 @@ class Fetcher:
                     self._stream(url, headers, limit), timeout=self.settings.timeout_s * 2
                 )
             except (asyncio.TimeoutError, httpx.TimeoutException) as exc:
-                raise FetchError(f"{url}: timed out after {time.monotonic() - start:.1f}s") from exc
+                raise TransientFetchError(
+                    f"{url}: timed out after {time.monotonic() - start:.1f}s"
+                ) from exc
+            except RefusedAddress as exc:
+                raise RefusedAddress(f"refused {url}: {exc}") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+                raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 
     async def _stream(self, url: str, headers: dict[str, str], limit: int) -> Response:
         assert self._client is not None

@@ -1,14 +1,24 @@
-"""Feed parsing (feedparser on bytes we fetched) and feed autodiscovery."""
+"""Feed parsing (feedparser on bytes we fetched, JSON Feed by hand) and autodiscovery.
+
+feedparser reads RSS, Atom and RDF but not JSON Feed (jsonfeed.org 1.0 and 1.1),
+which is plain JSON and read here with the json module. Both yield the same
+entries: an entry without a link is kept under a stable key (its guid/id, else a
+hash of its content) so that the next poll recognises it, and the full text a
+feed carries (content:encoded, Atom <content>, content_html) travels with it.
+"""
 
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
+
+from framewatch.crawler.dedup import entry_key
 
 FEED_TYPES = {
     "application/rss+xml",
@@ -18,18 +28,22 @@ FEED_TYPES = {
     "application/xml",
     "text/xml",
 }
+JSON_TYPES = {"application/feed+json", "application/json"}
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 # feedparser flags these as "bozo" although the feed is fine.
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass
 class FeedEntry:
-    url: str
+    url: str | None  # the entry's http(s) link; None when the feed gives none
     title: str | None
     summary: str | None
     published_at: datetime | None
     author: str | None
     guid: str | None
+    content: str | None = None  # full text carried in the feed, as plain text
+    key: str = ""  # identity across polls: the link, else a key from guid or content
 
 
 @dataclass
@@ -52,21 +66,86 @@ def _to_datetime(struct: object) -> datetime | None:
 
 
 def _strip_html(text: str | None) -> str | None:
+    """One line of plain text (titles, summaries)."""
+    return " ".join((html_to_text(text) or "").split()) or None
+
+
+_BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
+           "section", "article", "pre", "figcaption"}  # fmt: skip
+
+
+def html_to_text(text: str | None) -> str | None:
+    """Plain text of feed HTML, one paragraph a line (sentences stay apart for framing)."""
     if not text:
-        return text
+        return None
     out: list[str] = []
 
     class _P(HTMLParser):
+        skip = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag in ("script", "style"):
+                self.skip += 1
+            elif tag in _BLOCKS:
+                out.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style"):
+                self.skip = max(0, self.skip - 1)
+            elif tag in _BLOCKS:
+                out.append("\n")
+
         def handle_data(self, data: str) -> None:
-            out.append(data)
+            if not self.skip:
+                out.append(data)
 
-    p = _P()
+    p = _P(convert_charrefs=True)
     p.feed(text)
-    return " ".join("".join(out).split()) or None
+    p.close()
+    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+    return "\n".join(line for line in lines if line) or None
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse what is parseable; a broken feed yields its good entries plus an error."""
+def _http_link(base: str, link: object) -> str | None:
+    """An absolute http(s) link, or None (a javascript: or mailto: link is no article)."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    try:
+        url = urljoin(base, link.strip())
+        parts = urlsplit(url)
+        return url if parts.scheme in ("http", "https") and parts.hostname else None
+    except ValueError:
+        return None
+
+
+def _keyed(entry: FeedEntry, key_base: str) -> FeedEntry | None:
+    """Give the entry its identity; None when it has neither link nor anything to store."""
+    if entry.url:
+        entry.key = entry.url
+    else:
+        stuff = entry.content or entry.summary or entry.title
+        if not stuff and not entry.guid:
+            return None
+        entry.key = entry_key(key_base, entry.guid, stuff or "")
+    return entry
+
+
+def is_json_feed(body: bytes, content_type: str | None = None) -> bool:
+    ct = (content_type or "").split(";")[0].strip().lower()
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") and (ct in JSON_TYPES or b"jsonfeed.org" in head)
+
+
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, key_base: str | None = None
+) -> ParsedFeed:
+    """Parse what is parseable; a broken feed yields its good entries plus an error.
+
+    ``key_base`` (the source's URL) scopes the keys of link-less entries.
+    """
+    key_base = key_base or url
+    if is_json_feed(body, content_type):
+        return parse_json_feed(body, url, key_base)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -85,24 +164,105 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         error=error,
     )
     for e in parsed.entries:
-        link = e.get("link")
-        if not link:
-            continue
-        out.entries.append(
+        contents = [c.get("value") or "" for c in e.get("content") or [] if isinstance(c, dict)]
+        content = html_to_text(max(contents, key=len)) if contents else None
+        entry = _keyed(
             FeedEntry(
-                url=urljoin(url, link),
+                url=_http_link(url, e.get("link")),
                 title=_strip_html(e.get("title")),
                 summary=_strip_html(e.get("summary")),
                 published_at=_to_datetime(e.get("published_parsed") or e.get("updated_parsed")),
                 author=e.get("author"),
-                guid=e.get("id"),
-            )
+                guid=e.get("id") or None,
+                content=content,
+            ),
+            key_base,
         )
+        if entry is not None:
+            out.entries.append(entry)
+    return out
+
+
+def _str(v: object) -> str | None:
+    return v.strip() or None if isinstance(v, str) else None
+
+
+def _json_date(v: object) -> datetime | None:
+    if not isinstance(v, str):
+        return None
+    try:
+        d = datetime.fromisoformat(v.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if d.tzinfo is not None:
+        d = d.astimezone(timezone.utc).replace(tzinfo=None)
+    return d
+
+
+def _json_author(item: dict, feed: dict) -> str | None:
+    for holder in (item, feed):
+        authors = holder.get("authors")  # 1.1
+        if isinstance(authors, list):
+            names = [a.get("name") for a in authors if isinstance(a, dict)]
+            names = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+            if names:
+                return ", ".join(names)
+        author = holder.get("author")  # 1.0
+        if isinstance(author, dict) and _str(author.get("name")):
+            return _str(author.get("name"))
+    return None
+
+
+def parse_json_feed(body: bytes, url: str, key_base: str | None = None) -> ParsedFeed:
+    """A JSON Feed 1.0 or 1.1 document; anything else is an error, never an exception."""
+    key_base = key_base or url
+    empty = ParsedFeed(None, None, None, "", error=None)
+    try:
+        doc = json.loads(body.decode("utf-8-sig", "replace"))
+    except (ValueError, RecursionError) as exc:
+        empty.error = f"malformed JSON feed: {exc}"
+        return empty
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith(JSON_FEED_VERSION):
+        empty.error = "not a feed (JSON without a jsonfeed.org version)"
+        return empty
+    items = doc.get("items")
+    out = ParsedFeed(
+        title=_strip_html(_str(doc.get("title"))),
+        site_url=_http_link(url, doc.get("home_page_url")),
+        language=(_str(doc.get("language")) or "").split("-")[0].lower() or None,
+        version="json" + version[len(JSON_FEED_VERSION) :].strip("/").replace(".", ""),
+        error=None if isinstance(items, list) else "malformed JSON feed: no items list",
+    )
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            out.error = out.error or "malformed JSON feed: an item is not an object"
+            continue
+        raw_id = item.get("id")
+        guid = str(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id).strip() else None
+        html_body = _str(item.get("content_html"))
+        content = html_to_text(html_body) if html_body else _str(item.get("content_text"))
+        summary = _str(item.get("summary"))
+        entry = _keyed(
+            FeedEntry(
+                url=_http_link(url, item.get("url")) or _http_link(url, item.get("external_url")),
+                title=_strip_html(_str(item.get("title"))),
+                summary=_strip_html(summary) if summary else content,
+                published_at=_json_date(item.get("date_published"))
+                or _json_date(item.get("date_modified")),
+                author=_json_author(item, doc),
+                guid=guid,
+                content=content,
+            ),
+            key_base,
+        )
+        if entry is not None:
+            out.entries.append(entry)
     return out
 
 
 def looks_like_feed(body: bytes, content_type: str) -> bool:
-    if content_type in FEED_TYPES:
+    if content_type in FEED_TYPES or is_json_feed(body, content_type):
         return True
     head = body[:2000].lstrip().lower()
     return head.startswith(b"<?xml") or b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head

@@ -166,7 +166,7 @@ def sources_list(ctx: typer.Context) -> None:
     with ctx.obj.store() as store:
         rows = list_sources(store)
     print_table(
-        ["id", "name", "url", "country", "lang", "articles", "failures", "last error"],
+        ["id", "name", "url", "country", "lang", "articles", "failures", "last error", "next poll"],
         [
             (
                 s.id,
@@ -177,6 +177,7 @@ def sources_list(ctx: typer.Context) -> None:
                 s.articles,
                 s.consecutive_failures,
                 s.last_error,
+                f"{s.next_poll_at:%Y-%m-%d %H:%M} UTC" if s.next_poll_at else "now",
             )
             for s in rows
         ],
@@ -203,20 +204,24 @@ def sources_remove(
 @sources_app.command("import-opml")
 @handles_errors
 def sources_import_opml(ctx: typer.Context, file: Path) -> None:
-    """Add every feed of an OPML file."""
-    from framewatch.crawler.opml import OpmlError, read_opml
+    """Add every readable feed of an OPML file; unreadable outlines are listed by line."""
+    from framewatch.crawler.opml import read_opml
     from framewatch.sources import add_source
 
-    try:
-        entries = read_opml(file)
-    except OpmlError as exc:
-        raise UsageError(str(exc)) from exc
+    result = read_opml(file)
     with ctx.obj.store() as store, store.transaction():
-        for e in entries:
-            add_source(store, e.url, name=e.name, site_url=e.site_url, origin="opml")
+        for e in result.sources:
+            add_source(
+                store, e.url, name=e.name, site_url=e.site_url, language=e.language,
+                category=e.category, opml_attributes=e.attributes, origin="opml",
+            )  # fmt: skip
     with ctx.obj.store() as store:
         store.publish_snapshot()
-    out.print(f"imported {len(entries)} sources from {file}")
+    out.print(f"imported {len(result.sources)}, skipped {len(result.skipped)} from {file}")
+    for s in result.skipped:
+        err.print(f"  skipped line {s.line}: {s.reason}", markup=False)
+    if result.skipped:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @sources_app.command("export-opml")
@@ -228,7 +233,7 @@ def sources_export_opml(ctx: typer.Context, file: Path) -> None:
 
     with ctx.obj.store() as store:
         rows = list_sources(store)
-    write_opml(file, [OpmlSource(s.url, s.name, s.site_url) for s in rows])
+    write_opml(file, [OpmlSource(s.url, s.name, s.site_url, s.category, s.language) for s in rows])
     out.print(f"wrote {len(rows)} sources to {file}")
 
 

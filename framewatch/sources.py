@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from framewatch.store import Store
@@ -20,6 +22,9 @@ class Source:
     last_error: str | None = None
     consecutive_failures: int = 0
     articles: int = 0
+    category: str | None = None
+    next_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
 
 
 def default_name(url: str) -> str:
@@ -35,20 +40,25 @@ def add_source(
     country: str | None = None,
     language: str | None = None,
     origin: str = "cli",
+    category: str | None = None,
+    opml_attributes: dict[str, str] | None = None,
 ) -> int:
     """Insert or reactivate a source; given fields overwrite stored ones."""
+    attrs = json.dumps(opml_attributes, ensure_ascii=False) if opml_attributes else None
     row = store.execute("SELECT id FROM sources WHERE url = ?", [url]).fetchone()
     if row:
         store.execute(
             "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"
-            " country = coalesce(?, country), language = coalesce(?, language) WHERE id = ?",
-            [name, site_url, country, language, row[0]],
+            " country = coalesce(?, country), language = coalesce(?, language),"
+            " category = coalesce(?, category), opml_attributes = coalesce(?::JSON, opml_attributes)"
+            " WHERE id = ?",
+            [name, site_url, country, language, category, attrs, row[0]],
         )
         return row[0]
     return store.execute(
-        "INSERT INTO sources (url, name, site_url, country, language, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        [url, name or default_name(url), site_url, country, language, origin],
+        "INSERT INTO sources (url, name, site_url, country, language, origin, category, opml_attributes)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON) RETURNING id",
+        [url, name or default_name(url), site_url, country, language, origin, category, attrs],
     ).fetchone()[0]
 
 
@@ -56,7 +66,8 @@ def list_sources(store: Store) -> list[Source]:
     rows = store.execute(
         """SELECT s.id, s.url, s.name, s.site_url, s.country, s.language, s.origin,
                   f.last_error, coalesce(f.consecutive_failures, 0),
-                  (SELECT count(*) FROM articles a WHERE a.source_id = s.id)
+                  (SELECT count(*) FROM articles a WHERE a.source_id = s.id),
+                  s.category, f.next_poll_at, f.last_success_at
            FROM sources s LEFT JOIN feed_state f ON f.source_id = s.id
            WHERE s.active ORDER BY s.id"""
     ).fetchall()
