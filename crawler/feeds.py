@@ -17,7 +17,6 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-
 from framewatch.crawler.dedup import entry_key
 
 FEED_TYPES = {

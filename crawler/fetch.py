@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 
+from framewatch.crawler import page_retries
 from framewatch.crawler.dedup import canonical_url, content_hash
-from framewatch.crawler.downloads import (
-    Disallowed,
-    Fetcher,
-    FetchError,
-    RefusedAddress,
-    Response,
-)
-from framewatch.crawler.extract import extract_article, paywall_reason
+from framewatch.crawler.downloads import Fetcher, FetchError, Response
 from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
+from framewatch.crawler.health import feed_state_of, record_failure, record_success
+from framewatch.crawler.pages import choose_text, read_page
 
 from framewatch.config import Settings
 from framewatch.store import Store, utcnow
 
 log = logging.getLogger(__name__)
-HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 COMMIT_EVERY = 16  # pages per transaction: small enough that analysis starts early
 
 
@@ -42,7 +37,9 @@ class SourceReport:
     entries: int = 0
     new_articles: int = 0
     summary_only: int = 0
+    feed_text: int = 0  # stored with the full text the feed carries
     duplicates: int = 0
+    pages_recovered: int = 0  # failed pages read on a later poll
     errors: list[str] = field(default_factory=list)
 
 
@@ -64,6 +61,8 @@ class FetchReport:
             "sources_failed": len(self.failed_sources),
             "articles_new": self.new_articles,
             "articles_summary_only": sum(s.summary_only for s in self.sources),
+            "articles_feed_text": sum(s.feed_text for s in self.sources),
+            "pages_recovered": sum(s.pages_recovered for s in self.sources),
             "duplicates": sum(s.duplicates for s in self.sources),
         }
 
@@ -74,6 +73,7 @@ class _Candidate:
     row: dict | None = None  # article row to insert
     log_outcome: str | None = None  # crawl_log outcome when not stored
     detail: str | None = None
+    retry_error: str | None = None  # the page failed for a passing reason: try again later
 
 
 class SourceDiscoveryError(ValueError):
@@ -123,11 +123,14 @@ def fetch_due(
     on_source: Callable[[SourceReport], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     alongside: Callable[[FetchEvents], Awaitable[None]] | None = None,
+    rng: random.Random | None = None,
 ) -> FetchReport:
     """Poll every due source (all of them with ``force``) and store new articles.
 
     ``alongside(events)`` runs in the same event loop while sources are fetched (the
-    pipeline analyses committed articles there).
+    pipeline analyses committed articles there). ``rng`` draws the backoff jitter.
+    Sources are polled concurrently and each commits its own articles, so a slow or
+    dead feed delays no other.
     """
     now = utcnow()
     rows = store.execute(
@@ -139,10 +142,11 @@ def fetch_due(
     ).fetchall()
     if on_start:
         on_start(len(rows))
-    return asyncio.run(_fetch_all(store, settings, rows, on_source, alongside))
+    rng = rng or random.Random()
+    return asyncio.run(_fetch_all(store, settings, rows, on_source, alongside, rng))
 
 
-async def _fetch_all(store, settings, rows, on_source, alongside=None) -> FetchReport:
+async def _fetch_all(store, settings, rows, on_source, alongside, rng) -> FetchReport:
     report = FetchReport()
     events = FetchEvents()
     side = asyncio.create_task(alongside(events)) if alongside else None
@@ -150,7 +154,9 @@ async def _fetch_all(store, settings, rows, on_source, alongside=None) -> FetchR
         async with Fetcher(settings.crawl, settings.allow_private_networks) as fetcher:
 
             async def one(row):
-                rep = await _fetch_source(store, settings, fetcher, pool, *row, events=events)
+                rep = await _fetch_source(
+                    store, settings, fetcher, pool, *row, events=events, rng=rng
+                )
                 report.sources.append(rep)
                 if on_source:
                     on_source(rep)
@@ -182,42 +188,45 @@ def _seen_urls(store: Store, urls: list[str]) -> set[str]:
 
 
 async def _fetch_source(
-    store, settings, fetcher, pool, source_id, url, name, language, etag, lm, events=None
-):
+    store, settings, fetcher, pool, source_id, url, name, language, etag, lm, events=None,
+    rng=None,
+):  # fmt: skip
     rep = SourceReport(source_id, name)
+    rng = rng or random.Random()
     try:
         resp = await fetcher.get(url, etag=etag, last_modified=lm)
     except FetchError as exc:
         rep.status = "failed"
         rep.errors.append(str(exc))
-        _record_failure(store, settings, source_id, None, str(exc))
+        record_failure(store, settings, source_id, None, str(exc), rng)
         return rep
     if resp.not_modified:
         rep.status = "not_modified"
-        _record_success(store, settings, source_id, resp, None, etag, lm)
+        rep.pages_recovered = await _retry_pages(store, settings, fetcher, pool, source_id)
+        record_success(store, settings, source_id, resp.status, None, etag, lm)
         return rep
     if resp.status >= 400:
         rep.status = "failed"
         msg = f"{url}: HTTP {resp.status}"
         rep.errors.append(msg)
-        _record_failure(store, settings, source_id, resp.status, msg)
+        record_failure(store, settings, source_id, resp.status, msg, rng)
         return rep
-    parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"))
+    parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"), key_base=url)
     if parsed.error:
         rep.errors.append(parsed.error)
         if not parsed.entries:
             rep.status = "failed"
-            _record_failure(store, settings, source_id, resp.status, f"{url}: {parsed.error}")
+            record_failure(store, settings, source_id, resp.status, f"{url}: {parsed.error}", rng)
             return rep
         rep.status = "partial"
     rep.entries = len(parsed.entries)
     language = language or parsed.language
-    # Entries unseen by canonical URL; the same link twice in one feed counts once.
+    # Entries unseen by canonical URL (or key, for link-less ones); the same twice counts once.
     by_canon: dict[str, FeedEntry] = {}
     for e in parsed.entries:
-        by_canon.setdefault(canonical_url(e.url), e)
-    seen = _seen_urls(store, list(by_canon) + [e.url for e in by_canon.values()])
-    fresh = [e for c, e in by_canon.items() if c not in seen and e.url not in seen]
+        by_canon.setdefault(canonical_url(e.url) if e.url else e.key, e)
+    seen = _seen_urls(store, list(by_canon) + [e.key for e in by_canon.values()])
+    fresh = [e for c, e in by_canon.items() if c not in seen and e.key not in seen]
     if fresh and events:
         events.fresh.set()
     tasks = [
@@ -230,62 +239,51 @@ async def _fetch_source(
             cands.append(await task)
             if len(cands) == COMMIT_EVERY:
                 with store.transaction():  # articles reach the analysis while the rest downloads
-                    _store_batch(store, cands, rep)
+                    _store_batch(store, settings, cands, rep)
                 cands = []
     finally:
         for task in tasks:
             task.cancel()
+    rep.pages_recovered = await _retry_pages(store, settings, fetcher, pool, source_id)
     with store.transaction():
-        _store_batch(store, cands, rep)
-        _record_success(
-            store, settings, source_id, resp, parsed.error,
+        _store_batch(store, settings, cands, rep)
+        record_success(
+            store, settings, source_id, resp.status, parsed.error,
             resp.headers.get("etag"), resp.headers.get("last-modified"),
         )  # fmt: skip
     return rep
+
+
+async def _retry_pages(store, settings, fetcher, pool, source_id) -> int:
+    counts = await page_retries.retry_due_pages(store, settings, fetcher, pool, source_id)
+    return counts.recovered
 
 
 async def _fetch_entry(
     fetcher, pool, settings, entry: FeedEntry, source_id, language
 ) -> _Candidate:
     cand = _Candidate(entry)
-    note = None
-    extracted = None
-    final_url = entry.url
-    try:
-        page: Response = await fetcher.get(entry.url, robots=True)
-        final_url = page.final_url
-        if page.status >= 400:
-            note = f"page fetch failed: HTTP {page.status}"
-        elif page.content_type not in HTML_TYPES:
-            note = f"not an HTML page ({page.content_type})"
-        else:
-            loop = asyncio.get_running_loop()
-            extracted = await loop.run_in_executor(pool, extract_article, page.body, final_url)
-            if extracted is None:
-                note = "extraction found no main text"
-            else:
-                reason = paywall_reason(extracted.text, settings.crawl.min_words)
-                if reason:
-                    note, extracted = reason, None if entry.summary else extracted
-    except RefusedAddress as exc:
-        cand.log_outcome, cand.detail = "refused", str(exc)
+    page = await read_page(fetcher, pool, settings, entry.url) if entry.url else None
+    if page is not None and page.refused:
+        cand.log_outcome, cand.detail = "refused", page.refused
         return cand
-    except Disallowed as exc:
-        note = str(exc)
-    except FetchError as exc:
-        note = f"page fetch failed: {exc}"
-
-    text = extracted.text if extracted else (entry.summary or "")
+    text, extraction, note = choose_text(entry, page)
     if not text.strip():
         cand.log_outcome, cand.detail = "failed", note or "no text in page or feed"
         return cand
-    canon = canonical_url(
-        extracted.canonical_url if extracted and extracted.canonical_url else final_url
-    )
+    extracted = page.extracted if page else None
+    if entry.url:
+        canon = canonical_url(
+            extracted.canonical_url if extracted and extracted.canonical_url else page.final_url
+        )
+    else:
+        canon = entry.key
+    if page is not None and page.transient and extraction != "full":
+        cand.retry_error = page.note
     published = entry.published_at or (extracted.date if extracted else None)
     cand.row = {
         "source_id": source_id,
-        "url": entry.url,
+        "url": entry.url or entry.key,
         "canonical_url": canon,
         "title": entry.title or (extracted.title if extracted else None),
         "author": entry.author or (extracted.author if extracted else None),
@@ -296,9 +294,10 @@ async def _fetch_entry(
         "summary": entry.summary,
         "word_count": len(text.split()),
         "content_hash": content_hash(text),
-        # full: the page's main text; stub: a short page kept because the feed gave
-        # no summary; feed_summary: the page failed or was a stub, the feed's text is kept.
-        "extraction": ("stub" if note else "full") if extracted else "feed_summary",
+        # full: the page's main text; feed_content: the feed's own full text (no page,
+        # page failed, or the page's text was clearly shorter); feed_summary: the
+        # feed's summary; stub: a short page kept because the feed had nothing better.
+        "extraction": extraction,
         "extraction_note": note,
     }
     return cand
@@ -349,12 +348,19 @@ def insert_articles(
     return new, copies
 
 
-def _store_batch(store: Store, cands: list[_Candidate], rep: SourceReport) -> None:
+def _store_batch(
+    store: Store, settings: Settings, cands: list[_Candidate], rep: SourceReport
+) -> None:
     rows = [c.row for c in cands if c.row]
     new, copies = insert_articles(store, rows)
     rep.new_articles += len(new)
     rep.summary_only += sum(1 for r, _ in new if r["extraction"] == "feed_summary")
+    rep.feed_text += sum(1 for r, _ in new if r["extraction"] == "feed_content")
     rep.duplicates += len(copies)
+    retry = {id(c.row): c.retry_error for c in cands if c.row and c.retry_error}
+    for r, aid in new:
+        if id(r) in retry:
+            page_retries.schedule(store, settings, aid, r["source_id"], r["url"], retry[id(r)])
     for r, original in copies:
         store.execute(
             "INSERT INTO crawl_log (url, source_id, outcome, article_id, detail) VALUES (?, ?, ?, ?, ?)",
@@ -364,49 +370,14 @@ def _store_batch(store: Store, cands: list[_Candidate], rep: SourceReport) -> No
         if c.log_outcome:
             store.execute(
                 "INSERT INTO crawl_log (url, source_id, outcome, detail) VALUES (?, ?, ?, ?)",
-                [c.entry.url, rep.source_id, c.log_outcome, c.detail],
+                [c.entry.url or c.entry.key, rep.source_id, c.log_outcome, c.detail],
             )
             rep.errors.append(c.detail or c.log_outcome)
         elif c.row and c.row["extraction_note"]:
             log.info("%s: %s", c.row["url"], c.row["extraction_note"])
 
 
-def _upsert_state(store: Store, source_id: int, **values) -> None:
-    cols = ", ".join(values)
-    sets = ", ".join(f"{k} = excluded.{k}" for k in values)
-    store.execute(
-        f"INSERT INTO feed_state (source_id, {cols}) VALUES (?, {', '.join('?' for _ in values)}) "
-        f"ON CONFLICT (source_id) DO UPDATE SET {sets}",
-        [source_id, *values.values()],
-    )
-
-
-def _record_success(store, settings, source_id, resp, error, etag, lm) -> None:
-    now = utcnow()
-    _upsert_state(
-        store, source_id, etag=etag, last_modified=lm, last_polled_at=now, last_success_at=now,
-        last_status=resp.status, last_error=error, consecutive_failures=0,
-        next_poll_at=now + timedelta(minutes=settings.crawl.poll_interval_min),
-    )  # fmt: skip
-
-
-def _record_failure(store, settings, source_id, status, error) -> None:
-    now = utcnow()
-    row = store.execute(
-        "SELECT consecutive_failures FROM feed_state WHERE source_id = ?", [source_id]
-    ).fetchone()
-    failures = (row[0] if row else 0) + 1
-    backoff = settings.crawl.poll_interval_min * (2 ** min(failures - 1, 5))
-    _upsert_state(
-        store, source_id, last_polled_at=now, last_status=status, last_error=error,
-        consecutive_failures=failures, next_poll_at=now + timedelta(minutes=backoff),
-    )  # fmt: skip
-
-
-def feed_state_of(store: Store, source_id: int) -> dict:
-    cur = store.execute("SELECT * FROM feed_state WHERE source_id = ?", [source_id])
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else {}
-
-
-__all__ = ["fetch_due", "discover_source", "insert_articles", "FetchReport", "SourceReport"]
+__all__ = [
+    "fetch_due", "discover_source", "insert_articles", "feed_state_of", "FetchReport",
+    "SourceReport",
+]  # fmt: skip

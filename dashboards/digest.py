@@ -98,6 +98,7 @@ def render_html(d: Digest) -> str:
         [f"<b>{_e(s.label)}</b> — {_e(s.headline)} ({s.articles} articles)" for s in d.new_stories]))  # fmt: skip
     parts.append(_section_html("Outlets framing differently",
         [f"<b>{_e(o)}</b> leans on {_e(f)}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]))  # fmt: skip
+    parts.append(stopped_feeds_html(d))
     parts.append(
         '<tr><td style="font-size:12px;color:#777">Shares are the fraction of each article\'s sentences '
         "that carry a frame. Sent by framewatch.</td></tr></table></td></tr></table></body></html>"
@@ -108,6 +109,35 @@ def render_html(d: Digest) -> str:
 def _section_html(title: str, items: list[str]) -> str:
     body = "".join(f"<li>{i}</li>" for i in items) if items else "<li>Nothing this week.</li>"
     return f'<tr><td><h2 style="font-size:18px;margin:0 0 8px">{_e(title)}</h2><ul style="padding-left:18px;margin:0">{body}</ul></td></tr>'
+
+
+def _stopped_line(f) -> tuple[str, str, str]:
+    since = f"last read {f.last_success_at:%d %b %Y}" if f.last_success_at else "never read"
+    return f.name, f"{f.failures} failed polls in a row, {since}", f.last_error or ""
+
+
+def stopped_feeds_html(d: Digest) -> str:
+    """The "Feeds that stopped" block; empty when every feed answers."""
+    if not d.stopped_feeds:
+        return ""
+    items = []
+    for f in d.stopped_feeds:
+        name, streak, error = _stopped_line(f)
+        items.append(
+            f"<b>{_e(name)}</b> — {_e(streak)}"
+            + (f'<br><span style="font-size:12px;color:#777">{_e(error)}</span>' if error else "")
+        )
+    return _section_html("Feeds that stopped", items)
+
+
+def stopped_feeds_text(d: Digest) -> list[str]:
+    if not d.stopped_feeds:
+        return []
+    lines = ["FEEDS THAT STOPPED"]
+    for f in d.stopped_feeds:
+        name, streak, error = _stopped_line(f)
+        lines.append(f"- {name}: {streak}" + (f" ({error})" if error else ""))
+    return lines + [""]
 
 
 def render_text(d: Digest) -> str:
@@ -130,6 +160,7 @@ def render_text(d: Digest) -> str:
     ]  # fmt: skip
     for title, items in sections:
         lines += [title] + [f"- {i}" for i in (items or ["Nothing this week."])] + [""]
+    lines += stopped_feeds_text(d)
     return "\n".join(_CTRL.sub(" ", x).rstrip() for x in lines)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
@@ -21,6 +21,15 @@ class StoryItem:
     evidence_outlet: str | None
     links: list[tuple[str, str, str]]  # (outlet, title, url)
     is_new: bool = False
+
+
+@dataclass
+class StoppedFeed:
+    name: str
+    url: str
+    failures: int  # polls in a row that failed
+    last_error: str | None
+    last_success_at: datetime | None
 
 
 @dataclass
@@ -42,6 +51,7 @@ class Digest:
         default_factory=list
     )  # outlet, frame label, outlet share, others
     total_articles: int = 0
+    stopped_feeds: list[StoppedFeed] = field(default_factory=list)
 
 
 def parse_week(week: str) -> date:
@@ -133,7 +143,26 @@ def build_digest(
         ).fetchall()
     ]
     d.unusual_outlets = _unusual(con, codebook, labels)
+    d.stopped_feeds = stopped_feeds(con)
     return d
+
+
+STOPPED_AFTER = 3  # failed polls in a row before a feed counts as stopped
+
+
+def stopped_feeds(
+    con: duckdb.DuckDBPyConnection, min_failures: int = STOPPED_AFTER
+) -> list[StoppedFeed]:
+    """Feeds polled but failing now, the longest streak first: the reader should know
+    which outlets are missing from the digest."""
+    rows = con.execute(
+        """SELECT s.name, s.url, f.consecutive_failures, f.last_error, f.last_success_at
+           FROM sources s JOIN feed_state f ON f.source_id = s.id
+           WHERE s.active AND f.consecutive_failures >= ?
+           ORDER BY f.consecutive_failures DESC, s.name, s.id""",
+        [min_failures],
+    ).fetchall()
+    return [StoppedFeed(*r) for r in rows]
 
 
 def _story(con, codebook, labels, sid, label, headline, n, o, is_new) -> StoryItem:

@@ -37,6 +37,10 @@ class CrawlSettings:
     per_host_concurrency: int = 2
     per_host_delay_s: float = 0.5
     poll_interval_min: float = 30.0
+    # A page that failed for a passing reason (timeout, 5xx) is fetched again on later
+    # polls, at most this many times, waiting page_retry_after_min, then twice as long...
+    page_retries: int = 3
+    page_retry_after_min: float = 30.0
     obey_robots: bool = True
     # Hosts exempt from the private-address rule (a feed server on your own network).
     allow_hosts: list[str] = field(default_factory=list)
