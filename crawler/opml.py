@@ -55,6 +55,7 @@ class OpmlImport:
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _AMP = re.compile(r"&(#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)?")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARED = re.compile(r"""^(\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 _TAG = re.compile(r"<outline\b", re.IGNORECASE)
 _ATTR = re.compile(
     r"""([A-Za-z_][\w:.-]*)\s*=\s*(?:(["'])(.*?)\2(?=\s+[A-Za-z_][\w:.-]*\s*=|\s*/?\s*>|\s*/?\s*$)"""
@@ -177,7 +178,8 @@ def parse_opml(data: bytes) -> OpmlImport:
         recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
     try:
-        root = etree.fromstring(text.encode("utf-8"), parser)
+        # The text is decoded already: tell lxml it is UTF-8, whatever the file declared.
+        root = etree.fromstring(_DECLARED.sub(r"\g<1>utf-8", text, 1).encode("utf-8"), parser)
     except (etree.XMLSyntaxError, ValueError):
         root = None
     parsed: dict[int, list] = {}  # line -> lxml outline elements on it
@@ -208,14 +210,14 @@ def parse_opml(data: bytes) -> OpmlImport:
                 e
                 for e in els
                 if id(e) not in used
-                and _feed_url(dict(e.attrib)) is not None
-                and (scanned_url is None or _feed_url(dict(e.attrib)) == scanned_url)
+                and _feed_url(_attrs(e)) is not None
+                and (scanned_url is None or _feed_url(_attrs(e)) == scanned_url)
             ),
             None,
         )
         if match is not None:
             used.add(id(match))
-            add(_feed_url(dict(match.attrib)), dict(match.attrib), line, match)
+            add(_feed_url(_attrs(match)), _attrs(match), line, match)
             continue
         folder = next((e for e in els if id(e) not in used and len(e)), None)
         if scanned_url is not None and not truncated:
@@ -238,6 +240,18 @@ def parse_opml(data: bytes) -> OpmlImport:
             )
     result.skipped.sort(key=lambda s: s.line)
     return result
+
+
+def _attrs(el) -> dict[str, str]:
+    """An lxml element's attributes with namespaced names written as prefix:name."""
+    prefixes = {ns: p for p, ns in (el.nsmap or {}).items() if p}
+    out = {}
+    for k, v in el.attrib.items():
+        if k.startswith("{"):
+            ns, local = k[1:].split("}", 1)
+            k = f"{prefixes[ns]}:{local}" if ns in prefixes else local
+        out[k] = v
+    return out
 
 
 def _raw_mentions_feed(attrs: dict[str, str]) -> bool:
