@@ -152,14 +152,15 @@ def parse_feed(
     error = None
     if parsed.bozo and not isinstance(parsed.get("bozo_exception"), _BENIGN):
         error = f"malformed feed: {parsed.get('bozo_exception')}"
-    if not parsed.version and not parsed.entries:
+    version = parsed.get("version") or ""
+    if not version and not parsed.entries:
         error = error or "not a feed (no RSS or Atom content found)"
     feed = parsed.feed
     out = ParsedFeed(
         title=feed.get("title"),
         site_url=urljoin(url, feed["link"]) if feed.get("link") else None,
         language=(feed.get("language") or "").split("-")[0].lower() or None,
-        version=parsed.version or "",
+        version=version,
         error=error,
     )
     for e in parsed.entries:

@@ -224,7 +224,9 @@ async def _fetch_source(
     # Entries unseen by canonical URL (or key, for link-less ones); the same twice counts once.
     by_canon: dict[str, FeedEntry] = {}
     for e in parsed.entries:
-        by_canon.setdefault(canonical_url(e.url) if e.url else e.key, e)
+        ident = canonical_url(e.url) if e.url else e.key
+        if ident not in by_canon or not (by_canon[ident].content or by_canon[ident].summary):
+            by_canon[ident] = e  # the first entry with text wins
     seen = _seen_urls(store, list(by_canon) + [e.key for e in by_canon.values()])
     fresh = [e for c, e in by_canon.items() if c not in seen and e.key not in seen]
     if fresh and events:
