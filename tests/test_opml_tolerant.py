@@ -162,3 +162,31 @@ def test_declared_encodings_are_honoured(encoding):
     assert [(s.name, s.url) for s in result.sources] == [
         ("Zürich Zeitung", "https://zz.example/rss")
     ]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(_outline, min_size=1, max_size=5), st.binary(max_size=40), st.integers(0, 1500))
+def test_cli_import_of_any_bytes_twice_never_raises_or_doubles(
+    tmp_path_factory, outlines, junk, cut
+):
+    folder = tmp_path_factory.mktemp("opml")
+    doc = ("<opml><body>" + "\n".join(outlines)).encode() + junk
+    f = folder / "x.opml"
+    f.write_bytes(doc[:cut] if cut < len(doc) else doc)
+    db = folder / "fw.duckdb"
+    counts = []
+    for _ in range(2):
+        r = CliRunner().invoke(app, ["--db", str(db), "sources", "import-opml", str(f)])
+        assert r.exit_code in (0, 2, 3), r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+        if db.exists():
+            store = open_store(db)
+            try:
+                counts.append(store.execute("SELECT count(*) FROM sources").fetchone()[0])
+            finally:
+                store.close()
+    assert len(set(counts)) <= 1  # the second import adds nothing
