@@ -59,7 +59,7 @@ _DECLARED = re.compile(r"""^(\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*"""
 _TAG = re.compile(r"<outline\b", re.IGNORECASE)
 _ATTR = re.compile(
     r"""([A-Za-z_][\w:.-]*)\s*=\s*(?:(["'])(.*?)\2(?=\s+[A-Za-z_][\w:.-]*\s*=|\s*/?\s*>|\s*/?\s*$)"""
-    r"""|([^\s"'<>/=]+))""",
+    r"""|([^\s"'<>]+))""",
     re.DOTALL,
 )
 _FEED_TYPES = {"rss", "atom", "feed", "rdf", "json", "jsonfeed"}
@@ -136,8 +136,11 @@ def _scan_tags(text: str) -> list[tuple[int, dict[str, str], bool, bool]]:
         if end >= 0:
             body = body[:end]
         attrs: dict[str, str] = {}
+        body = body.rstrip()
         for a in _ATTR.finditer(body):
             value = a.group(3) if a.group(2) else a.group(4)
+            if not a.group(2) and a.end() == len(body) and value.endswith("/"):
+                value = value[:-1]  # the "/" of a self-closing tag, not of the value
             attrs.setdefault(a.group(1), html.unescape(value or ""))
         out.append((line, attrs, truncated, "xmlurl" in body.lower()))
     return out
@@ -231,9 +234,11 @@ def parse_opml(data: bytes) -> OpmlImport:
                 result.skipped.append(SkippedOutline(line, "the file ends inside this outline"))
         elif folder is not None:
             used.add(id(folder))
-        elif names_url or _raw_mentions_feed(attrs):
+        elif names_url:
             result.skipped.append(SkippedOutline(line, "its xmlUrl attribute cannot be read"))
-        elif not _is_folder(els, used):
+        elif _raw_mentions_feed(attrs):
+            result.skipped.append(SkippedOutline(line, "a feed outline without xmlUrl"))
+        elif not _is_folder(els):
             label = attrs.get("text") or attrs.get("title")
             result.skipped.append(
                 SkippedOutline(line, "no xmlUrl (not a feed)" + (f": {label!r}" if label else ""))
@@ -258,7 +263,7 @@ def _raw_mentions_feed(attrs: dict[str, str]) -> bool:
     return attrs.get("type", "").lower() in _FEED_TYPES
 
 
-def _is_folder(els: list, used: set[int]) -> bool:
+def _is_folder(els: list) -> bool:
     """An outline on this line that has children: a folder, not a skipped feed."""
     return any(len(e) for e in els)
 

@@ -59,12 +59,7 @@ def test_failing_feed_backs_off_exponentially_with_jitter_then_recovers(
     assert _wait(state) == pytest.approx(interval)
 
 
-def test_sources_list_shows_last_error_streak_and_next_poll(
-    http_server, tmp_path, settings, monkeypatch
-):
-    from framewatch import cli
-
-    monkeypatch.setattr(cli.out, "width", 300)  # a wide terminal: one line per source
+def test_sources_list_shows_last_error_streak_and_next_poll(http_server, tmp_path, settings):
     srv = http_server
     settings.crawl.retries = 0
     srv.routes["/gone.xml"] = Route(status=503)
@@ -76,7 +71,8 @@ def test_sources_list_shows_last_error_streak_and_next_poll(
     (src,) = list_sources(store)
     store.close()
     assert src.consecutive_failures == 3 and src.next_poll_at is not None
-    r = CliRunner().invoke(app, ["--db", str(db), "sources", "list"])
+    # A wide terminal: one line per source.
+    r = CliRunner().invoke(app, ["--db", str(db), "sources", "list"], env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
     assert "Gone Gazette" in r.output and "HTTP 503" in r.output
     assert f"{src.next_poll_at:%Y-%m-%d %H:%M} UTC" in r.output
