@@ -148,7 +148,10 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers)
+    except Exception as exc:  # hostile bytes must cost the feed, never the run
+        return ParsedFeed(None, None, None, "", error=f"unreadable feed ({type(exc).__name__})")
     error = None
     if parsed.bozo and not isinstance(parsed.get("bozo_exception"), _BENIGN):
         error = f"malformed feed: {parsed.get('bozo_exception')}"

@@ -305,6 +305,17 @@ def test_parse_feed_never_raises_on_arbitrary_bytes(data):
         assert all(e.key for e in parsed.entries)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=60))
+def test_json_feed_with_arbitrary_html_never_raises(html, title):
+    doc = {"version": "https://jsonfeed.org/version/1", "title": title,
+           "items": [{"id": title, "content_html": html, "url": title, "title": html}]}  # fmt: skip
+    raw = json.dumps(doc).encode()
+    for data in (raw, raw[: len(raw) // 2]):
+        parsed = parse_feed(data, "http://feed.example/x", "application/feed+json")
+        assert all(e.key and (e.url is None or e.url.startswith("http")) for e in parsed.entries)
+
+
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 _item = st.fixed_dictionaries(
     {
