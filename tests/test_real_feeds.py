@@ -82,7 +82,7 @@ def test_rss_link_less_content_encoded_and_undated_items_are_all_stored(
     settings.crawl.retries = 0
     report = fetch_due(store, settings)
     rows = _rows(store)
-    # Before: only the two linked pages that answered were stored (2 of 5).
+    # Before: the two link-less items were dropped (3 of 5 stored).
     assert report.new_articles == 5 and len(rows) == 5
     by_title = {r[1]: r for r in rows.values()}
     assert by_title["A normal story"][3] == "full"
