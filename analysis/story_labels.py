@@ -27,15 +27,15 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
         counts = vec.fit_transform(docs)
     except ValueError:  # only stop words
         return ["" for _ in docs]
-    counts = counts.astype(np.float64).toarray() if counts.shape[1] < 20000 else counts.tocsr()
-    counts = np.asarray(counts)
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    # Kept sparse (a large vocabulary does not fit densely); one dense row at a time.
+    counts = counts.astype(np.float64).tocsr()
+    row_sums = np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)
     avg_words = counts.sum() / len(docs)
-    idf = np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
     vocab = vec.get_feature_names_out()
     labels = []
-    for row in scores:
+    for i in range(counts.shape[0]):
+        row = counts.getrow(i).toarray().ravel() / row_sums[i] * idf
         picked: list[str] = []
         for j in np.argsort(-row):
             if row[j] <= 0 or len(picked) == n_terms:

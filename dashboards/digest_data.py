@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
+
+from framewatch.config import CompareSettings
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Digest:
         default_factory=list
     )  # outlet, frame label, outlet share, others
     total_articles: int = 0
+    comparison: Any = None  # digest_compare.Comparison: blind spots, splits, watches
 
 
 def parse_week(week: str) -> date:
@@ -60,6 +64,7 @@ def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
 def build_digest(
     con: duckdb.DuckDBPyConnection, week: str | None = None, codebook: str = "geopolitics-tech",
     outlets: list[str] | None = None, min_story_size: int = 1, top: int = 5,
+    compare: CompareSettings | None = None,
 ) -> Digest:  # fmt: skip
     week = week or latest_week(con)
     if not week:
@@ -133,6 +138,9 @@ def build_digest(
         ).fetchall()
     ]
     d.unusual_outlets = _unusual(con, codebook, labels)
+    from framewatch.dashboards.digest_compare import build_comparison
+
+    d.comparison = build_comparison(con, start, codebook, compare, top)  # all outlets
     return d
 
 

@@ -36,20 +36,32 @@ def add_source(
     language: str | None = None,
     origin: str = "cli",
 ) -> int:
-    """Insert or reactivate a source; given fields overwrite stored ones."""
+    """Insert or reactivate a source; given fields overwrite stored ones.
+
+    Country and language also become outlet attributes, so outlets can be grouped by them.
+    """
     row = store.execute("SELECT id FROM sources WHERE url = ?", [url]).fetchone()
     if row:
-        store.execute(
+        sid, outlet = store.execute(
             "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"
-            " country = coalesce(?, country), language = coalesce(?, language) WHERE id = ?",
+            " country = coalesce(?, country), language = coalesce(?, language) WHERE id = ?"
+            " RETURNING id, name",
             [name, site_url, country, language, row[0]],
+        ).fetchone()
+    else:
+        sid, outlet = store.execute(
+            "INSERT INTO sources (url, name, site_url, country, language, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id, name",
+            [url, name or default_name(url), site_url, country, language, origin],
+        ).fetchone()
+    given = {k: v for k, v in (("country", country), ("language", language)) if v}
+    if given:
+        from framewatch.outlets import sync_attributes
+
+        sync_attributes(
+            store, outlet, given, origin if origin in ("config", "opml", "demo") else "cli"
         )
-        return row[0]
-    return store.execute(
-        "INSERT INTO sources (url, name, site_url, country, language, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        [url, name or default_name(url), site_url, country, language, origin],
-    ).fetchone()[0]
+    return sid
 
 
 def list_sources(store: Store) -> list[Source]:
