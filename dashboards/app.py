@@ -132,7 +132,7 @@ def story_page() -> None:
     st.caption(f"{head[3]} articles ({head[4]} near-duplicate copies) from {head[5]} outlets, "
                f"{head[6]:%d %b %Y} – {head[7]:%d %b %Y}")  # fmt: skip
     write_params(params, story=sid)
-    cp.story_comparison(con, sid, codebook, by, order)
+    cp.story_comparison(con, sid, codebook, by, labels)
     arts = q.story_articles(con, sid, codebook)
     st.subheader("Articles")
     arts["link"] = arts["url"].map(http_only)

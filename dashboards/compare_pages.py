@@ -62,8 +62,9 @@ def integer_axis(title: str) -> alt.Axis:
 
 
 # -- Story: who framed it how --------------------------------------------------------
-def story_comparison(con, sid: int, codebook: str, by: str | None, order: list[str]) -> None:
+def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[str, str]) -> None:
     """Outlet x frame heatmap grouped by ``by``, coverage per group, group frame shares."""
+    order = list(labels.values())
     matrix = cq.outlet_frame_matrix(con, sid, codebook, by)
     group_title = by or "group"
     st.subheader(f"Who framed it how: outlets by {group_title}")
@@ -130,7 +131,7 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, order: list[s
     if not found:
         right.caption(f"Only one {by} value has framed articles in this story.")
         return
-    group_shares_chart(found[0], order, right)
+    group_shares_chart(found[0], list(labels), right, labels)
 
 
 def group_shares_chart(

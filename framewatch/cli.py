@@ -52,9 +52,14 @@ class Ctx:
         return self._settings
 
     def store(self) -> Store:
+        settings = self.settings  # a bad config fails before the store is opened
         store = open_store(self.db)
-        store.snapshot_interval_s = self.settings.snapshot_interval_s
-        _sync_config_sources(store, self.settings)
+        store.snapshot_interval_s = settings.snapshot_interval_s
+        try:
+            _sync_config_sources(store, settings)
+        except BaseException:
+            store.close()
+            raise
         return store
 
 
