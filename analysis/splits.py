@@ -55,7 +55,7 @@ def find_splits(
     since: date | None = None, until: date | None = None, story: int | None = None,
     limit: int | None = 20, evidence_per_group: int = 2,
 ) -> list[Split]:  # fmt: skip
-    """Stories covered by two or more groups, most divergent first (ties: story id)."""
+    """Stories covered by two or more groups, most divergent first (ties: more articles)."""
     cfg = settings or CompareSettings()
     frames = [
         r[0]
@@ -114,7 +114,8 @@ def find_splits(
                 {v: len(members[sid][v]) for v in dists},
             )  # fmt: skip
         )
-    found.sort(key=lambda s: (-s.divergence, s.story_id))
+    # Ties (often 1.0: groups with no frame in common) go to the better-covered story.
+    found.sort(key=lambda s: (-s.divergence, -sum(s.articles.values()), s.story_id))
     found = found[:limit] if limit else found
     for s in found:
         head = con.execute(

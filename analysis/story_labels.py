@@ -86,12 +86,12 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
     labels = ctfidf_labels(docs)[: len(ids)]
-    # Headline: the member nearest the story's centroid.
+    # Headline: the member nearest the story's centroid (rounded: float noise never decides a tie).
     near = store.execute(
         """SELECT story_id, article_id, title FROM (
              SELECT m.story_id, m.article_id, a.title,
                     row_number() OVER (PARTITION BY m.story_id
-                      ORDER BY list_cosine_similarity(e.vector, s.centroid) DESC, m.article_id) AS rn
+                      ORDER BY round(list_cosine_similarity(e.vector, s.centroid), 5) DESC, m.article_id) AS rn
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id

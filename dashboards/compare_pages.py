@@ -6,6 +6,7 @@ page through data frames, Vega charts (tooltips are escaped) and escaped Markdow
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import altair as alt
@@ -56,6 +57,10 @@ def _url(value: str) -> str:
     return quote(value, safe="")
 
 
+def params_int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and 1 <= int(value) <= 50 else default
+
+
 def integer_axis(title: str) -> alt.Axis:
     """Counts have whole ticks only: no '1.2 articles'."""
     return alt.Axis(title=title, tickMinStep=1, format="d")
@@ -71,12 +76,24 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
     if matrix.empty:
         st.info("No article of this story has been framed with this codebook yet.")
     else:
+        used = matrix.groupby("frame")["share"].transform("max") > 0
+        matrix = matrix[used].assign(
+            share=matrix["share"].round(3)
+        )  # frames nobody used: no column
         matrix["row"] = matrix["group"] + " · " + matrix["outlet"]
+        matrix["label"] = matrix["share"].map(lambda v: f"{v:.0%}" if v >= 0.005 else "")
         rows = sorted(matrix["row"].unique(), key=lambda r: r.split(" · ", 1))
         cell = alt.selection_point(name="cell", fields=["outlet", "frame"], on="click")
         base = alt.Chart(matrix).encode(
-            x=alt.X("frame:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, orient="top")),
-            y=alt.Y("row:N", sort=rows, title=None),
+            x=alt.X(
+                "frame:N",
+                sort=order,
+                title=None,
+                axis=alt.Axis(labelAngle=-35, orient="top", labelLimit=160, labelOverlap=False),
+            ),
+            y=alt.Y(
+                "row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)
+            ),
         )
         heat = base.mark_rect(stroke="white").encode(
             color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="blues", domain=[0, 1]),
@@ -87,13 +104,13 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
                      alt.Tooltip("evidence:N", title="strongest sentence")],
         ).add_params(cell)  # fmt: skip
         text = base.mark_text(fontSize=11).encode(
-            text=alt.Text("share:Q", format=".0%"),
+            text="label:N",
             color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#222")),
         )
-        height = max(120, 28 * len(rows))
+        height = 26 * len(rows)
         event = st.altair_chart(
-            (heat + text).properties(height=height), width="stretch", on_select="rerun",
-            key="heatmap",
+            (heat + text).properties(height=height), width="stretch", height=height + 140,
+            on_select="rerun", key="heatmap",
         )  # fmt: skip
         picked = (event or {}).get("selection", {}).get("cell") or []
         st.caption("Hover a cell for its strongest sentence; click it to read all of them.")
@@ -148,12 +165,14 @@ def group_shares_chart(
         f"common), largest between {safe(s.pair[0])} and {safe(s.pair[1])}. Shares are parts "
         "of each group's framed sentences."
     )
+    height = 12 * len(s.groups) * data["frame"].nunique() + 20
     where.altair_chart(alt.Chart(data).mark_bar().encode(
-        y=alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None),
+        y=alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None,
+                axis=alt.Axis(labelLimit=220)),
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of the group's framing"),
         yOffset="group:N", color=alt.Color("group:N", title="Group"),
         tooltip=["group:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
-    ), width="stretch")  # fmt: skip
+    ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
     for v, evs in s.evidence.items():
         for e in evs:
             where.markdown(
@@ -172,18 +191,21 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
     spots = find_blind_spots(con, by, cfg, start, end)
     st.caption(
         f"Stories between {start} and {end} with at least {cfg.min_articles} articles from "
-        f"outlets with a {safe(by)}, at least {cfg.dominance:.0%} of them from other values "
-        f"than one that published on other stories within {cfg.window_days:g} days."
+        f"outlets with a {safe(by)}, that one value (almost) missed: at least {cfg.dominance:.0%} "
+        f"of the story's articles come from other values, and that value's share of it is at "
+        f"most {cfg.relative_share:.0%} of its share of the other stories within "
+        f"{cfg.window_days:g} days, where its outlets kept writing."
     )
     if not spots:
         st.info(f"No blind spot by {by} in this period.")
         return
     per_value = pd.DataFrame(list(missing_counts(spots).items()), columns=["missing", "stories"])
+    height = 34 * len(per_value)
     st.altair_chart(alt.Chart(per_value).mark_bar().encode(
         y=alt.Y("missing:N", sort="-x", title=f"Missed by ({by})"),
         x=alt.X("stories:Q", axis=integer_axis("Blind spots")),
         tooltip=["missing:N", "stories:Q"],
-    ).properties(height=max(80, 30 * len(per_value))), width="stretch")  # fmt: skip
+    ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
     for s in spots[:15]:
         covered = ", ".join(f"{safe(v)} {n}" for v, n in s.covered_by.items())
         st.markdown(
@@ -209,7 +231,13 @@ def splits_page(
     if by is None:
         _no_attributes()
         return
-    found = find_splits(con, by, codebook, compare_settings(), start, end, limit=50)
+    cfg = compare_settings()
+    wanted_min = params_int(st.query_params.get("min_group"), cfg.min_group_articles)
+    least = st.number_input("Framed articles each group needs", min_value=1, max_value=50,
+                            value=wanted_min, key="min_group")  # fmt: skip
+    st.query_params["min_group"] = str(least)
+    cfg = dataclasses.replace(cfg, min_group_articles=int(least))
+    found = find_splits(con, by, codebook, cfg, start, end, limit=50)
     st.caption(f"Stories between {start} and {end} covered by two or more values of "
                f"{safe(by)}, most divergent framing first.")  # fmt: skip
     if not found:

@@ -788,7 +788,6 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
 ) -> None:
     """Start the journalists' dashboard (Streamlit) on the store's read-only snapshot."""
-    import subprocess
     from importlib import resources
 
     from framewatch.store import connect
@@ -797,14 +796,16 @@ def dashboard(
     app_path = resources.files("framewatch.dashboards") / "app.py"
     env = {**os.environ, "FRAMEWATCH_DB": str(Path(ctx.obj.db).resolve()),
            "FRAMEWATCH_SQL_TIMEOUT": str(ctx.obj.settings.sql_timeout_s)}  # fmt: skip
+    if ctx.obj.config is not None:  # the dashboard's thresholds come from the same file
+        env["FRAMEWATCH_CONFIG"] = str(Path(ctx.obj.config).resolve())
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
     out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    sys.stdout.flush()
+    # Become Streamlit: a signal that stops this command stops the server too (a child
+    # process would outlive a SIGTERM sent to its parent).
+    os.execve(sys.executable, cmd, env)
 
 
 # -- outlet groups: attributes, blind spots, framing splits, watches -------------------
