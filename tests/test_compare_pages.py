@@ -196,6 +196,37 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
             page.get_by_text("Who framed it how: outlets by lean").wait_for(timeout=60_000)
             page.get_by_text("GlassLock", exact=False).first.wait_for(timeout=30_000)
             inert()
+            # Kestrel-4 by lean: hovering a heatmap cell shows its strongest sentence,
+            # clicking it lists all of that outlet's sentences for the frame.
+            sid = _story_id(groups_db, "kestrel")
+            page.goto(base + f"/?page=Story&story={sid}&by=lean", wait_until="domcontentloaded")
+            page.get_by_text("Who framed it how: outlets by lean").wait_for(timeout=60_000)
+            chart = page.locator("[data-testid='stVegaLiteChart']").first
+            chart.wait_for(timeout=30_000)
+            page.wait_for_timeout(2000)
+            box, tip, at = chart.bounding_box(), page.locator("#vg-tooltip-element"), None
+            for fy in (0.45, 0.55, 0.65, 0.75, 0.85):
+                for fx in (0.3, 0.4, 0.5, 0.6, 0.7):
+                    at = (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+                    page.mouse.move(*at)
+                    page.wait_for_timeout(300)
+                    if (
+                        tip.count()
+                        and tip.is_visible()
+                        and "strongest sentence" in tip.inner_text()
+                    ):
+                        break
+                else:
+                    continue
+                break
+            lines = [x.strip() for x in tip.inner_text().splitlines() if x.strip()]
+            assert "strongest sentence" in lines, lines
+            outlet, frame = lines[lines.index("outlet") + 1], lines[lines.index("frame") + 1]
+            assert len(lines[lines.index("strongest sentence") + 1]) > 20
+            page.mouse.click(*at)
+            page.get_by_text(f"{outlet} · {frame}").wait_for(timeout=30_000)
+            page.get_by_text("score 0.", exact=False).first.wait_for(timeout=30_000)
+            inert()
             # The hostile outlet's story: its name is text in the comparison.
             sid = _story_id(groups_db, "bridge")
             page.goto(base + f"/?page=Story&story={sid}&by=lean", wait_until="domcontentloaded")
