@@ -135,7 +135,7 @@ def test_digest_has_blind_spots_splits_and_watches_escaped(groups_db, tmp_path):
     splits = page.split("Biggest framing splits</h2>", 1)[1].split("</tr>", 1)[0]
     assert "lithography" in splits.lower() and "divergence" in splits
     watches = page.split("Watches</h2>", 1)[1].split("</tr>", 1)[0]
-    assert "&lt;b&gt;bridges&lt;/b&gt;" in watches and "harbour bridge collapse" in watches
+    assert "&lt;b&gt;bridges&lt;/b&gt;" in watches and "&lt;script&gt;alert" in watches
     assert "<img" not in page and "<script" not in page.lower()
     text = eml_file.read_text()
     assert "BLIND SPOTS" in text and "BIGGEST FRAMING SPLITS" in text
@@ -144,6 +144,15 @@ def test_digest_has_blind_spots_splits_and_watches_escaped(groups_db, tmp_path):
     assert older.exit_code == 0
     w46 = html_file.read_text().split("Watches</h2>", 1)[1].split("</tr>", 1)[0]
     assert "bridges" not in w46  # the match was new in W47, reported there only
+
+
+def _sentence(tooltip: str) -> str | None:
+    """The evidence sentence a heatmap tooltip shows, if it shows one."""
+    lines = [x.strip() for x in tooltip.splitlines() if x.strip()]
+    if "strongest sentence" in lines[:-1]:
+        text = lines[lines.index("strongest sentence") + 1]
+        return text if len(text) > 20 else None
+    return None
 
 
 @pytest.mark.slow
@@ -210,19 +219,14 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
                     at = (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
                     page.mouse.move(*at)
                     page.wait_for_timeout(300)
-                    if (
-                        tip.count()
-                        and tip.is_visible()
-                        and "strongest sentence" in tip.inner_text()
-                    ):
+                    if tip.count() and tip.is_visible() and _sentence(tip.inner_text()):
                         break
                 else:
                     continue
                 break
             lines = [x.strip() for x in tip.inner_text().splitlines() if x.strip()]
-            assert "strongest sentence" in lines, lines
+            assert _sentence(tip.inner_text()), lines
             outlet, frame = lines[lines.index("outlet") + 1], lines[lines.index("frame") + 1]
-            assert len(lines[lines.index("strongest sentence") + 1]) > 20
             page.mouse.click(*at)
             page.get_by_text(f"{outlet} · {frame}").wait_for(timeout=30_000)
             page.get_by_text("score 0.", exact=False).first.wait_for(timeout=30_000)
