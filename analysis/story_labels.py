@@ -27,15 +27,15 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
         counts = vec.fit_transform(docs)
     except ValueError:  # only stop words
         return ["" for _ in docs]
-    counts = counts.astype(np.float64).toarray() if counts.shape[1] < 20000 else counts.tocsr()
-    counts = np.asarray(counts)
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    # Kept sparse (a large vocabulary does not fit densely); one dense row at a time.
+    counts = counts.astype(np.float64).tocsr()
+    row_sums = np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)
     avg_words = counts.sum() / len(docs)
-    idf = np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
     vocab = vec.get_feature_names_out()
     labels = []
-    for row in scores:
+    for i in range(counts.shape[0]):
+        row = counts.getrow(i).toarray().ravel() / row_sums[i] * idf
         picked: list[str] = []
         for j in np.argsort(-row):
             if row[j] <= 0 or len(picked) == n_terms:
@@ -86,12 +86,12 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
     labels = ctfidf_labels(docs)[: len(ids)]
-    # Headline: the member nearest the story's centroid.
+    # Headline: the member nearest the story's centroid (rounded: float noise never decides a tie).
     near = store.execute(
         """SELECT story_id, article_id, title FROM (
              SELECT m.story_id, m.article_id, a.title,
                     row_number() OVER (PARTITION BY m.story_id
-                      ORDER BY list_cosine_similarity(e.vector, s.centroid) DESC, m.article_id) AS rn
+                      ORDER BY round(list_cosine_similarity(e.vector, s.centroid), 5) DESC, m.article_id) AS rn
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id

@@ -8,28 +8,19 @@ shown through data frames, charts and escaped Markdown, never as raw HTML.
 from __future__ import annotations
 
 import os
-import re
 from datetime import timedelta
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
+from framewatch.dashboards.markup import http_only, safe
+from framewatch.dashboards.url_state import date_param, page_from_param, write_params
 
 from framewatch.store import StoreError, connect
 
-PAGES = ["Overview", "Story", "Outlets", "Frame trends", "SQL"]
-_MD = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
-
-
-def safe(text: object) -> str:
-    """Untrusted text as inert Markdown: every Markdown and HTML character escaped."""
-    return _MD.sub(r"\\\1", " ".join(str(text or "").split()))
-
-
-def http_only(url: object) -> str | None:
-    u = str(url or "")
-    return u if u.startswith(("http://", "https://")) else None
+PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame trends", "SQL"]
 
 
 st.set_page_config(page_title="framewatch", layout="wide")
@@ -43,9 +34,8 @@ except StoreError as exc:
 
 st.sidebar.title("framewatch")
 params = st.query_params
-default_page = params.get("page", "Overview").title().replace("Sql", "SQL")
 page = st.sidebar.radio(
-    "Page", PAGES, index=PAGES.index(default_page) if default_page in PAGES else 0, key="page"
+    "Page", PAGES, index=PAGES.index(page_from_param(params.get("page"), PAGES)), key="page"
 )
 lo, hi = q.bounds(con)
 if lo is None:
@@ -53,13 +43,26 @@ if lo is None:
     st.info("The store has no articles yet. Run `framewatch fetch` (or `framewatch demo`) first.")
     st.stop()
 period = st.sidebar.date_input(
-    "Period", value=(max(lo, hi - timedelta(days=27)), hi), min_value=lo, max_value=hi, key="period"
-)
+    "Period",
+    value=(date_param(params.get("from"), lo, hi) or max(lo, hi - timedelta(days=27)),
+           date_param(params.get("to"), lo, hi) or hi),
+    min_value=lo, max_value=hi, key="period",
+)  # fmt: skip
 start, end = (period[0], period[1]) if isinstance(period, tuple) and len(period) == 2 else (lo, hi)
 all_outlets = q.outlets(con)
-chosen = st.sidebar.multiselect("Outlets", all_outlets, key="outlets")
+chosen = st.sidebar.multiselect(
+    "Outlets", all_outlets, default=[o for o in params.get_all("outlet") if o in all_outlets],
+    key="outlets",
+)  # fmt: skip
 books = q.codebooks(con) or ["geopolitics-tech"]
-codebook = st.sidebar.selectbox("Codebook", books, key="codebook")
+codebook = st.sidebar.selectbox(
+    "Codebook", books, index=books.index(params["codebook"]) if params.get("codebook") in books else 0,
+    key="codebook",
+)  # fmt: skip
+by = cp.attribute_picker(con, params.get("by"))
+write_params(
+    params, page=page, **{"from": start, "to": end}, outlet=chosen, codebook=codebook, by=by
+)
 labels = q.frame_labels(con, codebook)
 order = list(labels.values())
 
@@ -128,20 +131,8 @@ def story_page() -> None:
     st.markdown(f"**{safe(head[2])}**")
     st.caption(f"{head[3]} articles ({head[4]} near-duplicate copies) from {head[5]} outlets, "
                f"{head[6]:%d %b %Y} – {head[7]:%d %b %Y}")  # fmt: skip
-    left, right = st.columns(2)
-    cov = q.story_coverage(con, sid)
-    left.subheader("Coverage by outlet")
-    left.altair_chart(alt.Chart(cov).mark_bar().encode(
-        x=alt.X("day:T", title=None), y=alt.Y("articles:Q", title="Articles"),
-        color=alt.Color("outlet:N", title="Outlet"), tooltip=["day:T", "outlet:N", "articles:Q"],
-    ), width="stretch")  # fmt: skip
-    fr = q.story_frames_over_time(con, sid, codebook)
-    right.subheader("Frame mix over time")
-    if not fr.empty:
-        right.altair_chart(alt.Chart(fr).mark_area().encode(
-            x=alt.X("day:T", title=None), y=alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title=None),
-            color=frame_colour(), tooltip=["day:T", "frame:N", alt.Tooltip("share:Q", format=".0%")],
-        ), width="stretch")  # fmt: skip
+    write_params(params, story=sid)
+    cp.story_comparison(con, sid, codebook, by, labels)
     arts = q.story_articles(con, sid, codebook)
     st.subheader("Articles")
     arts["link"] = arts["url"].map(http_only)
@@ -261,6 +252,10 @@ def sql_page() -> None:
     "Overview": overview,
     "Story": story_page,
     "Outlets": outlets_page,
+    "Blind spots": lambda: cp.blind_spots_page(con, by, start, end),
+    "Framing splits": lambda: cp.splits_page(
+        con, by, codebook, start, end, labels, params.get("story")
+    ),
     "Frame trends": trends_page,
     "SQL": sql_page,
 }[page]()

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 
 from framewatch.config import Settings, SmtpSettings
@@ -99,6 +100,8 @@ def render_html(d: Digest) -> str:
     parts.append(_section_html("Outlets framing differently",
         [f"<b>{_e(o)}</b> leans on {_e(f)}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]))  # fmt: skip
     parts.append(stopped_feeds_html(d))
+    if d.comparison is not None:
+        parts.append(comparison_html(d.comparison, d.frame_labels))
     parts.append(
         '<tr><td style="font-size:12px;color:#777">Shares are the fraction of each article\'s sentences '
         "that carry a frame. Sent by framewatch.</td></tr></table></td></tr></table></body></html>"
@@ -161,6 +164,8 @@ def render_text(d: Digest) -> str:
     for title, items in sections:
         lines += [title] + [f"- {i}" for i in (items or ["Nothing this week."])] + [""]
     lines += stopped_feeds_text(d)
+    if d.comparison is not None:
+        lines += comparison_text(d.comparison, d.frame_labels)
     return "\n".join(_CTRL.sub(" ", x).rstrip() for x in lines)
 
 
@@ -314,7 +319,8 @@ def deliver(
                 results.append(SendResult(sub.email, "skipped", "already sent this week"))
                 continue
             try:
-                d = build_digest(con, week, cb, sub.outlets or None, sub.min_story_size)
+                d = build_digest(con, week, cb, sub.outlets or None, sub.min_story_size,
+                                 compare=settings.compare)  # fmt: skip
                 msg = build_message(d, settings.smtp.sender, sub.email)
                 conn.send(msg)
                 status, error = "sent", None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
+
+from framewatch.config import CompareSettings
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Digest:
     )  # outlet, frame label, outlet share, others
     total_articles: int = 0
     stopped_feeds: list[StoppedFeed] = field(default_factory=list)
+    comparison: Any = None  # digest_compare.Comparison: blind spots, splits, watches
 
 
 def parse_week(week: str) -> date:
@@ -70,6 +74,7 @@ def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
 def build_digest(
     con: duckdb.DuckDBPyConnection, week: str | None = None, codebook: str = "geopolitics-tech",
     outlets: list[str] | None = None, min_story_size: int = 1, top: int = 5,
+    compare: CompareSettings | None = None,
 ) -> Digest:  # fmt: skip
     week = week or latest_week(con)
     if not week:
@@ -144,6 +149,9 @@ def build_digest(
     ]
     d.unusual_outlets = _unusual(con, codebook, labels)
     d.stopped_feeds = stopped_feeds(con)
+    from framewatch.dashboards.digest_compare import build_comparison
+
+    d.comparison = build_comparison(con, start, codebook, compare, top)  # all outlets
     return d
 
 

@@ -84,23 +84,6 @@ def story_header(con, story_id: int):
     ).fetchone()
 
 
-def story_coverage(con, story_id: int) -> pd.DataFrame:
-    return con.execute(
-        "SELECT day, outlet, count(*) AS articles FROM article_facts WHERE story_id = ? GROUP BY ALL ORDER BY day",
-        [story_id],
-    ).df()
-
-
-def story_frames_over_time(con, story_id: int, codebook: str) -> pd.DataFrame:
-    return con.execute(
-        """SELECT x.day, f.label AS frame, avg(af.share) AS share
-           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
-           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
-           WHERE x.story_id = ? AND af.codebook_id = ? GROUP BY ALL ORDER BY x.day""",
-        [story_id, codebook],
-    ).df()
-
-
 def story_articles(con, story_id: int, codebook: str) -> pd.DataFrame:
     """Members with primary frame and shares; copies carry the id of what they copy."""
     return con.execute(

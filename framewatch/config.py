@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, ClassVar, get_type_hints
 
 import tomllib
 
@@ -71,6 +71,32 @@ class SourceConfig:
     name: str | None = None
     country: str | None = None
     language: str | None = None
+    # Any other key = "value" on a [[sources]] entry is an outlet attribute (lean, owner, ...).
+    attributes: dict[str, str] = field(default_factory=dict)
+    extra_keys_into: ClassVar[str] = "attributes"
+
+
+@dataclass
+class CompareSettings:
+    """Thresholds for comparing outlet groups (blind spots, framing splits, watches)."""
+
+    # Attributes the digest compares outlets by; empty: every attribute in the store.
+    by: list[str] = field(default_factory=list)
+    # A story is a blind spot for a value when at least this share of its articles
+    # comes from the other values (so the value has at most 1 - dominance) ...
+    dominance: float = 0.8
+    # ... and the value's share of it is at most this part of its usual share (its
+    # share of the other stories' articles around the same days).
+    relative_share: float = 0.5
+    # Articles (from outlets with a value) a story needs before it can be a blind spot.
+    min_articles: int = 3
+    # The missing value must have covered other stories within this many days of it.
+    window_days: float = 3.0
+    min_active_articles: int = 1
+    # Framed articles a group needs to count in a framing split.
+    min_group_articles: int = 1
+    # Divergence from which a watch reports a framing split.
+    split_threshold: float = 0.3
 
 
 @dataclass
@@ -103,6 +129,7 @@ class Settings:
     sources: list[SourceConfig] = field(default_factory=list)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     subscribers: list[Subscriber] = field(default_factory=list)
+    compare: CompareSettings = field(default_factory=CompareSettings)
     config_path: Path | None = None
 
 
@@ -113,6 +140,10 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         return _build(typ, value, where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return {str(k): _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
@@ -140,8 +171,29 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
     return value
 
 
+def _extras(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Keys a dataclass does not know, gathered into its ``extra_keys_into`` field."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    into = cls.extra_keys_into
+    extra = {k: v for k, v in data.items() if k not in names}
+    for k, v in extra.items():
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise ConfigError(f"{where}.{k}: an outlet attribute must be a string, got {v!r}")
+    known = {k: v for k, v in data.items() if k in names}
+    attrs = {str(k): str(v) for k, v in extra.items()}
+    if into in known:
+        nested = known[into]
+        if not isinstance(nested, dict):
+            raise ConfigError(f"{where}.{into}: expected a table, got {nested!r}")
+        attrs = {**{str(k): str(v) for k, v in nested.items()}, **attrs}
+    known[into] = attrs
+    return known
+
+
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
+    if getattr(cls, "extra_keys_into", None):
+        data = _extras(cls, data, where)
     names = {f.name for f in dataclasses.fields(cls) if f.name != "config_path"}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -185,6 +237,13 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     for i, s in enumerate(settings.sources):
         if not s.url.startswith(("http://", "https://")):
             raise ConfigError(f"{p}: sources[{i}].url must be an http(s) URL, got {s.url!r}")
+    c = settings.compare
+    if not 0.5 <= c.dominance <= 1.0:
+        raise ConfigError(f"{p}: compare.dominance must be between 0.5 and 1, got {c.dominance}")
+    if not 0.0 < c.relative_share <= 1.0:
+        raise ConfigError(f"{p}: compare.relative_share must be in (0, 1], got {c.relative_share}")
+    if c.min_articles < 2:
+        raise ConfigError(f"{p}: compare.min_articles must be at least 2, got {c.min_articles}")
     if settings.smtp.security not in {"none", "starttls", "tls"}:
         raise ConfigError(f"{p}: smtp.security must be none, starttls or tls")
     env = os.environ.get("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS")

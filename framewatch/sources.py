@@ -43,23 +43,39 @@ def add_source(
     category: str | None = None,
     opml_attributes: dict[str, str] | None = None,
 ) -> int:
-    """Insert or reactivate a source; given fields overwrite stored ones."""
+    """Insert or reactivate a source; given fields overwrite stored ones.
+
+    Country and language also become outlet attributes, so outlets can be grouped by them.
+    """
     attrs = json.dumps(opml_attributes, ensure_ascii=False) if opml_attributes else None
     row = store.execute("SELECT id FROM sources WHERE url = ?", [url]).fetchone()
     if row:
-        store.execute(
+        sid, outlet = store.execute(
             "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"
             " country = coalesce(?, country), language = coalesce(?, language),"
             " category = coalesce(?, category), opml_attributes = coalesce(?::JSON, opml_attributes)"
-            " WHERE id = ?",
+            " WHERE id = ? RETURNING id, name",
             [name, site_url, country, language, category, attrs, row[0]],
+        ).fetchone()
+    else:
+        sid, outlet = store.execute(
+            "INSERT INTO sources (url, name, site_url, country, language, origin, category, opml_attributes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON) RETURNING id, name",
+            [url, name or default_name(url), site_url, country, language, origin, category, attrs],
+        ).fetchone()
+    given = {k: v for k, v in (("country", country), ("language", language)) if v}
+    if opml_attributes or category:
+        from framewatch.outlets import opml_outlet_attributes
+
+        given = {**opml_outlet_attributes({**(opml_attributes or {}), "category": category}),
+                 **given}  # fmt: skip
+    if given:
+        from framewatch.outlets import sync_attributes
+
+        sync_attributes(
+            store, outlet, given, origin if origin in ("config", "opml", "demo") else "cli"
         )
-        return row[0]
-    return store.execute(
-        "INSERT INTO sources (url, name, site_url, country, language, origin, category, opml_attributes)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON) RETURNING id",
-        [url, name or default_name(url), site_url, country, language, origin, category, attrs],
-    ).fetchone()[0]
+    return sid
 
 
 def list_sources(store: Store) -> list[Source]:

@@ -20,6 +20,7 @@ PUBLIC_TABLES = [
     "sources", "articles", "runs", "embeddings", "stories", "story_members", "article_duplicates",
     "codebooks", "frames", "article_frames", "article_framing", "frame_evidence", "labels",
     "framing_models", "digest_sends",
+    "outlet_attributes", "watches", "watch_reports",
 ]  # fmt: skip
 PUBLIC_VIEWS = [
     "article_facts",
@@ -27,6 +28,8 @@ PUBLIC_VIEWS = [
     "story_timeline",
     "outlet_frames",
     "framing_shifts",
+    "story_coverage_by_attribute",
+    "story_frames_by_attribute",
 ]
 
 

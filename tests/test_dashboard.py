@@ -66,7 +66,7 @@ def test_story_page_shows_articles_frames_and_evidence(hostile_db, monkeypatch):
     sid = _story_id(hostile_db, "kestrel")
     at = _app(hostile_db, monkeypatch, page="Story", story=str(sid))
     assert "kestrel" in at.title[0].value.lower()
-    arts = at.dataframe[0].value
+    arts = next(d.value for d in at.dataframe if "headline" in d.value.columns)
     assert len(arts) == 6 and set(arts["outlet"]) >= {"Civic Wire", "The Northern Ledger"}
     assert {"threat", "regulation", "opportunity"} <= {
         p.lower().split()[0] for p in arts["primary_frame"] if p
@@ -160,7 +160,7 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             page.goto(
                 base + "/" + link.get_attribute("href").lstrip("/"), wait_until="domcontentloaded"
             )
-            page.get_by_text("Coverage by outlet").wait_for(timeout=60_000)
+            page.get_by_text("Who framed it how", exact=False).first.wait_for(timeout=60_000)
             page.get_by_text("Frontier Tech Review — Halvard Labs").first.wait_for(timeout=30_000)
             page.get_by_text("The Northern Ledger — Kestrel-4 misused").first.click()
             page.get_by_text("danger to national security", exact=False).first.wait_for(
@@ -173,7 +173,7 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
                 base + "/?page=Story&story=" + str(_story_id(hostile_db, "bridge")),
                 wait_until="domcontentloaded",
             )
-            page.get_by_text("Coverage by outlet").wait_for(timeout=60_000)
+            page.get_by_text("Who framed it how", exact=False).first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             assert page.evaluate("window.__pwned === undefined")
             assert page.locator("a[href^='javascript:']").count() == 0

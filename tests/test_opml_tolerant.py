@@ -190,3 +190,26 @@ def test_cli_import_of_any_bytes_twice_never_raises_or_doubles(
             finally:
                 store.close()
     assert len(set(counts)) <= 1  # the second import adds nothing
+
+
+def test_outline_attributes_become_outlet_attributes_for_grouping(tmp_path):
+    opml = tmp_path / "reading.opml"
+    opml.write_text(
+        MESSY_OPML.replace('custom:rank="3"', 'custom:rank="3" lean="center" owner="Chip & Co"'),
+        encoding="utf-8",
+    )
+    db = tmp_path / "fw.duckdb"
+    CliRunner().invoke(app, ["--db", str(db), "sources", "import-opml", str(opml)])
+    store = open_store(db)
+    try:
+        rows = store.execute(
+            "SELECT outlet, attribute, value FROM outlet_attributes ORDER BY ALL"
+        ).fetchall()
+    finally:
+        store.close()
+    chip = {(a, v) for o, a, v in rows if o == "Chip Weekly"}
+    assert {("lean", "center"), ("owner", "Chip & Co"), ("custom.rank", "3")} <= chip
+    assert ("category", "Tech") in chip
+    # The feed's own attributes describe the feed, not the outlet.
+    assert not {a for _, a, _ in rows} & {"xmlUrl", "htmlUrl", "text", "type", "title"}
+    assert ("Harbour Times", "language", "en") in rows

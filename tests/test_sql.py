@@ -48,6 +48,12 @@ EXPECT = {
     "Stories one outlet covered that another did not": lambda rows: (
         len(rows) == 1 and "glasslock" in rows[0][1]
     ),
+    "Which countries' outlets covered a story": lambda rows: (
+        rows[0][:2] == ("US", 2) and ("CA", 0, 0) in rows and len(rows) == 5
+    ),
+    "How did outlets from each country frame one story": lambda rows: (
+        {r[0] for r in rows} == {"AU", "CA", "GB", "IE", "US"} and ("GB", "threat", 1, 1.0) in rows
+    ),
 }
 
 
@@ -57,7 +63,7 @@ def doc_examples() -> list[tuple[str, str]]:
 
 def test_every_documented_example_query_runs_and_answers(demo_db):
     examples = doc_examples()
-    assert 6 <= len(examples) <= 10
+    assert 6 <= len(examples) <= 12
     con = duckdb.connect(str(demo_db) + ".snapshot", read_only=True)
     for title, query in examples:
         check = next((f for k, f in EXPECT.items() if title.startswith(k)), None)

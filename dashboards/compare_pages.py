@@ -1,0 +1,270 @@
+"""Dashboard pages that compare outlet groups: the Story comparison, Blind spots, Splits.
+
+Every outlet name, attribute value, headline and sentence is untrusted: it reaches the
+page through data frames, Vega charts (tooltips are escaped) and escaped Markdown only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from framewatch.analysis.blindspots import find_blind_spots, missing_counts
+from framewatch.analysis.splits import Split, find_splits
+from framewatch.dashboards import compare_queries as cq
+from framewatch.dashboards.markup import safe
+
+from framewatch.config import CompareSettings, ConfigError, load_settings
+from framewatch.outlets import attribute_names
+
+
+def compare_settings() -> CompareSettings:
+    """The config file's thresholds (FRAMEWATCH_CONFIG), or the defaults."""
+    try:
+        return load_settings().compare
+    except ConfigError as exc:
+        st.sidebar.warning(f"config not read, default thresholds used: {exc}")
+        return CompareSettings()
+
+
+def attribute_picker(con, wanted: str | None) -> str | None:
+    """The sidebar's "Compare outlets by" choice; None when no outlet has attributes."""
+    names = attribute_names(con)
+    if not names:
+        return None
+    index = names.index(wanted) if wanted in names else 0
+    return st.sidebar.selectbox("Compare outlets by", names, index=index, key="by")
+
+
+def _no_attributes() -> None:
+    st.info(
+        "No outlet has attributes yet. Give outlets a lean, country or owner with "
+        "`framewatch outlets set OUTLET lean=left` or `framewatch outlets import FILE.csv`."
+    )
+
+
+def _story_link(story_id: int, text: str, by: str | None) -> str:
+    query = f"?page=Story&story={int(story_id)}" + (f"&by={_url(by)}" if by else "")
+    return f"[{safe(text) or 'story ' + str(story_id)}]({query})"
+
+
+def _url(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def params_int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and 1 <= int(value) <= 50 else default
+
+
+def integer_axis(title: str) -> alt.Axis:
+    """Counts have whole ticks only: no '1.2 articles'."""
+    return alt.Axis(title=title, tickMinStep=1, format="d")
+
+
+# -- Story: who framed it how --------------------------------------------------------
+def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[str, str]) -> None:
+    """Outlet x frame heatmap grouped by ``by``, coverage per group, group frame shares."""
+    order = list(labels.values())
+    matrix = cq.outlet_frame_matrix(con, sid, codebook, by)
+    group_title = by or "group"
+    st.subheader(f"Who framed it how: outlets by {group_title}")
+    if matrix.empty:
+        st.info("No article of this story has been framed with this codebook yet.")
+    else:
+        used = matrix.groupby("frame")["share"].transform("max") > 0
+        matrix = matrix[used].assign(
+            share=matrix["share"].round(3)
+        )  # frames nobody used: no column
+        matrix["row"] = matrix["group"] + " · " + matrix["outlet"]
+        matrix["label"] = matrix["share"].map(lambda v: f"{v:.0%}" if v >= 0.005 else "")
+        rows = sorted(matrix["row"].unique(), key=lambda r: r.split(" · ", 1))
+        cell = alt.selection_point(name="cell", fields=["outlet", "frame"], on="click")
+        base = alt.Chart(matrix).encode(
+            x=alt.X(
+                "frame:N",
+                sort=order,
+                title=None,
+                axis=alt.Axis(labelAngle=-35, orient="top", labelLimit=160, labelOverlap=False),
+            ),
+            y=alt.Y(
+                "row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)
+            ),
+        )
+        heat = base.mark_rect(stroke="white").encode(
+            color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                            legend=alt.Legend(format="%")),
+            opacity=alt.condition(cell, alt.value(1.0), alt.value(0.5)),
+            tooltip=[alt.Tooltip("group:N", title=group_title), "outlet:N", "frame:N",
+                     alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("articles:Q", title="articles"),
+                     alt.Tooltip("evidence:N", title="strongest sentence")],
+        ).add_params(cell)  # fmt: skip
+        text = base.mark_text(fontSize=11).encode(
+            text="label:N",
+            color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#222")),
+        )
+        height = 26 * len(rows)
+        event = st.altair_chart(
+            (heat + text).properties(height=height), width="stretch", height=height + 140,
+            on_select="rerun", key="heatmap",
+        )  # fmt: skip
+        picked = (event or {}).get("selection", {}).get("cell") or []
+        st.caption("Hover a cell for its strongest sentence; click it to read all of them.")
+        if picked and picked[0].get("outlet"):
+            o, f = picked[0]["outlet"], picked[0]["frame"]
+            st.markdown(f"**{safe(o)} · {safe(f)}**")
+            for _, r in cq.cell_evidence(con, sid, codebook, o, f).iterrows():
+                st.markdown(
+                    f"> {safe(r['sentence'])}  \n*{safe(r['article'])} · score {r['score']:.2f}*"
+                )
+        table = matrix[matrix["evidence"] != ""][["group", "outlet", "frame", "share", "evidence"]]
+        st.dataframe(
+            table.sort_values(["group", "outlet", "share"], ascending=[True, True, False]),
+            hide_index=True, width="stretch", key="evidence_table",
+            column_config={"share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
+                           "group": st.column_config.TextColumn(group_title)},
+        )  # fmt: skip
+    left, right = st.columns(2)
+    cov = cq.group_coverage_by_day(con, sid, by)
+    left.subheader(f"Coverage per day by {group_title}")
+    if not cov.empty:
+        cov["date"] = pd.to_datetime(cov["day"]).dt.strftime("%d %b")
+        days = list(dict.fromkeys(cov["date"]))
+        left.altair_chart(alt.Chart(cov).mark_bar().encode(
+            x=alt.X("date:O", sort=days, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(articles):Q", axis=integer_axis("Articles")),
+            color=alt.Color("group:N", title=group_title),
+            tooltip=["date:O", alt.Tooltip("group:N", title=group_title), "articles:Q"],
+        ), width="stretch")  # fmt: skip
+    right.subheader(f"Frame shares by {group_title}")
+    if by is None:
+        right.caption("Give outlets attributes to compare groups.")
+        return
+    found = find_splits(con, by, codebook, compare_settings(), story=sid, limit=1)
+    if not found:
+        right.caption(f"Only one {by} value has framed articles in this story.")
+        return
+    group_shares_chart(found[0], list(labels), right, labels)
+
+
+def group_shares_chart(
+    s: Split, order: list[str], where, labels: dict[str, str] | None = None
+) -> None:
+    """Each group's frame shares side by side, the divergence, each group's evidence."""
+    labels = labels or {}
+    data = pd.DataFrame(
+        [(v, labels.get(f, f), share, s.articles[v]) for v, g in s.groups.items() for f, share in g.items()],
+        columns=["group", "frame", "share", "articles"],
+    )  # fmt: skip
+    where.caption(
+        f"Divergence {s.divergence:.2f} (Jensen-Shannon, 0 = same framing, 1 = nothing in "
+        f"common), largest between {safe(s.pair[0])} and {safe(s.pair[1])}. Shares are parts "
+        "of each group's framed sentences."
+    )
+    height = 12 * len(s.groups) * data["frame"].nunique() + 20
+    where.altair_chart(alt.Chart(data).mark_bar().encode(
+        y=alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None,
+                axis=alt.Axis(labelLimit=220)),
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of the group's framing"),
+        yOffset="group:N", color=alt.Color("group:N", title="Group"),
+        tooltip=["group:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
+    ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
+    for v, evs in s.evidence.items():
+        for e in evs:
+            where.markdown(
+                f"**{safe(v)}** · {safe(labels.get(e.frame, e.frame))} · {safe(e.outlet)}  \n"
+                f"> {safe(e.sentence)}"
+            )
+
+
+# -- Blind spots ------------------------------------------------------------------------
+def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
+    st.title("Blind spots")
+    if by is None:
+        _no_attributes()
+        return
+    cfg = compare_settings()
+    spots = find_blind_spots(con, by, cfg, start, end)
+    st.caption(
+        f"Stories between {start} and {end} with at least {cfg.min_articles} articles from "
+        f"outlets with a {safe(by)}, that one value (almost) missed: at least {cfg.dominance:.0%} "
+        f"of the story's articles come from other values, and that value's share of it is at "
+        f"most {cfg.relative_share:.0%} of its share of the other stories within "
+        f"{cfg.window_days:g} days, where its outlets kept writing."
+    )
+    if not spots:
+        st.info(f"No blind spot by {by} in this period.")
+        return
+    per_value = pd.DataFrame(list(missing_counts(spots).items()), columns=["missing", "stories"])
+    height = 34 * len(per_value)
+    st.altair_chart(alt.Chart(per_value).mark_bar().encode(
+        y=alt.Y("missing:N", sort="-x", title=f"Missed by ({by})"),
+        x=alt.X("stories:Q", axis=integer_axis("Blind spots")),
+        tooltip=["missing:N", "stories:Q"],
+    ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
+    for s in spots[:15]:
+        covered = ", ".join(f"{safe(v)} {n}" for v, n in s.covered_by.items())
+        st.markdown(
+            f"**{_story_link(s.story_id, s.headline or s.label, by)}** — covered by {covered}; "
+            f"missed by **{safe(', '.join(s.missing))}**"
+        )
+    table = pd.DataFrame([
+        {"story": s.story_id, "headline": s.headline, "articles": s.articles,
+         "covered by": ", ".join(f"{v} {n}" for v, n in s.covered_by.items()),
+         "missing": ", ".join(s.missing), "first day": s.first_day, "last day": s.last_day}
+        for s in spots
+    ])  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch", key="blind_spots_table",
+                 column_config={"story": st.column_config.NumberColumn("Story", format="%d")})  # fmt: skip
+
+
+# -- Framing splits -------------------------------------------------------------------------
+def splits_page(
+    con, by: str | None, codebook: str, start: date, end: date, labels: dict[str, str],
+    wanted_story: str | None,
+) -> None:  # fmt: skip
+    st.title("Framing splits")
+    if by is None:
+        _no_attributes()
+        return
+    cfg = compare_settings()
+    wanted_min = params_int(st.query_params.get("min_group"), cfg.min_group_articles)
+    least = st.number_input("Framed articles each group needs", min_value=1, max_value=50,
+                            value=wanted_min, key="min_group")  # fmt: skip
+    st.query_params["min_group"] = str(least)
+    cfg = dataclasses.replace(cfg, min_group_articles=int(least))
+    found = find_splits(con, by, codebook, cfg, start, end, limit=50)
+    st.caption(f"Stories between {start} and {end} covered by two or more values of "
+               f"{safe(by)}, most divergent framing first.")  # fmt: skip
+    if not found:
+        st.info(f"No story is covered by two or more values of {by} in this period.")
+        return
+
+    def mix(g: dict[str, float]) -> str:
+        top = sorted(g.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        return ", ".join(f"{labels.get(f, f)} {v:.0%}" for f, v in top)
+
+    table = pd.DataFrame([
+        {"story": s.story_id, "headline": s.headline, "divergence": round(s.divergence, 3),
+         "groups": " | ".join(f"{v}: {mix(g)}" for v, g in s.groups.items())}
+        for s in found
+    ])  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch", key="splits_table",
+                 column_config={"story": st.column_config.NumberColumn("Story", format="%d"),
+                                "divergence": st.column_config.ProgressColumn("Divergence", min_value=0, max_value=1, format="%.2f")})  # fmt: skip
+    ids = [s.story_id for s in found]
+    index = (
+        ids.index(int(wanted_story))
+        if wanted_story and wanted_story.isdigit() and int(wanted_story) in ids
+        else 0
+    )
+    heads = {s.story_id: f"{s.story_id} · {s.divergence:.2f} · {s.headline}" for s in found}
+    sid = st.selectbox("Story", ids, index=index, format_func=heads.get, key="split_story")
+    st.query_params["story"] = str(sid)
+    chosen = next(s for s in found if s.story_id == sid)
+    st.markdown(f"### {_story_link(sid, chosen.headline or chosen.label, by)}")
+    group_shares_chart(chosen, list(labels), st, labels)

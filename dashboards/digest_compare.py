@@ -1,0 +1,115 @@
+"""The digest's outlet-group sections: blind spots, biggest framing splits, watches.
+
+Self-contained: built from the read-only snapshot for one ISO week, rendered as
+escaped HTML rows and plain-text lines that the digest appends to its own.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from framewatch.analysis.blindspots import BlindSpot, find_blind_spots
+from framewatch.analysis.splits import Split, find_splits
+
+from framewatch.config import CompareSettings
+from framewatch.outlets import attribute_names
+from framewatch.watches import Report, week_reports
+
+_e = html.escape
+MAX_ATTRIBUTES = 3  # when compare.by is empty, the digest compares by the first three
+
+
+@dataclass
+class Comparison:
+    by: list[str] = field(default_factory=list)
+    blind_spots: list[tuple[str, BlindSpot]] = field(default_factory=list)  # (attribute, spot)
+    splits: list[tuple[str, Split]] = field(default_factory=list)
+    watches: list[Report] = field(default_factory=list)
+
+
+def build_comparison(
+    con, week_start: date, codebook: str, cfg: CompareSettings | None = None, top: int = 5
+) -> Comparison:
+    cfg = cfg or CompareSettings()
+    end = week_start + timedelta(days=6)
+    have = attribute_names(con)
+    by = [a for a in cfg.by if a in have] if cfg.by else have[:MAX_ATTRIBUTES]
+    c = Comparison(by=by)
+    for attr in by:
+        c.blind_spots += [(attr, s) for s in find_blind_spots(con, attr, cfg, week_start, end)]
+        c.splits += [(attr, s) for s in find_splits(con, attr, codebook, cfg, week_start, end, limit=top, evidence_per_group=1)]  # fmt: skip
+    c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
+    c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence, x[1].story_id, x[0]))[:top]
+    c.watches = week_reports(con, week_start, cfg)
+    return c
+
+
+def _covered(s: BlindSpot) -> str:
+    return ", ".join(f"{v} {n}" for v, n in s.covered_by.items())
+
+
+def _mix(groups: dict[str, float], labels: dict[str, str]) -> str:
+    top = sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return ", ".join(f"{labels.get(f, f)} {v:.0%}" for f, v in top)
+
+
+def _section(title: str, items: list[str], empty: str) -> str:
+    body = "".join(f"<li>{i}</li>" for i in items) if items else f"<li>{_e(empty)}</li>"
+    return (f'<tr><td><h2 style="font-size:18px;margin:0 0 8px">{_e(title)}</h2>'
+            f'<ul style="padding-left:18px;margin:0">{body}</ul></td></tr>')  # fmt: skip
+
+
+def _empty(c: Comparison) -> str:
+    if not c.by:
+        return "No outlet attributes yet (framewatch outlets set OUTLET lean=...)."
+    return "Nothing this week."
+
+
+def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
+    """Escaped HTML table rows; every value from a feed or a user goes through html.escape."""
+    spots = [
+        f"<b>{_e(s.headline or s.label)}</b> ({_e(attr)}): covered by {_e(_covered(s))}; "
+        f"missed by <b>{_e(', '.join(s.missing))}</b>"
+        for attr, s in c.blind_spots
+    ]
+    splits = []
+    for attr, s in c.splits:
+        groups = "; ".join(f"{_e(v)}: {_e(_mix(g, labels))}" for v, g in s.groups.items())
+        quotes = "".join(
+            f'<div style="font-size:12px;color:#555;font-style:italic">{_e(v)} · {_e(e.outlet)}: '
+            f"“{_e(e.sentence)}”</div>"
+            for v, evs in s.evidence.items()
+            for e in evs[:1]
+        )
+        splits.append(
+            f"<b>{_e(s.headline or s.label)}</b> ({_e(attr)}, divergence {s.divergence:.2f}): "
+            f"{groups}{quotes}"
+        )
+    watches = [
+        f"<b>{_e(r.watch)}</b>: new {_e(r.kind)} — {_e(r.headline)} ({_e(r.detail)})"
+        for r in c.watches
+    ]
+    return "\n".join([
+        _section("Blind spots", spots, _empty(c)),
+        _section("Biggest framing splits", splits, _empty(c)),
+        _section("Watches", watches, "No new match this week."),
+    ])  # fmt: skip
+
+
+def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
+    lines = ["BLIND SPOTS"]
+    lines += [f"- {s.headline or s.label} ({attr}): covered by {_covered(s)}; missed by {', '.join(s.missing)}"
+              for attr, s in c.blind_spots] or [f"- {_empty(c)}"]  # fmt: skip
+    lines += ["", "BIGGEST FRAMING SPLITS"]
+    for attr, s in c.splits:
+        lines.append(f"- {s.headline or s.label} ({attr}, divergence {s.divergence:.2f})")
+        lines += [f"    {v}: {_mix(g, labels)}" for v, g in s.groups.items()]
+    if not c.splits:
+        lines.append(f"- {_empty(c)}")
+    lines += ["", "WATCHES"]
+    lines += [f"- {r.watch}: new {r.kind} — {r.headline} ({r.detail})" for r in c.watches] or [
+        "- No new match this week."
+    ]
+    return lines + [""]

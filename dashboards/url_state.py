@@ -1,0 +1,32 @@
+"""Dashboard filters in the URL, so a journalist can share exactly the view they see."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def page_from_param(value: str | None, pages: list[str]) -> str:
+    """The page a ``?page=`` value names: any case, '-' or '_' for spaces ('frame-trends')."""
+    wanted = " ".join((value or "").replace("-", " ").replace("_", " ").split()).lower()
+    return {p.lower(): p for p in pages}.get(wanted, pages[0])
+
+
+def date_param(value: str | None, lo: date, hi: date) -> date | None:
+    """A ``YYYY-MM-DD`` parameter clamped to the store's days; None when absent or bad."""
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return None if day is None else min(max(day, lo), hi)
+
+
+def write_params(params, **values: object) -> None:
+    """Put the current filters in the URL; empty ones are dropped from it."""
+    for key, value in values.items():
+        if value in (None, "", []):
+            if key in params:
+                del params[key]
+        elif isinstance(value, list):
+            params[key] = [str(v) for v in value]
+        else:
+            params[key] = str(value)

@@ -1,0 +1,224 @@
+"""Outlet attributes (lean, country, owner, ...): the groups coverage is compared by.
+
+An attribute belongs to an outlet *name* (``sources.name``), so it applies to a feed and
+to imported articles whose ``source`` is that name alike. Four ways set them: the config
+file's ``[[sources]]`` entries, OPML outline attributes, ``framewatch outlets set`` and
+``framewatch outlets import FILE.csv``; all end in :func:`set_outlet_attributes`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from framewatch.errors import InputError
+from framewatch.store import Store, utcnow
+
+ORIGINS = ("config", "opml", "cli", "csv", "import", "demo")
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+# OPML's own outline attributes describe the feed, not the outlet: never stored.
+OPML_STRUCTURAL = frozenset(
+    {"text", "title", "type", "xmlurl", "htmlurl", "url", "description", "version",
+     "created", "iscomment", "isbreakpoint"}
+)  # fmt: skip
+
+
+class OutletAttributeError(InputError):
+    """An attribute that cannot be stored as written."""
+
+
+@dataclass
+class OutletAttributes:
+    outlet: str
+    attributes: dict[str, str]
+    articles: int
+    known: bool  # a source or imported articles carry this name
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not _KEY.fullmatch(key):
+        raise OutletAttributeError(
+            f"attribute name {key!r} must start with a letter and use letters, digits, _ . -"
+        )
+    return key
+
+
+def set_outlet_attributes(
+    store: Store, outlet: str, attrs: dict[str, str], origin: str
+) -> dict[str, str]:
+    """Store attributes of one outlet; an empty value removes that attribute.
+
+    OPML's structural attributes (xmlUrl, title, ...) are ignored, so the OPML importer
+    can pass an outline's whole attribute dict. Returns what was set or removed.
+    """
+    outlet = (outlet or "").strip()
+    if not outlet:
+        raise OutletAttributeError("an outlet name is required")
+    if origin not in ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}")
+    changed: dict[str, str] = {}
+    for raw_key, raw_value in attrs.items():
+        if str(raw_key).lower() in OPML_STRUCTURAL:
+            continue
+        key = check_key(str(raw_key))
+        value = " ".join(str(raw_value if raw_value is not None else "").split())
+        if not value:
+            store.execute(
+                "DELETE FROM outlet_attributes WHERE outlet = ? AND attribute = ?", [outlet, key]
+            )
+            changed[key] = ""
+            continue
+        store.execute(
+            """INSERT INTO outlet_attributes (outlet, attribute, value, origin, updated_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (outlet, attribute) DO UPDATE
+               SET value = excluded.value, origin = excluded.origin, updated_at = excluded.updated_at""",
+            [outlet, key, value, origin, utcnow()],
+        )
+        changed[key] = value
+    return changed
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``key=value`` words from the command line (``key=`` removes the attribute)."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise OutletAttributeError(f"expected key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[check_key(key)] = value
+    if not out:
+        raise OutletAttributeError("give at least one key=value")
+    return out
+
+
+def known_outlets(store: Store) -> list[str]:
+    rows = store.execute("SELECT DISTINCT name FROM sources ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def similar_outlets(store: Store, outlet: str) -> list[str]:
+    """Close names, for a hint when an outlet is not known (yet)."""
+    names = known_outlets(store)
+    lower = {n.lower(): n for n in names}
+    hits = [lower[outlet.lower()]] if outlet.lower() in lower else []
+    return hits + [
+        n for n in difflib.get_close_matches(outlet, names, n=3, cutoff=0.6) if n not in hits
+    ]
+
+
+def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
+    """Attributes from a CSV with an ``outlet`` column and one column per attribute.
+
+    Empty cells are left alone (not removed). Returns (outlets updated, unknown outlets).
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            if "outlet" not in header:
+                raise OutletAttributeError(f"{path}: needs an 'outlet' column (found: {header})")
+            columns = [h for h in header if h != "outlet"]
+            if not columns:
+                raise OutletAttributeError(f"{path}: no attribute columns besides 'outlet'")
+            for c in columns:
+                check_key(c)
+            rows = []
+            for rec in reader:
+                rec = {(k or "").strip(): v for k, v in rec.items()}
+                outlet = (rec.get("outlet") or "").strip()
+                if not outlet:
+                    raise OutletAttributeError(f"{path} line {reader.line_num}: empty outlet")
+                rows.append((outlet, {c: (rec.get(c) or "").strip() for c in columns}))
+    except OSError as exc:
+        raise OutletAttributeError(f"{path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise OutletAttributeError(f"{path}: not UTF-8 text ({exc})") from exc
+    except csv.Error as exc:
+        raise OutletAttributeError(f"{path}: not valid CSV ({exc})") from exc
+    known = set(known_outlets(store))
+    with store.transaction():
+        for outlet, attrs in rows:
+            set_outlet_attributes(store, outlet, {k: v for k, v in attrs.items() if v}, "csv")
+    return len(rows), sorted({o for o, _ in rows} - known)
+
+
+def opml_outlet_attributes(attrs: dict[str, str]) -> dict[str, str]:
+    """The attributes of an OPML outline that describe its outlet (``lean="right"``).
+
+    Structural attributes and empty values are dropped; a namespaced name
+    (``custom:rank``) is stored as ``custom.rank``; a name that still cannot be stored
+    is skipped, since one odd attribute must not refuse the whole list.
+    """
+    out: dict[str, str] = {}
+    for raw_key, raw_value in attrs.items():
+        key = str(raw_key).strip().replace(":", ".")
+        value = " ".join(str(raw_value or "").split())
+        if key.lower() in OPML_STRUCTURAL or not value or not _KEY.fullmatch(key):
+            continue
+        out[key] = value
+    return out
+
+
+def sync_attributes(
+    store: Store, outlet: str, attrs: dict[str, str], origin: str = "config"
+) -> None:
+    """Apply attributes, writing only what differs (config entries apply on every open)."""
+    current = dict(
+        store.execute(
+            "SELECT attribute, value FROM outlet_attributes WHERE outlet = ?", [outlet]
+        ).fetchall()
+    )
+    wanted = {k: v for k, v in attrs.items() if v and current.get(k) != v}
+    if wanted:
+        set_outlet_attributes(store, outlet, wanted, origin)
+
+
+def list_outlet_attributes(con) -> list[OutletAttributes]:
+    """Every outlet with articles or attributes, with its attributes and article count."""
+    rows = con.execute(
+        """WITH names AS (SELECT name AS outlet FROM sources UNION SELECT outlet FROM outlet_attributes),
+                counts AS (SELECT outlet, count(*) AS n FROM article_facts GROUP BY outlet)
+           SELECT n.outlet, coalesce(c.n, 0),
+                  (SELECT list(struct_pack(k := a.attribute, v := a.value) ORDER BY a.attribute)
+                   FROM outlet_attributes a WHERE a.outlet = n.outlet),
+                  n.outlet IN (SELECT name FROM sources)
+           FROM names n LEFT JOIN counts c ON c.outlet = n.outlet
+           ORDER BY n.outlet"""
+    ).fetchall()
+    return [
+        OutletAttributes(o, {kv["k"]: kv["v"] for kv in (attrs or [])}, n, known)
+        for o, n, attrs, known in rows
+    ]
+
+
+def attribute_names(con) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT attribute FROM outlet_attributes ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def attribute_values(con, attribute: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT value FROM outlet_attributes WHERE attribute = ? ORDER BY 1",
+            [attribute],
+        ).fetchall()
+    ]
+
+
+def require_attribute(con, attribute: str) -> str:
+    """The attribute, or a clear error that lists the ones the store has."""
+    names = attribute_names(con)
+    if attribute not in names:
+        have = ", ".join(names) if names else "none yet (see `framewatch outlets set`)"
+        raise OutletAttributeError(f"no outlet has the attribute {attribute!r}; attributes: {have}")
+    return attribute

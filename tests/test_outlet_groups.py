@@ -1,0 +1,328 @@
+"""Outlet attributes, blind spots, framing splits and watches, on stores built row by row.
+
+The stores here hold what the pipeline would have written (sources, articles, stories,
+frame shares, evidence) for a handful of constructed stories, so each expectation is
+known exactly; the pipeline itself runs in test_compare_allsides.py on real coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+from framewatch.store import open_store
+
+CB = "geopolitics-tech"
+
+
+class Newsroom:
+    """Writes a store the way the pipeline leaves it, one article at a time."""
+
+    def __init__(self, path):
+        from framewatch.analysis.codebooks import register, resolve_codebook
+
+        self.path = path
+        self.store = open_store(path)
+        with self.store.transaction():
+            register(self.store, resolve_codebook(CB))
+        self.stories: dict[int, list] = {}
+
+    def article(self, outlet: str, story: int | None, day: str, title: str,
+                frames: dict[str, float] | None = None, evidence: dict[str, str] | None = None,
+                text: str = "") -> int:  # fmt: skip
+        from framewatch.sources import add_source
+
+        st = self.store
+        sid = add_source(st, f"import:{outlet}", name=outlet, origin="import")
+        body = text or f"{title}. Officials spoke about it on {day}."
+        h = hashlib.sha256(f"{outlet}{title}{body}".encode()).hexdigest()
+        aid = st.execute(
+            """INSERT INTO articles (source_id, url, canonical_url, title, published_at, text,
+                                     content_hash, extraction)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 'imported') RETURNING id""",
+            [sid, f"https://news.example/{h[:12]}", f"https://news.example/{h[:12]}", title,
+             datetime.fromisoformat(day + "T09:00:00"), body, h],
+        ).fetchone()[0]  # fmt: skip
+        if story is not None:
+            st.execute(
+                "INSERT INTO story_members (article_id, story_id) VALUES (?, ?)", [aid, story]
+            )
+            self.stories.setdefault(story, []).append((day, title, outlet))
+        frames = frames or {"report": 1.0}
+        primary = max(frames, key=lambda f: (frames[f], f))
+        for fid, share in frames.items():
+            st.execute(
+                "INSERT INTO article_frames VALUES (?, ?, ?, ?, 0.5, ?, 'zero-shot', 'test', now())",
+                [aid, CB, fid, share, fid == primary],
+            )
+        st.execute(
+            "INSERT INTO article_framing VALUES (?, ?, ?, 0.5, 0.0, 4, 'zero-shot', 'test', now())",
+            [aid, CB, primary],
+        )
+        for fid, sentence in (evidence or {}).items():
+            st.execute(
+                "INSERT INTO frame_evidence VALUES (?, ?, ?, 1, ?, 0.7)", [aid, CB, fid, sentence]
+            )
+        return aid
+
+    def close(self) -> str:
+        for sid, members in self.stories.items():
+            days = sorted(d for d, _, _ in members)
+            self.store.execute(
+                """INSERT INTO stories (id, model, label, headline, first_seen, last_seen, size, outlets, centroid)
+                   VALUES (?, 'test', ?, ?, ?, ?, ?, ?, [0.0]) ON CONFLICT DO NOTHING""",
+                [sid, f"story{sid}", members[0][1], days[0], days[-1], len(members),
+                 len({o for _, _, o in members})],
+            )  # fmt: skip
+        self.store.publish_snapshot()
+        self.store.close()
+        return str(self.path)
+
+
+def fw(*args, db=None, config=None):
+    pre = (["--db", str(db)] if db else []) + (["--config", str(config)] if config else [])
+    return CliRunner().invoke(app, [*pre, *args], env={"COLUMNS": "200"})
+
+
+LEANS = "outlet,lean,owner\nLeft One,left,Alpha\nLeft Two,left,Beta\nRight One,right,Gamma\nRight Two,right,Gamma\nCentre One,center,\n"
+
+
+@pytest.fixture
+def newsroom(tmp_path):
+    """Three stories in one week: one only the left covered, one balanced, one scoop."""
+    n = Newsroom(tmp_path / "groups.duckdb")
+    for i, outlet in enumerate(["Left One", "Left Two", "Left One"]):
+        n.article(outlet, 1, "2026-11-10", f"Harbour strike spreads to rail depots ({i})")
+    for outlet in ["Left One", "Right One", "Right Two", "Centre One", "Left Two"]:
+        n.article(outlet, 2, "2026-11-11", f"Budget vote passes after all-night session ({outlet})")
+    n.article("Right One", 3, "2026-11-11", "Local mayor resigns over expenses")
+    return n
+
+
+def _attrs(db, outlet):
+    con = duckdb.connect(str(db), read_only=True)
+    rows = dict(con.execute(
+        "SELECT attribute, value FROM outlet_attributes WHERE outlet = ?", [outlet]).fetchall())  # fmt: skip
+    con.close()
+    return rows
+
+
+def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_path):
+    from framewatch.outlets import set_outlet_attributes
+
+    db = tmp_path / "attrs.duckdb"
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text(
+        '[[sources]]\nurl = "https://beacon.example/feed.xml"\nname = "Daily Beacon"\n'
+        'country = "GB"\nlean = "right"\nowner = "Beacon Media Group"\n'
+    )
+    # 1. the config file: extra keys of a [[sources]] entry; country is an attribute too
+    listed = fw("outlets", "list", "--json", db=db, config=cfg)
+    assert listed.exit_code == 0, listed.output
+    beacon = next(o for o in json.loads(listed.stdout) if o["outlet"] == "Daily Beacon")
+    assert beacon["attributes"] == {"country": "GB", "lean": "right", "owner": "Beacon Media Group"}
+    # 2. OPML: an outline's whole attribute dict; the feed's own attributes are not kept
+    with open_store(db) as store:
+        set_outlet_attributes(
+            store, "Harbour Radio",
+            {"text": "Harbour Radio", "xmlUrl": "https://radio.example/rss", "type": "rss",
+             "htmlUrl": "https://radio.example/", "lean": "center", "public": "yes"},
+            "opml",
+        )  # fmt: skip
+    assert _attrs(db, "Harbour Radio") == {"lean": "center", "public": "yes"}
+    # 3. the command line, on the source name of imported articles
+    rows = tmp_path / "mine.jsonl"
+    rows.write_text(json.dumps({"title": "Port reopens", "text": "The port reopened today after repairs.",
+                                "source": "Coast Courier", "published_at": "2026-11-10"}) + "\n")  # fmt: skip
+    assert fw("import", str(rows), db=db).exit_code == 0
+    r = fw("outlets", "set", "Coast Courier", "lean=left", "owner=Coast Media Ltd", db=db)
+    assert r.exit_code == 0, r.output
+    assert _attrs(db, "Coast Courier") == {"lean": "left", "owner": "Coast Media Ltd"}
+    assert fw("outlets", "set", "Coast Courier", "owner=", db=db).exit_code == 0
+    assert _attrs(db, "Coast Courier") == {"lean": "left"}
+    typo = fw("outlets", "set", "Coast courier", "lean=left", db=db)
+    assert typo.exit_code == 0 and "did you mean: Coast Courier" in typo.output
+    # 4. a CSV; an empty cell leaves the attribute alone
+    csv_file = tmp_path / "outlets.csv"
+    csv_file.write_text(
+        "outlet,owner,lean\nCoast Courier,Coast Media Ltd,\nDaily Beacon,,far-right\n"
+    )
+    r = fw("outlets", "import", str(csv_file), db=db, config=cfg)
+    assert r.exit_code == 0, r.output
+    assert _attrs(db, "Coast Courier") == {"lean": "left", "owner": "Coast Media Ltd"}
+    # The imported article's outlet is grouped through SQL like any feed's.
+    con = duckdb.connect(str(db), read_only=True)
+    joined = con.execute(
+        """SELECT x.title, oa.value FROM article_facts x
+           JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = 'lean'"""
+    ).fetchall()
+    con.close()
+    assert joined == [("Port reopens", "left")]
+    # Bad input: one clear line, exit 2, nothing lost.
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("name,lean\nX,left\n")
+    r = fw("outlets", "import", str(bad_csv), db=db)
+    assert r.exit_code == 2 and "needs an 'outlet' column" in r.output
+    assert fw("outlets", "set", "Coast Courier", "lean", db=db).exit_code == 2
+    assert fw("outlets", "set", "Coast Courier", "9lives=x", db=db).exit_code == 2
+    cfg.write_text('[[sources]]\nurl = "https://beacon.example/feed.xml"\nlean = ["right"]\n')
+    r = fw("outlets", "list", db=db, config=cfg)
+    assert r.exit_code == 2 and "sources[0].lean" in r.output
+    assert _attrs(db, "Coast Courier") == {"lean": "left", "owner": "Coast Media Ltd"}
+
+
+def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_path):
+    csv_file = tmp_path / "leans.csv"
+    csv_file.write_text(LEANS)
+    db = newsroom.close()
+    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    r = fw("blindspots", "--by", "lean", "--json", db=db)
+    assert r.exit_code == 0, r.output
+    spots = json.loads(r.stdout)
+    assert [s["story_id"] for s in spots] == [1]  # not the balanced story 2, not the scoop 3
+    assert spots[0]["covered_by"] == {"left": 3}
+    assert spots[0]["missing"] == ["center", "right"]
+    assert spots[0]["headline"].startswith("Harbour strike")
+    # The period filter: the one-sided story is before --since.
+    later = json.loads(
+        fw("blindspots", "--by", "lean", "--since", "2026-11-11", "--json", db=db).stdout
+    )
+    assert later == []
+    table = fw("blindspots", "--by", "lean", db=db)
+    assert "Harbour strike" in table.output and "right" in table.output
+    # A threshold is a setting: with a minimum of 4 articles the story is too small.
+    cfg = tmp_path / "fw.toml"
+    cfg.write_text("[compare]\nmin_articles = 4\n")
+    assert json.loads(fw("blindspots", "--by", "lean", "--json", db=db, config=cfg).stdout) == []
+    r = fw("blindspots", "--by", "leaning", db=db)
+    assert r.exit_code == 2 and "attributes: lean, owner" in r.output
+    assert fw("blindspots", "--by", "lean", "--since", "last week", db=db).exit_code == 2
+
+
+def _jsd(p: list[float], q: list[float]) -> float:
+    """Jensen-Shannon divergence in bits, written out (the code uses scipy)."""
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+
+    def kl(x):
+        return sum(a * math.log2(a / b) for a, b in zip(x, m, strict=True) if a > 0)
+
+    return (kl(p) + kl(q)) / 2
+
+
+def test_splits_are_ordered_by_divergence_with_groups_and_evidence(tmp_path):
+    n = Newsroom(tmp_path / "splits.duckdb")
+    # story 1: the left sees a threat, the right an opportunity (divergence 1)
+    n.article("Left One", 1, "2026-11-10", "Chip plant opens", {"threat": 0.8, "none": 0.2},
+              {"threat": "The plant is a danger to national security."})  # fmt: skip
+    n.article("Right One", 1, "2026-11-10", "Chip plant opens its doors", {"opportunity": 0.6, "none": 0.4},
+              {"opportunity": "The plant will create thousands of jobs."})  # fmt: skip
+    # story 2: nearly the same mix
+    n.article(
+        "Left One", 2, "2026-11-11", "Ferry fares rise", {"economic_cost": 0.5, "regulation": 0.5}
+    )
+    n.article(
+        "Right One",
+        2,
+        "2026-11-11",
+        "Ferry fares to rise",
+        {"economic_cost": 0.6, "regulation": 0.4},
+    )
+    # story 3: somewhere between
+    n.article(
+        "Left One", 3, "2026-11-12", "Satellite launch", {"milestone": 0.5, "competition": 0.5}
+    )
+    n.article(
+        "Right Two", 3, "2026-11-12", "Satellite launched", {"milestone": 0.9, "competition": 0.1}
+    )
+    # story 4: one group only: no split
+    n.article("Left Two", 4, "2026-11-12", "Bridge closes", {"report": 1.0})
+    db = n.close()
+    csv_file = tmp_path / "leans.csv"
+    csv_file.write_text(LEANS)
+    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    r = fw("splits", "--by", "lean", "--codebook", CB, "--json", db=db)
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.stdout)
+    assert [s["story_id"] for s in found] == [1, 3, 2]
+    assert found[0]["divergence"] == pytest.approx(1.0)
+    assert found[1]["divergence"] == pytest.approx(_jsd([0.5, 0.5], [0.9, 0.1]), abs=1e-5)
+    assert found[2]["divergence"] == pytest.approx(_jsd([0.5, 0.5], [0.6, 0.4]), abs=1e-5)
+    assert found[0]["groups"] == {"left": {"threat": 1.0}, "right": {"opportunity": 1.0}}
+    assert (
+        found[0]["evidence"]["left"][0]["sentence"] == "The plant is a danger to national security."
+    )
+    assert found[0]["evidence"]["right"][0]["outlet"] == "Right One"
+    text = fw("splits", "--by", "lean", db=db).output
+    assert text.index("story 1:") < text.index("story 3:") < text.index("story 2:")
+    assert "thousands of jobs" in text
+    assert fw("splits", "--by", "lean", "--codebook", "nope", db=db).exit_code == 2
+
+
+def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
+    from framewatch.dashboards.digest_data import parse_week
+
+    from framewatch.config import CompareSettings
+    from framewatch.watches import week_reports
+
+    db = newsroom.close()
+    csv_file = tmp_path / "leans.csv"
+    csv_file.write_text(LEANS)
+    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    r = fw("watch", "add", "strikes on the left", "strike", "--group", "lean=left", db=db)
+    assert r.exit_code == 0, r.output
+    assert fw("watch", "add", "budget", "budget", "vote", db=db).exit_code == 0
+    assert "strikes on the left" in fw("watch", "list", db=db).output
+    first = json.loads(fw("watch", "check", "--json", db=db).stdout)
+    assert sorted((m["watch"], m["kind"], m["story_id"]) for m in first) == [
+        ("budget", "match", 2), ("strikes on the left", "match", 1)]  # fmt: skip
+    second = fw("watch", "check", db=db)
+    assert second.exit_code == 0 and "nothing new" in second.output
+    # A new story that matches is reported, the old ones are not reported again.
+    with open_store(db) as store:
+        n = Newsroom.__new__(Newsroom)
+        n.store, n.stories, n.path = store, {}, db
+        n.article("Left Two", 7, "2026-11-18", "Strike ends at the rail depots")
+        n.article("Right One", 7, "2026-11-18", "Rail strike is over")
+        for sid, members in n.stories.items():
+            store.execute(
+                "INSERT INTO stories (id, model, label, headline, first_seen, last_seen, size, outlets, centroid)"
+                " VALUES (?, 'test', 'rail', ?, '2026-11-18', '2026-11-18', 2, 2, [0.0])",
+                [sid, members[0][1]],
+            )
+        store.publish_snapshot()
+    third = json.loads(fw("watch", "check", "--json", db=db).stdout)
+    assert [(m["watch"], m["story_id"]) for m in third] == [("strikes on the left", 7)]
+    assert json.loads(fw("watch", "check", "--json", db=db).stdout) == []
+    # The digest reports a match in the week of its first matching article only.
+    con = duckdb.connect(db + ".snapshot", read_only=True)
+    w46 = week_reports(con, parse_week("2026-W46"), CompareSettings())
+    w47 = week_reports(con, parse_week("2026-W47"), CompareSettings())
+    con.close()
+    assert {(r.watch, r.story_id) for r in w46} == {("strikes on the left", 1), ("budget", 2)}
+    assert {(r.watch, r.story_id) for r in w47} == {("strikes on the left", 7)}
+    assert fw("watch", "remove", "budget", db=db).exit_code == 0
+    assert fw("watch", "remove", "budget", db=db).exit_code == 2
+    assert fw("watch", "add", "nothing", db=db).exit_code == 2
+    assert fw("watch", "add", "bad", "--group", "lean", db=db).exit_code == 2
+
+
+def test_a_watch_reports_a_new_framing_split_once(tmp_path):
+    n = Newsroom(tmp_path / "wsplit.duckdb")
+    n.article("Left One", 1, "2026-11-10", "Chip plant opens", {"threat": 1.0})
+    n.article("Right One", 1, "2026-11-10", "Chip plant opens its doors", {"opportunity": 1.0})
+    db = n.close()
+    csv_file = tmp_path / "leans.csv"
+    csv_file.write_text(LEANS)
+    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    assert fw("watch", "add", "chips", "chip", "--split-by", "lean", db=db).exit_code == 0
+    first = json.loads(fw("watch", "check", "--json", db=db).stdout)
+    assert sorted(m["kind"] for m in first) == ["match", "split"]
+    assert "between left and right" in next(m["detail"] for m in first if m["kind"] == "split")
+    assert json.loads(fw("watch", "check", "--json", db=db).stdout) == []
