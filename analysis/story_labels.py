@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store
@@ -27,18 +28,24 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
         counts = vec.fit_transform(docs)
     except ValueError:  # only stop words
         return ["" for _ in docs]
-    counts = counts.astype(np.float64).toarray() if counts.shape[1] < 20000 else counts.tocsr()
-    counts = np.asarray(counts)
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    avg_words = counts.sum() / len(docs)
-    idf = np.log1p(avg_words / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    # Sparse throughout: a real archive's n-gram vocabulary runs to millions of terms.
+    counts = counts.astype(np.float64).tocsr()
+    row_words = np.asarray(counts.sum(axis=1)).ravel()
+    tf = sparse.diags(1.0 / np.maximum(row_words, 1)) @ counts
+    avg_words = row_words.sum() / len(docs)
+    idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
+    scores = (tf @ sparse.diags(idf)).tocsr()
     vocab = vec.get_feature_names_out()
+    n_words = np.char.count(vocab.astype(str), " ") + 1
     labels = []
-    for row in scores:
+    for i in range(scores.shape[0]):
+        lo, hi = scores.indptr[i], scores.indptr[i + 1]
+        cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
         picked: list[str] = []
-        for j in np.argsort(-row):
-            if row[j] <= 0 or len(picked) == n_terms:
+        # Highest score first; on a tie the phrase before its words, then vocabulary
+        # order, so float noise and sort algorithms never decide.
+        for j in cols[np.lexsort((cols, -n_words[cols], -vals))]:
+            if len(picked) == n_terms:
                 break
             term = vocab[j]
             if any(term in p or p in term for p in picked):
@@ -86,12 +93,15 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
     labels = ctfidf_labels(docs)[: len(ids)]
-    # Headline: the member nearest the story's centroid.
+    # Headline: the member nearest the story's centroid. With two members both are
+    # equally near, so float noise would pick one: compare similarities to 6 decimals,
+    # then prefer the earliest article, then the smallest id.
     near = store.execute(
         """SELECT story_id, article_id, title FROM (
              SELECT m.story_id, m.article_id, a.title,
                     row_number() OVER (PARTITION BY m.story_id
-                      ORDER BY list_cosine_similarity(e.vector, s.centroid) DESC, m.article_id) AS rn
+                      ORDER BY round(list_cosine_similarity(e.vector, s.centroid), 6) DESC,
+                               coalesce(a.published_at, a.fetched_at) NULLS LAST, m.article_id) AS rn
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id

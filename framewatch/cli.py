@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from framewatch.config import ConfigError, Settings, load_settings
-from framewatch.errors import InputError
+from framewatch.config import Settings, load_settings
+from framewatch.errors import FramewatchError, InputError
 from framewatch.store import DEFAULT_DB, Store, StoreError, open_store
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
@@ -71,24 +71,49 @@ class UsageError(InputError):
     """Bad input from the user: printed without a traceback, exit code 2."""
 
 
+_verbose = [False]  # set by the app callback for this invocation; read when a bug surfaces
+
+
 def handles_errors(fn):
-    """Turn known errors into one clear line and a meaningful exit code."""
+    """One clear line and a meaningful exit code; a bug also leaves its traceback.
+
+    Input errors (the user can fix them) exit 2, store errors 1; anything else is a bug:
+    exit 1 naming the exception, the traceback kept in a log and printed with --verbose.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, UsageError, ValueError) as exc:
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_USAGE) from None
-        except StoreError as exc:
+        except FramewatchError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
         except KeyboardInterrupt:
             err.print("interrupted; the next run resumes where this one stopped")
             raise typer.Exit(130) from None
+        except Exception as exc:
+            _report_bug(exc)
+            raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper
+
+
+def _report_bug(exc: Exception) -> None:
+    from framewatch import crashlog
+
+    verbose = _verbose[0]
+    path = crashlog.record(exc)
+    err.print(f"error: internal error, {crashlog.describe(exc)}", markup=False)
+    if verbose:
+        err.print(crashlog.format_traceback(exc), markup=False, end="")
+    saved = f"its traceback is in {path}" if path else "its traceback could not be saved"
+    hint = "" if verbose else " (--verbose prints it)"
+    err.print(f"this is a bug in framewatch, not in your input; {saved}{hint}", markup=False)
 
 
 @app.callback()
@@ -101,7 +126,9 @@ def main(
         Path | None,
         typer.Option("--config", envvar="FRAMEWATCH_CONFIG", help="Config file (framewatch.toml)."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every step; print tracebacks of bugs.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
@@ -110,6 +137,7 @@ def main(
     )
     for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    _verbose[0] = verbose
     ctx.obj = Ctx(db=db, config=config)
 
 

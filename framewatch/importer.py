@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from framewatch.errors import InputError
+
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -40,9 +42,9 @@ def read_records(path: Path) -> ReadResult:
     """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1)."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValueError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
+        raise InputError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
     if not path.exists():
-        raise ValueError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file")
     out = ReadResult()
     if kind == "jsonl":
         with path.open(encoding="utf-8", errors="replace") as fh:
@@ -69,7 +71,7 @@ def read_records(path: Path) -> ReadResult:
         try:
             table = pq.read_table(path)
         except Exception as exc:
-            raise ValueError(f"{path}: cannot read Parquet ({exc})") from exc
+            raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
     return out
 
@@ -88,7 +90,7 @@ def parse_time(value: Any) -> datetime | None:
         try:
             dt = parsedate_to_datetime(text)
         except (TypeError, ValueError):
-            raise ValueError(f"published_at {value!r} is not a date") from None
+            raise InputError(f"published_at {value!r} is not a date") from None
     return _utc(dt) if dt.tzinfo else dt
 
 
