@@ -35,7 +35,7 @@ def http_only(url: object) -> str | None:
 st.set_page_config(page_title="framewatch", layout="wide")
 db = os.environ.get("FRAMEWATCH_DB", "framewatch.duckdb")
 try:
-    con = connect(db)
+    con = connect(db, sandbox=True)  # the SQL page runs visitors' SQL: no files, no network
 except StoreError as exc:
     st.title("framewatch")
     st.error(str(exc))

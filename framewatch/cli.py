@@ -386,10 +386,10 @@ def analyze(ctx: typer.Context) -> None:
     _recorded(ctx, "analyze", work)
 
 
-def _reader(ctx: typer.Context):
+def _reader(ctx: typer.Context, sandbox: bool = False):
     from framewatch.store import connect
 
-    return connect(ctx.obj.db)
+    return connect(ctx.obj.db, sandbox=sandbox)
 
 
 @app.command()
@@ -695,7 +695,7 @@ def sql(
     limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
     if fmt not in ("table", "csv", "json", "parquet"):
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
-    con = _reader(ctx)
+    con = _reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
     try:
         if fmt == "parquet":
             if output is None:
@@ -807,7 +807,6 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
 ) -> None:
     """Start the journalists' dashboard (Streamlit) on the store's read-only snapshot."""
-    import subprocess
     from importlib import resources
 
     from framewatch.store import connect
@@ -820,7 +819,8 @@ def dashboard(
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
     out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become Streamlit (same process id): a signal to framewatch, SIGTERM from a service
+    # manager or Ctrl+C, reaches the server itself and leaves no orphan behind.
+    os.execve(sys.executable, cmd, env)

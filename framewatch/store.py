@@ -225,11 +225,14 @@ def open_store(path: str | os.PathLike = DEFAULT_DB, lock_timeout_s: float = 30.
 
 
 def connect(
-    path: str | os.PathLike | None = None, read_only: bool = True
+    path: str | os.PathLike | None = None, read_only: bool = True, *, sandbox: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for notebooks and readers, on the current snapshot.
 
     With ``read_only=False`` you get the live store for writing (one writer at a time).
+    ``sandbox=True`` is for connections that run other people's SQL (``framewatch sql``,
+    the dashboard): no files, network or extensions beyond the store itself, and the
+    configuration locked so no query can turn that back on.
     """
     p = Path(path or os.environ.get("FRAMEWATCH_DB") or DEFAULT_DB)
     if not read_only:
@@ -249,7 +252,8 @@ def connect(
         if not p.exists():
             raise StoreError(f"no store at {p}: run `framewatch fetch` or `framewatch demo` first")
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
-    con = duckdb.connect(str(snap), read_only=True)
+    config = {"enable_external_access": False} if sandbox else {}
+    con = duckdb.connect(str(snap), read_only=True, config=config)
     version = _current_version(con)
     if version > schema_version_known():
         con.close()
@@ -257,4 +261,6 @@ def connect(
             f"{p} has schema version {version}; this framewatch knows up to "
             f"{schema_version_known()}. Upgrade framewatch."
         )
+    if sandbox:
+        con.execute("SET lock_configuration = true")
     return con
