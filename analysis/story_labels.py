@@ -10,6 +10,7 @@ from framewatch.store import Store
 
 LABEL_TERMS = 3
 BACKGROUND_STORIES = 400
+NEAR_TIE = 1e-4  # cosine similarities closer than this are a tie (float32 noise is ~1e-7)
 _TOKEN = r"(?u)\b[^\W\d_][\w\-]*[\w]\b|\b\w+-\d+\b"
 
 
@@ -93,20 +94,22 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
     labels = ctfidf_labels(docs)[: len(ids)]
-    # Headline: the member nearest the story's centroid. With two members both are
-    # equally near, so float noise would pick one: compare similarities to 6 decimals,
-    # then prefer the earliest article, then the smallest id.
+    # Headline: the member nearest the story's centroid. Members within NEAR_TIE of the
+    # nearest count as equally near (with two members both are, and float32 noise would
+    # pick one): among them the earliest article, then the smallest id.
     near = store.execute(
-        """SELECT story_id, article_id, title FROM (
+        """WITH members AS (
              SELECT m.story_id, m.article_id, a.title,
-                    row_number() OVER (PARTITION BY m.story_id
-                      ORDER BY round(list_cosine_similarity(e.vector, s.centroid), 6) DESC,
-                               coalesce(a.published_at, a.fetched_at) NULLS LAST, m.article_id) AS rn
+                    list_cosine_similarity(e.vector, s.centroid) AS sim,
+                    coalesce(a.published_at, a.fetched_at) AS seen_at
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id
-             WHERE m.story_id IN (SELECT unnest(?))) WHERE rn = 1""",
-        [model, ids],
+             WHERE m.story_id IN (SELECT unnest(?))),
+           ranked AS (SELECT *, max(sim) OVER (PARTITION BY story_id) AS best FROM members)
+           SELECT story_id, article_id, title FROM ranked WHERE sim >= best - ?
+           QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY seen_at NULLS LAST, article_id) = 1""",
+        [model, ids, NEAR_TIE],
     ).fetchall()
     head = {sid: (aid, title) for sid, aid, title in near}
     updates = [

@@ -252,8 +252,7 @@ def connect(
         if not p.exists():
             raise StoreError(f"no store at {p}: run `framewatch fetch` or `framewatch demo` first")
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
-    config = {"enable_external_access": False} if sandbox else {}
-    con = duckdb.connect(str(snap), read_only=True, config=config)
+    con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
     version = _current_version(con)
     if version > schema_version_known():
         con.close()
@@ -261,6 +260,23 @@ def connect(
             f"{p} has schema version {version}; this framewatch knows up to "
             f"{schema_version_known()}. Upgrade framewatch."
         )
-    if sandbox:
-        con.execute("SET lock_configuration = true")
+    return con
+
+
+def _sandboxed(snap: Path) -> duckdb.DuckDBPyConnection:
+    """The snapshot attached to a fresh in-memory database, then external access cut off.
+
+    A database instance of its own: DuckDB shares one instance per file within a process,
+    and refuses a second connection to it with other settings, so a sandboxed reader
+    must never be that shared instance.
+    """
+    alias = snap.name.split(".")[0]
+    if not alias or alias.lower() in ("memory", "system", "temp", "main"):
+        alias = "store"
+    con = duckdb.connect(":memory:")
+    quoted = '"' + alias.replace('"', '""') + '"'
+    con.execute(f"ATTACH '{str(snap).replace(chr(39), chr(39) * 2)}' AS {quoted} (READ_ONLY)")
+    con.execute(f"USE {quoted}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
