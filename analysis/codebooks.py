@@ -94,6 +94,8 @@ def parse_codebook(text: str, origin: str) -> Codebook:
     for i, f in enumerate(frames_raw):
         line = _frame_line(text, i)
         where = f"frames[{i}]."
+        if not isinstance(f, dict):
+            raise CodebookError(f"{origin}: frames[{i}] must be a [[frames]] table, got {f!r}")
         fid = need_str(f, "id", where, line)
         if not _ID.match(fid) or fid == "none":
             raise CodebookError(
@@ -133,6 +135,8 @@ def load_codebook_file(path: Path) -> Codebook:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CodebookError(f"{path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     return parse_codebook(text, str(path))
 
 

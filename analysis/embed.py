@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from framewatch.config import ConfigError
+
 if TYPE_CHECKING:  # the model side needs no store: it runs on machines without one
     from framewatch.analysis.model_worker import ModelWorker
 
@@ -69,7 +71,7 @@ def load_model(
     try:
         model = SentenceTransformer(resolve_model(name), device=resolve_device(device))
     except Exception as exc:  # the library raises many types for a missing model
-        raise ValueError(
+        raise ConfigError(
             f"cannot load embedding model {name!r}: {exc}. "
             "Set analysis.model to a local sentence-transformers model directory."
         ) from exc

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from framewatch.config import AnalysisSettings
+from framewatch.errors import InputError
 
 
 @dataclass
@@ -24,12 +25,12 @@ def labelled_articles(path: Path, column_names: tuple[str, ...]) -> list[Labelle
 
     good, errors = validate(read_records(path))
     if errors:
-        raise ValueError(f"{path}: {len(errors)} bad row(s), first: {errors[0]}")
+        raise InputError(f"{path}: {len(errors)} bad row(s), first: {errors[0]}")
     out = []
     for a in good:
         gold = next((a.extra[c] for c in column_names if a.extra.get(c) not in (None, "")), None)
         if gold is None:
-            raise ValueError(f"{path} line {a.line}: no {' or '.join(column_names)} column value")
+            raise InputError(f"{path} line {a.line}: no {' or '.join(column_names)} column value")
         out.append(LabelledArticle(a.title, a.text, a.published_at, str(gold)))
     return out
 
@@ -48,7 +49,7 @@ def eval_stories(articles: list[LabelledArticle], settings: AnalysisSettings) ->
     from sklearn.metrics import adjusted_rand_score
 
     if not articles:
-        raise ValueError("no labelled articles to evaluate")
+        raise InputError("no labelled articles to evaluate")
     model = model_for(settings)
     start = time.perf_counter()
     vecs = encode(model, [article_input(a.title, a.text) for a in articles], settings.batch_size)

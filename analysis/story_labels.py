@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store
 
 LABEL_TERMS = 3
 BACKGROUND_STORIES = 400
+NEAR_TIE = 1e-4  # cosine similarities closer than this are a tie (float32 noise is ~1e-7)
 _TOKEN = r"(?u)\b[^\W\d_][\w\-]*[\w]\b|\b\w+-\d+\b"
 
 
@@ -27,18 +29,24 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
         counts = vec.fit_transform(docs)
     except ValueError:  # only stop words
         return ["" for _ in docs]
-    # Kept sparse (a large vocabulary does not fit densely); one dense row at a time.
+    # Sparse throughout: a real archive's n-gram vocabulary runs to millions of terms.
     counts = counts.astype(np.float64).tocsr()
-    row_sums = np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)
-    avg_words = counts.sum() / len(docs)
+    row_words = np.asarray(counts.sum(axis=1)).ravel()
+    tf = sparse.diags(1.0 / np.maximum(row_words, 1)) @ counts
+    avg_words = row_words.sum() / len(docs)
     idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
+    scores = (tf @ sparse.diags(idf)).tocsr()
     vocab = vec.get_feature_names_out()
+    n_words = np.char.count(vocab.astype(str), " ") + 1
     labels = []
-    for i in range(counts.shape[0]):
-        row = counts.getrow(i).toarray().ravel() / row_sums[i] * idf
+    for i in range(scores.shape[0]):
+        lo, hi = scores.indptr[i], scores.indptr[i + 1]
+        cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
         picked: list[str] = []
-        for j in np.argsort(-row):
-            if row[j] <= 0 or len(picked) == n_terms:
+        # Highest score first; on a tie the phrase before its words, then vocabulary
+        # order, so float noise and sort algorithms never decide.
+        for j in cols[np.lexsort((cols, -n_words[cols], -vals))]:
+            if len(picked) == n_terms:
                 break
             term = vocab[j]
             if any(term in p or p in term for p in picked):
@@ -86,17 +94,22 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
     labels = ctfidf_labels(docs)[: len(ids)]
-    # Headline: the member nearest the story's centroid (rounded: float noise never decides a tie).
+    # Headline: the member nearest the story's centroid. Members within NEAR_TIE of the
+    # nearest count as equally near (with two members both are, and float32 noise would
+    # pick one): among them the earliest article, then the smallest id.
     near = store.execute(
-        """SELECT story_id, article_id, title FROM (
+        """WITH members AS (
              SELECT m.story_id, m.article_id, a.title,
-                    row_number() OVER (PARTITION BY m.story_id
-                      ORDER BY round(list_cosine_similarity(e.vector, s.centroid), 5) DESC, m.article_id) AS rn
+                    list_cosine_similarity(e.vector, s.centroid) AS sim,
+                    coalesce(a.published_at, a.fetched_at) AS seen_at
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id
-             WHERE m.story_id IN (SELECT unnest(?))) WHERE rn = 1""",
-        [model, ids],
+             WHERE m.story_id IN (SELECT unnest(?))),
+           ranked AS (SELECT *, max(sim) OVER (PARTITION BY story_id) AS best FROM members)
+           SELECT story_id, article_id, title FROM ranked WHERE sim >= best - ?
+           QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY seen_at NULLS LAST, article_id) = 1""",
+        [model, ids, NEAR_TIE],
     ).fetchall()
     head = {sid: (aid, title) for sid, aid, title in near}
     updates = [

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from framewatch.errors import FramewatchError
+
 
 @dataclass
 class FrameClassifier:
@@ -38,7 +40,7 @@ class FrameClassifier:
     def loads(blob: bytes) -> FrameClassifier:
         obj = pickle.loads(blob)  # noqa: S301 - our own model, from our own store
         if not isinstance(obj, FrameClassifier):
-            raise ValueError("stored framing model is not a FrameClassifier")
+            raise FramewatchError("stored framing model is not a FrameClassifier")
         return obj
 
 

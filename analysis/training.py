@@ -14,6 +14,7 @@ from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
 from framewatch.analysis.supervised import cross_validate, features, fit, scores
 
 from framewatch.config import AnalysisSettings
+from framewatch.errors import InputError
 from framewatch.store import Store
 
 
@@ -39,7 +40,7 @@ def add_labels(
     for aid, fid in items:
         cb.frame(fid)  # raises with the list of frames
         if not store.execute("SELECT 1 FROM articles WHERE id = ?", [aid]).fetchone():
-            raise ValueError(f"no article {aid}")
+            raise InputError(f"no article {aid}")
     before = store.execute("SELECT count(*) FROM labels").fetchone()[0]
     with store.transaction():
         store.con.executemany(
@@ -61,23 +62,23 @@ def read_labelled_file(path: Path, cb: Codebook) -> list[LabelledText]:
 
     recs = read_records(path)
     if recs.errors:
-        raise ValueError(f"{path}: {recs.errors[0]}")
+        raise InputError(f"{path}: {recs.errors[0]}")
     out = []
     for line, rec in recs.rows:
         text = str(rec.get("text") or rec.get("title") or "").strip()
         if not text:
-            raise ValueError(f"{path} line {line}: needs a text or title")
+            raise InputError(f"{path} line {line}: needs a text or title")
         frames = parse_frames(
             rec.get("frames") if rec.get("frames") not in (None, "") else rec.get("frame")
         )
         if not frames:
-            raise ValueError(f"{path} line {line}: needs a frame or frames value")
+            raise InputError(f"{path} line {line}: needs a frame or frames value")
         for f in frames:
             if f not in cb.frame_ids:
-                raise ValueError(f"{path} line {line}: frame {f!r} is not in codebook {cb.id}")
+                raise InputError(f"{path} line {line}: frame {f!r} is not in codebook {cb.id}")
         out.append(LabelledText(str(rec.get("title") or ""), text, frames))
     if not out:
-        raise ValueError(f"{path}: no labelled rows")
+        raise InputError(f"{path}: no labelled rows")
     return out
 
 
@@ -131,7 +132,7 @@ def eval_framing(
         else:
             result, pred = cross_validate(X, gold, cb.frame_ids, cv or 5)
     else:
-        raise ValueError(f"unknown method {method!r} (zero-shot or supervised)")
+        raise InputError(f"unknown method {method!r} (zero-shot or supervised)")
     result["confusion"] = _confusion(gold, pred)
     result["method"] = method
     result["codebook"] = cb.id
@@ -148,7 +149,7 @@ def train(store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5) -
     enough = [f for f in cb.frame_ids if counts[f] >= settings.min_labels_per_frame]
     if len(enough) < 2:
         have = ", ".join(f"{f} {counts[f]}" for f in cb.frame_ids) or "none"
-        raise ValueError(
+        raise InputError(
             f"training needs at least {settings.min_labels_per_frame} labels for at least two frames "
             f"of {cb.id}; labels so far: {have}"
         )
@@ -160,7 +161,7 @@ def train(store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5) -
         [settings.model, ids],
     )
     if t.num_rows < len(ids):
-        raise ValueError(
+        raise InputError(
             "some labelled articles have no embedding yet: run `framewatch analyze` first"
         )
     vecs = vectors_from_arrow(t.column("vector"), t.column("dim")[0].as_py())

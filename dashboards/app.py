@@ -26,7 +26,7 @@ PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame
 st.set_page_config(page_title="framewatch", layout="wide")
 db = os.environ.get("FRAMEWATCH_DB", "framewatch.duckdb")
 try:
-    con = connect(db)
+    con = connect(db, sandbox=True)  # the SQL page runs visitors' SQL: no files, no network
 except StoreError as exc:
     st.title("framewatch")
     st.error(str(exc))

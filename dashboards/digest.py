@@ -22,7 +22,7 @@ from pathlib import Path
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 
-from framewatch.config import Settings, SmtpSettings
+from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.store import utcnow
 
 # One colour per frame position, readable on white, the same in every e-mail.
@@ -267,7 +267,7 @@ def _smtp(cfg: SmtpSettings) -> smtplib.SMTP:
         password = os.environ.get(cfg.password_env)
         if password is None:
             client.close()
-            raise ValueError(
+            raise ConfigError(
                 f"smtp.user is set but the environment variable {cfg.password_env} is not"
             )
         client.login(cfg.user, password)
@@ -305,7 +305,7 @@ def deliver(
 ) -> list[SendResult]:
     """Send this week's digest to every subscriber not yet sent to; record each outcome."""
     if not settings.subscribers:
-        raise ValueError("no [[subscribers]] in the config file")
+        raise ConfigError("no [[subscribers]] in the config file")
     from framewatch.dashboards.digest_data import latest_week
 
     week = week or latest_week(con)

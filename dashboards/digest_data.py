@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from framewatch.config import CompareSettings
+from framewatch.errors import InputError
 
 
 @dataclass
@@ -63,7 +64,7 @@ def parse_week(week: str) -> date:
         year, w = week.upper().split("-W")
         return date.fromisocalendar(int(year), int(w), 1)
     except (ValueError, AttributeError):
-        raise ValueError(f"week {week!r} is not an ISO week like 2026-W47") from None
+        raise InputError(f"week {week!r} is not an ISO week like 2026-W47") from None
 
 
 def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -78,11 +79,11 @@ def build_digest(
 ) -> Digest:  # fmt: skip
     week = week or latest_week(con)
     if not week:
-        raise ValueError("the store has no articles yet: nothing to digest")
+        raise InputError("the store has no articles yet: nothing to digest")
     start = parse_week(week)
     cb = con.execute("SELECT name FROM codebooks WHERE id = ?", [codebook]).fetchone()
     if cb is None:
-        raise ValueError(
+        raise InputError(
             f"codebook {codebook!r} has not framed this store (run framewatch analyze)"
         )
     labels = dict(

@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from framewatch.config import ConfigError, Settings, load_settings
-from framewatch.errors import InputError
+from framewatch.config import Settings, load_settings
+from framewatch.errors import FramewatchError, InputError
 from framewatch.store import DEFAULT_DB, Store, StoreError, open_store
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
@@ -80,24 +80,49 @@ class UsageError(InputError):
     """Bad input from the user: printed without a traceback, exit code 2."""
 
 
+_verbose = [False]  # set by the app callback for this invocation; read when a bug surfaces
+
+
 def handles_errors(fn):
-    """Turn known errors into one clear line and a meaningful exit code."""
+    """One clear line and a meaningful exit code; a bug also leaves its traceback.
+
+    Input errors (the user can fix them) exit 2, store errors 1; anything else is a bug:
+    exit 1 naming the exception, the traceback kept in a log and printed with --verbose.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, UsageError, ValueError) as exc:
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_USAGE) from None
-        except StoreError as exc:
+        except FramewatchError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
         except KeyboardInterrupt:
             err.print("interrupted; the next run resumes where this one stopped")
             raise typer.Exit(130) from None
+        except Exception as exc:
+            _report_bug(exc)
+            raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper
+
+
+def _report_bug(exc: Exception) -> None:
+    from framewatch import crashlog
+
+    verbose = _verbose[0]
+    path = crashlog.record(exc)
+    err.print(f"error: internal error, {crashlog.describe(exc)}", markup=False)
+    if verbose:
+        err.print(crashlog.format_traceback(exc), markup=False, end="")
+    saved = f"its traceback is in {path}" if path else "its traceback could not be saved"
+    hint = "" if verbose else " (--verbose prints it)"
+    err.print(f"this is a bug in framewatch, not in your input; {saved}{hint}", markup=False)
 
 
 @app.callback()
@@ -110,7 +135,9 @@ def main(
         Path | None,
         typer.Option("--config", envvar="FRAMEWATCH_CONFIG", help="Config file (framewatch.toml)."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every step; print tracebacks of bugs.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
@@ -119,6 +146,7 @@ def main(
     )
     for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    _verbose[0] = verbose
     ctx.obj = Ctx(db=db, config=config)
 
 
@@ -372,10 +400,10 @@ def analyze(ctx: typer.Context) -> None:
     _recorded(ctx, "analyze", work)
 
 
-def _reader(ctx: typer.Context):
+def _reader(ctx: typer.Context, sandbox: bool = False):
     from framewatch.store import connect
 
-    return connect(ctx.obj.db)
+    return connect(ctx.obj.db, sandbox=sandbox)
 
 
 @app.command()
@@ -681,7 +709,7 @@ def sql(
     limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
     if fmt not in ("table", "csv", "json", "parquet"):
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
-    con = _reader(ctx)
+    con = _reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
     try:
         if fmt == "parquet":
             if output is None:
@@ -808,8 +836,9 @@ def dashboard(
            "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
     out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
     sys.stdout.flush()
-    # Become Streamlit: a signal that stops this command stops the server too (a child
-    # process would outlive a SIGTERM sent to its parent).
+    sys.stderr.flush()
+    # Become Streamlit (same process id): a signal to framewatch, SIGTERM from a service
+    # manager or Ctrl+C, reaches the server itself and leaves no orphan behind.
     os.execve(sys.executable, cmd, env)
 
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from framewatch.errors import InputError
+
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -40,12 +42,20 @@ def read_records(path: Path) -> ReadResult:
     """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1)."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValueError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
-    if not path.exists():
-        raise ValueError(f"{path}: no such file")
+        raise InputError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return _read(path, kind)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _read(path: Path, kind: str) -> ReadResult:
     out = ReadResult()
+    # utf-8-sig: spreadsheet exports start with a byte-order mark that would hide the header.
     if kind == "jsonl":
-        with path.open(encoding="utf-8", errors="replace") as fh:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
             for i, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
@@ -54,22 +64,30 @@ def read_records(path: Path) -> ReadResult:
                 except json.JSONDecodeError as exc:
                     out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
                     continue
+                except RecursionError:
+                    out.errors.append(RowError(i, "JSON nested too deeply"))
+                    continue
                 if not isinstance(rec, dict):
                     out.errors.append(RowError(i, "not a JSON object"))
                     continue
                 out.rows.append((i, rec))
     elif kind == "csv":
-        with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
             reader = csv.DictReader(fh)
-            for rec in reader:
-                out.rows.append((reader.line_num, rec))
+            try:
+                for rec in reader:
+                    out.rows.append((reader.line_num, rec))
+            except csv.Error as exc:  # e.g. a field over the size limit: the rest is unreadable
+                out.errors.append(
+                    RowError(reader.line_num, f"not valid CSV ({exc}); rows after it skipped")
+                )
     else:
         import pyarrow.parquet as pq
 
         try:
             table = pq.read_table(path)
         except Exception as exc:
-            raise ValueError(f"{path}: cannot read Parquet ({exc})") from exc
+            raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
     return out
 
@@ -87,9 +105,12 @@ def parse_time(value: Any) -> datetime | None:
 
         try:
             dt = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            raise ValueError(f"published_at {value!r} is not a date") from None
-    return _utc(dt) if dt.tzinfo else dt
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise InputError(f"published_at {value!r} is not a date") from None
+    try:
+        return _utc(dt) if dt.tzinfo else dt
+    except OverflowError:  # e.g. year 1 at +14:00 falls before year 1 in UTC
+        raise InputError(f"published_at {value!r} is out of range") from None
 
 
 def _utc(dt: datetime) -> datetime:
@@ -110,19 +131,45 @@ class ImportedArticle:
     extra: dict[str, Any]
 
 
+def _text(rec: dict[str, Any], *keys: str) -> str:
+    """A field as clean text: numbers become text, lists and tables are refused."""
+    for key in keys:
+        value = rec.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (dict, list)):
+            raise InputError(
+                f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
+            )
+        # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
+        text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+        return text.strip()
+    return ""
+
+
 def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]]:
     """Rows with at least a title and a text; everything else is an error by line."""
+    from framewatch.crawler.dedup import canonical_url
+
     good: list[ImportedArticle] = []
     errors = list(records.errors)
     for line, rec in records.rows:
-        title = str(rec.get("title") or "").strip()
-        text = str(rec.get("text") or "").strip()
-        if not title and not text:
-            errors.append(RowError(line, "needs a title or a text"))
-            continue
         try:
+            title, text = _text(rec, "title"), _text(rec, "text")
+            if not title and not text:
+                raise InputError("needs a title or a text")
+            url = _text(rec, "url") or None
+            if url is not None:
+                try:
+                    canonical_url(url)
+                except ValueError:
+                    raise InputError(f"url {url!r} is not a valid URL") from None
             when = parse_time(rec.get("published_at") or rec.get("date"))
-        except ValueError as exc:
+            source, language = (
+                _text(rec, "source", "outlet") or None,
+                _text(rec, "language") or None,
+            )
+        except InputError as exc:
             errors.append(RowError(line, str(exc)))
             continue
         good.append(
@@ -130,10 +177,10 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 line=line,
                 title=title,
                 text=text or title,
-                url=(rec.get("url") or None),
-                source=(rec.get("source") or rec.get("outlet") or None),
+                url=url,
+                source=source,
                 published_at=when,
-                language=(rec.get("language") or None),
+                language=language,
                 extra=rec,
             )  # fmt: skip
         )

@@ -80,10 +80,24 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float) -> Res
             raise QueryError(
                 f"query cancelled after {timeout_s:g}s (raise sql_timeout_s or --timeout)"
             ) from exc
-        raise QueryError(str(exc)) from exc
+        raise QueryError(_explain(exc)) from exc
     finally:
         done.set()
     return Result(columns, rows)
+
+
+def _explain(exc: duckdb.Error) -> str:
+    """DuckDB's message, with why a sandboxed connection refused it and what to do instead."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException):
+        return (
+            f"refused: read-only SQL cannot read or write files, reach the network or load "
+            f"extensions ({first}). To work with files, open the store with DuckDB yourself "
+            "(see docs/schema.md)"
+        )
+    if "configuration has been locked" in str(exc):
+        return f"refused: settings are fixed on read-only SQL ({first})"
+    return str(exc)
 
 
 def format_result(res: Result, fmt: str) -> str:

@@ -225,11 +225,14 @@ def open_store(path: str | os.PathLike = DEFAULT_DB, lock_timeout_s: float = 30.
 
 
 def connect(
-    path: str | os.PathLike | None = None, read_only: bool = True
+    path: str | os.PathLike | None = None, read_only: bool = True, *, sandbox: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for notebooks and readers, on the current snapshot.
 
     With ``read_only=False`` you get the live store for writing (one writer at a time).
+    ``sandbox=True`` is for connections that run other people's SQL (``framewatch sql``,
+    the dashboard): no files, network or extensions beyond the store itself, and the
+    configuration locked so no query can turn that back on.
     """
     p = Path(path or os.environ.get("FRAMEWATCH_DB") or DEFAULT_DB)
     if not read_only:
@@ -249,7 +252,7 @@ def connect(
         if not p.exists():
             raise StoreError(f"no store at {p}: run `framewatch fetch` or `framewatch demo` first")
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
-    con = duckdb.connect(str(snap), read_only=True)
+    con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
     version = _current_version(con)
     if version > schema_version_known():
         con.close()
@@ -257,4 +260,23 @@ def connect(
             f"{p} has schema version {version}; this framewatch knows up to "
             f"{schema_version_known()}. Upgrade framewatch."
         )
+    return con
+
+
+def _sandboxed(snap: Path) -> duckdb.DuckDBPyConnection:
+    """The snapshot attached to a fresh in-memory database, then external access cut off.
+
+    A database instance of its own: DuckDB shares one instance per file within a process,
+    and refuses a second connection to it with other settings, so a sandboxed reader
+    must never be that shared instance.
+    """
+    alias = snap.name.split(".")[0]
+    if not alias or alias.lower() in ("memory", "system", "temp", "main"):
+        alias = "store"
+    con = duckdb.connect(":memory:")
+    quoted = '"' + alias.replace('"', '""') + '"'
+    con.execute(f"ATTACH '{str(snap).replace(chr(39), chr(39) * 2)}' AS {quoted} (READ_ONLY)")
+    con.execute(f"USE {quoted}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -118,6 +120,61 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _group(pgid: int) -> list[str]:
+    """Live processes of a process group ("pid command"), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended while we looked
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(f"{stat.parent.name} {text[text.index('(') : text.rindex(')') + 1]}")
+    return found
+
+
+def _start_dashboard(db, port: int) -> subprocess.Popen:
+    """`framewatch dashboard` in its own process group, answering HTTP before it returns."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framewatch", "--db", str(db), "dashboard", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status
+                == 200
+            ):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    pytest.fail("the dashboard did not start: " + proc.stdout.read1().decode(errors="replace"))
+
+
+def _stop_and_check_nothing_is_left(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.time() + 10
+    while _group(proc.pid) and time.time() < deadline:
+        time.sleep(0.2)
+    left = _group(proc.pid)
+    for pid in (int(p.split()[0]) for p in left):  # never leave them running, even on failure
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left after SIGTERM: {left}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_sigterm_to_dashboard_leaves_no_process(demo_db):
+    proc = _start_dashboard(demo_db, _free_port())
+    assert len(_group(proc.pid)) >= 1
+    _stop_and_check_nothing_is_left(proc)
+
+
 @pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason="Debian's chromium is not installed (make test installs it)",
@@ -126,23 +183,9 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "framewatch", "--db", str(hostile_db), "dashboard", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    proc = _start_dashboard(hostile_db, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(
-                "the dashboard did not start: " + proc.stdout.read1().decode(errors="replace")
-            )
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM,
@@ -178,8 +221,18 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             assert page.evaluate("window.__pwned === undefined")
             assert page.locator("a[href^='javascript:']").count() == 0
             page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+            # The SQL page answers the store's views but refuses to read the server's files.
+            page.goto(base + "/?page=SQL", wait_until="domcontentloaded")
+            box = page.get_by_label("Query")
+            box.wait_for(timeout=60_000)
+            box.fill("SELECT * FROM read_text('/etc/passwd')")
+            box.press("Control+Enter")
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Run").click()
+            page.get_by_text("refused", exact=False).first.wait_for(timeout=30_000)
+            assert "root:" not in page.content()
+            page.screenshot(path=str(tmp_path / "sql.png"), full_page=True)
             browser.close()
         assert (tmp_path / "story.png").stat().st_size > 10_000
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        _stop_and_check_nothing_is_left(proc)

@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 import framewatch
 from framewatch.cli import app
+from framewatch.sql import QueryError, run_query
+from framewatch.store import connect
 
 DOC = REPO / "docs" / "schema.md"
 
@@ -64,7 +66,7 @@ def doc_examples() -> list[tuple[str, str]]:
 def test_every_documented_example_query_runs_and_answers(demo_db):
     examples = doc_examples()
     assert 6 <= len(examples) <= 12
-    con = duckdb.connect(str(demo_db) + ".snapshot", read_only=True)
+    con = connect(demo_db, sandbox=True)  # what `framewatch sql` and the dashboard run on
     for title, query in examples:
         check = next((f for k, f in EXPECT.items() if title.startswith(k)), None)
         assert check is not None, f"no expectation for documented example {title!r}"
@@ -93,6 +95,54 @@ def test_writes_are_refused_and_nothing_changes(demo_db):
         assert r.exit_code == 2 and "read-only" in r.output, stmt
     r = _sql(demo_db, "SELECT count(*) AS n FROM articles", "--format", "json")
     assert json.loads(r.stdout) == [{"n": 35}]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM read_parquet('{export}/articles.parquet')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM read_json_auto('{export}/../manifest.json')",
+        "SELECT * FROM read_csv('https://example.com/data.csv')",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "ATTACH '{db}' AS other",
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+    ],
+)
+def test_sandbox_refuses_files_network_and_extensions(query, demo_db, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    export = tmp_path / "out"  # files that exist and are readable: only the sandbox refuses
+    export.mkdir()
+    pq.write_table(pa.table({"secret": ["root:x:0:0"]}), export / "articles.parquet")
+    (tmp_path / "manifest.json").write_text('{"secret": "root:x:0:0"}', encoding="utf-8")
+    q = query.format(export=export, db=demo_db)
+    r = _sql(demo_db, q)
+    assert r.exit_code == 2, (q, r.output)
+    assert "refused" in r.stderr and "Traceback" not in r.output, r.output
+    assert "root:" not in r.output and len(r.stderr.strip().splitlines()) == 1
+    # The dashboard's SQL page runs the same code on the same kind of connection.
+    con = connect(demo_db, sandbox=True)
+    with pytest.raises(QueryError, match="refused"):
+        run_query(con, q, 10)
+    con.close()
+
+
+def test_every_table_and_view_answers_in_the_sandbox(demo_db):
+    from framewatch.sql import PUBLIC_TABLES, PUBLIC_VIEWS
+
+    for name in PUBLIC_TABLES + PUBLIC_VIEWS:
+        r = _sql(demo_db, f"SELECT count(*) AS n FROM {name}", "--format", "json")
+        assert r.exit_code == 0, (name, r.output)
+        assert json.loads(r.stdout)[0]["n"] >= 0
+    r = _sql(demo_db, "SET VARIABLE k = 'kestrel'; SELECT count(*) AS n FROM stories "
+             "WHERE label ILIKE '%' || getvariable('k') || '%'", "--format", "json")  # fmt: skip
+    assert r.exit_code == 0 and json.loads(r.stdout) == [{"n": 1}], r.output
 
 
 def test_syntax_error_prints_duckdb_message_not_a_traceback(demo_db):
