@@ -152,7 +152,7 @@ def _cluster_all(c, vecs, times) -> None:
 
 def stage_clustering() -> dict:
     import numpy as np
-    from framewatch.analysis.clustering import OnlineClusterer
+    from framewatch.analysis.stories import make_clusterer
 
     from framewatch.config import AnalysisSettings
 
@@ -171,7 +171,7 @@ def stage_clustering() -> dict:
         # more days of news, not more stories at once, which is what growth means.
         t0 = datetime(2026, 1, 1)
         times = [t0 + timedelta(days=i / 300) for i in range(n)]
-        c = OnlineClusterer(s.story_threshold, s.story_window_days, s.duplicate_threshold)
+        c = make_clusterer(s)
         _, t = _timed(_cluster_all, c, vecs, times)
         out[f"articles_per_s_{n // 1000}k"] = n / t
     out["growth_ratio"] = out["articles_per_s_10k"] / out["articles_per_s_100k"]
