@@ -30,8 +30,9 @@ def plan_merges(
 ) -> dict[int, tuple[int, float]]:
     """Which story merges into which: ``{merged key: (surviving key, similarity)}``.
 
-    Earlier stories survive (ties: the smaller key), so old ids keep their meaning and
-    a chain of pieces collapses into its first one.
+    Stories are visited in time order and a later piece joins the nearest earlier one;
+    of the two, the stored story with the smaller id survives, so ids users have seen
+    keep their meaning, and a chain of pieces collapses into one survivor.
     """
     gap, span = timedelta(days=gap_days), timedelta(days=max_span_days)
     order = sorted(stories, key=lambda s: (s.first, s.key))
@@ -50,7 +51,15 @@ def plan_merges(
         if best is None:
             live.append(StorySummary(s.key, s.total.astype(np.float64), s.size, s.first, s.last))
             continue
-        out[s.key] = (best.key, round(best_sim, 6))
+        # The older stored story (smaller id) keeps its id; pieces merged into the
+        # other one follow it there, so no redirect ever points at a merged story.
+        keep = min(best.key, s.key) if best.key >= 0 and s.key >= 0 else best.key
+        gone = s.key if keep == best.key else best.key
+        for k, (target, sim) in list(out.items()):
+            if target == gone:
+                out[k] = (keep, sim)
+        out[gone] = (keep, round(best_sim, 6))
+        best.key = keep
         best.total = best.total + s.total
         best.size += s.size
         best.last = max(best.last, s.last)

@@ -145,10 +145,8 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
     from framewatch.crawler.dedup import canonical_url, content_hash
     from framewatch.crawler.fetch import insert_articles
     from framewatch.sources import add_source
-    from framewatch.store import utcnow
 
     good, errors = validate(read_records(path))
-    now = utcnow()
     rows = []
     source_ids: dict[str, int] = {}
     with store.transaction():
@@ -158,21 +156,20 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
                 source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             h = content_hash(f"{a.title}\n{a.text}")
             url = a.url or f"urn:framewatch:import:{h[:24]}"
-            # Undated: the time we first saw it, marked as inferred (see docs/schema.md).
-            when, inferred = (a.published_at, False) if a.published_at else (now, True)
             rows.append({
                 "source_id": source_ids[name], "url": url,
                 "canonical_url": canonical_url(url) if a.url else url,
-                "title": a.title, "author": None, "published_at": when, "published_at_inferred": inferred,
+                "title": a.title, "author": None, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
             })  # fmt: skip
         new, _copies = insert_articles(store, rows)
-        inferred_ids = [aid for r, aid in new if r["published_at_inferred"]]
-        if inferred_ids:  # the crawler's insert does not know the column: mark them here
+        undated = [aid for r, aid in new if r["published_at"] is None]
+        if undated:  # the time we first saw it, marked as inferred (docs/schema.md)
             store.execute(
-                "UPDATE articles SET published_at_inferred = true WHERE id IN (SELECT unnest(?))",
-                [inferred_ids],
+                "UPDATE articles SET published_at = fetched_at, published_at_inferred = true "
+                "WHERE id IN (SELECT unnest(?))",
+                [undated],
             )
     return len(new), len(rows) - len(new), errors
