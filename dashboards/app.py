@@ -60,6 +60,11 @@ all_outlets = q.outlets(con)
 chosen = st.sidebar.multiselect("Outlets", all_outlets, key="outlets")
 books = q.codebooks(con) or ["geopolitics-tech"]
 codebook = st.sidebar.selectbox("Codebook", books, key="codebook")
+topic_names = dict(q.topics(con))
+topic = st.sidebar.selectbox(
+    "Topic", [None, *topic_names], format_func=lambda t: "All topics" if t is None else topic_names[t],
+    key="topic",
+)  # fmt: skip
 labels = q.frame_labels(con, codebook)
 order = list(labels.values())
 
@@ -73,7 +78,7 @@ def frame_colour() -> alt.Color:
 # -- pages --------------------------------------------------------------------------
 def overview() -> None:
     st.title("Stories by coverage")
-    stories = q.top_stories(con, start, end, chosen)
+    stories = q.top_stories(con, start, end, chosen, topic=topic)
     if stories.empty:
         st.info("No stories in this period.")
         return
@@ -114,13 +119,14 @@ def overview() -> None:
 
 
 def story_page() -> None:
-    choices = q.story_choices(con)
+    choices = q.story_choices(con, topic)
     if not choices:
         st.title("Story")
         st.info("No stories yet: run `framewatch analyze`.")
         return
     ids = [c[0] for c in choices]
     wanted = params.get("story")
+    wanted = str(q.resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
     head = q.story_header(con, sid)

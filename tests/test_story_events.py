@@ -61,6 +61,18 @@ def _members(db: Path) -> dict[str, int]:
         )
 
 
+def _dashboard(db: Path, monkeypatch, **query):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FRAMEWATCH_DB", str(db))
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def _eval(args: list[str]) -> dict:
     result = CliRunner().invoke(app, ["eval", "stories", *args, "--json"])
     assert result.exit_code == 0, result.output
@@ -76,7 +88,7 @@ def test_a_stream_of_related_events_splits_into_its_events_and_joins_one_topic()
     assert topics["predicted_clusters"] < stories["predicted_clusters"]
 
 
-def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_path):
+def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_path, monkeypatch):
     db = tmp_path / "late.duckdb"
     _analyze(db, _rows(FLOOD), "first.jsonl", tmp_path)
     first = _members(db)
@@ -94,11 +106,20 @@ def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_pa
             "SELECT size, first_seen, last_seen FROM stories WHERE id = ?", [story]
         ).fetchone()
         assert con.execute("SELECT count(*) FROM stories WHERE id = ?", [old]).fetchone()[0] == 0
+        (topic,) = con.execute(
+            "SELECT topic_id FROM story_topics WHERE story_id = ?", [story]
+        ).fetchone()
     assert (new, reason) == (story, "merge") and old != story
     assert size == 3 and last_seen - first_seen > timedelta(days=4)
     shown = CliRunner().invoke(app, ["--db", str(db), "story", str(old)], env={"COLUMNS": "250"})
     assert shown.exit_code == 0
     assert f"merged into story {story}" in shown.output and "Market Ledger" in shown.output
+    # The dashboard's old link opens the survivor, and the topic filter lists it.
+    at = _dashboard(db, monkeypatch, page="Story", story=str(old))
+    assert at.selectbox(key="story").value == story
+    assert len(at.sidebar.selectbox(key="topic").options) == 2  # all topics, and one
+    at.sidebar.selectbox(key="topic").set_value(topic).run()
+    assert not at.exception and len(at.selectbox(key="story").options) == 1
 
 
 def test_merges_never_lose_or_double_a_member():
