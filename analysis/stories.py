@@ -15,7 +15,7 @@ import pyarrow as pa
 from framewatch.analysis.clustering import ClusterParams, OnlineClusterer
 from framewatch.analysis.embed import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.story_labels import refresh_stories
-from framewatch.analysis.story_merge import merge_stories
+from framewatch.analysis.story_merge import merge_stories, split_stories
 from framewatch.analysis.topics import assign_story_topics
 
 from framewatch.config import AnalysisSettings
@@ -164,6 +164,7 @@ def assign_stories(
             on_progress(len(ids))
     merged = merge_stories(store, settings, model, touched_all)
     touched_all = {merged.get(k, k) for k in touched_all}
+    touched_all |= set(split_stories(store, settings, model, touched_all))
     unlabeled = [
         r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
     ]

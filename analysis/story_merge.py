@@ -1,4 +1,5 @@
-"""The later pass over stories: join the pieces of one event that the online pass split.
+"""The later pass over stories: join the pieces of one event that the online pass split
+(and, only where the story_split setting allows it, split a story that holds two).
 
 The online pass decides on each article as it comes, so an article that arrives after
 its story's window, or the second half of an event that resumed after a quiet spell,
@@ -150,3 +151,82 @@ def _recompute(store, model: str, story_ids: list[int], now) -> None:
             [cent.tolist(), min(times[i] for i in idx), max(times[i] for i in idx), now, sid],
         )
     update_counts(store, story_ids)
+
+
+def plan_split(
+    vecs: np.ndarray, below: float, min_part: int = 2
+) -> tuple[np.ndarray, float] | None:
+    """Members (in time order) that leave, and the parts' similarity; None to keep it whole.
+
+    A deterministic two-means seeded with the earliest member and the member least like
+    it; the earliest member's part keeps the story.
+    """
+    n = len(vecs)
+    if n < 2 * min_part:
+        return None
+    a, b = vecs[0].astype(np.float64), vecs[int(np.argmin(vecs @ vecs[0]))].astype(np.float64)
+    leave = np.zeros(n, dtype=bool)
+    for _ in range(20):
+        new = (vecs @ b) > (vecs @ a)
+        new[0] = False
+        if new.sum() in (0, n) or (new == leave).all():
+            break
+        leave = new
+        a, b = vecs[~leave].mean(axis=0), vecs[leave].mean(axis=0)
+    if min(leave.sum(), n - leave.sum()) < min_part:
+        return None
+    ca, cb = vecs[~leave].mean(axis=0), vecs[leave].mean(axis=0)
+    sim = float(ca @ cb / max(np.linalg.norm(ca) * np.linalg.norm(cb), 1e-12))
+    return (leave, round(sim, 6)) if sim < below else None
+
+
+def split_stories(store, settings, model: str, story_ids: set[int]) -> dict[int, int]:
+    """Split the given stories that hold two events; ``{new story: story it left}``.
+
+    Does nothing unless ``story_split`` is on: splitting renumbers members, which
+    users notice, so it is a choice, recorded in ``story_splits``.
+    """
+    from framewatch.analysis.embed import vectors_from_arrow
+
+    from framewatch.store import utcnow
+
+    if not settings.story_split or not story_ids:
+        return {}
+    t = store.arrow(
+        """SELECT m.story_id, m.article_id, e.dim, e.vector FROM story_members m
+           JOIN articles a ON a.id = m.article_id
+           JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
+           WHERE m.story_id IN (SELECT unnest(?))
+           ORDER BY m.story_id, coalesce(a.published_at, a.fetched_at), m.article_id""",
+        [model, sorted(story_ids)],
+    )
+    if t.num_rows == 0:
+        return {}
+    vecs = vectors_from_arrow(t.column("vector"), t.column("dim")[0].as_py())
+    sids, aids = t.column("story_id").to_pylist(), t.column("article_id").to_pylist()
+    now, out = utcnow(), {}
+    with store.transaction():
+        for sid in sorted(set(sids)):
+            idx = [i for i, s in enumerate(sids) if s == sid]
+            plan = plan_split(vecs[idx], settings.story_split_below)
+            if plan is None:
+                continue
+            leave, sim = plan
+            moved = [aids[idx[j]] for j in np.flatnonzero(leave)]
+            new = store.execute(
+                "INSERT INTO stories (model, first_seen, last_seen, size, centroid) "
+                "SELECT model, first_seen, last_seen, 0, centroid FROM stories WHERE id = ? "
+                "RETURNING id",
+                [sid],
+            ).fetchone()[0]
+            store.execute(
+                "UPDATE story_members SET story_id = ? WHERE article_id IN (SELECT unnest(?))",
+                [new, moved],
+            )
+            store.execute(
+                "INSERT INTO story_splits VALUES (?, ?, ?, ?, ?)", [sid, new, len(moved), sim, now]
+            )
+            out[new] = sid
+        if out:
+            _recompute(store, model, sorted({*out, *out.values()}), now)
+    return out

@@ -63,6 +63,10 @@ class AnalysisSettings:
     # The later pass that joins split pieces of one event (analysis/story_merge.py).
     story_merge_threshold: float = 0.8
     story_merge_gap_days: float = 5.0
+    # Off by default: a story is split in two only when this is on and its two halves
+    # are less alike than story_split_below (analysis/story_merge.py).
+    story_split: bool = False
+    story_split_below: float = 0.45
     # Topics: running subjects that group stories (analysis/topics.py).
     topic_threshold: float = 0.4
     topic_window_days: float = 180.0  # a topic stays open this long after its latest story

@@ -211,3 +211,36 @@ def test_dense_real_stream_stays_events():
     result = _eval([str(ALLSIDES)])
     assert result["bcubed_f1"] >= 0.85, result
     assert result["longest_span_days"] <= 14
+
+
+def test_a_story_holding_two_events_is_split_only_when_the_setting_allows(tmp_path):
+    arts = [a for a in load_corpus() if a.story in ("skagen-cable", "glasslock-ransomware")]
+    rows = [{"title": a.title, "text": a.text, "source": a.outlet_name,
+             "published_at": a.published.replace(month=11, day=3).isoformat()} for a in arts]  # fmt: skip
+    gold = {a.title: a.story for a in arts}
+    loose = "[analysis]\nstory_threshold = 0.0\nstory_margin = 0.0\nstory_growth_penalty = 0.0\n"
+    parts = {}
+    for split in ("false", "true"):
+        cfg = tmp_path / f"split-{split}.toml"
+        cfg.write_text(loose + f"story_split = {split}\n")
+        db = tmp_path / f"split-{split}.duckdb"
+        f = write_jsonl(tmp_path / "two.jsonl", rows)
+        runner = CliRunner()
+        assert runner.invoke(app, ["--db", str(db), "import", str(f)]).exit_code == 0
+        result = runner.invoke(app, ["--config", str(cfg), "--db", str(db), "analyze"])
+        assert result.exit_code == 0, result.output
+        parts[split] = _members(db)
+        with duckdb.connect(str(db), read_only=True) as con:
+            splits = con.execute(
+                "SELECT story_id, new_story_id, articles FROM story_splits"
+            ).fetchall()
+            sizes = dict(con.execute("SELECT id, size FROM stories").fetchall())
+        if split == "true":
+            (kept, new, moved) = splits[0]
+            assert sorted(sizes.values()) == sorted([11 - moved, moved]) and new in sizes
+        else:
+            assert splits == [] and list(sizes.values()) == [11]
+    assert len(set(parts["false"].values())) == 1  # the loose settings glue both events
+    titles = list(gold)
+    _, _, f1 = bcubed([parts["true"][t] for t in titles], [gold[t] for t in titles])
+    assert f1 == 1.0

@@ -33,3 +33,12 @@ CREATE TABLE story_topics (
     similarity FLOAT,                   -- to the topic when the story joined (1 for a founder)
     assigned_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+
+-- A story split by the later pass (only when story_split is on): which members left.
+CREATE TABLE story_splits (
+    story_id BIGINT NOT NULL,           -- the story that was split (keeps its earliest member)
+    new_story_id BIGINT NOT NULL,       -- the story founded by the members that left
+    articles INTEGER NOT NULL,
+    similarity FLOAT,                   -- between the two parts' centroids
+    split_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
