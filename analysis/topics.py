@@ -28,6 +28,10 @@ class Topic:
     last: datetime
 
 
+def _seconds(t: datetime) -> float:
+    return (t - datetime(1970, 1, 1)).total_seconds()
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
@@ -39,33 +43,91 @@ def assign_topics(
     """``{story key: (topic key, similarity)}`` and every topic touched or founded.
 
     Stories go in order of first appearance (ties: key), so the result never hinges on
-    input order; ``topics`` are stored ones to resume from.
+    input order; ``topics`` are stored ones to resume from. Ties between topics go to
+    the older one.
     """
     window = timedelta(days=window_days)
-    pool = {t.key: t for t in topics}
+    pool = _Pool()
+    for t in sorted(topics, key=lambda t: t.key):
+        pool.add(t)
     touched: dict[int, Topic] = {}
     out: dict[int, tuple[int, float]] = {}
     next_new = -1
     for s in sorted(stories, key=lambda s: (s.first, s.key)):
         v = _unit(s.total.astype(np.float64))
-        best, best_sim = None, threshold
-        # A closed topic never reopens (stories come in time order): drop it for good.
-        pool = {k: t for k, t in pool.items() if t.last >= s.first - window}
-        for t in sorted(pool.values(), key=lambda t: t.key):
-            sim = float(_unit(t.total) @ v)
-            if sim >= best_sim and (best is None or sim > best_sim):
-                best, best_sim = t, sim
-        if best is None:
+        pool.close_before(s.first - window)
+        i, sim = pool.nearest(v)
+        if i is not None and sim >= threshold:
+            best = pool.topics[i]
+        else:
             best = Topic(next_new, np.zeros_like(v), 0, s.first, s.last)
             next_new -= 1
-            pool[best.key] = best
-            best_sim = 1.0
+            i, sim = pool.add(best), 1.0
         best.total = best.total + v
         best.stories += 1
         best.first, best.last = min(best.first, s.first), max(best.last, s.last)
+        pool.update(i)
         touched[best.key] = best
-        out[s.key] = (best.key, round(best_sim, 6))
+        out[s.key] = (best.key, round(sim, 6))
     return out, touched
+
+
+class _Pool:
+    """Open topics as rows of a matrix, so one story costs one product; closed rows are
+    masked, and dropped once they are half the matrix (amortised linear)."""
+
+    def __init__(self) -> None:
+        self.topics: list[Topic] = []
+        self._rows: list[int] = []  # topic index of each matrix row, oldest first
+        self._row_of: dict[int, int] = {}
+        self._m = np.zeros((0, 0))
+        self._last = np.zeros(0)  # seconds since the epoch of each row's latest story
+        self._cutoff = -np.inf
+
+    def add(self, t: Topic) -> int:
+        i = len(self.topics)
+        self.topics.append(t)
+        n = len(self._rows)
+        if self._m.shape[1] == 0:
+            self._m, self._last = np.zeros((16, len(t.total)), np.float32), np.full(16, -np.inf)
+        if n == len(self._m):
+            self._compact()
+            n = len(self._rows)
+            if n >= len(self._m) // 2:  # still crowded: grow
+                cap = max(16, 2 * len(self._m))
+                m, last = np.zeros((cap, len(t.total)), np.float32), np.full(cap, -np.inf)
+                m[:n], last[:n] = self._m[:n], self._last[:n]
+                self._m, self._last = m, last
+        self._rows.append(i)
+        self._row_of[i] = n
+        self.update(i)
+        return i
+
+    def update(self, i: int) -> None:
+        t, r = self.topics[i], self._row_of[i]
+        self._m[r] = _unit(t.total) if t.stories else 0.0
+        self._last[r] = _seconds(t.last)
+
+    def close_before(self, when: datetime) -> None:
+        # A closed topic never reopens (stories come in time order).
+        self._cutoff = _seconds(when)
+
+    def _compact(self) -> None:
+        n = len(self._rows)
+        keep = np.flatnonzero(self._last[:n] >= self._cutoff)
+        self._m[: len(keep)], self._last[: len(keep)] = self._m[keep], self._last[keep]
+        self._last[len(keep) :] = -np.inf
+        self._rows = [self._rows[k] for k in keep]
+        self._row_of = {i: r for r, i in enumerate(self._rows)}
+
+    def nearest(self, v: np.ndarray) -> tuple[int | None, float]:
+        n = len(self._rows)
+        if n == 0:
+            return None, -1.0
+        sims = (self._m[:n] @ v.astype(np.float32)).astype(np.float64)
+        sims[self._last[:n] < self._cutoff] = -np.inf
+        j = int(np.argmax(sims))  # the first of equal maxima: the older topic
+        return (self._rows[j], float(sims[j])) if np.isfinite(sims[j]) else (None, -1.0)
 
 
 def assign_story_topics(store, settings, model: str) -> int:
