@@ -11,7 +11,8 @@ rules keep it an event:
 * growth: the bar rises with the story's size (per doubling), so big stories need
   more evidence to grow than pairs do;
 * margin: on a crowded day, an article about as close to two open stories is more
-  often a third event than a member of either, so the best must beat the runner-up.
+  often a third event than a member of either, so the best must beat the runner-up;
+* gap (off by default): the bar rises per day since the story's latest member.
 
 Only the stories still open are compared, and only the few nearest by centroid are
 scored member by member, so the cost per article is bounded by how many stories run
@@ -39,6 +40,7 @@ class ClusterParams:
     member_weight: float = 0.3
     growth_penalty: float = 0.03
     margin: float = 0.2
+    gap_penalty: float = 0.0
 
 
 @dataclass
@@ -143,8 +145,9 @@ class OnlineClusterer:
                 if (1 - w) * sims[i] + w < self.p.threshold:
                     break  # even identical recent members could not lift it over the bar
                 s = self.score(story, float(sims[i]), vec)
+                gap = max((when - story.last).total_seconds(), 0.0) / 86400
                 if (
-                    s >= max(self.bar(story.size), crowd)
+                    s >= max(self.bar(story.size) + self.p.gap_penalty * gap, crowd)
                     and story.first - self.window <= when
                     and s > best_score
                 ):

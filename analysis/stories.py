@@ -29,7 +29,7 @@ def cluster_params(s: AnalysisSettings) -> ClusterParams:
         threshold=s.story_threshold, window_days=s.story_window_days,
         duplicate_threshold=s.duplicate_threshold, max_span_days=s.story_max_span_days,
         member_weight=s.story_member_weight, growth_penalty=s.story_growth_penalty,
-        margin=s.story_margin,
+        margin=s.story_margin, gap_penalty=s.story_gap_penalty,
     )  # fmt: skip
 
 

@@ -60,6 +60,9 @@ class AnalysisSettings:
     story_member_weight: float = 0.3  # weight of the nearest recent members against the centroid
     story_growth_penalty: float = 0.03  # bar raised per doubling of a story's size
     story_margin: float = 0.2  # the best story must beat the runner-up by this much
+    # Bar raised per day since a story's latest member. Off: it splits sequential events
+    # on one subject, but also follow-ups days later that editors keep in the story.
+    story_gap_penalty: float = 0.0
     # The later pass that joins split pieces of one event (analysis/story_merge.py).
     story_merge_threshold: float = 0.8
     story_merge_gap_days: float = 5.0

@@ -74,7 +74,8 @@ def _dashboard(db: Path, monkeypatch, **query):
 
 
 def _eval(args: list[str]) -> dict:
-    result = CliRunner().invoke(app, ["eval", "stories", *args, "--json"])
+    cfg = args[:2] if args[:1] == ["--config"] else []
+    result = CliRunner().invoke(app, [*cfg, "eval", "stories", *args[len(cfg) :], "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -86,6 +87,27 @@ def test_a_stream_of_related_events_splits_into_its_events_and_joins_one_topic()
     assert stories["predicted_clusters"] == 6 and stories["longest_span_days"] < 2
     topics = _eval([f, "--level", "topic"])
     assert topics["predicted_clusters"] < stories["predicted_clusters"]
+
+
+def test_a_dense_stream_of_one_subject_no_longer_snowballs(tmp_path):
+    """Eight vaccine events over 18 days, two or three days apart, sharing vocabulary."""
+    f = str(DATA / "dense_vaccine_stream.jsonl")
+    earlier = tmp_path / "earlier.toml"  # the defaults before this change
+    earlier.write_text(
+        "[analysis]\nstory_threshold = 0.5\nstory_max_span_days = 100000\n"
+        "story_member_weight = 0\nstory_growth_penalty = 0\nstory_margin = 0\n"
+        "story_merge_threshold = 2\n"
+    )
+    snowball = _eval(["--config", str(earlier), f])
+    assert snowball["longest_span_days"] > 10 and snowball["largest_size"] >= 10
+    now = _eval([f])
+    assert now["longest_span_days"] <= 10 and now["largest_size"] < snowball["largest_size"]
+    assert now["bcubed_f1"] > snowball["bcubed_f1"]
+    # With the gap rule on, the stream splits into its events.
+    gap = tmp_path / "gap.toml"
+    gap.write_text("[analysis]\nstory_gap_penalty = 0.08\n")
+    split = _eval(["--config", str(gap), f])
+    assert split["bcubed_f1"] >= 0.95 and split["longest_span_days"] < 2
 
 
 def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_path, monkeypatch):
