@@ -12,9 +12,11 @@ from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
-from framewatch.analysis.clustering import OnlineClusterer
+from framewatch.analysis.clustering import ClusterParams, OnlineClusterer
 from framewatch.analysis.embed import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.story_labels import refresh_stories
+from framewatch.analysis.story_merge import merge_stories, split_stories
+from framewatch.analysis.topics import assign_story_topics
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
@@ -22,8 +24,17 @@ from framewatch.store import Store, utcnow
 CHUNK = 5000
 
 
+def cluster_params(s: AnalysisSettings) -> ClusterParams:
+    return ClusterParams(
+        threshold=s.story_threshold, window_days=s.story_window_days,
+        duplicate_threshold=s.duplicate_threshold, max_span_days=s.story_max_span_days,
+        member_weight=s.story_member_weight, growth_penalty=s.story_growth_penalty,
+        margin=s.story_margin, gap_penalty=s.story_gap_penalty,
+    )  # fmt: skip
+
+
 def make_clusterer(s: AnalysisSettings) -> OnlineClusterer:
-    return OnlineClusterer(s.story_threshold, s.story_window_days, s.duplicate_threshold)
+    return OnlineClusterer(cluster_params(s))
 
 
 def _pending(store: Store, model: str, limit: int) -> pa.Table:
@@ -79,6 +90,7 @@ def assign_stories(
 ) -> tuple[int, int]:  # fmt: skip
     """Cluster pending articles; returns (articles assigned, stories created)."""
     assigned = created = 0
+    infer_missing_dates(store)
     clusterer = make_clusterer(settings)
     loaded = False
     touched_all: set[int] = set()
@@ -143,21 +155,39 @@ def assign_stories(
                         [now],
                     )
             touched = sorted(clusterer.touched)
-            _update_counts(store, touched)
+            update_counts(store, touched)
         touched_all |= set(touched)
         clusterer.end_batch()
         assigned += len(ids)
         created += len(mapping)
         if on_progress:
             on_progress(len(ids))
+    merged = merge_stories(store, settings, model, touched_all)
+    touched_all = {merged.get(k, k) for k in touched_all}
+    touched_all |= set(split_stories(store, settings, model, touched_all))
     unlabeled = [
         r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
     ]
     refresh_stories(store, sorted(touched_all | set(unlabeled)), model, settings)
+    assign_story_topics(store, settings, model)
     return assigned, created
 
 
-def _update_counts(store: Store, story_ids: list[int]) -> None:
+def infer_missing_dates(store: Store) -> int:
+    """Give undated articles the time framewatch first saw them, and mark it inferred.
+
+    Any writer may store an article without a date (a feed entry without one, a
+    corpus row); this is the one place that fills it, before anything orders by time.
+    """
+    with store.transaction():
+        return store.execute(
+            "UPDATE articles SET published_at = fetched_at, published_at_inferred = true "
+            "WHERE published_at IS NULL"
+        ).fetchone()[0]
+
+
+def update_counts(store: Store, story_ids: list[int]) -> None:
+    """Members, copies and outlets of the given stories, from story_members."""
     store.execute(
         """UPDATE stories SET size = x.n - x.copies, copies = x.copies, outlets = x.outlets
            FROM (SELECT m.story_id, count(*) AS n, count(d.article_id) AS copies,

@@ -59,10 +59,18 @@ codebook = st.sidebar.selectbox(
     "Codebook", books, index=books.index(params["codebook"]) if params.get("codebook") in books else 0,
     key="codebook",
 )  # fmt: skip
+topic_names = dict(q.topics(con))
+topic_ids = [None, *topic_names]
+wanted_topic = next((t for t in topic_names if str(t) == params.get("topic")), None)
+topic = st.sidebar.selectbox(
+    "Topic", topic_ids, index=topic_ids.index(wanted_topic),
+    format_func=lambda t: "All topics" if t is None else topic_names[t], key="topic",
+)  # fmt: skip
 by = cp.attribute_picker(con, params.get("by"))
 write_params(
-    params, page=page, **{"from": start, "to": end}, outlet=chosen, codebook=codebook, by=by
-)
+    params, page=page, **{"from": start, "to": end}, outlet=chosen, codebook=codebook, by=by,
+    topic=topic,
+)  # fmt: skip
 labels = q.frame_labels(con, codebook)
 order = list(labels.values())
 
@@ -76,7 +84,7 @@ def frame_colour() -> alt.Color:
 # -- pages --------------------------------------------------------------------------
 def overview() -> None:
     st.title("Stories by coverage")
-    stories = q.top_stories(con, start, end, chosen)
+    stories = q.top_stories(con, start, end, chosen, topic=topic)
     if stories.empty:
         st.info("No stories in this period.")
         return
@@ -117,13 +125,14 @@ def overview() -> None:
 
 
 def story_page() -> None:
-    choices = q.story_choices(con)
+    choices = q.story_choices(con, topic)
     if not choices:
         st.title("Story")
         st.info("No stories yet: run `framewatch analyze`.")
         return
     ids = [c[0] for c in choices]
     wanted = params.get("story")
+    wanted = str(q.resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
     head = q.story_header(con, sid)

@@ -42,9 +42,22 @@ def frame_labels(con, codebook: str) -> dict[str, str]:
     )
 
 
+def topics(con) -> list[tuple[int, str]]:
+    """Topics (running subjects) with how many stories each, biggest first."""
+    return [(i, f"{label or 'topic ' + str(i)} ({n} stories)") for i, label, n in
+            con.execute("SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
+
+
+def resolve_story(con, story_id: int) -> int:
+    """A story id merged into another resolves to the survivor, so old links keep working."""
+    row = con.execute("SELECT new_id FROM story_redirects WHERE old_id = ?", [story_id]).fetchone()
+    return row[0] if row else story_id
+
+
 def top_stories(
-    con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50
-) -> pd.DataFrame:
+    con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50,
+    topic: int | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Stories of the period by coverage, with a daily coverage series for sparklines."""
     o = _outlets(outlet_list)
     return con.execute(
@@ -57,8 +70,9 @@ def top_stories(
                    FROM (SELECT unnest(generate_series(min(p.day), max(p.day), INTERVAL 1 DAY))::DATE AS day) g
                    LEFT JOIN days d ON d.story_id = s.id AND d.day = g.day) AS coverage
            FROM p JOIN stories s ON s.id = p.story_id
+           WHERE ?::BIGINT IS NULL OR s.id IN (SELECT story_id FROM story_topics WHERE topic_id = ?)
            GROUP BY s.id, s.label, s.headline ORDER BY articles DESC, outlets DESC, s.id LIMIT ?""",
-        [start, end, o, o, limit],
+        [start, end, o, o, topic, topic, limit],
     ).df()
 
 
@@ -150,6 +164,8 @@ def weekly_trends(con, codebook: str, outlet: str | None, story: int | None) -> 
     ).df()
 
 
-def story_choices(con) -> list[tuple[int, str]]:
+def story_choices(con, topic: int | None = None) -> list[tuple[int, str]]:
     return [(i, f"{i} · {label or ''} · {headline or ''}") for i, label, headline in
-            con.execute("SELECT id, label, headline FROM stories ORDER BY size DESC, id").fetchall()]  # fmt: skip
+            con.execute("SELECT id, label, headline FROM stories WHERE ?::BIGINT IS NULL OR id IN "
+                        "(SELECT story_id FROM story_topics WHERE topic_id = ?) ORDER BY size DESC, id",
+                        [topic, topic]).fetchall()]  # fmt: skip

@@ -430,8 +430,13 @@ def stories(
 @app.command()
 @handles_errors
 def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A story id.")]) -> None:
-    """One story's articles by time and outlet."""
+    """One story's articles by time and outlet (an id merged away shows its survivor)."""
+    from framewatch.analysis.story_merge import resolve_story
+
     con = _reader(ctx)
+    asked, story_id = story_id, resolve_story(con, story_id)
+    if story_id != asked:
+        out.print(f"story {asked} was merged into story {story_id}")
     head = con.execute(
         "SELECT label, headline, size, outlets FROM stories WHERE id = ?", [story_id]
     ).fetchone()
@@ -476,27 +481,43 @@ def import_(
 def eval_stories_cmd(
     ctx: typer.Context,
     file: Annotated[
-        Path | None, typer.Argument(help="Labelled file with a story or event column.")
+        Path | None, typer.Argument(help="Labelled file with a story (or topic) column.")
     ] = None,
     sample: Annotated[
-        bool, typer.Option("--sample", help="Use the bundled sample corpus.")
+        bool, typer.Option("--sample", help="Use the bundled sample corpus (or topic set).")
     ] = False,
+    level: Annotated[
+        str, typer.Option(help="story: score events; topic: score topics against a topic column.")
+    ] = "story",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
-    threshold: Annotated[float | None, typer.Option(help="Override story_threshold.")] = None,
-    window: Annotated[float | None, typer.Option(help="Override story_window_days.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Override story_threshold (topic_threshold at topic level)."),
+    ] = None,
+    window: Annotated[
+        float | None, typer.Option(help="Override story_window_days (topic_window_days).")
+    ] = None,
 ) -> None:
-    """B-cubed precision/recall/F1 and ARI of the story clustering on labelled data."""
-    from framewatch.analysis.evaluate import eval_stories, labelled_articles, sample_story_articles
+    """B-cubed precision/recall/F1 and ARI of the story (or topic) clustering on labelled data."""
+    from framewatch.analysis.evaluate import (
+        LEVELS,
+        eval_stories,
+        labelled_articles,
+        sample_articles,
+    )
 
     if (file is None) == (not sample):
         raise UsageError("give a labelled FILE or --sample")
-    arts = sample_story_articles() if sample else labelled_articles(file, ("story", "event"))
+    if level not in LEVELS:
+        raise UsageError(f"unknown --level {level!r} (use {' or '.join(LEVELS)})")
+    arts = sample_articles(level) if sample else labelled_articles(file, LEVELS[level])
     a = ctx.obj.settings.analysis
+    prefix = "topic" if level == "topic" else "story"
     if threshold is not None:
-        a.story_threshold = threshold
+        setattr(a, f"{prefix}_threshold", threshold)
     if window is not None:
-        a.story_window_days = window
-    result = eval_stories(arts, a)
+        setattr(a, f"{prefix}_window_days", window)
+    result = eval_stories(arts, a, level)
     if as_json:
         print_json(result)
         return
