@@ -18,6 +18,7 @@ import numpy as np
 from scipy.spatial.distance import jensenshannon
 
 from framewatch.config import CompareSettings
+from framewatch.errors import InputError
 
 
 @dataclass
@@ -64,7 +65,7 @@ def find_splits(
         ).fetchall()
     ]
     if not frames:
-        raise ValueError(
+        raise InputError(
             f"no codebook {codebook!r} in this store (see `framewatch codebooks list`)"
         )
     rows = con.execute(
