@@ -207,7 +207,7 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             page.get_by_text("Frontier Tech Review — Halvard Labs").first.wait_for(timeout=30_000)
             page.get_by_text("The Northern Ledger — Kestrel-4 misused").first.click()
             page.get_by_text("danger to national security", exact=False).first.wait_for(
-                timeout=30_000
+                timeout=60_000  # a rerun on a loaded 2-core machine can take half a minute
             )
             page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
             assert page.evaluate("window.__pwned === undefined")
