@@ -78,6 +78,7 @@ class RayEngine(Engine):
 
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # framewatch shows its own
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         threads = max(1, int(self.cpus))
         spec = WorkSpec(spec.folder, spec.settings, spec.codebooks, spec.min_words, threads)
         ds = ray.data.from_items([{"part": i} for i in parts], override_num_blocks=len(parts))
