@@ -254,6 +254,24 @@ def test_ray_engine_without_the_scale_extra_says_what_to_install(tmp_path, monke
     assert lines == ["error: --engine ray needs Ray: pip install 'framewatch[scale]'"]
 
 
+def test_a_plan_that_gets_no_resources_fails_with_a_clear_message():
+    import threading
+
+    from framewatch.backfill.engines import PlanStalled
+    from framewatch.backfill.engines._local import LocalEngine
+
+    never = threading.Event()
+
+    def results():  # an engine whose workers never get a CPU: nothing ever comes back
+        never.wait()
+        yield {}
+
+    engine = LocalEngine(1, stall_s=0.5)
+    with pytest.raises(PlanStalled, match=r"finished no partition in 0.5 s; 2 actors asking"):
+        engine.watched(results, lambda r: None, "2 actors asking for 1 CPU each")
+    never.set()
+
+
 def _ray_processes(marker: str) -> list[str]:
     """Command lines of live processes that mention ``marker`` (the cluster's temp dir)."""
     found = []

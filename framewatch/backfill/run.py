@@ -69,7 +69,8 @@ def backfill(
     report = BackfillReport(planned=plan.articles, problems=list(plan.problems))
     loader = Loader(store, a.model, jobs)
     pending = plan.to_load()
-    todo = [i for i in plan.to_analyse() if i in set(pending)]
+    unloaded = set(pending)
+    todo = [i for i in plan.to_analyse() if i in unloaded]
     spec = WorkSpec(
         str(plan.folder.resolve()), a, tuple(j.cb for j in jobs), settings.crawl.min_words
     )

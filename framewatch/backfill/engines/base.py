@@ -70,7 +70,7 @@ class Engine(ABC):
                 item = q.get(timeout=self.stall_s)
             except queue.Empty:
                 raise PlanStalled(
-                    f"the {self.name} engine finished no partition in {self.stall_s:.0f} s; {hint}"
+                    f"the {self.name} engine finished no partition in {self.stall_s:g} s; {hint}"
                 ) from None
             if item is end:
                 return
