@@ -272,6 +272,16 @@ def test_a_plan_that_gets_no_resources_fails_with_a_clear_message():
     never.set()
 
 
+def test_ray_actors_are_sized_from_the_cluster():
+    from framewatch.backfill.engines._ray import actor_resources
+
+    # 2 CPUs: two actors reserving a whole CPU each would leave Ray Data's tasks none
+    assert actor_resources({"CPU": 2.0}, 2) == (0.5, 0.0)
+    assert actor_resources({"CPU": 2.0}, 1) == (1.0, 0.0)
+    assert actor_resources({"CPU": 64.0, "GPU": 4.0}, 4) == (1.0, 1.0)
+    assert actor_resources({"CPU": 8.0, "GPU": 1.0}, 2) == (1.0, 0.5)
+
+
 def _ray_processes(marker: str) -> list[str]:
     """Command lines of live processes that mention ``marker`` (the cluster's temp dir)."""
     found = []
