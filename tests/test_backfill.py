@@ -308,6 +308,10 @@ def ray_cluster():
     tmp = tempfile.mkdtemp(prefix="fwray", dir="/tmp")  # short: Ray's socket paths are limited
     ray_bin = Path(sys.executable).parent / "ray"
     port = _free_port()
+    # Ray turns token auth on when ~/.ray/auth_token exists (any earlier local
+    # ray.init writes one): say what this loopback-only cluster and its driver use.
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     head = subprocess.Popen(
         [str(ray_bin), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
          f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
@@ -315,7 +319,8 @@ def ray_cluster():
         stdout=(Path(tmp) / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_for(lambda: any("raylet" in p for p in _ray_processes(tmp)), 120)
+        log = Path(tmp) / "head.log"
+        _wait_for(lambda: "Ray runtime started" in log.read_text(errors="replace"), 180)
         yield f"127.0.0.1:{port}"
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -327,6 +332,10 @@ def ray_cluster():
         head.wait(timeout=30)
         _wait_for(lambda: not _ray_processes(tmp), 60)
         shutil.rmtree(tmp, ignore_errors=True)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
 
 
 def _free_port() -> int:
