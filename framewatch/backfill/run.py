@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from framewatch.analysis.framing_stage import FramingJob
-from framewatch.backfill.engines import select_engine
+from framewatch.backfill.engines import check_engine, select_engine
 from framewatch.backfill.load import Loader
 from framewatch.backfill.meter import meter
 from framewatch.backfill.plan import make_plan
@@ -59,6 +59,7 @@ def backfill(
     """Run (or resume) the backfill of ``inputs``; counts and problems go into ``rec``."""
     from framewatch.analysis.pipeline_stages import stories_stage
 
+    check_engine(opts.engine)
     a = settings.analysis
     jobs = [FramingJob(store, a, cid) for cid in a.codebooks]
     fingerprint = {

@@ -10,6 +10,23 @@ from framewatch.backfill.engines.base import Engine, EngineUnavailable, PlanStal
 ENGINES = ("local", "ray")
 
 
+def check_engine(name: str) -> None:
+    """Fail before any work when the engine is unknown or its library is missing."""
+    import importlib.util
+
+    if name not in ENGINES:
+        raise EngineUnavailable(f"unknown engine {name!r} (use {' or '.join(ENGINES)})")
+    if name == "ray":
+        try:
+            missing = importlib.util.find_spec("ray") is None
+        except ValueError:  # a module set to None in sys.modules
+            missing = True
+        if missing:
+            from framewatch.backfill.engines._ray import MISSING
+
+            raise EngineUnavailable(MISSING)
+
+
 def select_engine(
     name: str, workers: int | None = None, address: str | None = None, stall_s: float | None = None
 ) -> Engine:
@@ -27,4 +44,11 @@ def select_engine(
     raise EngineUnavailable(f"unknown engine {name!r} (use {' or '.join(ENGINES)})")
 
 
-__all__ = ["ENGINES", "Engine", "EngineUnavailable", "PlanStalled", "select_engine"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineUnavailable",
+    "PlanStalled",
+    "check_engine",
+    "select_engine",
+]
