@@ -38,11 +38,13 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
-    ap.add_argument("--only", help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end)")
+    ap.add_argument(
+        "--only", help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end, backfill)"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
     args = ap.parse_args(argv)
-    only = args.only.split(",") if args.only else [*STAGES, "end_to_end"]
-    unknown = set(only) - {*STAGES, "end_to_end"}
+    only = args.only.split(",") if args.only else [*STAGES, "end_to_end", "backfill"]
+    unknown = set(only) - {*STAGES, "end_to_end", "backfill"}
     if unknown:
         ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     results = {}
@@ -56,12 +58,37 @@ def main(argv: list[str] | None = None) -> int:
         lines += _end_to_end(results, out)
     else:
         lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in results.items()]
+    if "backfill" in only:
+        lines += ["", *_backfill(out)]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"
     path.write_text(json.dumps(out, indent=2, default=str))
     print(f"\nwrote {path}")
     return 0
+
+
+def _backfill(out: dict) -> list[str]:
+    """Backfill throughput at 1 and 2 Ray workers against the single-process path."""
+    import importlib.util
+
+    from benchmarks.backfill import backfill_run, summarise
+    from benchmarks.stages import N_ARTICLES
+
+    runs = {}
+    plan = [("local", 1)]
+    if importlib.util.find_spec("ray") is not None:
+        plan += [("ray", 1), ("ray", 2)]
+    for engine, workers in plan:
+        print(
+            f"measuring backfill ({engine}, {workers} worker(s)) ...", file=sys.stderr, flush=True
+        )
+        runs[f"{engine}_{workers}"] = {
+            size: _isolated(backfill_run, engine, workers, n)
+            for size, n in (("small", N_ARTICLES // 2), ("large", N_ARTICLES))
+        }
+    out["backfill"], lines = summarise(runs)
+    return lines
 
 
 def _end_to_end(results: dict, out: dict) -> list[str]:

@@ -317,7 +317,9 @@ def insert_articles(
     """Insert rows not already stored; returns (row, new id) and (row, existing id) exact copies.
 
     Call inside a transaction. A row whose canonical URL or content hash is already
-    stored (or earlier in the same batch) is not inserted again.
+    stored (or earlier in the same batch) is not inserted again. An undated row is
+    dated by when framewatch first saw it, marked as inferred, so every path that
+    stores articles (crawl, import, backfill) clusters it the same way.
     """
     if not rows:
         return [], []
@@ -334,8 +336,8 @@ def insert_articles(
     copies: list[tuple[dict, int]] = []
     placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
     sql = (
-        f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, fetched_at) "
-        f"VALUES ({placeholders}, ?) RETURNING id"
+        f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, fetched_at, published_at_inferred) "
+        f"VALUES ({placeholders}, ?, ?) RETURNING id"
     )
     now = utcnow()
     for r in rows:
@@ -344,7 +346,11 @@ def insert_articles(
         if r["content_hash"] in by_hash:
             copies.append((r, by_hash[r["content_hash"]]))
             continue
-        aid = store.execute(sql, [r.get(c) for c in ARTICLE_COLUMNS] + [now]).fetchone()[0]
+        values = [r.get(c) for c in ARTICLE_COLUMNS]
+        undated = r.get("published_at") is None
+        if undated:
+            values[ARTICLE_COLUMNS.index("published_at")] = now
+        aid = store.execute(sql, [*values, now, undated]).fetchone()[0]
         by_canon[r["canonical_url"]] = by_hash[r["content_hash"]] = aid
         new.append((r, aid))
     return new, copies

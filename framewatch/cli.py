@@ -476,6 +476,54 @@ def import_(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+@app.command()
+@handles_errors
+def backfill(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str], typer.Argument(help="Files or globs: JSONL, CSV, Parquet, WARC(.gz).")
+    ],
+    engine: Annotated[
+        str, typer.Option(help="local (in-process) or ray (needs framewatch[scale]).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="A Ray cluster's address, e.g. ray://head:10001.")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Model workers (default: local 1, ray from the cluster)."),
+    ] = None,
+    partition_size: Annotated[
+        int, typer.Option(min=1, help="Articles per partition (the unit of resuming).")
+    ] = 500,
+    stall_timeout: Annotated[
+        float, typer.Option(help="Fail when no partition finishes for this many seconds.")
+    ] = 900.0,
+    keep_work: Annotated[
+        bool, typer.Option(help="Keep the work folder's partitions after success.")
+    ] = False,
+) -> None:
+    """Analyse a large archive on an engine: same results as import + analyze, resumable."""
+    from framewatch.backfill import BackfillOptions, work_folder
+    from framewatch.backfill import backfill as run_backfill
+    from framewatch.backfill.engines import PlanStalled
+    from framewatch.pipeline import recorded_run
+
+    opts = BackfillOptions(engine, workers, address, partition_size, stall_timeout, keep_work)
+    with ctx.obj.store() as store:
+        try:
+            with recorded_run(store, "backfill") as rec:
+                report = run_backfill(
+                    store, ctx.obj.settings, inputs, work_folder(Path(ctx.obj.db)), opts, rec
+                )
+        except PlanStalled as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_FAILURE) from None
+        _print_run_summary(store, rec.counts, rec.errors)
+    if report.problems:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 @eval_app.command("stories")
 @handles_errors
 def eval_stories_cmd(

@@ -211,12 +211,6 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
                 "word_count": len(a.text.split()), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
             })  # fmt: skip
+        # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
         new, _copies = insert_articles(store, rows)
-        undated = [aid for r, aid in new if r["published_at"] is None]
-        if undated:  # the time we first saw it, marked as inferred (docs/schema.md)
-            store.execute(
-                "UPDATE articles SET published_at = fetched_at, published_at_inferred = true "
-                "WHERE id IN (SELECT unnest(?))",
-                [undated],
-            )
     return len(new), len(rows) - len(new), errors

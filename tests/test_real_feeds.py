@@ -38,8 +38,8 @@ def _rows(store):
     return {
         r[0]: r
         for r in store.execute(
-            "SELECT url, title, text, extraction, extraction_note, published_at, id"
-            " FROM articles ORDER BY id"
+            "SELECT url, title, text, extraction, extraction_note, published_at, id,"
+            " published_at_inferred, fetched_at FROM articles ORDER BY id"
         ).fetchall()
     }
 
@@ -91,7 +91,10 @@ def test_rss_link_less_content_encoded_and_undated_items_are_all_stored(
     assert notes[3] == "feed_content" and "no link in the feed" in notes[4]
     assert notes[2].startswith("Paragraph 0:") and "\nParagraph 1:" in notes[2]
     brief = by_title["Undated brief"]
-    assert brief[3] == "feed_summary" and brief[5] is None and "ferry timetable" in brief[2]
+    assert brief[3] == "feed_summary" and "ferry timetable" in brief[2]
+    # Undated: dated by when framewatch first saw it, and marked as inferred.
+    assert brief[7] is True and brief[5] == brief[8]
+    assert by_title["A normal story"][7] is False
     down = by_title["Down page"]
     assert down[3] == "feed_content" and "HTTP 503" in down[4] and "Down story." in down[2]
     teaser = by_title["Teaser"]
@@ -181,7 +184,8 @@ def test_json_feed_1_0_and_1_1_are_read_and_polled_without_doubles(http_server, 
     # "c" has no text and the non-object item is reported: the feed is partial, not failed.
     assert by_source[b].status == "partial" and by_source[b].new_articles == 2
     rows = store.execute(
-        "SELECT title, author, published_at, language, extraction, text FROM articles ORDER BY id"
+        "SELECT title, author, published_at, language, extraction, text, published_at_inferred"
+        " FROM articles ORDER BY id"
     ).fetchall()
     by_title = {r[0]: r for r in rows}
     linked = by_title["Linked JSON item"]
@@ -190,7 +194,8 @@ def test_json_feed_1_0_and_1_1_are_read_and_polled_without_doubles(http_server, 
     assert by_title["Linkless JSON item"][4] == "feed_content"
     assert by_title["Linkless JSON item"][2].isoformat() == "2026-11-10T10:30:00"
     plain = by_title[None]
-    assert plain[1] == "Redaktion" and plain[2] is None and plain[3] == "de"
+    assert plain[1] == "Redaktion" and plain[6] is True and plain[3] == "de"
+    assert linked[6] is False
     external = by_title["External link only"]
     assert external[1] == "Ada, Ben" and external[4] == "feed_content"
     assert fetch_due(store, settings, force=True).new_articles == 0

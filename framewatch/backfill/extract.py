@@ -1,0 +1,37 @@
+"""A WARC page made into the article row the crawler would store for the same page.
+
+The crawler's own pieces do the work (trafilatura via ``extract_article``, its stub
+test, canonical URLs and content hashes), so a page read from an archive and the same
+page fetched live are stored with the same text, canonical URL and fingerprint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from framewatch.crawler.dedup import canonical_url, content_hash
+from framewatch.crawler.extract import extract_article, paywall_reason
+
+
+def page_article(url: str, html: bytes, captured_at: datetime | None, min_words: int) -> dict | str:
+    """The article row's fields, or why the page has none (the crawler's wording)."""
+    extracted = extract_article(html, url)
+    if extracted is None:
+        return "extraction found no main text"
+    note = paywall_reason(extracted.text, min_words)
+    text = extracted.text
+    return {
+        "url": url,
+        "canonical_url": canonical_url(extracted.canonical_url or url),
+        "title": extracted.title,
+        "author": extracted.author,
+        # an archive has no feed date: the page's own, else when it was captured
+        "published_at": extracted.date or captured_at,
+        "language": extracted.language,
+        "site_name": extracted.site_name,
+        "text": text,
+        "word_count": len(text.split()),
+        "content_hash": content_hash(text),
+        "extraction": "stub" if note else "full",
+        "extraction_note": note,
+    }

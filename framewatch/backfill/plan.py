@@ -1,0 +1,142 @@
+"""The backfill plan: input cut into numbered Parquet partitions in a work folder.
+
+The folder sits beside the store (``<store>.backfill/<plan key>/``) and is what makes a
+backfill resumable: ``in/`` holds the planned partitions, ``out/`` the analysed ones,
+and a ``.loaded`` marker each one already in the store. The key hashes the inputs and
+the analysis settings, so running the same command again finds the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from framewatch.backfill.inputs import expand, records
+from framewatch.store import Store
+
+IN_SCHEMA = pa.schema([
+    ("position", pa.string()), ("kind", pa.string()), ("source", pa.string()),
+    ("site_url", pa.string()), ("url", pa.string()), ("canonical_url", pa.string()),
+    ("title", pa.string()), ("text", pa.string()), ("published_at", pa.timestamp("us")),
+    ("language", pa.string()), ("content_hash", pa.string()), ("html", pa.binary()),
+])  # fmt: skip
+CHECK_CHUNK = 2000  # candidates looked up in the store at once
+
+
+@dataclass
+class Plan:
+    folder: Path
+    partitions: int = 0
+    articles: int = 0  # candidates planned (WARC pages may still fail extraction)
+    known: int = 0  # already stored, or repeated within the input
+    problems: list[str] = field(default_factory=list)
+
+    def input(self, i: int) -> Path:
+        return self.folder / "in" / f"part-{i:05d}.parquet"
+
+    def output(self, i: int) -> Path:
+        return self.folder / "out" / f"part-{i:05d}.parquet"
+
+    def loaded(self, i: int) -> Path:
+        return self.folder / "out" / f"part-{i:05d}.loaded"
+
+    def to_analyse(self) -> list[int]:
+        return [i for i in range(self.partitions) if not self.output(i).exists()]
+
+    def to_load(self) -> list[int]:
+        return [i for i in range(self.partitions) if not self.loaded(i).exists()]
+
+    def rows_in(self, parts: list[int]) -> int:
+        return sum(pq.ParquetFile(self.input(i)).metadata.num_rows for i in parts)
+
+
+def plan_key(paths: list[Path], fingerprint: dict) -> str:
+    h = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode())
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.resolve()}\n{st.st_size}\n{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def make_plan(
+    store: Store, inputs: list[str], work_root: Path, fingerprint: dict, partition_size: int
+) -> Plan:
+    """The plan for these inputs: the finished one from an earlier run, else a new one."""
+    paths = expand(inputs)
+    folder = work_root / plan_key(paths, {**fingerprint, "partition_size": partition_size})
+    manifest = folder / "plan.json"
+    if manifest.exists():
+        return Plan(folder, **json.loads(manifest.read_text()))
+    plan = Plan(folder)
+    (folder / "in").mkdir(parents=True, exist_ok=True)
+    (folder / "out").mkdir(exist_ok=True)
+    batch: list[dict] = []
+    for rows in _deduplicated(store, paths, plan):
+        batch.extend(rows)
+        while len(batch) >= partition_size:
+            _write(plan, batch[:partition_size])
+            batch = batch[partition_size:]
+    if batch:
+        _write(plan, batch)
+    # the manifest last: a plan killed while cut is cut again from scratch
+    body = {k: getattr(plan, k) for k in ("partitions", "articles", "known", "problems")}
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body))
+    os.replace(tmp, manifest)
+    return plan
+
+
+def _write(plan: Plan, rows: list[dict]) -> None:
+    path = plan.input(plan.partitions)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pylist(rows, schema=IN_SCHEMA), tmp)
+    os.replace(tmp, path)
+    plan.partitions += 1
+    plan.articles += len(rows)
+
+
+def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[dict]]:
+    """Chunks of new candidates: nothing the store has, nothing seen earlier in the input."""
+    seen_urls: set[str] = set()
+    seen_hashes: set[str] = set()
+    chunk: list[dict] = []
+
+    def flush() -> list[dict]:
+        canons = [r["canonical_url"] for r in chunk]
+        hashes = [r["content_hash"] for r in chunk if r["content_hash"]]
+        stored = store.execute(
+            """SELECT canonical_url, content_hash FROM articles
+               WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
+            [canons, hashes],
+        ).fetchall()
+        seen_urls.update(c for c, _ in stored)
+        seen_hashes.update(h for _, h in stored)
+        fresh = []
+        for r in chunk:
+            if r["canonical_url"] in seen_urls or (r["content_hash"] in seen_hashes):
+                plan.known += 1
+                continue
+            seen_urls.add(r["canonical_url"])
+            if r["content_hash"]:
+                seen_hashes.add(r["content_hash"])
+            fresh.append(r)
+        chunk.clear()
+        return fresh
+
+    for path in paths:
+        for item in records(path):
+            if isinstance(item, str):
+                plan.problems.append(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= CHECK_CHUNK:
+                yield flush()
+    if chunk:
+        yield flush()

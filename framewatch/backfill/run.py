@@ -1,0 +1,115 @@
+"""A backfill from start to end: plan, analyse on an engine, load in order, cluster.
+
+The driver (this process) owns the store. Partitions are analysed anywhere, in any
+order, but loaded strictly in plan order as soon as each is ready, so article ids
+follow the input exactly as ``import`` would number them. Clustering then runs once
+on the driver, in publication order, through the same story stage ``analyze`` uses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from framewatch.analysis.framing_stage import FramingJob
+from framewatch.backfill.engines import check_engine, select_engine
+from framewatch.backfill.load import Loader
+from framewatch.backfill.meter import meter
+from framewatch.backfill.plan import make_plan
+from framewatch.backfill.worker import WorkSpec
+from framewatch.config import Settings
+from framewatch.pipeline import RunRecord
+from framewatch.store import Store
+
+PARTITION_SIZE = 500
+
+
+@dataclass
+class BackfillOptions:
+    engine: str = "local"
+    workers: int | None = None
+    address: str | None = None
+    partition_size: int = PARTITION_SIZE
+    stall_s: float | None = None
+    keep_work: bool = False
+
+
+@dataclass
+class BackfillReport:
+    planned: int = 0
+    analysed: int = 0  # articles analysed by the engine in this run
+    engine_cpu_s: float = 0.0  # CPU the workers report (model loading included)
+    engine_wall_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+def work_folder(db: Path) -> Path:
+    """Beside the store: on a cluster, put the store on storage every node can read."""
+    return db.parent / f"{db.name}.backfill"
+
+
+def backfill(
+    store: Store, settings: Settings, inputs: list[str], work_root: Path,
+    opts: BackfillOptions, rec: RunRecord,
+) -> BackfillReport:  # fmt: skip
+    """Run (or resume) the backfill of ``inputs``; counts and problems go into ``rec``."""
+    from framewatch.analysis.pipeline_stages import stories_stage
+
+    check_engine(opts.engine)
+    a = settings.analysis
+    jobs = [FramingJob(store, a, cid) for cid in a.codebooks]
+    fingerprint = {
+        "model": a.model, "max_tokens": a.embed_max_tokens, "min_words": settings.crawl.min_words,
+        "codebooks": [(j.cb.id, j.cb.hash, j.version) for j in jobs],
+    }  # fmt: skip
+    plan = make_plan(store, inputs, work_root, fingerprint, opts.partition_size)
+    report = BackfillReport(planned=plan.articles, problems=list(plan.problems))
+    loader = Loader(store, a.model, jobs)
+    pending = plan.to_load()
+    unloaded = set(pending)
+    todo = [i for i in plan.to_analyse() if i in unloaded]
+    spec = WorkSpec(
+        str(plan.folder.resolve()), a, tuple(j.cb for j in jobs), settings.crawl.min_words
+    )
+
+    def load_ready() -> None:
+        while pending and plan.output(pending[0]).exists():
+            i = pending.pop(0)
+            loader.load(pq.read_table(plan.output(i)))
+            plan.loaded(i).touch()
+
+    load_ready()  # partitions analysed by a run that was killed before loading them
+    if todo:
+        with meter("backfill", plan.rows_in(todo)) as bar:
+
+            def done(r: dict) -> None:
+                report.analysed += r["articles"]
+                report.engine_cpu_s += r["cpu_s"]
+                bar.advance(pq.ParquetFile(plan.input(r["part"])).metadata.num_rows)
+                load_ready()
+
+            started = time.monotonic()
+            with select_engine(opts.engine, opts.workers, opts.address, opts.stall_s) as engine:
+                engine.run(spec, todo, done)
+            report.engine_wall_s = time.monotonic() - started
+    load_ready()
+    if pending:  # an engine that returned without finishing: never cluster half a plan
+        raise RuntimeError(f"{len(pending)} partition(s) were not analysed; run backfill again")
+    c = loader.counts
+    report.problems += c.problems
+    rec.counts.update({
+        "articles_planned": plan.articles, "articles_new": c.new, "already_stored": plan.known,
+        "exact_copies": c.copies, "articles_embedded": c.embedded, "articles_framed": c.framed,
+        "problems": len(report.problems),
+    })  # fmt: skip
+    rec.errors.extend(report.problems)
+    stories_stage(store, settings, rec)
+    if not opts.keep_work:
+        shutil.rmtree(plan.folder, ignore_errors=True)
+        if work_root.exists() and not any(work_root.iterdir()):
+            work_root.rmdir()
+    return report

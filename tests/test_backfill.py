@@ -1,0 +1,368 @@
+"""framewatch backfill: same stores as import + analyze, WARC pages as the crawler stores
+them, resumable after SIGKILL, and the same plan on a real local Ray cluster."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO, Route, rss, write_jsonl
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+from framewatch.sample_site import load_corpus, load_outlets, render_page
+
+runner = CliRunner()
+
+
+def sample_rows(variants: int = 1) -> list[dict]:
+    """The sample corpus as an archive export; ``variants`` > 1 adds shortened rewrites,
+    each set a week later than the last (beyond the story window), with its own URLs."""
+    rows = []
+    for k in range(variants):
+        for a in load_corpus():
+            paras = a.paragraphs
+            if k:
+                r = k % len(paras)
+                paras = (paras[r:] + paras[:r])[:2]
+            rows.append({
+                "title": a.title if not k else f"{a.title} ({k})",
+                "text": "\n".join(paras), "source": a.outlet_name,
+                "published_at": (a.published + timedelta(days=7 * k)).isoformat() + "Z",
+                "url": f"https://{a.outlet}.example/{a.slug}-{k}.html?utm_source=rss",
+            })  # fmt: skip
+    return rows
+
+
+def results(db: Path) -> dict:
+    """What a researcher reads: articles with their ids, stories, duplicates, primary frames."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        return {
+            "articles": q("SELECT id, canonical_url, title, text, published_at, source_id FROM articles ORDER BY id"),
+            "stories": q("SELECT id, size, copies, outlets, label FROM stories ORDER BY id"),
+            "members": q("SELECT article_id, story_id FROM story_members ORDER BY article_id"),
+            "duplicates": q("SELECT article_id, duplicate_of FROM article_duplicates ORDER BY 1"),
+            "frames": q("SELECT article_id, codebook_id, primary_frame, method FROM article_framing ORDER BY 1, 2"),
+            "embedded": q("SELECT count(*), count(DISTINCT article_id) FROM embeddings"),
+        }  # fmt: skip
+    finally:
+        con.close()
+
+
+def import_and_analyze(tmp_path: Path, name: str, rows: list[dict]) -> dict:
+    db = tmp_path / f"{name}.duckdb"
+    f = write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    assert runner.invoke(app, ["--db", str(db), "import", str(f)]).exit_code == 0
+    assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
+    return results(db)
+
+
+def cli_backfill(db: Path, *args: str) -> object:
+    return runner.invoke(app, ["--db", str(db), "backfill", *args])
+
+
+def test_backfill_jsonl_gives_the_same_store_as_import_and_analyze(tmp_path):
+    # A few hundred articles (the sample corpus and 11 rewrites of it, a week apart):
+    # a few thousand took too long for the shared 2-core test machine.
+    rows = sample_rows(variants=12)
+    expected = import_and_analyze(tmp_path, "ref", rows)
+    src = write_jsonl(tmp_path / "archive.jsonl", rows)
+    db = tmp_path / "bf.duckdb"
+    res = cli_backfill(db, str(src), "--partition-size", "64")
+    assert res.exit_code == 0, res.output
+    got = results(db)
+    assert len(got["articles"]) == len(rows)
+    assert len({s for _, s in got["members"]}) > 20  # many stories, not one blob
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert not (tmp_path / "bf.duckdb.backfill").exists()  # work folder removed after success
+    con = duckdb.connect(str(db), read_only=True)
+    run = con.execute(
+        "SELECT command, status, counts FROM runs ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert run[:2] == ("backfill", "ok")
+    assert json.loads(run[2])["articles_new"] == len(rows)
+    con.close()
+    # again: everything is already stored, nothing doubles
+    res = cli_backfill(db, str(src))
+    assert res.exit_code == 0, res.output
+    assert results(db) == got
+
+
+def write_warc(
+    path: Path, pages: list[tuple[str, bytes]], corrupt_after: int | None = None
+) -> Path:
+    """A WARC.gz as a crawler writes one: request/response pairs, plus the noise real
+    archives carry (a redirect, a 404, an image), and optionally a corrupt record."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=True)
+
+    def response(url: str, status: str, ctype: str, body: bytes, extra=()) -> None:
+        http = StatusAndHeaders(status, [("Content-Type", ctype), *extra], protocol="HTTP/1.1")
+        w.write_record(
+            w.create_warc_record(
+                url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http
+            )  # fmt: skip
+        )
+
+    w.write_record(w.create_warcinfo_record(path.name, {"software": "test-crawler/1.0"}))
+    for n, (url, html) in enumerate(pages):
+        req = StatusAndHeaders(
+            f"GET {url} HTTP/1.1", [("User-Agent", "test")], is_http_request=True
+        )
+        w.write_record(w.create_warc_record(url, "request", http_headers=req))
+        response(url, "200 OK", "text/html; charset=utf-8", html)
+        if n == corrupt_after:
+            buf.write(
+                gzip.compress(
+                    b"HTTP/1.1 200 OK\r\n\r\n<html>a response without its WARC header</html>"
+                )
+            )
+    response(
+        pages[0][0] + "/old", "301 Moved Permanently", "text/html", b"", [("Location", pages[0][0])]
+    )
+    response(pages[0][0] + "/missing", "404 Not Found", "text/html", b"<html>gone</html>")
+    response(pages[0][0] + "/logo.png", "200 OK", "image/png", b"\x89PNG\r\n\x1a\n")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def sample_pages(base: str, count: int) -> list[tuple[str, bytes]]:
+    outlets = {o["id"]: o for o in load_outlets()}
+    arts = load_corpus()[:count]
+    pages = []
+    for a in arts:
+        html = render_page(outlets[a.outlet], a, arts, base)
+        pages.append((f"{base}/{a.outlet}/{a.slug}.html", html.encode()))
+    return pages
+
+
+def test_warc_pages_are_stored_as_the_crawler_stores_them(http_server, tmp_path, settings):
+    from framewatch.crawler.fetch import fetch_due
+
+    from framewatch.backfill import BackfillOptions, backfill
+    from framewatch.pipeline import recorded_run
+    from framewatch.sources import add_source
+    from framewatch.store import open_store
+
+    srv = http_server
+    pages = sample_pages(srv.base, 6)
+    for url, html in pages:
+        srv.routes[url[len(srv.base) :]] = Route(html, headers={"Content-Type": "text/html"})
+    srv.routes["/feed.xml"] = Route(
+        rss([("t", url, "s") for url, _ in pages]), headers={"Content-Type": "application/rss+xml"}
+    )
+    crawled = open_store(tmp_path / "crawl.duckdb")
+    add_source(crawled, srv.url("/feed.xml"), name="Loopback")
+    assert fetch_due(crawled, settings).new_articles == len(pages)
+    want = crawled.execute(
+        "SELECT canonical_url, text, content_hash, extraction FROM articles ORDER BY 1"
+    ).fetchall()
+    crawled.close()
+
+    # the same pages in an archive, one of them twice (a tracked link to the same page)
+    dup = (pages[1][0] + "?utm_source=twitter", pages[1][1])
+    warc = write_warc(tmp_path / "cc-news.warc.gz", [*pages[:3], dup, *pages[3:]], corrupt_after=2)
+    # and an export of other articles with a broken line (the archive's pages, as rows,
+    # would be exact copies: same title and text)
+    rewrites = sample_rows(variants=2)[-4:]
+    bad_rows = write_jsonl(tmp_path / "rows.jsonl", rewrites[:3])
+    with bad_rows.open("a") as fh:
+        fh.write('{"title": "half a row", "text": \n')
+        fh.write(json.dumps(rewrites[3]) + "\n")
+    db = tmp_path / "bf.duckdb"
+    store = open_store(db)
+    with recorded_run(store, "backfill") as rec:
+        report = backfill(store, settings, [str(warc), str(bad_rows)], tmp_path / "work",
+                          BackfillOptions(partition_size=4), rec)  # fmt: skip
+    got = store.execute(
+        "SELECT canonical_url, text, content_hash, extraction FROM articles WHERE url LIKE 'http://%' ORDER BY 1"
+    ).fetchall()
+    assert got == want
+    assert store.execute("SELECT count(*) FROM articles").fetchone()[0] == len(pages) + 4, (
+        rec.counts,
+        report,
+    )
+    assert store.execute("SELECT count(*) FROM story_members").fetchone()[0] == len(pages) + 4
+    assert store.execute("SELECT count(*) FROM article_framing").fetchone()[0] == len(pages) + 4
+    store.close()
+    assert len(report.problems) == 2, report.problems
+    assert report.problems[0].startswith("cc-news.warc.gz record 8 (offset ")
+    assert "unreadable record" in report.problems[0]
+    assert report.problems[1].startswith("rows.jsonl line 4: not valid JSON")
+
+
+def _wait_for(pred, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_backfill_killed_midway_resumes_with_every_article_once(tmp_path):
+    rows = sample_rows(variants=3)
+    src = write_jsonl(tmp_path / "archive.jsonl", rows)
+    db = tmp_path / "bf.duckdb"
+    cmd = [sys.executable, "-m", "framewatch", "--db", str(db), "backfill", str(src),
+           "--partition-size", "5"]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    work = tmp_path / "bf.duckdb.backfill"
+    try:
+        _wait_for(lambda: len(list(work.glob("*/out/*.loaded"))) >= 3, 240)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    loaded = len(list(work.glob("*/out/*.loaded")))
+    assert loaded < len(rows) / 5  # killed mid-way
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stderr
+    got = results(db)
+    assert sorted(r[2] for r in got["articles"]) == sorted(r["title"] for r in rows)
+    assert got["embedded"] == [(len(rows), len(rows))]
+    assert len(got["members"]) == len(rows)
+    assert len(got["frames"]) == len(rows)
+    assert [r[0] for r in got["articles"]] == sorted(r[0] for r in got["articles"])
+    assert [r[2] for r in got["articles"]] == [r["title"] for r in rows]  # input order kept
+
+
+def test_ray_engine_without_the_scale_extra_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    src = write_jsonl(tmp_path / "a.jsonl", sample_rows()[:2])
+    res = cli_backfill(tmp_path / "x.duckdb", str(src), "--engine", "ray")
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert lines == ["error: --engine ray needs Ray: pip install 'framewatch[scale]'"]
+
+
+def test_a_plan_that_gets_no_resources_fails_with_a_clear_message():
+    import threading
+
+    from framewatch.backfill.engines import PlanStalled
+    from framewatch.backfill.engines._local import LocalEngine
+
+    never = threading.Event()
+
+    def results():  # an engine whose workers never get a CPU: nothing ever comes back
+        never.wait()
+        yield {}
+
+    engine = LocalEngine(1, stall_s=0.5)
+    with pytest.raises(PlanStalled, match=r"finished no partition in 0.5 s; 2 actors asking"):
+        engine.watched(results, lambda r: None, "2 actors asking for 1 CPU each")
+    never.set()
+
+
+def test_ray_actors_are_sized_from_the_cluster():
+    from framewatch.backfill.engines._ray import actor_resources
+
+    # 2 CPUs: two actors reserving a whole CPU each would leave Ray Data's tasks none
+    assert actor_resources({"CPU": 2.0}, 2) == (0.5, 0.0)
+    assert actor_resources({"CPU": 2.0}, 1) == (1.0, 0.0)
+    assert actor_resources({"CPU": 64.0, "GPU": 4.0}, 4) == (1.0, 1.0)
+    assert actor_resources({"CPU": 8.0, "GPU": 1.0}, 2) == (1.0, 0.5)
+
+
+def _ray_processes(marker: str) -> list[str]:
+    """Command lines of live processes that mention ``marker`` (the cluster's temp dir)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in args:
+            found.append(f"{proc.name} {args}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A real local Ray cluster (head node on loopback, 2 CPUs) stopped after the tests.
+
+    Started in its own process group and stopped by signalling that group: ``ray stop``
+    would stop every Ray process of this user, other people's included.
+    """
+    pytest.importorskip("ray")
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="fwray", dir="/tmp")  # short: Ray's socket paths are limited
+    ray_bin = Path(sys.executable).parent / "ray"
+    port = _free_port()
+    # Ray turns token auth on when ~/.ray/auth_token exists (any earlier local
+    # ray.init writes one): say what this loopback-only cluster and its driver use.
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
+         f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+         f"--temp-dir={tmp}", "--object-store-memory=200000000", "--disable-usage-stats"],
+        stdout=(Path(tmp) / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        log = Path(tmp) / "head.log"
+        _wait_for(lambda: "Ray runtime started" in log.read_text(errors="replace"), 180)
+        yield f"127.0.0.1:{port}"
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(head.pid, sig)
+            except ProcessLookupError:
+                break
+            time.sleep(3)
+        head.wait(timeout=30)
+        _wait_for(lambda: not _ray_processes(tmp), 60)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ray_cluster_backfills_jsonl_and_warc_like_the_local_engine(ray_cluster, tmp_path):
+    rows = sample_rows()
+    expected = import_and_analyze(tmp_path, "ref", rows)
+    src = write_jsonl(tmp_path / "archive.jsonl", rows)
+    db = tmp_path / "ray.duckdb"
+    res = cli_backfill(db, str(src), "--engine", "ray", "--address", ray_cluster,
+                       "--workers", "2", "--partition-size", "6", "--stall-timeout", "240")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert results(db) == expected
+
+    warc = write_warc(tmp_path / "crawl.warc.gz", sample_pages("https://news.example", 8))
+    local, on_ray = tmp_path / "local.duckdb", tmp_path / "ray-warc.duckdb"
+    assert cli_backfill(local, str(warc)).exit_code == 0
+    res = cli_backfill(on_ray, str(warc), "--engine", "ray", "--address", ray_cluster,
+                       "--workers", "2", "--partition-size", "3", "--stall-timeout", "240")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    want = results(local)
+    assert len(want["articles"]) == 8
+    assert results(on_ray) == want
