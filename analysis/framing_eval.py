@@ -125,7 +125,8 @@ class Evaluation:
             from framewatch.analysis.finetune import finetune
 
             ft = finetune([self.data.rows[i] for i in tr], self.cb, self.settings,
-                          multi_label=self.multi, seed=self.seed, on_progress=self.on_progress)  # fmt: skip
+                          multi_label=self.multi, seed=self.seed, max_steps=self.settings.finetune_steps,
+                          on_progress=self.on_progress)  # fmt: skip
             return ft.predict_sets([self.data.rows[i] for i in te])
         if method == "majority":
             return majority(self.data.gold, tr, len(te), self.multi)

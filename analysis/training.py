@@ -163,7 +163,9 @@ def _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress):
         )  # fmt: skip
     ]
     tr, te = kfold(y, cv)[0]
-    held = finetune([rows[i] for i in tr], cb, settings, multi, on_progress=on_progress)
+    held = finetune([rows[i] for i in tr], cb, settings, multi,
+                    max_steps=settings.finetune_steps, on_progress=on_progress)  # fmt: skip
     metrics = scores([y[i] for i in te], held.predict_sets([rows[i] for i in te]), frames)
     metrics["protocol"] = f"held-out fold 1 of {min(cv, len(y))}"
-    return metrics, finetune(rows, cb, settings, multi, on_progress=on_progress)
+    return metrics, finetune(rows, cb, settings, multi, max_steps=settings.finetune_steps,
+                             on_progress=on_progress)  # fmt: skip
