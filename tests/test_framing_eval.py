@@ -120,6 +120,8 @@ def test_learning_curve_prints_and_plots(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monkeypatch):
     pytest.importorskip("setfit")
     db = tmp_path / "ft.duckdb"
