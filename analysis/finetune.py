@@ -22,6 +22,7 @@ from framewatch.analysis.label_files import LabelledText
 from framewatch.analysis.supervised import sets_from_proba
 
 from framewatch.config import AnalysisSettings
+from framewatch.errors import InputError
 
 MAX_STEPS = 300  # contrastive steps of BATCH pairs: about 4 minutes for any label count on 2 cores
 BATCH = 16
@@ -55,13 +56,25 @@ class FineTuned:
         (path / META).write_text(json.dumps(meta), encoding="utf-8")
 
 
-def load_finetuned(path: Path, device: str = "auto") -> FineTuned:
-    from setfit import SetFitModel
+def _setfit():
+    try:
+        import setfit
+    except ImportError as exc:
+        raise InputError(
+            "fine-tuning needs the setfit package: pip install 'framewatch[finetune]'"
+        ) from exc
+    return setfit
 
+
+def load_finetuned(path: Path, device: str = "auto") -> FineTuned:
+    setfit = _setfit()
     if not (path / META).exists():
-        raise ValueError(f"no fine-tuned framing model at {path} (was it moved or deleted?)")
+        raise InputError(
+            f"no fine-tuned framing model at {path} (moved or deleted?): "
+            "run `framewatch train --method finetune` again"
+        )
     meta = json.loads((path / META).read_text(encoding="utf-8"))
-    model = SetFitModel.from_pretrained(str(path), device=resolve_device(device))
+    model = setfit.SetFitModel.from_pretrained(str(path), device=resolve_device(device))
     return FineTuned(model, meta["frames"], meta["multi_label"])
 
 
@@ -82,8 +95,8 @@ def finetune(
 ) -> FineTuned:  # fmt: skip
     """Tune the settings' embedding model on the rows plus the codebook's own sentences."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    setfit = _setfit()
     from datasets import Dataset
-    from setfit import SetFitModel, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -99,19 +112,19 @@ def finetune(
         y = [[int(f in fs) for f in frames] for fs in labels]
     else:
         y = [frames.index(fs[0]) for fs in labels]
-    model = SetFitModel.from_pretrained(
+    model = setfit.SetFitModel.from_pretrained(
         resolve_model(settings.model),
         multi_target_strategy="one-vs-rest" if multi_label else None,
         device=resolve_device(settings.device),
         head_params={"max_iter": 2000, "class_weight": "balanced"},
     )
     model.model_body.max_seq_length = min(settings.embed_max_tokens, 256)
-    args = TrainingArguments(
+    args = setfit.TrainingArguments(
         batch_size=BATCH, num_epochs=1, max_steps=max_steps, seed=seed,
         show_progress_bar=False, report_to="none", end_to_end=False,
     )  # fmt: skip
     callbacks = [_progress_callback(on_progress)] if on_progress else None
-    trainer = Trainer(model=model, args=args, callbacks=callbacks,
+    trainer = setfit.Trainer(model=model, args=args, callbacks=callbacks,
                       train_dataset=Dataset.from_dict({"text": texts, "label": y}))  # fmt: skip
     trainer.train()
     return FineTuned(model, frames, multi_label)
