@@ -10,6 +10,7 @@ The tuned model is a directory: it is saved beside the store and reloaded by pat
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ def finetune(
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    logging.getLogger("setfit").setLevel(logging.ERROR)  # framewatch reports progress itself
     frames = [f for f in cb.frame_ids if any(f in r.frames for r in rows)]
     texts = [article_input(r.title, r.text) for r in rows]
     labels = [[f for f in r.frames if f in frames] for r in rows]
@@ -121,7 +123,7 @@ def finetune(
     model.model_body.max_seq_length = min(settings.embed_max_tokens, 256)
     args = setfit.TrainingArguments(
         batch_size=BATCH, num_epochs=1, max_steps=max_steps, seed=seed,
-        show_progress_bar=False, report_to="none", end_to_end=False,
+        show_progress_bar=False, report_to="none", end_to_end=False, logging_strategy="no",
     )  # fmt: skip
     callbacks = [_progress_callback(on_progress)] if on_progress else None
     trainer = setfit.Trainer(model=model, args=args, callbacks=callbacks,
