@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,12 +123,16 @@ def finetune(
         head_params={"max_iter": 2000, "class_weight": "balanced"},
     )
     model.model_body.max_seq_length = min(settings.embed_max_tokens, 256)
+    scratch = tempfile.mkdtemp(prefix="framewatch-setfit-")  # the trainer wants a folder
     args = setfit.TrainingArguments(
-        batch_size=BATCH, num_epochs=1, max_steps=max_steps, seed=seed,
+        output_dir=scratch, save_strategy="no", batch_size=BATCH, num_epochs=1, max_steps=max_steps, seed=seed,
         show_progress_bar=False, report_to="none", end_to_end=False, logging_strategy="no",
     )  # fmt: skip
     callbacks = [_progress_callback(on_progress)] if on_progress else None
     trainer = setfit.Trainer(model=model, args=args, callbacks=callbacks,
                       train_dataset=Dataset.from_dict({"text": texts, "label": y}))  # fmt: skip
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return FineTuned(model, frames, multi_label)
