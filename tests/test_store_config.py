@@ -7,6 +7,7 @@ import sys
 
 import duckdb
 import pytest
+from conftest import REPO
 
 from framewatch.config import ConfigError, load_settings
 from framewatch.store import StoreError, connect, open_store, schema_version_known
@@ -22,7 +23,8 @@ def test_new_store_is_migrated_and_records_its_version(tmp_path):
     assert {"sources", "articles", "runs", "feed_state", "schema_migrations"} <= names
     with open_store(db) as st:  # reopening applies nothing twice
         n = st.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
-    assert n == schema_version_known()
+    # one row per migration file (numbers are assigned per branch, so they may have gaps)
+    assert n == len(list((REPO / "framewatch" / "migrations").glob("*.sql")))
 
 
 def test_newer_store_is_refused_with_a_clear_message(tmp_path):
