@@ -13,7 +13,7 @@ CONSTRAINTS ?= constraints.txt
 TORCH := torch==2.13.0
 LOCK_VENV := .venv-lock
 # Every extra that make installs and tests (dev tools, the Ray backfill engine, fine-tuning).
-EXTRAS := dev,scale
+EXTRAS := dev,scale,finetune
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

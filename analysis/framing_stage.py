@@ -8,6 +8,7 @@ the next run re-frames everything under it, replacing the old rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,15 +32,52 @@ def sentence_encoder(settings: AnalysisSettings) -> SentenceEncoder:
     return SentenceEncoder(model_for(settings), batch_size=max(settings.batch_size, 128))
 
 
+class LinearModel:
+    """A trained linear head over the stored article embedding and the zero-shot profile."""
+
+    needs_vectors = True
+
+    def __init__(self, clf: FrameClassifier):
+        self.clf, self.frames = clf, clf.frames
+
+    def probas(self, rows: pa.Table, results: list) -> np.ndarray:
+        vecs = vectors_from_arrow(rows.column("vector"), rows.column("dim")[0].as_py())
+        return self.clf.predict_proba(features(vecs, np.stack([r.profile for r in results])))
+
+
+class FineTunedModel:
+    """A SetFit-tuned encoder, loaded from its directory beside the store on first use."""
+
+    needs_vectors = False
+
+    def __init__(self, path: str, frames: list[str], device: str):
+        self.path, self.frames, self.device = path, list(frames), device
+        self._model = None
+
+    def probas(self, rows: pa.Table, results: list) -> np.ndarray:
+        from framewatch.analysis.finetune import load_finetuned
+
+        if self._model is None:
+            self._model = load_finetuned(Path(self.path), self.device)
+        return self._model.predict_proba_docs(FramingJob.docs(rows))
+
+
 def active_model(
-    store: Store, cb: Codebook, embedding_model: str
-) -> tuple[int, FrameClassifier] | None:
+    store: Store, cb: Codebook, settings: AnalysisSettings
+) -> tuple[int, str, LinearModel | FineTunedModel] | None:
+    """The codebook's active trained model for this codebook version and encoder."""
     row = store.execute(
-        """SELECT id, model FROM framing_models WHERE codebook_id = ? AND codebook_hash = ?
-           AND embedding_model = ? AND active ORDER BY id DESC LIMIT 1""",
-        [cb.id, cb.hash, embedding_model],
+        """SELECT id, coalesce(method, 'linear'), model, model_path, frames FROM framing_models
+           WHERE codebook_id = ? AND codebook_hash = ? AND embedding_model = ? AND active
+           ORDER BY id DESC LIMIT 1""",
+        [cb.id, cb.hash, settings.model],
     ).fetchone()
-    return (row[0], FrameClassifier.loads(row[1])) if row else None
+    if row is None:
+        return None
+    mid, method, blob, path, frames = row
+    if method == "finetune":
+        return mid, method, FineTunedModel(path, frames, settings.device)
+    return mid, method, LinearModel(FrameClassifier.loads(blob))
 
 
 class FramingJob:
@@ -55,9 +93,11 @@ class FramingJob:
         self.cb = resolve_codebook(codebook_id, store)
         with store.transaction():
             register(store, self.cb)
-        self.sup = active_model(store, self.cb, settings.model)
+        self.sup = active_model(store, self.cb, settings)
         if self.sup:
-            self.method, self.version = "supervised", f"supervised:{self.sup[0]}:{self.cb.hash}"
+            mid, kind, _ = self.sup
+            self.method = "supervised" if kind == "linear" else kind
+            self.version = f"{self.method}:{mid}:{self.cb.hash}"
         else:
             self.method, self.version = "zero-shot", f"zero-shot:{settings.model}:{self.cb.hash}"
         self._framer: ZeroShotFramer | None = None  # built on first need: idle runs load no model
@@ -68,9 +108,15 @@ class FramingJob:
                LEFT JOIN embeddings e ON e.article_id = a.id AND e.model = ?
                WHERE NOT EXISTS (SELECT 1 FROM article_framing f WHERE f.article_id = a.id
                                  AND f.codebook_id = ? AND f.model_version = ?)
-                 AND (? = 'zero-shot' OR e.vector IS NOT NULL)
+                 AND (NOT ? OR e.vector IS NOT NULL)
                ORDER BY a.id LIMIT ?""",
-            [self.settings.model, self.cb.id, self.version, self.method, limit],
+            [
+                self.settings.model,
+                self.cb.id,
+                self.version,
+                bool(self.sup and self.sup[2].needs_vectors),
+                limit,
+            ],  # fmt: skip
         )
         return rows if rows.num_rows else None
 
@@ -91,16 +137,11 @@ class FramingJob:
 
     def verdicts(self, rows: pa.Table, results: list) -> tuple[list[int], list, np.ndarray | None]:
         """Zero-shot framings, with the trained classifier's probabilities when there is one."""
-        probas = None
-        if self.sup:
-            vecs = vectors_from_arrow(rows.column("vector"), rows.column("dim")[0].as_py())
-            probas = self.sup[1].predict_proba(
-                features(vecs, np.stack([r.profile for r in results]))
-            )
+        probas = self.sup[2].probas(rows, results) if self.sup else None
         return rows.column("id").to_pylist(), results, probas
 
     def write(self, ids: list[int], results: list, probas: np.ndarray | None) -> None:
-        clf = self.sup[1] if self.sup else None
+        clf = self.sup[2] if self.sup else None
         with self.store.transaction():
             _write(self.store, self.cb, ids, results, probas, clf, self.method, self.version)
 

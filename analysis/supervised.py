@@ -1,37 +1,53 @@
-"""Supervised framing: a scikit-learn classifier over embeddings once labels exist.
+"""Supervised framing: a regularised linear head over frozen embeddings once labels exist.
 
 Features are the article's embedding plus its zero-shot frame profile (shares and
-strongest sentence scores), both derived from the same embedding model. One
-logistic regression per frame (one-vs-rest), so an article may carry several frames.
+strongest sentence scores), both from the same embedding model, so the codebook
+still speaks when labels are few. The codebook's descriptions and examples join the
+training rows as labelled examples of their frame (the prior). Regularisation is
+chosen by cross-validation inside the training rows only. Labels with one frame
+a row give a multinomial model (the top frame wins); otherwise each frame gets
+its own probability and threshold, and an article may get several frames or none.
 """
 
 from __future__ import annotations
 
 import pickle
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from framewatch.errors import FramewatchError
 
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
+# Inner-CV scores this close to the best count as a tie; ties go to the simpler model
+# (smaller C, then lighter profile), as a one-standard-error rule does.
+TIE = 0.01
+# Weight of the zero-shot profile beside the embedding, after standardising: it carries
+# the codebook, which helps when the codebook fits the labels and hurts when it does not.
+PROFILE_GRID = (0.0, 1.0, 3.0)
+INNER_FOLDS = 3
+PRIOR_WEIGHT = 1.0  # a codebook sentence counts as much as one labelled article
+
 
 @dataclass
 class FrameClassifier:
     frames: list[str]
-    estimator: object  # a fitted sklearn OneVsRestClassifier
+    estimator: object  # a fitted sklearn Pipeline (scaler + logistic regression)
+    multi_label: bool = True
+    thresholds: np.ndarray | None = None  # per frame, multi-label only
+    C: float = 1.0
+    profile_weight: float = 1.0
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _proba(self.estimator, X, len(self.frames))
 
-    def predict_sets(self, X: np.ndarray, cutoff: float = 0.5) -> list[list[str]]:
-        """Frames at or above the cutoff, and always the most probable one."""
-        proba = self.predict_proba(X)
-        out = []
-        for row in proba:
-            chosen = [self.frames[j] for j in np.flatnonzero(row >= cutoff)]
-            top = self.frames[int(row.argmax())]
-            out.append([top] + [f for f in chosen if f != top])
-        return out
+    def predict_sets(self, X: np.ndarray) -> list[list[str]]:
+        """Single-label: the top frame. Multi-label: every frame over its threshold (or none)."""
+        return sets_from_proba(self.predict_proba(X), self.frames, self.multi_label,
+                               self.thresholds)  # fmt: skip
 
     def dumps(self) -> bytes:
         return pickle.dumps(self)
@@ -44,24 +60,172 @@ class FrameClassifier:
         return obj
 
 
+def sets_from_proba(
+    proba: np.ndarray, frames: list[str], multi_label: bool, thresholds: np.ndarray | None
+) -> list[list[str]]:
+    out = []
+    for row in proba:
+        order = np.argsort(-row, kind="stable")
+        if not multi_label:
+            out.append([frames[int(order[0])]])
+            continue
+        thr = thresholds if thresholds is not None else np.full(len(frames), 0.5)
+        out.append([frames[int(j)] for j in order if row[j] >= thr[j]])
+    return out
+
+
 def features(embeddings: np.ndarray, profiles: np.ndarray) -> np.ndarray:
     return np.hstack([embeddings, profiles]).astype(np.float32)
 
 
-def fit(X: np.ndarray, y: list[list[str]], frames: list[str]) -> FrameClassifier:
+def is_multi_label(y: list[list[str]]) -> bool:
+    return any(len(fs) != 1 for fs in y)
+
+
+def _proba(est, X: np.ndarray, n_frames: int) -> np.ndarray:
+    p = est.predict_proba(X)
+    return np.asarray(p, dtype=np.float64).reshape(len(X), n_frames)
+
+
+class ProfileWeight:
+    """Scales the last ``n`` feature columns (the zero-shot profile) by ``weight``."""
+
+    def __init__(self, n: int = 0, weight: float = 1.0):
+        self.n, self.weight = n, weight
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=np.float64, copy=True)
+        if self.n:
+            X[:, -self.n :] *= self.weight
+        return X
+
+    def get_params(self, deep=True):
+        return {"n": self.n, "weight": self.weight}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+
+def _estimator(C: float, multi_label: bool, n_profile: int = 0, weight: float = 1.0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.preprocessing import MultiLabelBinarizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    mlb = MultiLabelBinarizer(classes=frames)
-    Y = mlb.fit_transform(y)
-    est = OneVsRestClassifier(LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000))
-    est.fit(X, Y)
-    return FrameClassifier(list(frames), est)
+    lr = LogisticRegression(C=C, max_iter=1000, class_weight="balanced" if multi_label else None)
+    return make_pipeline(StandardScaler(), ProfileWeight(n_profile, weight),
+                         OneVsRestClassifier(lr) if multi_label else lr)  # fmt: skip
+
+
+def _fit_one(X, Y, w, C, multi_label, n_profile, weight):
+    est = _estimator(C, multi_label, n_profile, weight)
+    target = Y if multi_label else Y.argmax(axis=1)
+    last = est.steps[-1][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if multi_label:
+            est.fit(X, target)  # OneVsRest does not route sample weights
+        else:
+            est.fit(X, target, **{f"{last}__sample_weight": w})
+    return est
+
+
+def _full_proba(est, X, frames_idx, n_frames):
+    """Probabilities over all frames, zero for frames the estimator never saw."""
+    p = _proba(est, X, len(frames_idx))
+    out = np.zeros((len(X), n_frames))
+    out[:, frames_idx] = p
+    return out
+
+
+def _best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Per frame, the cut-off that maximises that frame's F1 on held-out probabilities."""
+    grid = np.round(np.arange(0.1, 0.91, 0.05), 2)
+    thr = np.full(Y.shape[1], 0.5)
+    for j in range(Y.shape[1]):
+        if not Y[:, j].any():
+            continue
+        best = (0.0, 0.0, 0.5)  # (f1, closeness to 0.5, threshold): ties go to 0.5
+        for t in grid:
+            pred = P[:, j] >= t
+            tp = float((pred & (Y[:, j] == 1)).sum())
+            f1 = 2 * tp / (pred.sum() + Y[:, j].sum()) if tp else 0.0
+            best = max(best, (round(f1, 9), -abs(t - 0.5), float(t)))
+        thr[j] = best[2]
+    return thr
+
+
+def fit(
+    X: np.ndarray, y: list[list[str]], frames: list[str],
+    prior: tuple[np.ndarray, list[str]] | None = None, seed: int = 0,
+    multi_label: bool | None = None, n_profile: int | None = None,
+) -> FrameClassifier:  # fmt: skip
+    """Choose C (and thresholds) by inner CV on (X, y), then fit on everything."""
+    from framewatch.analysis.label_splits import kfold
+    from sklearn.metrics import f1_score
+
+    multi = is_multi_label(y) if multi_label is None else multi_label
+    n_profile = 2 * len(frames) if n_profile is None else n_profile
+    fidx = {f: j for j, f in enumerate(frames)}
+    Y = np.zeros((len(y), len(frames)), dtype=int)
+    for i, fs in enumerate(y):
+        for f in fs:
+            if f in fidx:
+                Y[i, fidx[f]] = 1
+    if prior is not None and len(prior[1]):
+        Xp = prior[0]
+        Yp = np.zeros((len(prior[1]), len(frames)), dtype=int)
+        for i, f in enumerate(prior[1]):
+            Yp[i, fidx[f]] = 1
+    else:
+        Xp, Yp = np.zeros((0, X.shape[1]), np.float32), np.zeros((0, len(frames)), int)
+
+    def train(tr: np.ndarray, C: float, pw: float):
+        Xt = np.vstack([X[tr], Xp])
+        Yt = np.vstack([Y[tr], Yp])
+        w = np.concatenate([np.ones(len(tr)), np.full(len(Xp), PRIOR_WEIGHT)])
+        if multi:
+            seen = np.flatnonzero(Yt.any(axis=0) & ~Yt.all(axis=0))
+        else:
+            seen = np.flatnonzero(Yt.any(axis=0))
+            keep = Yt[:, seen].any(axis=1)
+            Xt, Yt, w = Xt[keep], Yt[keep], w[keep]
+        return _fit_one(Xt, Yt[:, seen], w, C, multi, n_profile, pw), seen
+
+    folds = kfold(y, INNER_FOLDS, seed) if len(y) >= 2 * INNER_FOLDS else []
+    grid = [(C, pw) for pw in PROFILE_GRID for C in C_GRID] if folds else [(0.1, 1.0)]
+    tried = []
+    for C, pw in grid:
+        oof = np.zeros((len(y), len(frames)))
+        for tr, te in folds:
+            est, seen = train(tr, C, pw)
+            oof[te] = _full_proba(est, X[te], seen, len(frames))
+        if multi:
+            thr = _best_thresholds(Y, oof)
+            score = f1_score(Y, (oof >= thr).astype(int), average="micro", zero_division=0)
+        else:
+            score = float(np.mean(Y[np.arange(len(y)), oof.argmax(axis=1)]))
+        tried.append((float(score), C, pw, oof))
+    top = max(t[0] for t in tried)
+    _, best_c, best_pw, best_oof = min(
+        (t for t in tried if t[0] >= top - TIE), key=lambda t: (t[1], t[2])
+    )
+    est, seen = train(np.arange(len(y)), best_c, best_pw)
+    used = [frames[j] for j in seen]
+    thresholds = None
+    if multi:
+        thresholds = _best_thresholds(Y, best_oof)[seen] if best_oof is not None else None
+    return FrameClassifier(used, est, multi, thresholds, best_c, best_pw)
 
 
 def scores(gold: list[list[str]], pred: list[list[str]], frames: list[str]) -> dict:
-    """Accuracy (top prediction among gold), macro/micro F1, per-frame P/R/F1."""
+    """Accuracy (top prediction among gold; an empty gold set needs an empty prediction),
+    macro/micro F1, per-frame P/R/F1."""
     from sklearn.metrics import f1_score, precision_recall_fscore_support
     from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -73,9 +237,7 @@ def scores(gold: list[list[str]], pred: list[list[str]], frames: list[str]) -> d
     used = [j for j in range(len(frames)) if G[:, j].any() or P[:, j].any()]
     return {
         "n": len(gold),
-        "accuracy": round(
-            float(np.mean([bool(pr) and pr[0] in g for g, pr in zip(gold, pred, strict=True)])), 4
-        ),
+        "accuracy": round(accuracy(gold, pred), 4),
         "macro_f1": round(
             float(f1_score(G[:, used], P[:, used], average="macro", zero_division=0)), 4
         )
@@ -94,19 +256,8 @@ def scores(gold: list[list[str]], pred: list[list[str]], frames: list[str]) -> d
     }
 
 
-def cross_validate(
-    X: np.ndarray, y: list[list[str]], frames: list[str], k: int = 5
-) -> tuple[dict, list[list[str]]]:
-    """K-fold out-of-fold predictions and their scores."""
-    from sklearn.model_selection import KFold
-
-    k = max(2, min(k, len(y)))
-    pred: list[list[str]] = [[] for _ in y]
-    for train, test in KFold(n_splits=k, shuffle=True, random_state=0).split(X):
-        present = sorted({f for i in train for f in y[i]})
-        if len(present) < 2:
-            continue
-        clf = fit(X[train], [y[i] for i in train], [f for f in frames if f in present])
-        for i, s in zip(test, clf.predict_sets(X[test]), strict=True):
-            pred[i] = s
-    return scores(y, pred, frames), pred
+def accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
+    hits = [
+        (pr[0] in g) if (g and pr) else (not g and not pr) for g, pr in zip(gold, pred, strict=True)
+    ]
+    return float(np.mean(hits)) if hits else 0.0

@@ -1,36 +1,33 @@
-"""Human labels, training the supervised classifier, and framing evaluation."""
+"""Human labels in the store, and training a framing model on them for the pipeline."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import article_input, encode, model_for, vectors_from_arrow
+from framewatch.analysis.embed import model_for, vectors_from_arrow
 from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
-from framewatch.analysis.supervised import cross_validate, features, fit, scores
+from framewatch.analysis.framing_eval import codebook_rows, eval_framing, prepare
+from framewatch.analysis.label_files import (  # noqa: F401 - the labelling API in one place
+    LabelledText,
+    parse_frames,
+    read_labelled_file,
+    sample_labelled,
+)
+from framewatch.analysis.label_splits import kfold
+from framewatch.analysis.supervised import features, fit, is_multi_label, scores
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 from framewatch.store import Store
 
-
-def parse_frames(value: object) -> list[str]:
-    """A frame id, a JSON list of them, or a ';'-separated string."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    text = str(value).strip()
-    if text.startswith("["):
-        try:
-            return parse_frames(json.loads(text))
-        except json.JSONDecodeError:
-            pass
-    return [p.strip() for p in text.split(";") if p.strip()]
+__all__ = ["add_labels", "eval_framing", "parse_frames", "read_labelled_file", "train"]
+TRAIN_METHODS = ("linear", "finetune")
 
 
 def add_labels(
@@ -50,97 +47,16 @@ def add_labels(
     return store.execute("SELECT count(*) FROM labels").fetchone()[0] - before
 
 
-@dataclass
-class LabelledText:
-    title: str
-    text: str
-    frames: list[str]
-
-
-def read_labelled_file(path: Path, cb: Codebook) -> list[LabelledText]:
-    from framewatch.importer import read_records
-
-    recs = read_records(path)
-    if recs.errors:
-        raise InputError(f"{path}: {recs.errors[0]}")
-    out = []
-    for line, rec in recs.rows:
-        text = str(rec.get("text") or rec.get("title") or "").strip()
-        if not text:
-            raise InputError(f"{path} line {line}: needs a text or title")
-        frames = parse_frames(
-            rec.get("frames") if rec.get("frames") not in (None, "") else rec.get("frame")
-        )
-        if not frames:
-            raise InputError(f"{path} line {line}: needs a frame or frames value")
-        for f in frames:
-            if f not in cb.frame_ids:
-                raise InputError(f"{path} line {line}: frame {f!r} is not in codebook {cb.id}")
-        out.append(LabelledText(str(rec.get("title") or ""), text, frames))
-    if not out:
-        raise InputError(f"{path}: no labelled rows")
-    return out
-
-
 def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
-    return ZeroShotFramer(
-        cb,
-        SentenceEncoder(model_for(settings)),
-        settings.frame_threshold,
-    )
+    return ZeroShotFramer(cb, SentenceEncoder(model_for(settings)), settings.frame_threshold)
 
 
-def text_features(rows: list[LabelledText], framer: ZeroShotFramer, settings: AnalysisSettings):
-    framed = framer.frame_articles([(r.title or None, r.text) for r in rows])
-    vecs = encode(
-        model_for(settings),
-        [article_input(r.title, r.text) for r in rows],
-    )
-    return features(vecs, np.stack([f.profile for f in framed])), framed
+def models_dir(store: Store) -> Path:
+    """Fine-tuned models live beside the store file: STORE.models/."""
+    return Path(str(store.path) + ".models")
 
 
-def _confusion(gold: list[list[str]], pred: list[list[str]]) -> dict[str, dict[str, int]]:
-    counts = Counter(
-        (g[0], p[0] if p else "none") for g, p in zip(gold, pred, strict=True) if len(g) == 1
-    )
-    out: dict[str, dict[str, int]] = {}
-    for (g, p), n in sorted(counts.items()):
-        out.setdefault(g, {})[p] = n
-    return out
-
-
-def eval_framing(
-    rows: list[LabelledText], cb: Codebook, settings: AnalysisSettings, method: str = "zero-shot",
-    train_rows: list[LabelledText] | None = None, cv: int | None = None,
-) -> dict:  # fmt: skip
-    framer = _framer(cb, settings)
-    gold = [r.frames for r in rows]
-    if method == "zero-shot":
-        pred = [
-            [f.primary] if f.primary else []
-            for f in framer.frame_articles([(r.title or None, r.text) for r in rows])
-        ]
-        result = scores(gold, pred, cb.frame_ids)
-    elif method == "supervised":
-        X, _ = text_features(rows, framer, settings)
-        if train_rows is not None:
-            Xt, _ = text_features(train_rows, framer, settings)
-            present = [f for f in cb.frame_ids if any(f in r.frames for r in train_rows)]
-            clf = fit(Xt, [r.frames for r in train_rows], present)
-            pred = clf.predict_sets(X)
-            result = scores(gold, pred, cb.frame_ids)
-        else:
-            result, pred = cross_validate(X, gold, cb.frame_ids, cv or 5)
-    else:
-        raise InputError(f"unknown method {method!r} (zero-shot or supervised)")
-    result["confusion"] = _confusion(gold, pred)
-    result["method"] = method
-    result["codebook"] = cb.id
-    return result
-
-
-def train(store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5) -> dict:
-    """Fit on the store's labels, report cross-validated F1, store and activate the model."""
+def _stored_labels(store: Store, cb: Codebook, settings: AnalysisSettings):
     labels = store.execute(
         "SELECT article_id, list(frame_id ORDER BY frame_id) FROM labels WHERE codebook_id = ? GROUP BY 1 ORDER BY 1",
         [cb.id],
@@ -156,11 +72,59 @@ def train(store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5) -
     ids = [aid for aid, _ in labels]
     t = store.arrow(
         """SELECT a.id, a.title, a.text, e.dim, e.vector FROM articles a
-           JOIN embeddings e ON e.article_id = a.id AND e.model = ?
+           LEFT JOIN embeddings e ON e.article_id = a.id AND e.model = ?
            WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id""",
         [settings.model, ids],
     )
-    if t.num_rows < len(ids):
+    y = [[f for f in fs if f in enough] for _, fs in labels]
+    keep = [i for i, fs in enumerate(y) if fs]
+    skipped = {f: counts[f] for f in cb.frame_ids if f not in enough}
+    return t.take(keep), [y[i] for i in keep], enough, skipped
+
+
+def train(
+    store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5, method: str = "linear",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict:  # fmt: skip
+    """Fit on the store's labels, report held-out scores, store and activate the model."""
+    method = "linear" if method == "supervised" else method
+    if method not in TRAIN_METHODS:
+        raise InputError(f"unknown method {method!r} (linear, finetune or supervised)")
+    t, y, frames, skipped = _stored_labels(store, cb, settings)
+    multi = is_multi_label(y)
+    if method == "linear":
+        metrics, blob, path = _train_linear(t, y, frames, cb, settings, cv, multi), None, None
+        clf = metrics.pop("_model")
+        blob = clf.dumps()
+    else:
+        metrics, ft = _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress)
+        blob = b""
+    metrics["skipped_frames"] = skipped
+    metrics["multi_label"] = multi
+    with store.transaction():
+        store.execute("UPDATE framing_models SET active = false WHERE codebook_id = ?", [cb.id])
+        mid = store.execute(
+            """INSERT INTO framing_models (codebook_id, codebook_hash, embedding_model, frames,
+                 n_labels, metrics, model, method, base_model)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+            [cb.id, cb.hash, settings.model, frames, len(y), json.dumps(metrics), blob,
+             method, settings.model],
+        ).fetchone()[0]  # fmt: skip
+        if method == "finetune":
+            path = models_dir(store) / f"{cb.id}-{mid}"
+            if path.exists():
+                shutil.rmtree(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ft.save(path)
+            store.execute("UPDATE framing_models SET model_path = ? WHERE id = ?", [str(path), mid])
+    metrics["model_id"] = mid
+    metrics["method"] = method
+    metrics["model_path"] = path
+    return metrics
+
+
+def _features(t, cb: Codebook, settings: AnalysisSettings) -> np.ndarray:
+    if t.column("vector").null_count:
         raise InputError(
             "some labelled articles have no embedding yet: run `framewatch analyze` first"
         )
@@ -168,25 +132,40 @@ def train(store: Store, cb: Codebook, settings: AnalysisSettings, cv: int = 5) -
     framed = _framer(cb, settings).frame_articles(
         list(zip(t.column("title").to_pylist(), t.column("text").to_pylist(), strict=True))
     )
-    X = features(vecs, np.stack([f.profile for f in framed]))
-    y = [[f for f in fs if f in enough] for _, fs in labels]
-    keep = [i for i, fs in enumerate(y) if fs]
-    X, y = X[keep], [y[i] for i in keep]
-    metrics, _ = cross_validate(X, y, enough, cv)
-    clf = fit(X, y, enough)
-    metrics["skipped_frames"] = {f: counts[f] for f in cb.frame_ids if f not in enough}
-    with store.transaction():
-        store.execute("UPDATE framing_models SET active = false WHERE codebook_id = ?", [cb.id])
-        mid = store.execute(
-            """INSERT INTO framing_models (codebook_id, codebook_hash, embedding_model, frames, n_labels, metrics, model)
-               VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-            [cb.id, cb.hash, settings.model, enough, len(y), json.dumps(metrics), clf.dumps()],
-        ).fetchone()[0]
-    metrics["model_id"] = mid
+    return features(vecs, np.stack([f.profile for f in framed]))
+
+
+def _train_linear(t, y, frames, cb, settings, cv, multi) -> dict:
+    X = _features(t, cb, settings)
+    framer = _framer(cb, settings)
+    prior = prepare(codebook_rows(cb), framer, model_for(settings))
+    keep = [i for i, r in enumerate(prior.rows) if r.frames[0] in frames]
+    prior_xy = (prior.X[keep], [prior.rows[i].frames[0] for i in keep])
+    pred: dict[int, list[str]] = {}
+    for tr, te in kfold(y, cv):
+        clf = fit(X[tr], [y[i] for i in tr], frames, prior_xy, multi_label=multi)
+        for i, p in zip(te, clf.predict_sets(X[te]), strict=True):
+            pred[int(i)] = p
+    metrics = scores(y, [pred[i] for i in range(len(y))], frames)
+    metrics["protocol"] = f"{min(cv, len(y))}-fold"
+    metrics["_model"] = fit(X, y, frames, prior_xy, multi_label=multi)
     return metrics
 
 
-def sample_labelled() -> list[LabelledText]:
-    from framewatch.sample_site import load_corpus
+def _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress):
+    """Held-out scores from one stratified fold, then the model tuned on every label."""
+    from framewatch.analysis.finetune import finetune
 
-    return [LabelledText(a.title, a.text, [a.frame]) for a in load_corpus()]
+    rows = [
+        LabelledText(ti or "", x or "", fs)
+        for ti, x, fs in zip(
+            t.column("title").to_pylist(), t.column("text").to_pylist(), y, strict=True
+        )  # fmt: skip
+    ]
+    tr, te = kfold(y, cv)[0]
+    held = finetune([rows[i] for i in tr], cb, settings, multi,
+                    max_steps=settings.finetune_steps, on_progress=on_progress)  # fmt: skip
+    metrics = scores([y[i] for i in te], held.predict_sets([rows[i] for i in te]), frames)
+    metrics["protocol"] = f"held-out fold 1 of {min(cv, len(y))}"
+    return metrics, finetune(rows, cb, settings, multi, max_steps=settings.finetune_steps,
+                             on_progress=on_progress)  # fmt: skip

@@ -22,7 +22,15 @@ from pathlib import Path
 from benchmarks.stages import QUICK, end_to_end, run_isolated
 
 RESULTS = Path(__file__).parent / "results"
-STAGES = ["feed_parsing", "extraction", "embedding", "framing", "clustering"]
+STAGES = [
+    "feed_parsing",
+    "extraction",
+    "embedding",
+    "framing",
+    "framing_long",
+    "finetune",
+    "clustering",
+]
 POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
 
 
@@ -136,6 +144,12 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{f['naive_sentences_per_s']:.0f} sentences/s -> speedup {f['speedup']:.1f}x "
         f"(primary frames identical for {f['primary_agreement']:.0%}; sample accuracy "
         f"{f['sample_accuracy']['batched_cached']:.3f} batched vs {f['sample_accuracy']['naive']:.3f} naive)",
+        f"framing, real-length articles ({results['framing_long']['words_per_article']} words, "
+        f"{results['framing_long']['sentences_per_article']} sentences): "
+        f"{results['framing_long']['articles_per_s']:.1f} articles/s "
+        f"({results['framing_long']['sentences_per_s']:.0f} sentences/s)",
+        f"fine-tuning (SetFit, {results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
+        f"{results['finetune']['minutes']:.1f} min (target <= 10)",
         f"clustering: {c['articles_per_s_10k']:.0f} articles/s at 10k, {c['articles_per_s_100k']:.0f} at 100k "
         f"(10k/100k rate ratio {c['growth_ratio']:.2f}; 1.0 = perfectly linear)",
         f"end to end: {n} articles in {e2e['seconds']:.1f}s = {e2e['articles_per_s']:.1f} articles/s, "

@@ -38,3 +38,43 @@ def variants(n: int, seed: int = 7) -> list[SampleArticle]:
         body = "\n\n".join(paras + extra)
         out.append(replace(a, title=f"{a.title} ({i})", body=body, slug=f"{a.slug}-{i}"))
     return out
+
+
+def long_articles(n: int, seed: int = 11, sentences: int = 27) -> list[SampleArticle]:
+    """Real-length articles (about 650 words, 27 sentences, like the climate articles):
+    one sample article followed by sentences of others from its story, each sentence
+    made unique so the sentence cache cannot help."""
+    base = load_corpus()
+    rng = random.Random(seed)
+    pool = [
+        (a.story, s.strip())
+        for a in base
+        for s in a.text.replace("\n", " ").split(". ")
+        if len(s.split()) >= 6
+    ]
+    out = []
+    for i in range(n):
+        a = base[i % len(base)]
+        same = [s for st, s in pool if st == a.story]
+        others = [s for st, s in pool if st != a.story]
+        picked = rng.sample(same, min(len(same), sentences // 2))
+        picked += rng.sample(others, sentences - len(picked))
+        body = " ".join(
+            f"{s.rstrip('.')}, in the account of desk {i}-{j}." for j, s in enumerate(picked)
+        )
+        out.append(replace(a, title=f"{a.title} ({i})", body=body, slug=f"{a.slug}-long-{i}"))
+    return out
+
+
+def short_labelled(n: int, seed: int = 13) -> list[tuple[str, str]]:
+    """n unique short texts (a sentence of a sample article) with that article's frame."""
+    base = load_corpus()
+    pool = [
+        (s.strip(), a.frame)
+        for a in base
+        for s in a.text.replace("\n", " ").split(". ")
+        if len(s.split()) >= 6
+    ]
+    rng = random.Random(seed)
+    return [(f"{s.rstrip('.')} (note {i}).", f) for i, (s, f) in
+            enumerate(rng.choice(pool) for _ in range(n))]  # fmt: skip

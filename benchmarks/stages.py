@@ -194,6 +194,48 @@ def stage_clustering() -> dict:
     return out
 
 
+def stage_framing_long() -> dict:
+    """Zero-shot framing of real-length articles (about 650 words, 27 sentences)."""
+    from framewatch.analysis.codebooks import builtin_codebooks
+    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer, article_sentences
+
+    from benchmarks.corpus import long_articles
+    from framewatch.config import AnalysisSettings
+
+    model = _model()
+    cb = builtin_codebooks()["geopolitics-tech"]
+    arts = long_articles(60 if QUICK else 300)
+    docs = [(a.title, a.text) for a in arts]
+    n_sent = sum(len(article_sentences(t, x)[0]) for t, x in docs)
+    words = sum(len(x.split()) for _, x in docs) / len(docs)
+    framer = ZeroShotFramer(
+        cb, SentenceEncoder(model, batch_size=128), AnalysisSettings().frame_threshold
+    )
+    _, t = _timed(
+        lambda: [
+            r for i in range(0, len(docs), 16) for r in framer.frame_articles(docs[i : i + 16])
+        ]
+    )
+    return {"articles": len(docs), "words_per_article": round(words), "sentences_per_article":
+            round(n_sent / len(docs), 1), "articles_per_s": len(docs) / t, "sentences_per_s": n_sent / t}  # fmt: skip
+
+
+def stage_finetune() -> dict:
+    """SetFit fine-tuning on 1,000 labelled short texts, as `framewatch train --method finetune`."""
+    from framewatch.analysis.codebooks import builtin_codebooks
+    from framewatch.analysis.finetune import MAX_STEPS, finetune
+    from framewatch.analysis.label_files import LabelledText
+
+    from benchmarks.corpus import short_labelled
+    from framewatch.config import AnalysisSettings
+
+    rows = [LabelledText("", t, [f]) for t, f in short_labelled(100 if QUICK else 1000)]
+    cb = builtin_codebooks()["geopolitics-tech"]
+    steps = 20 if QUICK else MAX_STEPS
+    _, t = _timed(finetune, rows, cb, AnalysisSettings(), False, 0, steps)
+    return {"texts": len(rows), "steps": steps, "seconds": t, "minutes": t / 60}
+
+
 def run_isolated(name: str) -> dict:
     result = globals()[f"stage_{name}"]()
     result["peak_rss_mb"] = _peak_mb()

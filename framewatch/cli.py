@@ -648,12 +648,25 @@ def label(
     file: Annotated[
         Path | None, typer.Option(help="CSV/JSONL with article_id (or url) and frame(s).")
     ] = None,
+    suggest: Annotated[
+        int | None, typer.Option(help="List N unlabelled articles worth labelling next.")
+    ] = None,
 ) -> None:
-    """Add human frame labels, from the command line or a file."""
+    """Add human frame labels, from the command line or a file; or ask which to label next."""
     from framewatch.analysis.codebooks import resolve_codebook
     from framewatch.analysis.training import add_labels, parse_frames
     from framewatch.importer import read_records
 
+    if suggest is not None:
+        from framewatch.analysis.active import suggest as suggest_articles
+
+        with ctx.obj.store() as store:
+            cb = resolve_codebook(codebook, store)
+            picks = suggest_articles(store, cb, ctx.obj.settings.analysis.model, suggest)
+        print_table(["article", "predicted", "uncertainty", "title"],
+                    [(p["article_id"], p["predicted"], p["uncertainty"], p["title"]) for p in picks],
+                    title=f"label these next ({cb.id})")  # fmt: skip
+        return
     with ctx.obj.store() as store:
         cb = resolve_codebook(codebook, store)
         items: list[tuple[int, str]] = []
@@ -695,17 +708,27 @@ def train(
     ctx: typer.Context,
     codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
     cv: Annotated[int, typer.Option(help="Folds for cross-validation.")] = 5,
+    method: Annotated[
+        str, typer.Option(help="linear, or finetune (SetFit, minutes on CPU); supervised = linear.")
+    ] = "supervised",
 ) -> None:
-    """Fit the supervised classifier on the labels; the pipeline uses it from then on."""
+    """Fit a framing model on the labels; the pipeline uses it from then on."""
     from framewatch.analysis.codebooks import resolve_codebook
     from framewatch.analysis.training import train as train_model
+    from framewatch.progress import progress_for
 
-    with ctx.obj.store() as store:
+    with ctx.obj.store() as store, progress_for("fine-tuning") as bar:
         cb = resolve_codebook(codebook, store)
-        m = train_model(store, cb, ctx.obj.settings.analysis, cv)
+
+        def tick(step: int, total: int) -> None:
+            if step == 1:
+                bar.start(total)  # held-out run, then the final model: one bar each
+            bar.advance()
+
+        m = train_model(store, cb, ctx.obj.settings.analysis, cv, method, on_progress=tick)
         store.publish_snapshot()
-    out.print(f"model {m['model_id']} for {cb.id}: {m['n']} labelled articles, "
-              f"cross-validated macro-F1 {m['macro_f1']:.3f}, micro-F1 {m['micro_f1']:.3f}")  # fmt: skip
+    out.print(f"model {m['model_id']} ({m['method']}) for {cb.id}: {m['n']} labelled articles, "
+              f"{m['protocol']} macro-F1 {m['macro_f1']:.3f}, micro-F1 {m['micro_f1']:.3f}")  # fmt: skip
     print_table(["frame", "precision", "recall", "f1", "labels"],
                 [(f, v["precision"], v["recall"], v["f1"], v["support"]) for f, v in m["per_frame"].items()])  # fmt: skip
     if m["skipped_frames"]:
@@ -723,41 +746,78 @@ def eval_framing_cmd(
     codebook: Annotated[
         str, typer.Option(help="Installed codebook id or a codebook file.")
     ] = "geopolitics-tech",
-    method: Annotated[str, typer.Option(help="zero-shot or supervised.")] = "zero-shot",
+    method: Annotated[
+        str, typer.Option(help="zero-shot, linear, finetune, or supervised (= linear).")
+    ] = "zero-shot",
     train_file: Annotated[
-        Path | None, typer.Option("--train", help="Train the supervised model on FILE.")
+        Path | None, typer.Option("--train", help="Train on FILE, test on the labelled file.")
     ] = None,
-    cv: Annotated[int | None, typer.Option(help="K-fold cross-validation on FILE itself.")] = None,
+    cv: Annotated[int | None, typer.Option(help="Stratified K-fold on FILE itself.")] = None,
+    few_shot: Annotated[
+        int | None, typer.Option(help="Train on K rows a frame, test on the rest.")
+    ] = None,
+    label_map: Annotated[
+        Path | None, typer.Option(help="CSV of label,frame to map the file's labels.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the splits and bootstrap.")] = 0,
+    learning_curve: Annotated[
+        bool, typer.Option("--learning-curve", help="Score at 2-40 labels a frame; plot a PNG.")
+    ] = False,
+    plot: Annotated[Path, typer.Option(help="Where --learning-curve writes its PNG.")] = Path(
+        "learning-curve.png"
+    ),
     sample: Annotated[
         bool, typer.Option("--sample", help="Use the bundled sample corpus.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
-    """Accuracy, macro/micro F1, per-frame scores and confusion of a framing method."""
+    """Scores of a framing method beside the majority class and a logistic regression."""
     from framewatch.analysis.codebooks import resolve_codebook
-    from framewatch.analysis.training import eval_framing, read_labelled_file, sample_labelled
+    from framewatch.analysis.framing_eval import eval_framing, plot_learning_curve
+    from framewatch.analysis.label_files import read_label_map, read_labelled_file, sample_labelled
 
     if (file is None) == (not sample):
         raise UsageError("give a labelled FILE or --sample")
-    if train_file is not None and cv is not None:
-        raise UsageError("--train and --cv exclude each other")
-    if method == "zero-shot" and (train_file or cv):
-        raise UsageError("--train and --cv need --method supervised")
+    if sum(x is not None for x in (train_file, cv, few_shot)) > 1:
+        raise UsageError("--train, --cv and --few-shot exclude each other")
     cb = resolve_codebook(codebook)
-    rows = sample_labelled() if sample else read_labelled_file(file, cb)
-    train_rows = read_labelled_file(train_file, cb) if train_file else None
-    result = eval_framing(rows, cb, ctx.obj.settings.analysis, method, train_rows, cv)
+    mapping = read_label_map(label_map) if label_map else None
+    rows = sample_labelled() if sample else read_labelled_file(file, cb, mapping)
+    train_rows = read_labelled_file(train_file, cb, mapping) if train_file else None
+    sizes = [2, 5, 10, 20, 40] if learning_curve else None
+    result = eval_framing(rows, cb, ctx.obj.settings.analysis, method, train_rows, cv,
+                          few_shot, seed, sizes)  # fmt: skip
+    if learning_curve:
+        plot_learning_curve(result["learning_curve"], result["method"], plot)
+        result["plot"] = str(plot)
     if as_json:
         print_json(result)
         return
-    out.print(f"{method} on {result['n']} articles with {cb.id}: accuracy {result['accuracy']:.3f}, "
-              f"macro-F1 {result['macro_f1']:.3f}, micro-F1 {result['micro_f1']:.3f}")  # fmt: skip
+
+    def line(name: str, r: dict) -> str:
+        ci = r["ci95"]
+        return (f"{name}: accuracy {r['accuracy']:.3f} [{ci['accuracy'][0]:.3f}-{ci['accuracy'][1]:.3f}], "
+                f"micro-F1 {r['micro_f1']:.3f} [{ci['micro_f1'][0]:.3f}-{ci['micro_f1'][1]:.3f}], "
+                f"macro-F1 {r['macro_f1']:.3f} [{ci['macro_f1'][0]:.3f}-{ci['macro_f1'][1]:.3f}]")  # fmt: skip
+
+    out.print(
+        f"{result['method']} on {result['n']} rows with {cb.id} ({result['protocol']}; 95% intervals)"
+    )
+    out.print(line(result["method"], result))
+    for name, b in result["baselines"].items():
+        if name != "protocol":
+            out.print(line(f"baseline {name}", b))
     print_table(["frame", "precision", "recall", "f1", "support"],
                 [(f, v["precision"], v["recall"], v["f1"], v["support"]) for f, v in result["per_frame"].items()])  # fmt: skip
     preds = sorted({p for row in result["confusion"].values() for p in row})
     print_table(["gold \\ predicted", *preds],
                 [(g, *(row.get(p, "") for p in preds)) for g, row in result["confusion"].items()],
-                title="confusion (single-frame rows)")  # fmt: skip
+                title="confusion (rows with one frame or none)")  # fmt: skip
+    if learning_curve:
+        lc = result["learning_curve"]
+        print_table(["labels a frame", "training rows", result["method"], "logistic regression"],
+                    [(p["per_frame"], p["n_train"], p[result["method"]], p["logistic_regression"]) for p in lc],
+                    title=f"learning curve ({lc[0]['metric']}, mean of 3 seeds); plot: {plot}")  # fmt: skip
 
 
 # -- SQL access ---------------------------------------------------------------------

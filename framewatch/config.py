@@ -82,6 +82,8 @@ class AnalysisSettings:
     # Calibrated similarity a sentence needs to count for a frame (see analysis/framing.py).
     frame_threshold: float = 0.15
     min_labels_per_frame: int = 8
+    # Contrastive steps of `framewatch train --method finetune` (SetFit); 300 takes minutes on CPU.
+    finetune_steps: int = 300
 
 
 @dataclass

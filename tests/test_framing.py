@@ -118,7 +118,7 @@ def test_label_train_and_pipeline_switches_to_supervised(tmp_path, monkeypatch):
     (tmp_path / "fw.toml").write_text("[analysis]\nmin_labels_per_frame = 5\n")
     trained = runner.invoke(app, ["train", "--cv", "5"], env={"COLUMNS": "200"})
     assert trained.exit_code == 0, trained.output
-    assert "cross-validated macro-F1" in trained.output
+    assert "(linear)" in trained.output and "5-fold macro-F1" in trained.output
     assert runner.invoke(app, ["analyze"]).exit_code == 0
     con = _ro(db)
     methods = con.execute("SELECT DISTINCT method, model_version FROM article_framing").fetchall()
@@ -176,8 +176,8 @@ def test_eval_framing_zero_shot_and_supervised(tmp_path):
         app, ["eval", "framing", str(f), "--method", "supervised", "--cv", "5", "--json"]
     )
     assert json.loads(cv.stdout)["macro_f1"] > 0.5
-    bad = runner.invoke(app, ["eval", "framing", str(f), "--cv", "3"])
-    assert bad.exit_code == 2 and "need --method supervised" in bad.output
+    bad = runner.invoke(app, ["eval", "framing", str(f), "--cv", "3", "--few-shot", "2"])
+    assert bad.exit_code == 2 and "exclude each other" in bad.output
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")
