@@ -9,10 +9,12 @@ The tuned model is a directory: it is saved beside the store and reloaded by pat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,7 +134,9 @@ def finetune(
     trainer = setfit.Trainer(model=model, args=args, callbacks=callbacks,
                       train_dataset=Dataset.from_dict({"text": texts, "label": y}))  # fmt: skip
     try:
-        trainer.train()
+        # SetFit prints its training metrics: they belong on stderr, never in `--json` output.
+        with contextlib.redirect_stdout(sys.stderr):
+            trainer.train()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return FineTuned(model, frames, multi_label)

@@ -190,3 +190,15 @@ def test_climate_articles_with_no_frames_load():
     assert len(rows) == 200 and sum(1 for r in rows if not r.frames) == 23
     frac = load_codebook_file(REPO / "docs" / "codebooks" / "frac.toml")
     assert len(read_labelled_file(DEV / "frac_sentence_frames" / "frames.jsonl", frac)) == 523
+
+
+def test_finetune_eval_prints_clean_json(tmp_path, monkeypatch):
+    pytest.importorskip("setfit")
+    (tmp_path / "fw.toml").write_text("[analysis]\nfinetune_steps = 2\n")
+    monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
+    r = CliRunner().invoke(
+        app, ["eval", "framing", "--sample", "--method", "finetune", "--few-shot", "2", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)  # nothing but the JSON object on stdout
+    assert result["method"] == "finetune" and "logistic_regression" in result["baselines"]
