@@ -176,8 +176,9 @@ def assign_stories(
 def infer_missing_dates(store: Store) -> int:
     """Give undated articles the time framewatch first saw them, and mark it inferred.
 
-    Any writer may store an article without a date (a feed entry without one, a
-    corpus row); this is the one place that fills it, before anything orders by time.
+    ``insert_articles`` already dates every row it stores this way, and migration 007
+    dated the older rows; this is a safety net for rows written by anything else
+    (a researcher's own INSERT), run before anything orders by time.
     """
     with store.transaction():
         return store.execute(
