@@ -19,7 +19,7 @@ from framewatch.analysis.embed import article_input, encode, model_for
 from framewatch.analysis.framing import ArticleFraming, SentenceEncoder, ZeroShotFramer
 from framewatch.analysis.label_files import LabelledText
 from framewatch.analysis.label_splits import few_shot, kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores
+from framewatch.analysis.supervised import features, fit, is_multi_label, scores, sets_from_proba
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -116,18 +116,22 @@ class Evaluation:
         gold = self.data.gold
         if method == "zero-shot":
             return zero_shot_sets([self.data.framings[i] for i in te], self.multi)
-        if method == "linear":
+        if method in ("linear", "finetune"):
             clf = fit(self.data.X[tr], [gold[i] for i in tr], self.cb.frame_ids,
                       prior=(self.prior.X, [r.frames[0] for r in self.prior.rows]),
                       seed=self.seed, multi_label=self.multi)  # fmt: skip
-            return clf.predict_sets(self.data.X[te])
-        if method == "finetune":
-            from framewatch.analysis.finetune import finetune
+            if method == "linear":
+                return clf.predict_sets(self.data.X[te])
+            from framewatch.analysis.finetune import blend, finetune
 
             ft = finetune([self.data.rows[i] for i in tr], self.cb, self.settings,
                           multi_label=self.multi, seed=self.seed, max_steps=self.settings.finetune_steps,
                           on_progress=self.on_progress)  # fmt: skip
-            return ft.predict_sets([self.data.rows[i] for i in te])
+            tuned = ft.predict_proba_docs(
+                [(self.data.rows[i].title, self.data.rows[i].text) for i in te]
+            )
+            p = blend(tuned, ft.frames, clf.predict_proba(self.data.X[te]), clf, self.cb.frame_ids)
+            return sets_from_proba(p, self.cb.frame_ids, self.multi, None)
         if method == "majority":
             return majority(self.data.gold, tr, len(te), self.multi)
         if method == "logistic_regression":

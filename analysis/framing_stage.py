@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from framewatch.analysis.model_worker import ModelWorker
 
 from framewatch.config import AnalysisSettings
+from framewatch.errors import InputError
 from framewatch.store import Store
 
 CHUNK = 256
@@ -46,20 +47,23 @@ class LinearModel:
 
 
 class FineTunedModel:
-    """A SetFit-tuned encoder, loaded from its directory beside the store on first use."""
+    """A tuned encoder (loaded from beside the store on first use) blended with the
+    linear head it was trained with."""
 
-    needs_vectors = False
+    needs_vectors = True
 
-    def __init__(self, path: str, frames: list[str], device: str):
-        self.path, self.frames, self.device = path, list(frames), device
+    def __init__(self, path: str, frames: list[str], device: str, head: FrameClassifier):
+        self.path, self.frames, self.device, self.head = path, list(frames), device, head
         self._model = None
 
     def probas(self, rows: pa.Table, results: list) -> np.ndarray:
-        from framewatch.analysis.finetune import load_finetuned
+        from framewatch.analysis.finetune import blend, load_finetuned
 
         if self._model is None:
             self._model = load_finetuned(Path(self.path), self.device)
-        return self._model.predict_proba_docs(FramingJob.docs(rows))
+        tuned = self._model.predict_proba_docs(FramingJob.docs(rows))
+        linear = LinearModel(self.head).probas(rows, results)
+        return blend(tuned, self._model.frames, linear, self.head, self.frames)
 
 
 def active_model(
@@ -76,7 +80,13 @@ def active_model(
         return None
     mid, method, blob, path, frames = row
     if method == "finetune":
-        return mid, method, FineTunedModel(path, frames, settings.device)
+        if not blob:
+            raise InputError(
+                f"the fine-tuned model {mid} for {cb.id} is from an older framewatch: "
+                "run `framewatch train --method finetune` again"
+            )
+        head = FrameClassifier.loads(blob)
+        return mid, method, FineTunedModel(path, frames, settings.device, head)
     return mid, method, LinearModel(FrameClassifier.loads(blob))
 
 

@@ -25,7 +25,9 @@ C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
 TIE = 0.01
 # Weight of the zero-shot profile beside the embedding, after standardising: it carries
 # the codebook, which helps when the codebook fits the labels and hurts when it does not.
-PROFILE_GRID = (0.0, 1.0, 3.0)
+# 10 lets a codebook that already frames well lead (sample corpus 5-fold: 0.886 -> 0.971
+# accuracy); inner CV picks 0 on FrAC, where the codebook adds little.
+PROFILE_GRID = (0.0, 1.0, 3.0, 10.0)
 INNER_FOLDS = 3
 PRIOR_WEIGHT = 1.0  # a codebook sentence counts as much as one labelled article
 

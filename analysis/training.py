@@ -20,7 +20,7 @@ from framewatch.analysis.label_files import (  # noqa: F401 - the labelling API 
     sample_labelled,
 )
 from framewatch.analysis.label_splits import kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores
+from framewatch.analysis.supervised import features, fit, is_multi_label, scores, sets_from_proba
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -92,13 +92,14 @@ def train(
         raise InputError(f"unknown method {method!r} (linear, finetune or supervised)")
     t, y, frames, skipped = _stored_labels(store, cb, settings)
     multi = is_multi_label(y)
+    X, prior = _features(t, cb, settings), _prior(cb, settings, frames)
+    clf = fit(X, y, frames, prior, multi_label=multi)
     if method == "linear":
-        metrics, blob, path = _train_linear(t, y, frames, cb, settings, cv, multi), None, None
-        clf = metrics.pop("_model")
-        blob = clf.dumps()
+        metrics = _cv_linear(X, y, frames, prior, cv, multi)
     else:
-        metrics, ft = _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress)
-        blob = b""
+        metrics, ft = _train_finetune(t, X, y, frames, prior, cb, settings, cv, multi, on_progress)
+    blob = clf.dumps()  # a fine-tuned model blends with this linear head, so both keep it
+    path = None
     metrics["skipped_frames"] = skipped
     metrics["multi_label"] = multi
     with store.transaction():
@@ -135,26 +136,27 @@ def _features(t, cb: Codebook, settings: AnalysisSettings) -> np.ndarray:
     return features(vecs, np.stack([f.profile for f in framed]))
 
 
-def _train_linear(t, y, frames, cb, settings, cv, multi) -> dict:
-    X = _features(t, cb, settings)
-    framer = _framer(cb, settings)
-    prior = prepare(codebook_rows(cb), framer, model_for(settings))
+def _prior(cb: Codebook, settings: AnalysisSettings, frames: list[str]):
+    """The codebook's descriptions and examples of the trained frames, as labelled rows."""
+    prior = prepare(codebook_rows(cb), _framer(cb, settings), model_for(settings))
     keep = [i for i, r in enumerate(prior.rows) if r.frames[0] in frames]
-    prior_xy = (prior.X[keep], [prior.rows[i].frames[0] for i in keep])
+    return prior.X[keep], [prior.rows[i].frames[0] for i in keep]
+
+
+def _cv_linear(X, y, frames, prior, cv, multi) -> dict:
     pred: dict[int, list[str]] = {}
     for tr, te in kfold(y, cv):
-        clf = fit(X[tr], [y[i] for i in tr], frames, prior_xy, multi_label=multi)
+        clf = fit(X[tr], [y[i] for i in tr], frames, prior, multi_label=multi)
         for i, p in zip(te, clf.predict_sets(X[te]), strict=True):
             pred[int(i)] = p
     metrics = scores(y, [pred[i] for i in range(len(y))], frames)
     metrics["protocol"] = f"{min(cv, len(y))}-fold"
-    metrics["_model"] = fit(X, y, frames, prior_xy, multi_label=multi)
     return metrics
 
 
-def _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress):
+def _train_finetune(t, X, y, frames, prior, cb, settings, cv, multi, on_progress):
     """Held-out scores from one stratified fold, then the model tuned on every label."""
-    from framewatch.analysis.finetune import finetune
+    from framewatch.analysis.finetune import blend, finetune
 
     rows = [
         LabelledText(ti or "", x or "", fs)
@@ -165,7 +167,10 @@ def _train_finetune(t, y, frames, cb, settings, cv, multi, on_progress):
     tr, te = kfold(y, cv)[0]
     held = finetune([rows[i] for i in tr], cb, settings, multi,
                     max_steps=settings.finetune_steps, on_progress=on_progress)  # fmt: skip
-    metrics = scores([y[i] for i in te], held.predict_sets([rows[i] for i in te]), frames)
+    head = fit(X[tr], [y[i] for i in tr], frames, prior, multi_label=multi)
+    tuned = held.predict_proba_docs([(rows[i].title, rows[i].text) for i in te])
+    p = blend(tuned, held.frames, head.predict_proba(X[te]), head, frames)
+    metrics = scores([y[i] for i in te], sets_from_proba(p, frames, multi, None), frames)
     metrics["protocol"] = f"held-out fold 1 of {min(cv, len(y))}"
     return metrics, finetune(rows, cb, settings, multi, max_steps=settings.finetune_steps,
                              on_progress=on_progress)  # fmt: skip

@@ -148,7 +148,7 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{results['framing_long']['sentences_per_article']} sentences): "
         f"{results['framing_long']['articles_per_s']:.1f} articles/s "
         f"({results['framing_long']['sentences_per_s']:.0f} sentences/s)",
-        f"fine-tuning (SetFit, {results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
+        f"fine-tuning ({results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
         f"{results['finetune']['minutes']:.1f} min (target <= 10)",
         f"clustering: {c['articles_per_s_10k']:.0f} articles/s at 10k, {c['articles_per_s_100k']:.0f} at 100k "
         f"(10k/100k rate ratio {c['growth_ratio']:.2f}; 1.0 = perfectly linear)",

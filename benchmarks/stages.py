@@ -221,9 +221,9 @@ def stage_framing_long() -> dict:
 
 
 def stage_finetune() -> dict:
-    """SetFit fine-tuning on 1,000 labelled short texts, as `framewatch train --method finetune`."""
+    """Fine-tuning on 1,000 labelled short texts, as `framewatch train --method finetune`."""
     from framewatch.analysis.codebooks import builtin_codebooks
-    from framewatch.analysis.finetune import MAX_STEPS, finetune
+    from framewatch.analysis.finetune import finetune
     from framewatch.analysis.label_files import LabelledText
 
     from benchmarks.corpus import short_labelled
@@ -231,7 +231,7 @@ def stage_finetune() -> dict:
 
     rows = [LabelledText("", t, [f]) for t, f in short_labelled(100 if QUICK else 1000)]
     cb = builtin_codebooks()["geopolitics-tech"]
-    steps = 20 if QUICK else MAX_STEPS
+    steps = 20 if QUICK else AnalysisSettings().finetune_steps
     _, t = _timed(finetune, rows, cb, AnalysisSettings(), False, 0, steps)
     return {"texts": len(rows), "steps": steps, "seconds": t, "minutes": t / 60}
 

@@ -82,8 +82,9 @@ class AnalysisSettings:
     # Calibrated similarity a sentence needs to count for a frame (see analysis/framing.py).
     frame_threshold: float = 0.15
     min_labels_per_frame: int = 8
-    # Contrastive steps of `framewatch train --method finetune` (SetFit); 300 takes minutes on CPU.
-    finetune_steps: int = 300
+    # Most training batches of `framewatch train --method finetune` (8 passes over the labels
+    # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
+    finetune_steps: int = 600
 
 
 @dataclass

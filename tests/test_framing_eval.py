@@ -123,7 +123,7 @@ def test_learning_curve_prints_and_plots(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monkeypatch):
-    pytest.importorskip("setfit")
+    pytest.importorskip("accelerate")
     db = tmp_path / "ft.duckdb"
     monkeypatch.setenv("FRAMEWATCH_DB", str(db))
     monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
@@ -193,7 +193,7 @@ def test_climate_articles_with_no_frames_load():
 
 
 def test_finetune_eval_prints_clean_json(tmp_path, monkeypatch):
-    pytest.importorskip("setfit")
+    pytest.importorskip("accelerate")
     (tmp_path / "fw.toml").write_text("[analysis]\nfinetune_steps = 2\n")
     monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
     r = CliRunner().invoke(
@@ -202,3 +202,30 @@ def test_finetune_eval_prints_clean_json(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)  # nothing but the JSON object on stdout
     assert result["method"] == "finetune" and "logistic_regression" in result["baselines"]
+
+
+def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
+    """The tuned model and the linear head vote; the head's own threshold counts as 0.5."""
+    import numpy as np
+    from framewatch.analysis.finetune import blend
+    from framewatch.analysis.supervised import FrameClassifier, sets_from_proba
+
+    frames = ["a", "b", "c"]
+    head = FrameClassifier(["a", "b"], estimator=None, multi_label=True,
+                           thresholds=np.array([0.2, 0.8]))  # fmt: skip
+    tuned = np.array([[0.9, 0.1, 0.7], [0.6, 0.9, 0.2]])
+    linear = np.array([[0.25, 0.9], [0.05, 0.85]])
+    p = blend(tuned, frames, linear, head, frames)
+    # row 0: a is over both cut-offs; b only over the head's; c only the tuned model's (0.35)
+    # row 1: a is under the head's cut-off by more than the tuned model is over 0.5; b over both
+    assert sets_from_proba(p, frames, True, None) == [["a"], ["b"]]
+
+
+def test_an_older_fine_tuned_model_asks_to_be_trained_again(tmp_path):
+    pytest.importorskip("accelerate")
+    from framewatch.analysis.finetune import META, load_finetuned
+    from framewatch.errors import InputError
+
+    (tmp_path / META).write_text(json.dumps({"frames": ["a", "b"], "multi_label": False}))
+    with pytest.raises(InputError, match="train --method finetune"):
+        load_finetuned(tmp_path)
