@@ -709,7 +709,10 @@ def train(
     codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
     cv: Annotated[int, typer.Option(help="Folds for cross-validation.")] = 5,
     method: Annotated[
-        str, typer.Option(help="linear, or finetune (tunes the encoder, minutes on CPU); supervised = linear.")
+        str,
+        typer.Option(
+            help="linear, or finetune (tunes the encoder, minutes on CPU); supervised = linear."
+        ),
     ] = "supervised",
 ) -> None:
     """Fit a framing model on the labels; the pipeline uses it from then on."""

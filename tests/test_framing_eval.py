@@ -224,6 +224,7 @@ def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
 def test_an_older_fine_tuned_model_asks_to_be_trained_again(tmp_path):
     pytest.importorskip("accelerate")
     from framewatch.analysis.finetune import META, load_finetuned
+
     from framewatch.errors import InputError
 
     (tmp_path / META).write_text(json.dumps({"frames": ["a", "b"], "multi_label": False}))
