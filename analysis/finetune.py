@@ -30,7 +30,7 @@ import numpy as np
 from framewatch.analysis.codebooks import Codebook
 from framewatch.analysis.embed import article_input, resolve_device, resolve_model
 from framewatch.analysis.label_files import LabelledText
-from framewatch.analysis.supervised import FrameClassifier
+from framewatch.analysis.supervised import FrameClassifier, sets_from_proba
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -68,6 +68,14 @@ class FineTuned:
 
     def predict_proba_docs(self, docs: list[tuple[str | None, str | None]]) -> np.ndarray:
         return self.predict_proba_texts([article_input(t, x) for t, x in docs])
+
+    def blended_sets(
+        self, docs: list[tuple[str | None, str | None]], head: FrameClassifier, X: np.ndarray,
+        frames: list[str],
+    ) -> list[list[str]]:  # fmt: skip
+        """Frame sets from this model averaged with the linear head (``X``: its features)."""
+        p = blend(self.predict_proba_docs(docs), self.frames, head.predict_proba(X), head, frames)
+        return sets_from_proba(p, frames, self.multi_label, None)
 
     def save(self, path: Path) -> None:
         self.model.save_pretrained(str(path))

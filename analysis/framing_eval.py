@@ -19,7 +19,7 @@ from framewatch.analysis.embed import article_input, encode, model_for
 from framewatch.analysis.framing import ArticleFraming, SentenceEncoder, ZeroShotFramer
 from framewatch.analysis.label_files import LabelledText
 from framewatch.analysis.label_splits import few_shot, kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores, sets_from_proba
+from framewatch.analysis.supervised import features, fit, is_multi_label, scores
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -122,16 +122,13 @@ class Evaluation:
                       seed=self.seed, multi_label=self.multi)  # fmt: skip
             if method == "linear":
                 return clf.predict_sets(self.data.X[te])
-            from framewatch.analysis.finetune import blend, finetune
+            from framewatch.analysis.finetune import finetune
 
             ft = finetune([self.data.rows[i] for i in tr], self.cb, self.settings,
                           multi_label=self.multi, seed=self.seed, max_steps=self.settings.finetune_steps,
                           on_progress=self.on_progress)  # fmt: skip
-            tuned = ft.predict_proba_docs(
-                [(self.data.rows[i].title, self.data.rows[i].text) for i in te]
-            )
-            p = blend(tuned, ft.frames, clf.predict_proba(self.data.X[te]), clf, self.cb.frame_ids)
-            return sets_from_proba(p, self.cb.frame_ids, self.multi, None)
+            docs = [(self.data.rows[i].title, self.data.rows[i].text) for i in te]
+            return ft.blended_sets(docs, clf, self.data.X[te], self.cb.frame_ids)
         if method == "majority":
             return majority(self.data.gold, tr, len(te), self.multi)
         if method == "logistic_regression":

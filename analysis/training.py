@@ -20,7 +20,7 @@ from framewatch.analysis.label_files import (  # noqa: F401 - the labelling API 
     sample_labelled,
 )
 from framewatch.analysis.label_splits import kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores, sets_from_proba
+from framewatch.analysis.supervised import features, fit, is_multi_label, scores
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -156,7 +156,7 @@ def _cv_linear(X, y, frames, prior, cv, multi) -> dict:
 
 def _train_finetune(t, X, y, frames, prior, cb, settings, cv, multi, on_progress):
     """Held-out scores from one stratified fold, then the model tuned on every label."""
-    from framewatch.analysis.finetune import blend, finetune
+    from framewatch.analysis.finetune import finetune
 
     rows = [
         LabelledText(ti or "", x or "", fs)
@@ -168,9 +168,8 @@ def _train_finetune(t, X, y, frames, prior, cb, settings, cv, multi, on_progress
     held = finetune([rows[i] for i in tr], cb, settings, multi,
                     max_steps=settings.finetune_steps, on_progress=on_progress)  # fmt: skip
     head = fit(X[tr], [y[i] for i in tr], frames, prior, multi_label=multi)
-    tuned = held.predict_proba_docs([(rows[i].title, rows[i].text) for i in te])
-    p = blend(tuned, held.frames, head.predict_proba(X[te]), head, frames)
-    metrics = scores([y[i] for i in te], sets_from_proba(p, frames, multi, None), frames)
+    pred = held.blended_sets([(rows[i].title, rows[i].text) for i in te], head, X[te], frames)
+    metrics = scores([y[i] for i in te], pred, frames)
     metrics["protocol"] = f"held-out fold 1 of {min(cv, len(y))}"
     return metrics, finetune(rows, cb, settings, multi, max_steps=settings.finetune_steps,
                              on_progress=on_progress)  # fmt: skip
