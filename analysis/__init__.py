@@ -1,1 +1,1 @@
-"""framewatch."""
+"""Analysis: embeddings, stories, framing and comparisons over the store's articles."""

@@ -18,7 +18,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from framewatch.analysis.blindspots import find_blind_spots
+from framewatch.analysis.compare.blindspots import find_blind_spots
 from typer.testing import CliRunner
 
 from framewatch.cli import app

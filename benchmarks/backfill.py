@@ -89,7 +89,7 @@ def backfill_run(engine: str, workers: int, n: int = N_ARTICLES) -> dict:
     """One backfill of ``n`` articles (run in a fresh process, see __main__)."""
     from framewatch.backfill import BackfillOptions, backfill
     from framewatch.config import Settings
-    from framewatch.pipeline import recorded_run
+    from framewatch.pipeline.runs import recorded_run
     from framewatch.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:

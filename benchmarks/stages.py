@@ -21,20 +21,20 @@ def _peak_mb() -> float:
 
 def _model():
     """The model as configured (FRAMEWATCH_MODEL, FRAMEWATCH_DEVICE), with what it runs on."""
-    from framewatch.analysis.embed import model_for
+    from framewatch.analysis.embedding.select import embedder_for
 
     from framewatch.config import load_settings
 
-    model = model_for(load_settings().analysis)
+    model = embedder_for(load_settings().analysis)
     if os.environ.get("FRAMEWATCH_BENCH_DTYPE"):  # e.g. float16 on a GPU
         import torch
 
-        model.to(getattr(torch, os.environ["FRAMEWATCH_BENCH_DTYPE"]))
+        model.model.to(getattr(torch, os.environ["FRAMEWATCH_BENCH_DTYPE"]))
     return model
 
 
-def _runs_on(model) -> dict:
-    p = next(model.parameters())
+def _runs_on(embedder) -> dict:
+    p = next(embedder.model.parameters())  # a sentence-transformers backend
     out = {"device": str(p.device), "dtype": str(p.dtype).removeprefix("torch.")}
     if p.device.type == "cuda":
         import torch
@@ -77,21 +77,25 @@ def stage_extraction() -> dict:
 
 
 def stage_embedding() -> dict:
-    from framewatch.analysis.embed import article_input, encode
+    from framewatch.analysis.embedding.stage import article_input
 
     from benchmarks.corpus import variants
 
     model = _model()
     arts = variants(N_ARTICLES)
-    encode(model, ["warm up"])
-    _, t = _timed(encode, model, [article_input(a.title, a.text) for a in arts], 64)
+    model.embed(["warm up"])
+    _, t = _timed(model.embed, [article_input(a.title, a.text) for a in arts], 64)
     return {"articles_per_s": len(arts) / t, **_runs_on(model)}
 
 
 def stage_framing() -> dict:
     """Batched and cached framing against the naive way, with the quality of both."""
-    from framewatch.analysis.codebooks import builtin_codebooks
-    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer, article_sentences
+    from framewatch.analysis.framing.codebook import builtin_codebooks
+    from framewatch.analysis.framing.zeroshot import (
+        SentenceEncoder,
+        ZeroShotFramer,
+        article_sentences,
+    )
 
     from benchmarks.corpus import variants
     from framewatch.config import AnalysisSettings
@@ -151,9 +155,9 @@ def _cluster_all(c, vecs, times) -> list[int]:
 
 def _later_pass(s, pred, vecs, times) -> None:
     """The merge pass and the topics over the stories, as analyze runs them."""
-    from framewatch.analysis.evaluate import summarise
-    from framewatch.analysis.story_merge import plan_merges
-    from framewatch.analysis.topics import assign_topics
+    from framewatch.analysis.stories.evaluate import summarise
+    from framewatch.analysis.stories.merge import plan_merges
+    from framewatch.analysis.stories.topics import assign_topics
 
     stories = summarise(pred, vecs, times)
     plan_merges(list(stories.values()), s.story_merge_threshold, s.story_merge_gap_days,
@@ -163,7 +167,7 @@ def _later_pass(s, pred, vecs, times) -> None:
 
 def stage_clustering() -> dict:
     import numpy as np
-    from framewatch.analysis.stories import make_clusterer
+    from framewatch.analysis.stories.stage import make_clusterer
 
     from framewatch.config import AnalysisSettings
 
@@ -196,8 +200,12 @@ def stage_clustering() -> dict:
 
 def stage_framing_long() -> dict:
     """Zero-shot framing of real-length articles (about 650 words, 27 sentences)."""
-    from framewatch.analysis.codebooks import builtin_codebooks
-    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer, article_sentences
+    from framewatch.analysis.framing.codebook import builtin_codebooks
+    from framewatch.analysis.framing.zeroshot import (
+        SentenceEncoder,
+        ZeroShotFramer,
+        article_sentences,
+    )
 
     from benchmarks.corpus import long_articles
     from framewatch.config import AnalysisSettings
@@ -222,9 +230,9 @@ def stage_framing_long() -> dict:
 
 def stage_finetune() -> dict:
     """Fine-tuning on 1,000 labelled short texts, as `framewatch train --method finetune`."""
-    from framewatch.analysis.codebooks import builtin_codebooks
-    from framewatch.analysis.finetune import finetune
-    from framewatch.analysis.label_files import LabelledText
+    from framewatch.analysis.framing.codebook import builtin_codebooks
+    from framewatch.analysis.framing.finetune import finetune
+    from framewatch.analysis.framing.label_files import LabelledText
 
     from benchmarks.corpus import short_labelled
     from framewatch.config import AnalysisSettings
@@ -285,11 +293,11 @@ def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0) -> dict:
     """
     import multiprocessing as mp
 
-    from framewatch.analysis.model_worker import ModelWorker
-    from framewatch.analysis.pipeline_stages import STAGES
-
     from framewatch.config import Settings
-    from framewatch.pipeline import fetch_stage, recorded_run
+    from framewatch.pipeline.model_worker import ModelWorker
+    from framewatch.pipeline.runner import fetch_stage
+    from framewatch.pipeline.runs import recorded_run
+    from framewatch.pipeline.stages import STAGES
     from framewatch.sources import add_source
     from framewatch.store import open_store
 

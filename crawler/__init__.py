@@ -1,1 +1,1 @@
-"""framewatch."""
+"""The crawler: feeds, polite HTTP fetching, text extraction."""

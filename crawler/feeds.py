@@ -17,7 +17,8 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from framewatch.crawler.dedup import entry_key
+
+from framewatch.articles import entry_key
 
 FEED_TYPES = {
     "application/rss+xml",

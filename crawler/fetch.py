@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from framewatch.crawler import page_retries
-from framewatch.crawler.dedup import canonical_url, content_hash
 from framewatch.crawler.downloads import Fetcher, FetchError, Response
 from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
 from framewatch.crawler.health import feed_state_of, record_failure, record_success
 from framewatch.crawler.pages import choose_text, read_page
 
+from framewatch.articles import canonical_url, content_hash, insert_articles
 from framewatch.config import Settings
 from framewatch.store import Store, utcnow
 
@@ -305,57 +305,6 @@ async def _fetch_entry(
     return cand
 
 
-ARTICLE_COLUMNS = (
-    "source_id", "url", "canonical_url", "title", "author", "published_at", "language",
-    "site_name", "text", "summary", "word_count", "content_hash", "extraction", "extraction_note",
-)  # fmt: skip
-
-
-def insert_articles(
-    store: Store, rows: list[dict]
-) -> tuple[list[tuple[dict, int]], list[tuple[dict, int]]]:
-    """Insert rows not already stored; returns (row, new id) and (row, existing id) exact copies.
-
-    Call inside a transaction. A row whose canonical URL or content hash is already
-    stored (or earlier in the same batch) is not inserted again. An undated row is
-    dated by when framewatch first saw it, marked as inferred, so every path that
-    stores articles (crawl, import, backfill) clusters it the same way.
-    """
-    if not rows:
-        return [], []
-    canons = [r["canonical_url"] for r in rows]
-    hashes = [r["content_hash"] for r in rows]
-    existing = store.execute(
-        """SELECT canonical_url, content_hash, id FROM articles
-           WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
-        [canons, hashes],
-    ).fetchall()
-    by_canon = {c: i for c, _, i in existing}
-    by_hash = {h: i for _, h, i in existing}
-    new: list[tuple[dict, int]] = []
-    copies: list[tuple[dict, int]] = []
-    placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
-    sql = (
-        f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, fetched_at, published_at_inferred) "
-        f"VALUES ({placeholders}, ?, ?) RETURNING id"
-    )
-    now = utcnow()
-    for r in rows:
-        if r["canonical_url"] in by_canon:
-            continue
-        if r["content_hash"] in by_hash:
-            copies.append((r, by_hash[r["content_hash"]]))
-            continue
-        values = [r.get(c) for c in ARTICLE_COLUMNS]
-        undated = r.get("published_at") is None
-        if undated:
-            values[ARTICLE_COLUMNS.index("published_at")] = now
-        aid = store.execute(sql, [*values, now, undated]).fetchone()[0]
-        by_canon[r["canonical_url"]] = by_hash[r["content_hash"]] = aid
-        new.append((r, aid))
-    return new, copies
-
-
 def _store_batch(
     store: Store, settings: Settings, cands: list[_Candidate], rep: SourceReport
 ) -> None:
@@ -386,6 +335,5 @@ def _store_batch(
 
 
 __all__ = [
-    "fetch_due", "discover_source", "insert_articles", "feed_state_of", "FetchReport",
-    "SourceReport",
+    "fetch_due", "discover_source", "feed_state_of", "FetchReport", "SourceReport",
 ]  # fmt: skip

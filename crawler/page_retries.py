@@ -15,10 +15,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from framewatch.crawler.dedup import content_hash
 from framewatch.crawler.downloads import Fetcher
 from framewatch.crawler.pages import CLEARLY_LONGER, PageRead, read_page, words
 
+from framewatch.articles import content_hash
 from framewatch.config import Settings
 from framewatch.store import Store, utcnow
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 import streamlit as st
+from framewatch.analysis.stories.read import resolve_story
 from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
 from framewatch.dashboards.markup import http_only, safe
@@ -132,7 +133,7 @@ def story_page() -> None:
         return
     ids = [c[0] for c in choices]
     wanted = params.get("story")
-    wanted = str(q.resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
+    wanted = str(resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
     head = q.story_header(con, sid)

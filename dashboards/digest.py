@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import re
 import smtplib
@@ -17,12 +16,12 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 
 from framewatch.config import ConfigError, Settings, SmtpSettings
+from framewatch.journal import append_record, journal_records, sent_already
 from framewatch.store import utcnow
 
 # One colour per frame position, readable on white, the same in every e-mail.
@@ -191,61 +190,6 @@ def build_message(d: Digest, sender: str, recipient: str) -> EmailMessage:
     return msg
 
 
-# -- the send journal ---------------------------------------------------------------
-def journal_path(db: str | os.PathLike) -> Path:
-    return Path(str(db) + ".digest-sends.jsonl")
-
-
-def journal_records(db: str | os.PathLike) -> list[dict]:
-    """Every complete record of the send journal, oldest first."""
-    p = journal_path(db)
-    if not p.exists():
-        return []
-    out = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash: that send was never confirmed
-    return out
-
-
-def sent_already(records: list[dict], week: str, codebook: str) -> set[str]:
-    return {
-        r["recipient"]
-        for r in records
-        if r.get("week") == week and r.get("codebook") == codebook and r.get("status") == "sent"
-    }
-
-
-def _journal(db: str | os.PathLike, rec: dict) -> None:
-    with journal_path(db).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def merge_journal(store) -> int:
-    """Copy journal records into digest_sends (idempotent); the journal stays the guard."""
-    rows = [
-        (
-            r["week"],
-            r["codebook"],
-            r["recipient"],
-            r.get("subject"),
-            r["status"],
-            r.get("error"),
-            r["at"],
-        )
-        for r in journal_records(store.path)
-    ]
-    if rows:
-        store.con.executemany(
-            "INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
-        )
-    return len(rows)
-
-
 # -- sending ----------------------------------------------------------------------------
 @dataclass
 class SendResult:
@@ -334,7 +278,7 @@ def deliver(
             record = {"week": week, "codebook": cb, "recipient": sub.email, "status": status,
                       "error": error, "subject": msg["Subject"] if status == "sent" else None,
                       "at": utcnow().isoformat()}  # fmt: skip
-            _journal(db, record)
+            append_record(db, record)
             journal.append(record)
             results.append(SendResult(sub.email, status, error))
     finally:

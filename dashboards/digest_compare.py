@@ -10,12 +10,12 @@ import html
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from framewatch.analysis.blindspots import BlindSpot, find_blind_spots
-from framewatch.analysis.splits import Split, find_splits
+from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
+from framewatch.analysis.compare.splits import Split, find_splits
+from framewatch.analysis.compare.watches import Report, week_reports
 
 from framewatch.config import CompareSettings
 from framewatch.outlets import attribute_names
-from framewatch.watches import Report, week_reports
 
 _e = html.escape
 MAX_ATTRIBUTES = 3  # when compare.by is empty, the digest compares by the first three

@@ -48,12 +48,6 @@ def topics(con) -> list[tuple[int, str]]:
             con.execute("SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
 
 
-def resolve_story(con, story_id: int) -> int:
-    """A story id merged into another resolves to the survivor, so old links keep working."""
-    row = con.execute("SELECT new_id FROM story_redirects WHERE old_id = ?", [story_id]).fetchone()
-    return row[0] if row else story_id
-
-
 def top_stories(
     con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50,
     topic: int | None = None,

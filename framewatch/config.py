@@ -56,7 +56,7 @@ class AnalysisSettings:
     batch_size: int = 64
     # Word pieces of each article (title + lead) and sentence the model reads.
     embed_max_tokens: int = 128
-    # Story clustering (analysis/clustering.py); tuned on April-June of the AllSides dev
+    # Story clustering (analysis/stories/clustering.py); tuned on April-June of the AllSides dev
     # data and checked on July, the whole set, the sample corpus and the seeds (README).
     story_threshold: float = 0.45
     story_window_days: float = 4.0  # a story takes articles this long after its latest one
@@ -67,19 +67,19 @@ class AnalysisSettings:
     # Bar raised per day since a story's latest member. Off: it splits sequential events
     # on one subject, but also follow-ups days later that editors keep in the story.
     story_gap_penalty: float = 0.0
-    # The later pass that joins split pieces of one event (analysis/story_merge.py).
+    # The later pass that joins split pieces of one event (analysis/stories/merge.py).
     story_merge_threshold: float = 0.8
     story_merge_gap_days: float = 5.0
     # Off by default: a story is split in two only when this is on and its two halves
-    # are less alike than story_split_below (analysis/story_merge.py).
+    # are less alike than story_split_below (analysis/stories/merge.py).
     story_split: bool = False
     story_split_below: float = 0.45
-    # Topics: running subjects that group stories (analysis/topics.py).
+    # Topics: running subjects that group stories (analysis/stories/topics.py).
     topic_threshold: float = 0.4
     topic_window_days: float = 180.0  # a topic stays open this long after its latest story
     duplicate_threshold: float = 0.96
     codebooks: list[str] = field(default_factory=lambda: ["geopolitics-tech"])
-    # Calibrated similarity a sentence needs to count for a frame (see analysis/framing.py).
+    # Calibrated similarity a sentence needs to count for a frame (see analysis/framing/zeroshot.py).
     frame_threshold: float = 0.15
     min_labels_per_frame: int = 8
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels

@@ -149,7 +149,7 @@ def _text(rec: dict[str, Any], *keys: str) -> str:
 
 def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]]:
     """Rows with at least a title and a text; everything else is an error by line."""
-    from framewatch.crawler.dedup import canonical_url
+    from framewatch.articles import canonical_url
 
     good: list[ImportedArticle] = []
     errors = list(records.errors)
@@ -189,8 +189,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
 
 def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
     """Store the good rows of a file; returns (new, already stored, errors)."""
-    from framewatch.crawler.dedup import canonical_url, content_hash
-    from framewatch.crawler.fetch import insert_articles
+    from framewatch.articles import canonical_url, content_hash, insert_articles
     from framewatch.sources import add_source
 
     good, errors = validate(read_records(path))

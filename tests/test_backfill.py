@@ -157,7 +157,7 @@ def test_warc_pages_are_stored_as_the_crawler_stores_them(http_server, tmp_path,
     from framewatch.crawler.fetch import fetch_due
 
     from framewatch.backfill import BackfillOptions, backfill
-    from framewatch.pipeline import recorded_run
+    from framewatch.pipeline.runs import recorded_run
     from framewatch.sources import add_source
     from framewatch.store import open_store
 

@@ -9,7 +9,11 @@ import shutil
 import duckdb
 import pytest
 from conftest import REPO, SEEDS, gold_by_title, write_jsonl
-from framewatch.analysis.codebooks import CodebookError, builtin_codebooks, load_codebook_file
+from framewatch.analysis.framing.codebook import (
+    CodebookError,
+    builtin_codebooks,
+    load_codebook_file,
+)
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -149,7 +153,7 @@ def test_eval_framing_zero_shot_and_supervised(tmp_path):
         w.writerow(["text", "frames"])
         w.writerows([a.text, f"{a.frame};report"] for a in arts[:10])
     cb_file = tmp_path / "my-codebook.toml"
-    shutil.copy(REPO / "analysis" / "codebooks" / "geopolitics-tech.toml", cb_file)
+    shutil.copy(REPO / "analysis" / "framing" / "codebooks" / "geopolitics-tech.toml", cb_file)
     multi = runner.invoke(
         app, ["eval", "framing", str(csv_file), "--codebook", str(cb_file), "--json"]
     )
@@ -182,7 +186,7 @@ def test_eval_framing_zero_shot_and_supervised(tmp_path):
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")
 def test_seed_articles_are_framed_differently(model):
-    from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
+    from framewatch.analysis.framing.zeroshot import SentenceEncoder, ZeroShotFramer
 
     from framewatch.config import AnalysisSettings
 

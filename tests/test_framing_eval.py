@@ -11,7 +11,7 @@ import sys
 import duckdb
 import pytest
 from conftest import REPO, write_jsonl
-from framewatch.analysis.label_splits import few_shot, kfold
+from framewatch.analysis.framing.label_splits import few_shot, kfold
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -182,8 +182,8 @@ def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monk
 
 @pytest.mark.skipif(not DEV.exists(), reason="dev data (../shared) not present")
 def test_climate_articles_with_no_frames_load():
-    from framewatch.analysis.codebooks import load_codebook_file
-    from framewatch.analysis.label_files import read_labelled_file
+    from framewatch.analysis.framing.codebook import load_codebook_file
+    from framewatch.analysis.framing.label_files import read_labelled_file
 
     cb = load_codebook_file(REPO / "docs" / "codebooks" / "climate-generic.toml")
     rows = read_labelled_file(DEV / "narrative_frames_climate" / "articles.jsonl", cb)
@@ -207,8 +207,8 @@ def test_finetune_eval_prints_clean_json(tmp_path, monkeypatch):
 def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
     """The tuned model and the linear head vote; the head's own threshold counts as 0.5."""
     import numpy as np
-    from framewatch.analysis.finetune import blend
-    from framewatch.analysis.supervised import FrameClassifier, sets_from_proba
+    from framewatch.analysis.framing.finetune import blend
+    from framewatch.analysis.framing.linear import FrameClassifier, sets_from_proba
 
     frames = ["a", "b", "c"]
     head = FrameClassifier(["a", "b"], estimator=None, multi_label=True,
@@ -223,7 +223,7 @@ def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
 
 def test_an_older_fine_tuned_model_asks_to_be_trained_again(tmp_path):
     pytest.importorskip("accelerate")
-    from framewatch.analysis.finetune import META, load_finetuned
+    from framewatch.analysis.framing.finetune import META, load_finetuned
 
     from framewatch.errors import InputError
 

@@ -12,8 +12,8 @@ from collections import defaultdict
 import duckdb
 import pytest
 from conftest import REPO, write_jsonl
-from framewatch.analysis.clustering import bcubed
-from framewatch.analysis.story_labels import _TOKEN, ctfidf_labels
+from framewatch.analysis.stories.clustering import bcubed
+from framewatch.analysis.stories.labels import _TOKEN, ctfidf_labels
 from long_corpus import long_articles
 from sklearn.feature_extraction.text import CountVectorizer
 from typer.testing import CliRunner

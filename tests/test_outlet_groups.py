@@ -26,7 +26,7 @@ class Newsroom:
     """Writes a store the way the pipeline leaves it, one article at a time."""
 
     def __init__(self, path):
-        from framewatch.analysis.codebooks import register, resolve_codebook
+        from framewatch.analysis.framing.codebook import register, resolve_codebook
 
         self.path = path
         self.store = open_store(path)
@@ -266,10 +266,10 @@ def test_splits_are_ordered_by_divergence_with_groups_and_evidence(tmp_path):
 
 
 def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
+    from framewatch.analysis.compare.watches import week_reports
     from framewatch.dashboards.digest_data import parse_week
 
     from framewatch.config import CompareSettings
-    from framewatch.watches import week_reports
 
     db = newsroom.close()
     csv_file = tmp_path / "leans.csv"

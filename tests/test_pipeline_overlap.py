@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 from conftest import LOREM, Route, article_html, rss
-from framewatch.analysis.model_worker import ModelWorker
 
 from framewatch.config import AnalysisSettings
-from framewatch.pipeline import recorded_run, run_all
+from framewatch.pipeline.model_worker import ModelWorker
+from framewatch.pipeline.runner import run_all
+from framewatch.pipeline.runs import recorded_run
 from framewatch.sources import add_source
 
 FEED = {"Content-Type": "application/rss+xml"}

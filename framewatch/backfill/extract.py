@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from framewatch.crawler.dedup import canonical_url, content_hash
+from framewatch.articles import canonical_url, content_hash
 from framewatch.crawler.extract import extract_article, paywall_reason
 
 

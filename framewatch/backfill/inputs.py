@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from framewatch.crawler.dedup import canonical_url, content_hash
+from framewatch.articles import canonical_url, content_hash
 from framewatch.importer import FORMATS, read_records, validate
 
 

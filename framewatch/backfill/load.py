@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from framewatch.analysis.embed import to_arrow_lists, vectors_from_arrow, write_embeddings
-from framewatch.analysis.framing_stage import FramingJob
+from framewatch.analysis.embedding.stage import write_embeddings
+from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
+from framewatch.analysis.framing.stage import FramingJob
+from framewatch.articles import insert_articles
 from framewatch.backfill.worker import framing_from_json
-from framewatch.crawler.fetch import insert_articles
 from framewatch.sources import add_source
 from framewatch.store import Store
 

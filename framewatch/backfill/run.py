@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from framewatch.analysis.framing_stage import FramingJob
+from framewatch.analysis.framing.stage import FramingJob
 from framewatch.backfill.engines import check_engine, select_engine
 from framewatch.backfill.load import Loader
 from framewatch.backfill.meter import meter
 from framewatch.backfill.plan import make_plan
 from framewatch.backfill.worker import WorkSpec
 from framewatch.config import Settings
-from framewatch.pipeline import RunRecord
+from framewatch.pipeline.runs import RunRecord
 from framewatch.store import Store
 
 PARTITION_SIZE = 500
@@ -57,7 +57,7 @@ def backfill(
     opts: BackfillOptions, rec: RunRecord,
 ) -> BackfillReport:  # fmt: skip
     """Run (or resume) the backfill of ``inputs``; counts and problems go into ``rec``."""
-    from framewatch.analysis.pipeline_stages import stories_stage
+    from framewatch.pipeline.stages import stories_stage
 
     check_engine(opts.engine)
     a = settings.analysis

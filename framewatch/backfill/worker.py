@@ -20,10 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import embed_rows, model_for
-from framewatch.analysis.framing import ArticleFraming, ZeroShotFramer
-from framewatch.analysis.framing_stage import sentence_encoder
+from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.stage import embed_rows
+from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.stage import sentence_encoder
+from framewatch.analysis.framing.zeroshot import ArticleFraming, ZeroShotFramer
 from framewatch.backfill.extract import page_article
 from framewatch.config import AnalysisSettings
 
@@ -76,7 +77,7 @@ class PartitionWorker:
 
             torch.set_num_threads(spec.threads)
         self.spec = spec
-        self.model = model_for(spec.settings)
+        self.model = embedder_for(spec.settings)
         encoder = sentence_encoder(spec.settings)
         self.framers = [
             ZeroShotFramer(cb, encoder, spec.settings.frame_threshold) for cb in spec.codebooks

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from framewatch.config import Settings
-from framewatch.pipeline import RunRecord
+from framewatch.pipeline.runs import RunRecord
 from framewatch.progress import progress_for
 from framewatch.store import Store
 
 if TYPE_CHECKING:
-    from framewatch.analysis.model_worker import ModelWorker
     from framewatch.crawler.fetch import FetchEvents
+    from framewatch.pipeline.model_worker import ModelWorker
 
 log = logging.getLogger(__name__)
 ALONGSIDE_CHUNK = 16  # small batches: little is left in flight when the fetch ends
@@ -35,7 +35,7 @@ def _add(rec: RunRecord, key: str, n: int) -> None:
 def embed_stage(
     store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
 ) -> None:
-    from framewatch.analysis.embed import count_pending, embed_pending
+    from framewatch.analysis.embedding.stage import count_pending, embed_pending
 
     with progress_for("embedding articles") as bar:
         bar.start(count_pending(store, settings.analysis.model))
@@ -48,7 +48,7 @@ def embed_stage(
 def stories_stage(
     store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
 ) -> None:
-    from framewatch.analysis.stories import assign_stories
+    from framewatch.analysis.stories.stage import assign_stories
 
     with progress_for("clustering stories") as bar:
         assigned, created = assign_stories(
@@ -64,7 +64,7 @@ def stories_stage(
 def framing_stage(
     store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
 ) -> None:
-    from framewatch.analysis.framing_stage import frame_pending
+    from framewatch.analysis.framing.stage import frame_pending
 
     with progress_for("framing articles") as bar:
         done = frame_pending(
@@ -100,8 +100,8 @@ async def analyze_alongside(
 
 
 async def _pump(store, settings, rec, events, on_progress, models) -> None:
-    from framewatch.analysis.embed import pending_articles, write_embeddings
-    from framewatch.analysis.framing_stage import FramingJob
+    from framewatch.analysis.embedding.stage import pending_articles, write_embeddings
+    from framewatch.analysis.framing.stage import FramingJob
 
     a = settings.analysis
     fetch_done = events.done

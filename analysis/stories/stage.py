@@ -12,11 +12,12 @@ from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
-from framewatch.analysis.clustering import ClusterParams, OnlineClusterer
-from framewatch.analysis.embed import to_arrow_lists, vectors_from_arrow
-from framewatch.analysis.story_labels import refresh_stories
-from framewatch.analysis.story_merge import merge_stories, split_stories
-from framewatch.analysis.topics import assign_story_topics
+from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
+from framewatch.analysis.stories.clustering import ClusterParams, OnlineClusterer
+from framewatch.analysis.stories.counts import update_counts
+from framewatch.analysis.stories.labels import refresh_stories
+from framewatch.analysis.stories.merge import merge_stories, split_stories
+from framewatch.analysis.stories.topics import assign_story_topics
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
@@ -185,17 +186,3 @@ def infer_missing_dates(store: Store) -> int:
             "UPDATE articles SET published_at = fetched_at, published_at_inferred = true "
             "WHERE published_at IS NULL"
         ).fetchone()[0]
-
-
-def update_counts(store: Store, story_ids: list[int]) -> None:
-    """Members, copies and outlets of the given stories, from story_members."""
-    store.execute(
-        """UPDATE stories SET size = x.n - x.copies, copies = x.copies, outlets = x.outlets
-           FROM (SELECT m.story_id, count(*) AS n, count(d.article_id) AS copies,
-                        count(DISTINCT a.source_id) AS outlets
-                 FROM story_members m JOIN articles a ON a.id = m.article_id
-                 LEFT JOIN article_duplicates d ON d.article_id = m.article_id
-                 WHERE m.story_id IN (SELECT unnest(?)) GROUP BY m.story_id) x
-           WHERE stories.id = x.story_id""",
-        [story_ids],
-    )

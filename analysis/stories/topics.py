@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from framewatch.analysis.story_merge import StorySummary
+from framewatch.analysis.stories.summary import StorySummary
 
 
 @dataclass
@@ -132,7 +132,7 @@ class _Pool:
 
 def assign_story_topics(store, settings, model: str) -> int:
     """Give every story without a topic one, resuming the open topics; returns how many."""
-    from framewatch.analysis.embed import vectors_from_arrow
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
 
     from framewatch.store import utcnow
 
@@ -195,7 +195,7 @@ def assign_story_topics(store, settings, model: str) -> int:
 
 def label_topics(store, topic_ids: list[int]) -> None:
     """c-TF-IDF labels over each topic's headlines, against other recent topics."""
-    from framewatch.analysis.story_labels import ctfidf_labels
+    from framewatch.analysis.stories.labels import ctfidf_labels
 
     rows = store.execute(
         """SELECT x.topic_id, string_agg(a.title, '. ' ORDER BY a.id) FROM story_topics x

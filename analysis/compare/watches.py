@@ -136,7 +136,7 @@ def matching_stories(con, w: Watch, until: date | None = None) -> dict[int, tupl
 
 
 def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None):
-    from framewatch.analysis.splits import find_splits
+    from framewatch.analysis.compare.splits import find_splits
 
     if not w.split_by:
         return None

@@ -11,19 +11,10 @@ compared only with those close in time, so the pass stays linear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
-
-
-@dataclass
-class StorySummary:
-    key: int
-    total: np.ndarray  # sum of member vectors
-    size: int
-    first: datetime
-    last: datetime
+from framewatch.analysis.stories.summary import StorySummary
 
 
 def plan_merges(
@@ -67,14 +58,6 @@ def plan_merges(
     return out
 
 
-def resolve_story(store, story_id: int) -> int:
-    """The id a story lives on under: itself, or the story it was merged into."""
-    row = store.execute(
-        "SELECT new_id FROM story_redirects WHERE old_id = ?", [story_id]
-    ).fetchone()
-    return row[0] if row else story_id
-
-
 def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, int]:
     """Run the later pass around the stories this run touched and record every merge.
 
@@ -82,7 +65,7 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
     the article), the merged story's row goes, and ``story_redirects`` keeps its id
     resolving to the survivor, including ids that earlier merges pointed at it.
     """
-    from framewatch.analysis.embed import vectors_from_arrow
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
 
     from framewatch.store import utcnow
 
@@ -130,8 +113,8 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
 
 def _recompute(store, model: str, story_ids: list[int], now) -> None:
     """Centroid, span and counts of merged stories, from their members."""
-    from framewatch.analysis.embed import vectors_from_arrow
-    from framewatch.analysis.stories import update_counts
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
+    from framewatch.analysis.stories.counts import update_counts
 
     t = store.arrow(
         """SELECT m.story_id, e.dim, e.vector, coalesce(a.published_at, a.fetched_at) AS t
@@ -186,7 +169,7 @@ def split_stories(store, settings, model: str, story_ids: set[int]) -> dict[int,
     Does nothing unless ``story_split`` is on: splitting renumbers members, which
     users notice, so it is a choice, recorded in ``story_splits``.
     """
-    from framewatch.analysis.embed import vectors_from_arrow
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
 
     from framewatch.store import utcnow
 

@@ -168,7 +168,7 @@ def fit(
     multi_label: bool | None = None, n_profile: int | None = None,
 ) -> FrameClassifier:  # fmt: skip
     """Choose C (and thresholds) by inner CV on (X, y), then fit on everything."""
-    from framewatch.analysis.label_splits import kfold
+    from framewatch.analysis.framing.label_splits import kfold
     from sklearn.metrics import f1_score
 
     multi = is_multi_label(y) if multi_label is None else multi_label

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import article_input, resolve_device, resolve_model
-from framewatch.analysis.label_files import LabelledText
-from framewatch.analysis.supervised import FrameClassifier, sets_from_proba
+from framewatch.analysis.embedding.select import model_path, resolve_device
+from framewatch.analysis.embedding.stage import article_input
+from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.label_files import LabelledText
+from framewatch.analysis.framing.linear import FrameClassifier, sets_from_proba
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -195,7 +196,7 @@ def finetune(
         y = [[float(f in fs) for f in frames] for fs in labels]
     else:
         y = [frames.index(fs[0]) for fs in labels]
-    base = resolve_model(settings.model)
+    base = model_path(settings.model)
     tok = transformers.AutoTokenizer.from_pretrained(base)
     torch.manual_seed(seed)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(

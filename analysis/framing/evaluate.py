@@ -14,12 +14,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import article_input, encode, model_for
-from framewatch.analysis.framing import ArticleFraming, SentenceEncoder, ZeroShotFramer
-from framewatch.analysis.label_files import LabelledText
-from framewatch.analysis.label_splits import few_shot, kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores
+from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.stage import article_input
+from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.label_files import LabelledText
+from framewatch.analysis.framing.label_splits import few_shot, kfold
+from framewatch.analysis.framing.linear import features, fit, is_multi_label, scores
+from framewatch.analysis.framing.zeroshot import ArticleFraming, SentenceEncoder, ZeroShotFramer
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -55,7 +56,7 @@ class Prepared:
 
 def prepare(rows: list[LabelledText], framer: ZeroShotFramer, model) -> Prepared:
     framings = framer.frame_articles([(r.title or None, r.text) for r in rows])
-    emb = encode(model, [article_input(r.title, r.text) for r in rows])
+    emb = model.embed([article_input(r.title, r.text) for r in rows])
     X = features(emb, np.stack([f.profile for f in framings])) if rows else np.zeros((0, 0))
     return Prepared(rows, emb, framings, X)
 
@@ -87,7 +88,7 @@ class Evaluation:
                  train_rows: list[LabelledText] | None = None, seed: int = 0,
                  on_progress=None):  # fmt: skip
         self.cb, self.settings, self.seed = cb, settings, seed
-        self.model = model_for(settings)
+        self.model = embedder_for(settings)
         self.framer = ZeroShotFramer(
             cb, SentenceEncoder(self.model, batch_size=max(settings.batch_size, 128)),
             settings.frame_threshold,
@@ -122,7 +123,7 @@ class Evaluation:
                       seed=self.seed, multi_label=self.multi)  # fmt: skip
             if method == "linear":
                 return clf.predict_sets(self.data.X[te])
-            from framewatch.analysis.finetune import finetune
+            from framewatch.analysis.framing.finetune import finetune
 
             ft = finetune([self.data.rows[i] for i in tr], self.cb, self.settings,
                           multi_label=self.multi, seed=self.seed, max_steps=self.settings.finetune_steps,

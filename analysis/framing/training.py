@@ -9,18 +9,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import model_for, vectors_from_arrow
-from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
-from framewatch.analysis.framing_eval import codebook_rows, eval_framing, prepare
-from framewatch.analysis.label_files import (  # noqa: F401 - the labelling API in one place
+from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.vectors import vectors_from_arrow
+from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.evaluate import codebook_rows, eval_framing, prepare
+from framewatch.analysis.framing.label_files import (  # noqa: F401 - the labelling API in one place
     LabelledText,
     parse_frames,
     read_labelled_file,
     sample_labelled,
 )
-from framewatch.analysis.label_splits import kfold
-from framewatch.analysis.supervised import features, fit, is_multi_label, scores
+from framewatch.analysis.framing.label_splits import kfold
+from framewatch.analysis.framing.linear import features, fit, is_multi_label, scores
+from framewatch.analysis.framing.zeroshot import SentenceEncoder, ZeroShotFramer
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -47,8 +48,42 @@ def add_labels(
     return store.execute("SELECT count(*) FROM labels").fetchone()[0] - before
 
 
+def label_items(store: Store, path: Path) -> list[tuple[int, str]]:
+    """(article id, frame) pairs from a CSV/JSONL file of article_id (or url) and frame(s).
+
+    A row that names no stored article, or no frame, is refused with its line.
+    """
+    from framewatch.importer import read_records
+
+    recs = read_records(path)
+    if recs.errors:
+        raise InputError(f"{path}: {recs.errors[0]}")
+    items: list[tuple[int, str]] = []
+    for line, rec in recs.rows:
+        aid = rec.get("article_id")
+        if aid in (None, "") and rec.get("url"):
+            row = store.execute(
+                "SELECT id FROM articles WHERE url = ? OR canonical_url = ?",
+                [rec["url"], rec["url"]],
+            ).fetchone()
+            aid = row[0] if row else None
+        if aid in (None, ""):
+            raise InputError(f"{path} line {line}: no article_id, or url of a stored article")
+        frames = parse_frames(rec.get("frames") or rec.get("frame"))
+        if not frames:
+            raise InputError(f"{path} line {line}: no frame")
+        items += [(int(aid), f) for f in frames]
+    return items
+
+
+def label_count(store: Store, codebook_id: str) -> int:
+    return store.execute(
+        "SELECT count(*) FROM labels WHERE codebook_id = ?", [codebook_id]
+    ).fetchone()[0]
+
+
 def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
-    return ZeroShotFramer(cb, SentenceEncoder(model_for(settings)), settings.frame_threshold)
+    return ZeroShotFramer(cb, SentenceEncoder(embedder_for(settings)), settings.frame_threshold)
 
 
 def models_dir(store: Store) -> Path:
@@ -138,7 +173,7 @@ def _features(t, cb: Codebook, settings: AnalysisSettings) -> np.ndarray:
 
 def _prior(cb: Codebook, settings: AnalysisSettings, frames: list[str]):
     """The codebook's descriptions and examples of the trained frames, as labelled rows."""
-    prior = prepare(codebook_rows(cb), _framer(cb, settings), model_for(settings))
+    prior = prepare(codebook_rows(cb), _framer(cb, settings), embedder_for(settings))
     keep = [i for i, r in enumerate(prior.rows) if r.frames[0] in frames]
     return prior.X[keep], [prior.rows[i].frames[0] for i in keep]
 
@@ -156,7 +191,7 @@ def _cv_linear(X, y, frames, prior, cv, multi) -> dict:
 
 def _train_finetune(t, X, y, frames, prior, cb, settings, cv, multi, on_progress):
     """Held-out scores from one stratified fold, then the model tuned on every label."""
-    from framewatch.analysis.finetune import finetune
+    from framewatch.analysis.framing.finetune import finetune
 
     rows = [
         LabelledText(ti or "", x or "", fs)

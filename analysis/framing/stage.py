@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
-from framewatch.analysis.codebooks import Codebook, register, resolve_codebook
-from framewatch.analysis.embed import model_for, vectors_from_arrow
-from framewatch.analysis.framing import SentenceEncoder, ZeroShotFramer
-from framewatch.analysis.supervised import FrameClassifier, features
-
-if TYPE_CHECKING:
-    from framewatch.analysis.model_worker import ModelWorker
+from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.vectors import vectors_from_arrow
+from framewatch.analysis.framing.codebook import Codebook, register, resolve_codebook
+from framewatch.analysis.framing.linear import FrameClassifier, features
+from framewatch.analysis.framing.zeroshot import ArticleFraming, SentenceEncoder, ZeroShotFramer
 
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
@@ -28,9 +26,15 @@ from framewatch.store import Store
 CHUNK = 256
 
 
+class ArticleFramer(Protocol):
+    """Frames (title, text) documents somewhere else (the pipeline's model process)."""
+
+    def frame(self, cb: Codebook, docs: list[tuple]) -> list[ArticleFraming]: ...
+
+
 def sentence_encoder(settings: AnalysisSettings) -> SentenceEncoder:
     """Sentences are short: batches of at least 128 keep the model busy."""
-    return SentenceEncoder(model_for(settings), batch_size=max(settings.batch_size, 128))
+    return SentenceEncoder(embedder_for(settings), batch_size=max(settings.batch_size, 128))
 
 
 class LinearModel:
@@ -57,7 +61,7 @@ class FineTunedModel:
         self._model = None
 
     def probas(self, rows: pa.Table, results: list) -> np.ndarray:
-        from framewatch.analysis.finetune import blend, load_finetuned
+        from framewatch.analysis.framing.finetune import blend, load_finetuned
 
         if self._model is None:
             self._model = load_finetuned(Path(self.path), self.device)
@@ -136,7 +140,7 @@ class FramingJob:
             zip(rows.column("title").to_pylist(), rows.column("text").to_pylist(), strict=True)
         )
 
-    def compute(self, rows: pa.Table, models: ModelWorker | None = None):
+    def compute(self, rows: pa.Table, models: ArticleFramer | None = None):
         """Frame the rows here, or in ``models``' process; returns what ``write`` takes."""
         if models is not None:
             return self.verdicts(rows, models.frame(self.cb, self.docs(rows)))
@@ -158,7 +162,7 @@ class FramingJob:
 
 def frame_pending(
     store: Store, settings: AnalysisSettings, encoder: SentenceEncoder | None = None,
-    on_progress: Callable[[int], None] | None = None, models: ModelWorker | None = None,
+    on_progress: Callable[[int], None] | None = None, models: ArticleFramer | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Frame pending articles for each configured codebook; returns counts per codebook."""
     done: dict[str, int] = {}

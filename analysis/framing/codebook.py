@@ -141,7 +141,7 @@ def load_codebook_file(path: Path) -> Codebook:
 
 
 def builtin_codebooks() -> dict[str, Codebook]:
-    folder = resources.files("framewatch.analysis") / "codebooks"
+    folder = resources.files("framewatch.analysis.framing") / "codebooks"
     out = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

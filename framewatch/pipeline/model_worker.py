@@ -18,9 +18,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.framing import ArticleFraming
 
+from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.config import AnalysisSettings
 
 log = logging.getLogger(__name__)
@@ -43,16 +43,17 @@ def _use_threads(n: int) -> None:
 
 
 def _embed(rows: list[tuple], threads: int) -> np.ndarray:
-    from framewatch.analysis.embed import embed_rows, model_for
+    from framewatch.analysis.embedding.select import embedder_for
+    from framewatch.analysis.embedding.stage import embed_rows
 
     _use_threads(threads)
     s = _state["settings"]
-    return embed_rows(model_for(s), rows, s.batch_size)
+    return embed_rows(embedder_for(s), rows, s.batch_size)
 
 
 def _framer(cb: Codebook):
-    from framewatch.analysis.framing import ZeroShotFramer
-    from framewatch.analysis.framing_stage import sentence_encoder
+    from framewatch.analysis.framing.stage import sentence_encoder
+    from framewatch.analysis.framing.zeroshot import ZeroShotFramer
 
     s = _state["settings"]
     if "encoder" not in _state:  # one sentence cache for every codebook

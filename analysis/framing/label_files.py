@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from framewatch.analysis.codebooks import Codebook
+from framewatch.analysis.framing.codebook import Codebook
 
 from framewatch.errors import InputError
 

@@ -63,8 +63,8 @@ def cluster_articles(
     vecs: np.ndarray, times: list[datetime], settings: AnalysisSettings
 ) -> list[int]:
     """Story of each article as the pipeline finds it: the online pass, then the merges."""
-    from framewatch.analysis.stories import make_clusterer
-    from framewatch.analysis.story_merge import plan_merges
+    from framewatch.analysis.stories.merge import plan_merges
+    from framewatch.analysis.stories.stage import make_clusterer
 
     order = sorted(range(len(times)), key=lambda i: (times[i], i))
     clusterer = make_clusterer(settings)
@@ -80,7 +80,7 @@ def cluster_articles(
 
 
 def summarise(pred: list[int], vecs: np.ndarray, times: list[datetime]) -> dict:
-    from framewatch.analysis.story_merge import StorySummary
+    from framewatch.analysis.stories.summary import StorySummary
 
     out: dict[int, StorySummary] = {}
     for i, k in enumerate(pred):
@@ -103,9 +103,10 @@ def eval_stories(
     gives an undated article the time it was first seen. ``level="topic"`` scores the
     topics found over the stories against topic-level gold labels.
     """
-    from framewatch.analysis.clustering import bcubed
-    from framewatch.analysis.embed import article_input, encode, model_for
-    from framewatch.analysis.topics import assign_topics
+    from framewatch.analysis.embedding.select import embedder_for
+    from framewatch.analysis.embedding.stage import article_input
+    from framewatch.analysis.stories.clustering import bcubed
+    from framewatch.analysis.stories.topics import assign_topics
     from sklearn.metrics import adjusted_rand_score
 
     from framewatch.store import utcnow
@@ -114,9 +115,9 @@ def eval_stories(
         raise InputError("no labelled articles to evaluate")
     if level not in LEVELS:
         raise InputError(f"unknown level {level!r} (use {' or '.join(LEVELS)})")
-    model = model_for(settings)
+    model = embedder_for(settings)
     start = time.perf_counter()
-    vecs = encode(model, [article_input(a.title, a.text) for a in articles], settings.batch_size)
+    vecs = model.embed([article_input(a.title, a.text) for a in articles], settings.batch_size)
     embed_s = time.perf_counter() - start
     seen = utcnow()
     times = [a.published_at or seen for a in articles]

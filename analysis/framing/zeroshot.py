@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
-from framewatch.analysis.codebooks import Codebook
-from framewatch.analysis.embed import encode
+from framewatch.analysis.framing.codebook import Codebook
 
 TITLE_WEIGHT = 2.0
 EVIDENCE_PER_FRAME = 2
@@ -62,7 +61,7 @@ class SentenceEncoder:
         self.misses += len(todo)
         self.hits += len(sentences) - len(todo)
         if todo:
-            vecs = encode(self.model, todo, self.batch_size)
+            vecs = self.model.embed(todo, self.batch_size)
             for s, v in zip(todo, vecs, strict=True):
                 self._cache[s] = v
         out = (
@@ -78,9 +77,9 @@ class SentenceEncoder:
 
 
 def background_sentences() -> list[str]:
-    text = (resources.files("framewatch.analysis") / "data" / "background_sentences.txt").read_text(
-        "utf-8"
-    )
+    text = (
+        resources.files("framewatch.analysis.framing") / "data" / "background_sentences.txt"
+    ).read_text("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

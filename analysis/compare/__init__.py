@@ -1,0 +1,1 @@
+"""Comparisons across outlet groups: blind spots, framing splits, watches."""

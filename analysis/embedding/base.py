@@ -1,0 +1,34 @@
+"""The interface every embedding model sits behind, whichever library runs it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Texts in, unit-length float32 vectors out.
+
+    ``name`` is the ``[analysis] model`` setting that chose the model: vectors are
+    stored under it, so two models' vectors are never compared.
+    """
+
+    name: str
+    default_batch_size: int = 64
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of every vector this model returns."""
+
+    @abstractmethod
+    def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """The library's own call, for a non-empty list."""
+
+    def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Normalised float32 vectors, one row per text (an empty list gives zero rows)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vecs = self._embed(list(texts), batch_size or self.default_batch_size)
+        return np.asarray(vecs, dtype=np.float32)

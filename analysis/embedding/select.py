@@ -1,0 +1,48 @@
+"""Picks the embedding backend for the ``[analysis] model`` setting, loading each model once."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from framewatch.analysis.embedding._sentence_transformers import (
+    PACKAGED_MODEL,
+    SentenceTransformerEmbedder,
+    resolve_model,
+)
+from framewatch.analysis.embedding.base import Embedder
+
+if TYPE_CHECKING:
+    from framewatch.config import AnalysisSettings
+
+DEFAULT_MODEL = PACKAGED_MODEL
+DEFAULT_MAX_TOKENS = 128
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` takes a GPU when torch sees one; the pipeline never needs one."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
+def model_path(name: str) -> str:
+    """Where a tunable model's files are (fine-tuning starts from them)."""
+    return resolve_model(name)
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(
+    name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS, device: str = "auto"
+) -> Embedder:
+    """The model named by the setting; every name is a sentence-transformers model today."""
+    return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
+
+
+def embedder_for(settings: AnalysisSettings) -> Embedder:
+    return load_embedder(settings.model, settings.embed_max_tokens, settings.device)

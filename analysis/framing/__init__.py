@@ -1,0 +1,1 @@
+"""Framing: how each article frames its story, against a codebook of frames."""

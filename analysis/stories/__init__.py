@@ -1,0 +1,1 @@
+"""Stories: articles about one event, clustered online, merged later, grouped into topics."""

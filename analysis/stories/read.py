@@ -1,0 +1,43 @@
+"""Reading stories back: an id that was merged away still finds its story."""
+
+from __future__ import annotations
+
+
+def resolve_story(con, story_id: int) -> int:
+    """The id a story lives on under: itself, or the story it was merged into.
+
+    ``con`` is a store or a read-only connection: old links keep working in both.
+    """
+    row = con.execute("SELECT new_id FROM story_redirects WHERE old_id = ?", [story_id]).fetchone()
+    return row[0] if row else story_id
+
+
+def list_stories(con, since: str | None, limit: int) -> list[tuple]:
+    """Stories by coverage: id, label, size, outlets, first and last seen, headline."""
+    return con.execute(
+        """SELECT id, label, size, outlets, strftime(first_seen, '%Y-%m-%d %H:%M'),
+                  strftime(last_seen, '%Y-%m-%d %H:%M'), headline
+           FROM stories WHERE ? IS NULL OR last_seen >= ?::TIMESTAMP
+           ORDER BY size DESC, last_seen DESC LIMIT ?""",
+        [since, since, limit],
+    ).fetchall()
+
+
+def story_header(con, story_id: int) -> tuple | None:
+    """(label, headline, size, outlets) of one story, or None."""
+    return con.execute(
+        "SELECT label, headline, size, outlets FROM stories WHERE id = ?", [story_id]
+    ).fetchone()
+
+
+def story_timeline(con, story_id: int) -> list[tuple]:
+    """A story's articles in time order: time, outlet, title, copy-of note, article id."""
+    return con.execute(
+        """SELECT strftime(coalesce(a.published_at, a.fetched_at), '%Y-%m-%d %H:%M'), s.name, a.title,
+                  CASE WHEN d.duplicate_of IS NULL THEN '' ELSE 'copy of ' || d.duplicate_of END, a.id
+           FROM story_members m JOIN articles a ON a.id = m.article_id
+           LEFT JOIN sources s ON s.id = a.source_id
+           LEFT JOIN article_duplicates d ON d.article_id = a.id
+           WHERE m.story_id = ? ORDER BY coalesce(a.published_at, a.fetched_at), a.id""",
+        [story_id],
+    ).fetchall()

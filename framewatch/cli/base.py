@@ -1,0 +1,175 @@
+"""What every command shares: the app, its options, error handling, exit codes, printing.
+
+Exit codes: 0 success; 1 failure; 2 bad usage, config or input; 3 partial
+success (some sources or rows failed, the rest was stored).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from framewatch.config import Settings, load_settings
+from framewatch.errors import FramewatchError, InputError
+from framewatch.store import DEFAULT_DB, Store, open_store
+
+EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    help="Follow how the news frames a story: crawl feeds, cluster stories, label frames.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+eval_app = typer.Typer(help="Score clustering or framing on a labelled file.", no_args_is_help=True)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Ctx:
+    db: Path
+    config: Path | None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    def store(self) -> Store:
+        from framewatch.sources import sync_config_sources
+
+        settings = self.settings  # a bad config fails before the store is opened
+        store = open_store(self.db)
+        store.snapshot_interval_s = settings.snapshot_interval_s
+        try:
+            sync_config_sources(store, settings)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+
+class UsageError(InputError):
+    """Bad input from the user: printed without a traceback, exit code 2."""
+
+
+_verbose = [False]  # set by the app callback for this invocation; read when a bug surfaces
+
+
+def handles_errors(fn):
+    """One clear line and a meaningful exit code; a bug also leaves its traceback.
+
+    Input errors (the user can fix them) exit 2, store errors 1; anything else is a bug:
+    exit 1 naming the exception, the traceback kept in a log and printed with --verbose.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except FramewatchError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_FAILURE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; the next run resumes where this one stopped")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            _report_bug(exc)
+            raise typer.Exit(EXIT_FAILURE) from None
+
+    return wrapper
+
+
+def _report_bug(exc: Exception) -> None:
+    from framewatch import crashlog
+
+    verbose = _verbose[0]
+    path = crashlog.record(exc)
+    err.print(f"error: internal error, {crashlog.describe(exc)}", markup=False)
+    if verbose:
+        err.print(crashlog.format_traceback(exc), markup=False, end="")
+    saved = f"its traceback is in {path}" if path else "its traceback could not be saved"
+    hint = "" if verbose else " (--verbose prints it)"
+    err.print(f"this is a bug in framewatch, not in your input; {saved}{hint}", markup=False)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        Path, typer.Option("--db", envvar="FRAMEWATCH_DB", help="The DuckDB store file.")
+    ] = Path(DEFAULT_DB),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="FRAMEWATCH_CONFIG", help="Config file (framewatch.toml)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every step; print tracebacks of bugs.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _verbose[0] = verbose
+    ctx.obj = Ctx(db=db, config=config)
+
+
+def reader(ctx: typer.Context, sandbox: bool = False):
+    """A read-only connection to the store's snapshot: never blocks a running crawl."""
+    from framewatch.store import connect
+
+    return connect(ctx.obj.db, sandbox=sandbox)
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} must be a date like 2026-11-23, got {value!r}") from None
+
+
+def print_table(columns: list[str], rows: list[tuple[Any, ...]], title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    out.print(table)
+
+
+def _json_default(o: object) -> str:
+    return str(o)
+
+
+def print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")

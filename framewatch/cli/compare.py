@@ -1,0 +1,238 @@
+"""`framewatch outlets ...`, `blindspots`, `splits`, `watch ...`: comparing outlet groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from framewatch.cli.base import (
+    app,
+    err,
+    handles_errors,
+    out,
+    parse_date,
+    print_json,
+    print_table,
+    reader,
+)
+
+outlets_app = typer.Typer(
+    help="Outlet attributes (lean, country, owner, ...).", no_args_is_help=True
+)
+watch_app = typer.Typer(help="Saved queries reported when new stories match.", no_args_is_help=True)
+
+
+@outlets_app.command("set")
+@handles_errors
+def outlets_set(
+    ctx: typer.Context,
+    outlet: Annotated[str, typer.Argument(help="Outlet name, as in `outlets list`.")],
+    assignments: Annotated[list[str], typer.Argument(help="key=value ... (key= removes it).")],
+) -> None:
+    """Set attributes of an outlet (a feed's name or an imported `source`)."""
+    from framewatch.outlets import parse_assignments, set_outlet_attributes, similar_outlets
+
+    attrs = parse_assignments(assignments)
+    with ctx.obj.store() as store:
+        with store.transaction():
+            changed = set_outlet_attributes(store, outlet, attrs, "cli")
+        near = similar_outlets(store, outlet)
+        store.publish_snapshot()
+    out.print(
+        f"{outlet}: " + ", ".join(f"{k}={v}" if v else f"{k} removed" for k, v in changed.items()),
+        markup=False,
+    )
+    if outlet not in near:
+        hint = f" (did you mean: {', '.join(near)}?)" if near else ""
+        err.print(f"note: no source or article is named {outlet!r} yet{hint}", markup=False)
+
+
+@outlets_app.command("import")
+@handles_errors
+def outlets_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV: column `outlet`, one column per attribute.")],
+) -> None:
+    """Set attributes of many outlets from a CSV file (empty cells are left alone)."""
+    from framewatch.outlets import import_attributes_csv
+
+    with ctx.obj.store() as store:
+        n, unknown = import_attributes_csv(store, file)
+        store.publish_snapshot()
+    out.print(f"set attributes of {n} outlets from {file}")
+    if unknown:
+        err.print(f"note: {len(unknown)} of them have no source or article yet: "
+                  + ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else ""), markup=False)  # fmt: skip
+
+
+@outlets_app.command("list")
+@handles_errors
+def outlets_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Outlets with their attributes and article counts."""
+    from dataclasses import asdict
+
+    from framewatch.outlets import list_outlet_attributes
+
+    with ctx.obj.store() as store:
+        rows = list_outlet_attributes(store.con)
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    print_table(["outlet", "articles", "attributes"],
+                [(r.outlet, r.articles, ", ".join(f"{k}={v}" for k, v in r.attributes.items()))
+                 for r in rows])  # fmt: skip
+
+
+@app.command()
+@handles_errors
+def blindspots(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="Outlet attribute to compare, e.g. lean.")],
+    since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
+    until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
+    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Stories covered (almost) only by some values of an attribute, and who missed them."""
+    from framewatch.analysis.compare.blindspots import find_blind_spots
+    from framewatch.outlets import require_attribute
+
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    con = reader(ctx)
+    try:
+        require_attribute(con, by)
+        spots = find_blind_spots(con, by, ctx.obj.settings.compare, start, end, limit)
+    finally:
+        con.close()
+    if as_json:
+        print_json([s.as_json() for s in spots])
+        return
+    c = ctx.obj.settings.compare
+    out.print(f"{len(spots)} blind spots by {by} (at least {c.dominance:.0%} of a story's "
+              f"articles from other values, {c.min_articles}+ articles)", markup=False)  # fmt: skip
+    print_table(["story", "articles", "covered by", "missing", "days", "headline"],
+                [(s.story_id, s.articles, ", ".join(f"{v} {n}" for v, n in s.covered_by.items()),
+                  ", ".join(s.missing), f"{s.first_day} – {s.last_day}", s.headline) for s in spots])  # fmt: skip
+
+
+@app.command()
+@handles_errors
+def splits(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="Outlet attribute to compare, e.g. lean.")],
+    codebook: Annotated[
+        str | None, typer.Option(help="Codebook id (default: the first configured).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
+    until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
+    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Stories whose outlet groups frame them most differently (Jensen-Shannon divergence)."""
+    from framewatch.analysis.compare.splits import find_splits
+    from framewatch.outlets import require_attribute
+
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    con = reader(ctx)
+    try:
+        require_attribute(con, by)
+        found = find_splits(con, by, cb, ctx.obj.settings.compare, start, end, limit=limit)
+    finally:
+        con.close()
+    if as_json:
+        print_json([s.as_json() for s in found])
+        return
+    for s in found:
+        out.print(
+            f"\nstory {s.story_id}: divergence {s.divergence:.3f} ({s.pair[0]} vs {s.pair[1]}) — {s.headline}",
+            markup=False,
+        )
+        frames = sorted({f for g in s.groups.values() for f in g})
+        print_table(["frame", *(f"{v} ({s.articles[v]})" for v in s.groups)],
+                    [(f, *(f"{s.groups[v].get(f, 0):.0%}" for v in s.groups)) for f in frames])  # fmt: skip
+        for v, evs in s.evidence.items():
+            for e in evs:
+                out.print(f"  {v} · {e.frame} · {e.outlet}: “{e.sentence}”", markup=False)
+    if not found:
+        out.print(f"no story is covered by two or more values of {by} with framed articles")
+
+
+@watch_app.command("add")
+@handles_errors
+def watch_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name for the watch.")],
+    words: Annotated[list[str] | None, typer.Argument(help="Words that must all appear.")] = None,
+    group: Annotated[str | None, typer.Option(help="Outlet group ATTRIBUTE=VALUE.")] = None,
+    frame: Annotated[str | None, typer.Option(help="Primary frame id.")] = None,
+    codebook: Annotated[str | None, typer.Option(help="Codebook of --frame and splits.")] = None,
+    split_by: Annotated[
+        str | None, typer.Option(help="Report framing splits by ATTRIBUTE (default: --group's).")
+    ] = None,
+) -> None:
+    """Save a query: words in a story, an outlet group, a frame."""
+    from framewatch.analysis.compare.watches import add_watch
+
+    cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    with ctx.obj.store() as store:
+        w = add_watch(
+            store, name, words=words, group=group, frame=frame, codebook=cb, split_by=split_by
+        )
+        store.publish_snapshot()
+    out.print(f"watch {w.id} {w.name}: {w.describe()}", markup=False)
+
+
+@watch_app.command("list")
+@handles_errors
+def watch_list(ctx: typer.Context) -> None:
+    """Saved watches."""
+    from framewatch.analysis.compare.watches import list_watches
+
+    with ctx.obj.store() as store:
+        rows = list_watches(store.con)
+    print_table(["id", "name", "query"], [(w.id, w.name, w.describe()) for w in rows])
+
+
+@watch_app.command("remove")
+@handles_errors
+def watch_remove(
+    ctx: typer.Context, key: Annotated[str, typer.Argument(help="Id or name.")]
+) -> None:
+    """Delete a watch and what it reported."""
+    from framewatch.analysis.compare.watches import remove_watch
+
+    with ctx.obj.store() as store:
+        w = remove_watch(store, key)
+        store.publish_snapshot()
+    out.print(f"removed watch {w.id} ({w.name})", markup=False)
+
+
+@watch_app.command("check")
+@handles_errors
+def watch_check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """New matches and framing splits since the last check (each reported once)."""
+    from dataclasses import asdict
+
+    from framewatch.analysis.compare.watches import check_watches
+
+    with ctx.obj.store() as store:
+        reports = check_watches(store, ctx.obj.settings.compare)
+        store.publish_snapshot()
+    if as_json:
+        print_json([asdict(r) for r in reports])
+        return
+    for r in reports:
+        out.print(
+            f"{r.watch}: new {r.kind} — story {r.story_id}: {r.headline} ({r.detail})", markup=False
+        )
+    if not reports:
+        out.print("nothing new")

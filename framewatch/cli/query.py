@@ -1,0 +1,174 @@
+"""`framewatch sql / export / digest / dashboard`: reading the store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from framewatch.cli.base import (
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    UsageError,
+    app,
+    err,
+    handles_errors,
+    out,
+    print_table,
+    reader,
+)
+from framewatch.store import StoreError, open_store
+
+
+@app.command()
+@handles_errors
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    output: Annotated[
+        Path | None, typer.Option(help="Write to FILE instead of the terminal.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Cancel after this many seconds.")] = None,
+) -> None:
+    """Query the store read-only (tables and views: see docs/schema.md)."""
+    from framewatch.sql import QueryError, format_result, run_query, write_parquet
+
+    limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
+    if fmt not in ("table", "csv", "json", "parquet"):
+        raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
+    con = reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
+    try:
+        if fmt == "parquet":
+            if output is None:
+                raise UsageError("--format parquet needs --output FILE")
+            n = write_parquet(con, query, output, limit)
+            out.print(f"wrote {n} rows to {output}")
+            return
+        res = run_query(con, query, limit)
+    except QueryError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        con.close()
+    if fmt == "table" and output is None:
+        print_table(res.columns, res.rows)
+        return
+    text = format_result(res, "csv" if fmt == "table" else fmt)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {len(res.rows)} rows to {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+@handles_errors
+def export(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder to write into.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Every public table and view as files, with a manifest of schema version and row counts."""
+    from framewatch.sql import QueryError, export_all
+
+    try:
+        manifest = export_all(ctx.obj.db, folder, fmt)
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    out.print(f"exported {len(manifest['tables'])} tables and views (schema version "
+              f"{manifest['schema_version']}) to {folder}")  # fmt: skip
+
+
+# -- digest ---------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def digest(
+    ctx: typer.Context,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47 (default: the latest with articles)."),
+    ] = None,
+    codebook: Annotated[
+        str | None, typer.Option(help="Codebook id (default: the first configured).")
+    ] = None,
+    preview: Annotated[Path | None, typer.Option(help="Write the HTML to FILE.html.")] = None,
+    eml: Annotated[Path | None, typer.Option(help="Write the whole message to FILE.eml.")] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="E-mail every subscriber in the config.")
+    ] = False,
+    to: Annotated[str, typer.Option(help="Recipient shown in --eml.")] = "subscriber@example.org",
+) -> None:
+    """The weekly digest: top stories, their framing, what changed."""
+    from framewatch.dashboards.digest import build_message, deliver, render_html
+    from framewatch.dashboards.digest_data import build_digest, latest_week
+    from framewatch.journal import merge_journal
+
+    if not (preview or eml or send):
+        raise UsageError("give --preview FILE.html, --eml FILE.eml and/or --send")
+    settings = ctx.obj.settings
+    cb = codebook or settings.analysis.codebooks[0]
+    con = reader(ctx)
+    try:
+        week = week or latest_week(con)
+        if preview or eml:
+            d = build_digest(con, week, cb, compare=settings.compare)
+            if preview:
+                preview.write_text(render_html(d), encoding="utf-8")
+                out.print(f"wrote {preview} ({len(d.stories)} top stories, week {d.week})")
+            if eml:
+                eml.write_bytes(bytes(build_message(d, settings.smtp.sender, to)))
+                out.print(f"wrote {eml}")
+        if not send:
+            return
+        results = deliver(con, ctx.obj.db, settings, week, codebook)
+    finally:
+        con.close()
+    for r in results:
+        line = f"{r.recipient}: {r.status}" + (f" ({r.error})" if r.error else "")
+        (err if r.status == "failed" else out).print(line, markup=False)
+    try:  # record sends in the store now if no crawler holds it; else the next run does
+        store = open_store(ctx.obj.db, lock_timeout_s=5)
+    except StoreError:
+        store = None
+    if store is not None:
+        with store:
+            with store.transaction():
+                merge_journal(store)
+            store.publish_snapshot()
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@handles_errors
+def dashboard(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8501,
+) -> None:
+    """Start the journalists' dashboard (Streamlit) on the store's read-only snapshot."""
+    from importlib import resources
+
+    from framewatch.store import connect
+
+    connect(ctx.obj.db).close()  # fail here, clearly, if there is no store to show
+    app_path = resources.files("framewatch.dashboards") / "app.py"
+    env = {**os.environ, "FRAMEWATCH_DB": str(Path(ctx.obj.db).resolve()),
+           "FRAMEWATCH_SQL_TIMEOUT": str(ctx.obj.settings.sql_timeout_s)}  # fmt: skip
+    if ctx.obj.config is not None:  # the dashboard's thresholds come from the same file
+        env["FRAMEWATCH_CONFIG"] = str(Path(ctx.obj.config).resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
+    out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become Streamlit (same process id): a signal to framewatch, SIGTERM from a service
+    # manager or Ctrl+C, reaches the server itself and leaves no orphan behind.
+    os.execve(sys.executable, cmd, env)

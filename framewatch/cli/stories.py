@@ -1,0 +1,102 @@
+"""`framewatch stories`, `story ID`, `eval stories`: reading and scoring stories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from framewatch.cli.base import (
+    UsageError,
+    app,
+    eval_app,
+    handles_errors,
+    out,
+    print_json,
+    print_table,
+    reader,
+)
+
+
+@app.command()
+@handles_errors
+def stories(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only stories seen on or after DATE (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+) -> None:
+    """List stories: id, label, size, outlets, first and last seen, headline."""
+    from framewatch.analysis.stories.read import list_stories
+
+    rows = list_stories(reader(ctx), since, limit)
+    print_table(["id", "label", "articles", "outlets", "first seen", "last seen", "headline"], rows)
+
+
+@app.command()
+@handles_errors
+def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A story id.")]) -> None:
+    """One story's articles by time and outlet (an id merged away shows its survivor)."""
+    from framewatch.analysis.stories.read import resolve_story, story_header, story_timeline
+
+    con = reader(ctx)
+    asked, story_id = story_id, resolve_story(con, story_id)
+    if story_id != asked:
+        out.print(f"story {asked} was merged into story {story_id}")
+    head = story_header(con, story_id)
+    if head is None:
+        raise UsageError(f"no story {story_id}")
+    out.print(f"story {story_id}: {head[0]} — {head[2]} articles from {head[3]} outlets")
+    out.print(f"headline: {head[1]}", markup=False)
+    rows = story_timeline(con, story_id)
+    print_table(["time", "outlet", "headline", "copy", "article"], rows)
+
+
+@eval_app.command("stories")
+@handles_errors
+def eval_stories_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Labelled file with a story (or topic) column.")
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the bundled sample corpus (or topic set).")
+    ] = False,
+    level: Annotated[
+        str, typer.Option(help="story: score events; topic: score topics against a topic column.")
+    ] = "story",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Override story_threshold (topic_threshold at topic level)."),
+    ] = None,
+    window: Annotated[
+        float | None, typer.Option(help="Override story_window_days (topic_window_days).")
+    ] = None,
+) -> None:
+    """B-cubed precision/recall/F1 and ARI of the story (or topic) clustering on labelled data."""
+    from framewatch.analysis.stories.evaluate import (
+        LEVELS,
+        eval_stories,
+        labelled_articles,
+        sample_articles,
+    )
+
+    if (file is None) == (not sample):
+        raise UsageError("give a labelled FILE or --sample")
+    if level not in LEVELS:
+        raise UsageError(f"unknown --level {level!r} (use {' or '.join(LEVELS)})")
+    arts = sample_articles(level) if sample else labelled_articles(file, LEVELS[level])
+    a = ctx.obj.settings.analysis
+    prefix = "topic" if level == "topic" else "story"
+    if threshold is not None:
+        setattr(a, f"{prefix}_threshold", threshold)
+    if window is not None:
+        setattr(a, f"{prefix}_window_days", window)
+    result = eval_stories(arts, a, level)
+    if as_json:
+        print_json(result)
+        return
+    print_table(["metric", "value"], [(k, v) for k, v in result.items()])

@@ -1,0 +1,67 @@
+"""The digest's send journal: a file beside the store that survives a busy store.
+
+A digest may be sent while another process (a running crawl) holds the store for
+writing, so each send is first recorded in an append-only JSON-lines file beside
+it; the next writer merges the records into ``digest_sends``. The journal stays the
+guard against sending one week twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def journal_path(db: str | os.PathLike) -> Path:
+    return Path(str(db) + ".digest-sends.jsonl")
+
+
+def journal_records(db: str | os.PathLike) -> list[dict]:
+    """Every complete record of the send journal, oldest first."""
+    p = journal_path(db)
+    if not p.exists():
+        return []
+    out = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash: that send was never confirmed
+    return out
+
+
+def sent_already(records: list[dict], week: str, codebook: str) -> set[str]:
+    return {
+        r["recipient"]
+        for r in records
+        if r.get("week") == week and r.get("codebook") == codebook and r.get("status") == "sent"
+    }
+
+
+def append_record(db: str | os.PathLike, rec: dict) -> None:
+    with journal_path(db).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def merge_journal(store) -> int:
+    """Copy journal records into digest_sends (idempotent); the journal stays the guard."""
+    rows = [
+        (
+            r["week"],
+            r["codebook"],
+            r["recipient"],
+            r.get("subject"),
+            r["status"],
+            r.get("error"),
+            r["at"],
+        )
+        for r in journal_records(store.path)
+    ]
+    if rows:
+        store.con.executemany(
+            "INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
+        )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Orchestration: runs and their records, the stages that combine crawler and analysis."""
