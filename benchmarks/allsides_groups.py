@@ -18,9 +18,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from framewatch.analysis.compare.blindspots import find_blind_spots
 from typer.testing import CliRunner
 
+from framewatch.analysis.compare.blindspots import find_blind_spots
 from framewatch.cli import app
 from framewatch.config import CompareSettings
 from framewatch.store import open_store

@@ -22,7 +22,6 @@ def _peak_mb() -> float:
 def _model():
     """The model as configured (FRAMEWATCH_MODEL, FRAMEWATCH_DEVICE), with what it runs on."""
     from framewatch.analysis.embedding.select import embedder_for
-
     from framewatch.config import load_settings
 
     model = embedder_for(load_settings().analysis)
@@ -51,9 +50,8 @@ def _timed(fn, *args):
 
 # -- standalone stages (each in its own process) ------------------------------------
 def stage_feed_parsing() -> dict:
-    from framewatch.crawler.feeds import parse_feed
-
     from benchmarks.corpus import variants
+    from framewatch.crawler.feeds import parse_feed
     from framewatch.sample_site import load_outlets, render_feed
 
     arts = variants(1000)
@@ -64,9 +62,8 @@ def stage_feed_parsing() -> dict:
 
 
 def stage_extraction() -> dict:
-    from framewatch.crawler.extract import extract_article
-
     from benchmarks.corpus import variants
+    from framewatch.crawler.extract import extract_article
     from framewatch.sample_site import load_outlets, render_page
 
     outlet = load_outlets()[0]
@@ -77,9 +74,8 @@ def stage_extraction() -> dict:
 
 
 def stage_embedding() -> dict:
-    from framewatch.analysis.embedding.stage import article_input
-
     from benchmarks.corpus import variants
+    from framewatch.analysis.embedding.stage import article_input
 
     model = _model()
     arts = variants(N_ARTICLES)
@@ -90,14 +86,13 @@ def stage_embedding() -> dict:
 
 def stage_framing() -> dict:
     """Batched and cached framing against the naive way, with the quality of both."""
+    from benchmarks.corpus import variants
     from framewatch.analysis.framing.codebook import builtin_codebooks
     from framewatch.analysis.framing.zeroshot import (
         SentenceEncoder,
         ZeroShotFramer,
         article_sentences,
     )
-
-    from benchmarks.corpus import variants
     from framewatch.config import AnalysisSettings
     from framewatch.sample_site import load_corpus
 
@@ -167,8 +162,8 @@ def _later_pass(s, pred, vecs, times) -> None:
 
 def stage_clustering() -> dict:
     import numpy as np
-    from framewatch.analysis.stories.stage import make_clusterer
 
+    from framewatch.analysis.stories.stage import make_clusterer
     from framewatch.config import AnalysisSettings
 
     s = AnalysisSettings()
@@ -200,14 +195,13 @@ def stage_clustering() -> dict:
 
 def stage_framing_long() -> dict:
     """Zero-shot framing of real-length articles (about 650 words, 27 sentences)."""
+    from benchmarks.corpus import long_articles
     from framewatch.analysis.framing.codebook import builtin_codebooks
     from framewatch.analysis.framing.zeroshot import (
         SentenceEncoder,
         ZeroShotFramer,
         article_sentences,
     )
-
-    from benchmarks.corpus import long_articles
     from framewatch.config import AnalysisSettings
 
     model = _model()
@@ -230,11 +224,10 @@ def stage_framing_long() -> dict:
 
 def stage_finetune() -> dict:
     """Fine-tuning on 1,000 labelled short texts, as `framewatch train --method finetune`."""
+    from benchmarks.corpus import short_labelled
     from framewatch.analysis.framing.codebook import builtin_codebooks
     from framewatch.analysis.framing.finetune import finetune
     from framewatch.analysis.framing.label_files import LabelledText
-
-    from benchmarks.corpus import short_labelled
     from framewatch.config import AnalysisSettings
 
     rows = [LabelledText("", t, [f]) for t, f in short_labelled(100 if QUICK else 1000)]

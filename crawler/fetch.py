@@ -15,14 +15,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from framewatch.articles import canonical_url, content_hash, insert_articles
+from framewatch.config import Settings
 from framewatch.crawler import page_retries
 from framewatch.crawler.downloads import Fetcher, FetchError, Response
 from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
 from framewatch.crawler.health import feed_state_of, record_failure, record_success
 from framewatch.crawler.pages import choose_text, read_page
-
-from framewatch.articles import canonical_url, content_hash, insert_articles
-from framewatch.config import Settings
 from framewatch.store import Store, utcnow
 
 log = logging.getLogger(__name__)

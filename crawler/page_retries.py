@@ -15,11 +15,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from framewatch.crawler.downloads import Fetcher
-from framewatch.crawler.pages import CLEARLY_LONGER, PageRead, read_page, words
-
 from framewatch.articles import content_hash
 from framewatch.config import Settings
+from framewatch.crawler.downloads import Fetcher
+from framewatch.crawler.pages import CLEARLY_LONGER, PageRead, read_page, words
 from framewatch.store import Store, utcnow
 
 # Derived from the article's full text: recomputed by the next `analyze`.

@@ -12,6 +12,7 @@ import asyncio
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from framewatch.config import Settings
 from framewatch.crawler.downloads import (
     Disallowed,
     Fetcher,
@@ -21,8 +22,6 @@ from framewatch.crawler.downloads import (
 )
 from framewatch.crawler.extract import Extracted, extract_article, paywall_reason
 from framewatch.crawler.feeds import FeedEntry
-
-from framewatch.config import Settings
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 CLEARLY_LONGER = 1.5  # the feed's text wins at this many times the extracted words

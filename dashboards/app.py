@@ -13,12 +13,12 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 import streamlit as st
+
 from framewatch.analysis.stories.read import resolve_story
 from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
 from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.url_state import date_param, page_from_param, write_params
-
 from framewatch.store import StoreError, connect
 
 PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame trends", "SQL"]

@@ -12,12 +12,12 @@ from datetime import date
 import altair as alt
 import pandas as pd
 import streamlit as st
+
 from framewatch.analysis.compare.blindspots import find_blind_spots, missing_counts
 from framewatch.analysis.compare.splits import Split, find_splits
+from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.dashboards import compare_queries as cq
 from framewatch.dashboards.markup import safe
-
-from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.outlets import attribute_names
 
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
-
-from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.journal import append_record, journal_records, sent_already
 from framewatch.store import utcnow
 

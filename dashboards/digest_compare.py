@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
 from framewatch.analysis.compare.splits import Split, find_splits
 from framewatch.analysis.compare.watches import Report, week_reports
-
 from framewatch.config import CompareSettings
 from framewatch.outlets import attribute_names
 

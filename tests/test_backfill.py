@@ -154,9 +154,8 @@ def sample_pages(base: str, count: int) -> list[tuple[str, bytes]]:
 
 
 def test_warc_pages_are_stored_as_the_crawler_stores_them(http_server, tmp_path, settings):
-    from framewatch.crawler.fetch import fetch_due
-
     from framewatch.backfill import BackfillOptions, backfill
+    from framewatch.crawler.fetch import fetch_due
     from framewatch.pipeline.runs import recorded_run
     from framewatch.sources import add_source
     from framewatch.store import open_store

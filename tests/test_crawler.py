@@ -7,9 +7,9 @@ import gzip
 
 import pytest
 from conftest import LOREM, Route, article_html, rss
+
 from framewatch.crawler.downloads import Fetcher, FetchError, RefusedAddress
 from framewatch.crawler.fetch import discover_source, feed_state_of, fetch_due
-
 from framewatch.sources import add_source
 
 

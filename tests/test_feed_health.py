@@ -11,12 +11,12 @@ import threading
 
 import pytest
 from conftest import LOREM, Route, article_html, rss
-from framewatch.crawler.downloads import AddressPolicy, Fetcher, RefusedAddress
-from framewatch.crawler.fetch import feed_state_of, fetch_due
-from framewatch.crawler.health import JITTER
 from typer.testing import CliRunner
 
 from framewatch.cli import app
+from framewatch.crawler.downloads import AddressPolicy, Fetcher, RefusedAddress
+from framewatch.crawler.fetch import feed_state_of, fetch_due
+from framewatch.crawler.health import JITTER
 from framewatch.sources import add_source, list_sources
 from framewatch.store import open_store
 

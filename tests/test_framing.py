@@ -9,13 +9,13 @@ import shutil
 import duckdb
 import pytest
 from conftest import REPO, SEEDS, gold_by_title, write_jsonl
+from typer.testing import CliRunner
+
 from framewatch.analysis.framing.codebook import (
     CodebookError,
     builtin_codebooks,
     load_codebook_file,
 )
-from typer.testing import CliRunner
-
 from framewatch.cli import app
 from framewatch.sample_site import load_corpus
 
@@ -187,7 +187,6 @@ def test_eval_framing_zero_shot_and_supervised(tmp_path):
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")
 def test_seed_articles_are_framed_differently(model):
     from framewatch.analysis.framing.zeroshot import SentenceEncoder, ZeroShotFramer
-
     from framewatch.config import AnalysisSettings
 
     cb = builtin_codebooks()["geopolitics-tech"]

@@ -11,9 +11,9 @@ import sys
 import duckdb
 import pytest
 from conftest import REPO, write_jsonl
-from framewatch.analysis.framing.label_splits import few_shot, kfold
 from typer.testing import CliRunner
 
+from framewatch.analysis.framing.label_splits import few_shot, kfold
 from framewatch.cli import app
 from framewatch.sample_site import load_corpus
 
@@ -207,6 +207,7 @@ def test_finetune_eval_prints_clean_json(tmp_path, monkeypatch):
 def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
     """The tuned model and the linear head vote; the head's own threshold counts as 0.5."""
     import numpy as np
+
     from framewatch.analysis.framing.finetune import blend
     from framewatch.analysis.framing.linear import FrameClassifier, sets_from_proba
 
@@ -224,7 +225,6 @@ def test_finetune_blend_needs_both_models_for_a_multi_label_frame():
 def test_an_older_fine_tuned_model_asks_to_be_trained_again(tmp_path):
     pytest.importorskip("accelerate")
     from framewatch.analysis.framing.finetune import META, load_finetuned
-
     from framewatch.errors import InputError
 
     (tmp_path / META).write_text(json.dumps({"frames": ["a", "b"], "multi_label": False}))

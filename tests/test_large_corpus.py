@@ -12,12 +12,12 @@ from collections import defaultdict
 import duckdb
 import pytest
 from conftest import REPO, write_jsonl
-from framewatch.analysis.stories.clustering import bcubed
-from framewatch.analysis.stories.labels import _TOKEN, ctfidf_labels
 from long_corpus import long_articles
 from sklearn.feature_extraction.text import CountVectorizer
 from typer.testing import CliRunner
 
+from framewatch.analysis.stories.clustering import bcubed
+from framewatch.analysis.stories.labels import _TOKEN, ctfidf_labels
 from framewatch.cli import app
 
 CLIMATE = REPO.parent / "shared" / "dev-data" / "narrative_frames_climate" / "articles.jsonl"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from framewatch.crawler.opml import parse_opml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from framewatch.cli import app
+from framewatch.crawler.opml import parse_opml
 from framewatch.store import open_store
 
 # Shaped like real exported lists: a folder per topic, descriptions with '&', a title

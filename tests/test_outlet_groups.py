@@ -267,9 +267,8 @@ def test_splits_are_ordered_by_divergence_with_groups_and_evidence(tmp_path):
 
 def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
     from framewatch.analysis.compare.watches import week_reports
-    from framewatch.dashboards.digest_data import parse_week
-
     from framewatch.config import CompareSettings
+    from framewatch.dashboards.digest_data import parse_week
 
     db = newsroom.close()
     csv_file = tmp_path / "leans.csv"

@@ -13,11 +13,11 @@ import json
 import string
 
 import pytest
-from framewatch.analysis.framing.codebook import CodebookError, load_codebook_file, parse_codebook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from framewatch.analysis.framing.codebook import CodebookError, load_codebook_file, parse_codebook
 from framewatch.cli import app
 
 SETTINGS = settings(

@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 
 from conftest import LOREM, Route, article_html
-from framewatch.crawler.feeds import parse_feed
-from framewatch.crawler.fetch import discover_source, fetch_due
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from framewatch.crawler.feeds import parse_feed
+from framewatch.crawler.fetch import discover_source, fetch_due
 from framewatch.sources import add_source
 from framewatch.store import open_store, utcnow
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import SEEDS, Route, article_html, rss
-from framewatch.crawler.fetch import fetch_due
 
+from framewatch.crawler.fetch import fetch_due
 from framewatch.sources import add_source
 
 pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")

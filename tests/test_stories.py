@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 from conftest import SEEDS, gold_by_title, write_jsonl
-from framewatch.analysis.stories.clustering import bcubed
 from typer.testing import CliRunner
 
+from framewatch.analysis.stories.clustering import bcubed
 from framewatch.cli import app
 from framewatch.config import Settings
 from framewatch.pipeline.runs import RunRecord

@@ -12,11 +12,11 @@ import duckdb
 import numpy as np
 import pytest
 from conftest import REPO, write_jsonl
+from typer.testing import CliRunner
+
 from framewatch.analysis.stories.clustering import bcubed
 from framewatch.analysis.stories.merge import plan_merges
 from framewatch.analysis.stories.summary import StorySummary
-from typer.testing import CliRunner
-
 from framewatch.cli import app
 from framewatch.sample_site import load_corpus
 from framewatch.store import open_store

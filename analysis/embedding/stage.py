@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
+
 from framewatch.analysis.embedding.base import Embedder
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.vectors import to_arrow_lists

@@ -10,9 +10,9 @@ already labelled or picked is largest, so 50 picks do not all say the same thing
 from __future__ import annotations
 
 import numpy as np
+
 from framewatch.analysis.embedding.vectors import vectors_from_arrow
 from framewatch.analysis.framing.codebook import Codebook
-
 from framewatch.errors import InputError
 from framewatch.store import Store
 

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.stage import article_input
 from framewatch.analysis.framing.codebook import Codebook
@@ -21,7 +22,6 @@ from framewatch.analysis.framing.label_files import LabelledText
 from framewatch.analysis.framing.label_splits import few_shot, kfold
 from framewatch.analysis.framing.linear import features, fit, is_multi_label, scores
 from framewatch.analysis.framing.zeroshot import ArticleFraming, SentenceEncoder, ZeroShotFramer
-
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from framewatch.analysis.embedding.select import model_path, resolve_device
 from framewatch.analysis.embedding.stage import article_input
 from framewatch.analysis.framing.codebook import Codebook
 from framewatch.analysis.framing.label_files import LabelledText
 from framewatch.analysis.framing.linear import FrameClassifier, sets_from_proba
-
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 

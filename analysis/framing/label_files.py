@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framewatch.analysis.framing.codebook import Codebook
-
 from framewatch.errors import InputError
 
 NONE_LABELS = {"none", ""}  # an explicit "none" is the empty set

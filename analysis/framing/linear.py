@@ -168,8 +168,9 @@ def fit(
     multi_label: bool | None = None, n_profile: int | None = None,
 ) -> FrameClassifier:  # fmt: skip
     """Choose C (and thresholds) by inner CV on (X, y), then fit on everything."""
-    from framewatch.analysis.framing.label_splits import kfold
     from sklearn.metrics import f1_score
+
+    from framewatch.analysis.framing.label_splits import kfold
 
     multi = is_multi_label(y) if multi_label is None else multi_label
     n_profile = 2 * len(frames) if n_profile is None else n_profile

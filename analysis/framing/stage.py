@@ -13,12 +13,12 @@ from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
+
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.vectors import vectors_from_arrow
 from framewatch.analysis.framing.codebook import Codebook, register, resolve_codebook
 from framewatch.analysis.framing.linear import FrameClassifier, features
 from framewatch.analysis.framing.zeroshot import ArticleFraming, SentenceEncoder, ZeroShotFramer
-
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 from framewatch.store import Store

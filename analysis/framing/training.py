@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.vectors import vectors_from_arrow
 from framewatch.analysis.framing.codebook import Codebook
@@ -22,7 +23,6 @@ from framewatch.analysis.framing.label_files import (  # noqa: F401 - the labell
 from framewatch.analysis.framing.label_splits import kfold
 from framewatch.analysis.framing.linear import features, fit, is_multi_label, scores
 from framewatch.analysis.framing.zeroshot import SentenceEncoder, ZeroShotFramer
-
 from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 from framewatch.store import Store

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
+
 from framewatch.analysis.framing.codebook import Codebook
 
 TITLE_WEIGHT = 2.0

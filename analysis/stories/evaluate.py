@@ -103,12 +103,12 @@ def eval_stories(
     gives an undated article the time it was first seen. ``level="topic"`` scores the
     topics found over the stories against topic-level gold labels.
     """
+    from sklearn.metrics import adjusted_rand_score
+
     from framewatch.analysis.embedding.select import embedder_for
     from framewatch.analysis.embedding.stage import article_input
     from framewatch.analysis.stories.clustering import bcubed
     from framewatch.analysis.stories.topics import assign_topics
-    from sklearn.metrics import adjusted_rand_score
-
     from framewatch.store import utcnow
 
     if not articles:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+
 from framewatch.analysis.stories.summary import StorySummary
 
 
@@ -66,7 +67,6 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
     resolving to the survivor, including ids that earlier merges pointed at it.
     """
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
-
     from framewatch.store import utcnow
 
     if not touched:
@@ -170,7 +170,6 @@ def split_stories(store, settings, model: str, story_ids: set[int]) -> dict[int,
     users notice, so it is a choice, recorded in ``story_splits``.
     """
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
-
     from framewatch.store import utcnow
 
     if not settings.story_split or not story_ids:

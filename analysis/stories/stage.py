@@ -12,13 +12,13 @@ from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
+
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.stories.clustering import ClusterParams, OnlineClusterer
 from framewatch.analysis.stories.counts import update_counts
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
 from framewatch.analysis.stories.topics import assign_story_topics
-
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
 

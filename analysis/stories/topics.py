@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+
 from framewatch.analysis.stories.summary import StorySummary
 
 
@@ -133,7 +134,6 @@ class _Pool:
 def assign_story_topics(store, settings, model: str) -> int:
     """Give every story without a topic one, resuming the open topics; returns how many."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
-
     from framewatch.store import utcnow
 
     t = store.arrow(
