@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from framewatch.analysis.stories.read import resolve_story
+from framewatch.analysis.stories.read import resolve_story, story_header
 from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
 from framewatch.dashboards.markup import http_only, safe
@@ -136,11 +136,11 @@ def story_page() -> None:
     wanted = str(resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
-    head = q.story_header(con, sid)
-    st.title(head[1] or f"Story {sid}")
-    st.markdown(f"**{safe(head[2])}**")
-    st.caption(f"{head[3]} articles ({head[4]} near-duplicate copies) from {head[5]} outlets, "
-               f"{head[6]:%d %b %Y} – {head[7]:%d %b %Y}")  # fmt: skip
+    head = story_header(con, sid)
+    st.title(head.label or f"Story {sid}")
+    st.markdown(f"**{safe(head.headline)}**")
+    st.caption(f"{head.size} articles ({head.copies} near-duplicate copies) from {head.outlets} outlets, "
+               f"{head.first_seen:%d %b %Y} – {head.last_seen:%d %b %Y}")  # fmt: skip
     write_params(params, story=sid)
     cp.story_comparison(con, sid, codebook, by, labels)
     arts = q.story_articles(con, sid, codebook)

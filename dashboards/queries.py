@@ -85,13 +85,6 @@ def story_frame_mix(
     ).df()
 
 
-def story_header(con, story_id: int):
-    return con.execute(
-        "SELECT id, label, headline, size, copies, outlets, first_seen, last_seen FROM stories WHERE id = ?",
-        [story_id],
-    ).fetchone()
-
-
 def story_articles(con, story_id: int, codebook: str) -> pd.DataFrame:
     """Members with primary frame and shares; copies carry the id of what they copy."""
     return con.execute(

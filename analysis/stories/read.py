@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 
 def resolve_story(con, story_id: int) -> int:
     """The id a story lives on under: itself, or the story it was merged into.
@@ -23,11 +26,24 @@ def list_stories(con, since: str | None, limit: int) -> list[tuple]:
     ).fetchall()
 
 
-def story_header(con, story_id: int) -> tuple | None:
-    """(label, headline, size, outlets) of one story, or None."""
-    return con.execute(
-        "SELECT label, headline, size, outlets FROM stories WHERE id = ?", [story_id]
+class StoryHeader(NamedTuple):
+    id: int
+    label: str | None
+    headline: str | None
+    size: int
+    copies: int
+    outlets: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def story_header(con, story_id: int) -> StoryHeader | None:
+    """What the CLI and the dashboard show above a story's articles, or None."""
+    row = con.execute(
+        "SELECT id, label, headline, size, copies, outlets, first_seen, last_seen FROM stories WHERE id = ?",
+        [story_id],
     ).fetchone()
+    return StoryHeader(*row) if row else None
 
 
 def story_timeline(con, story_id: int) -> list[tuple]:

@@ -52,13 +52,14 @@ def _recorded(ctx: typer.Context, command: str, work) -> None:
     _exit_for(rec.counts)
 
 
+AllSources = Annotated[bool, typer.Option("--all", help="Poll every source, due or not.")]
+
+
 @app.command()
 @handles_errors
 def fetch(
     ctx: typer.Context,
-    all_sources: Annotated[
-        bool, typer.Option("--all", help="Poll every source, due or not.")
-    ] = False,
+    all_sources: AllSources = False,
 ) -> None:
     """Poll every due source and store new articles."""
     from framewatch.pipeline.runner import fetch_stage
@@ -74,9 +75,7 @@ def fetch(
 @handles_errors
 def run(
     ctx: typer.Context,
-    all_sources: Annotated[
-        bool, typer.Option("--all", help="Poll every source, due or not.")
-    ] = False,
+    all_sources: AllSources = False,
 ) -> None:
     """Every pipeline stage in order: fetch, then analysis of what is pending."""
     from framewatch.pipeline.runner import run_all

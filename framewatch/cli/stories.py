@@ -48,8 +48,8 @@ def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A st
     head = story_header(con, story_id)
     if head is None:
         raise UsageError(f"no story {story_id}")
-    out.print(f"story {story_id}: {head[0]} — {head[2]} articles from {head[3]} outlets")
-    out.print(f"headline: {head[1]}", markup=False)
+    out.print(f"story {story_id}: {head.label} — {head.size} articles from {head.outlets} outlets")
+    out.print(f"headline: {head.headline}", markup=False)
     rows = story_timeline(con, story_id)
     print_table(["time", "outlet", "headline", "copy", "article"], rows)
 
