@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint format bench clean browser lock
+.PHONY: demo test lint format bench clean browser lock fuzz
 
 # Tested versions of every dependency (see `make lock`); `make test CONSTRAINTS=` ignores them.
 CONSTRAINTS ?= constraints.txt
@@ -63,3 +63,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) demo.duckdb* *.egg-info
+
+# Coverage-guided fuzzing (atheris) of every parser in tests/fuzz/targets.py, FUZZ_SECONDS
+# each; a crash stops it, its input saved under fuzz-artifacts/crashes/TARGET/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(shell $(BIN)/python tests/fuzz/run.py --list 2>/dev/null)
+fuzz: $(STAMP)
+	@test -n "$(FUZZ_TARGETS)" || { echo "atheris is not installed (Linux x86-64, Python >= 3.11)"; exit 1; }
+	@mkdir -p fuzz-artifacts; for t in $(FUZZ_TARGETS); do echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  nice -n 5 $(BIN)/python tests/fuzz/run.py $$t --seconds $(FUZZ_SECONDS) 2>fuzz-artifacts/$$t.log \
+	  && tail -n 5 fuzz-artifacts/$$t.log \
+	  || { grep -A 30 "Uncaught Python exception" fuzz-artifacts/$$t.log; exit 1; }; done

@@ -102,6 +102,10 @@ def _feed_url(attrs: dict[str, str]) -> str | None:
     return None if url is None else url.strip()
 
 
+# A host name (letters of any script, digits, '-', '.', '_') or an IP address.
+_HOST = re.compile(r"[\w.-]+|[0-9A-Fa-f:.]+")
+
+
 def _valid_url(url: str) -> str | None:
     """The feed URL to store, or None when it is not an http(s) URL."""
     for prefix in ("feed://", "feed:"):
@@ -110,14 +114,18 @@ def _valid_url(url: str) -> str | None:
             if not url.lower().startswith(("http://", "https://")):
                 url = "http://" + url
             break
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return None  # urlsplit would quietly drop some of these and read another URL
     try:
         parts = urlsplit(url)
-        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        ok = parts.scheme.lower() in ("http", "https") and bool(
+            _HOST.fullmatch(parts.hostname or "")
+        )
     except ValueError:
         return None
-    if not ok or any(c.isspace() for c in url):
+    if not ok:
         return None
-    return url
+    return parts.scheme.lower() + url[len(parts.scheme) :]  # HTTPS://x and https://x are one feed
 
 
 def _scan_tags(text: str) -> list[tuple[int, dict[str, str], bool, bool]]:
