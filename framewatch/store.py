@@ -132,6 +132,9 @@ class Store:
         )
         if done.returncode != 0:
             raise StoreError(f"cannot write snapshot {tmp}: {done.stderr.strip()}")
+        from framewatch.users import publish_credentials
+
+        publish_credentials(self.con, tmp, target)  # readers' SQL never sees password hashes
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -1,0 +1,76 @@
+"""`framewatch users add/list/remove`: who may sign in to the dashboard."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from framewatch.cli.base import handles_errors, out, print_json, print_table
+
+users_app = typer.Typer(
+    help="Dashboard logins (passwords are stored as argon2 hashes).", no_args_is_help=True
+)
+
+
+@users_app.command("add")
+@handles_errors
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input (one line, or the same line twice).",
+        ),
+    ] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May use the SQL page and exports.")
+    ] = False,
+) -> None:
+    """Add a user who may sign in to the dashboard (asks for the password twice)."""
+    from framewatch.users import add_user, check_name, read_password
+
+    check_name(name)
+    if password_stdin:
+        password = read_password(sys.stdin.read())
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with ctx.obj.store() as store:
+        user = add_user(store.con, name, password, admin)
+        store.publish_snapshot()  # a running dashboard sees the new user at once
+    out.print(f"added {user.name}" + (" (admin)" if user.admin else ""))
+
+
+@users_app.command("list")
+@handles_errors
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Users and whether they are admins (never their passwords)."""
+    from framewatch.users import list_users
+
+    with ctx.obj.store() as store:
+        users = list_users(store.con)
+    if as_json:
+        print_json([{"name": u.name, "admin": u.admin, "created_at": u.created_at} for u in users])
+    else:
+        print_table(["name", "admin", "created"], [(u.name, u.admin, u.created_at) for u in users])
+
+
+@users_app.command("remove")
+@handles_errors
+def remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name.")],
+) -> None:
+    """Remove a user; their open dashboard sessions end too."""
+    from framewatch.users import remove_user
+
+    with ctx.obj.store() as store:
+        remove_user(store.con, name)
+        store.publish_snapshot()
+    out.print(f"removed {name}")
