@@ -17,6 +17,7 @@ import streamlit as st
 from framewatch.analysis.stories.read import resolve_story, story_header
 from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
+from framewatch.dashboards.auth import LOGOUT, visitor
 from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.url_state import date_param, page_from_param, write_params
 from framewatch.store import StoreError, connect
@@ -25,6 +26,9 @@ PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame
 
 
 st.set_page_config(page_title="framewatch", layout="wide")
+who = visitor(st.context.headers)  # set by the sign-in gate (dashboards/auth.py)
+if not who.admin:
+    PAGES.remove("SQL")  # visitors' SQL and its CSV export are for admins only
 db = os.environ.get("FRAMEWATCH_DB", "framewatch.duckdb")
 try:
     con = connect(db, sandbox=True)  # the SQL page runs visitors' SQL: no files, no network
@@ -34,6 +38,9 @@ except StoreError as exc:
     st.stop()
 
 st.sidebar.title("framewatch")
+if who.name is not None:
+    st.sidebar.caption(f"Signed in as {safe(who.name)}" + (" (admin)" if who.admin else ""))
+    st.sidebar.markdown(f"[Sign out]({LOGOUT})")
 params = st.query_params
 page = st.sidebar.radio(
     "Page", PAGES, index=PAGES.index(page_from_param(params.get("page"), PAGES)), key="page"
@@ -232,6 +239,9 @@ def trends_page() -> None:
 def sql_page() -> None:
     from framewatch.sql import QueryError, run_query
 
+    if not who.admin:
+        st.error("The SQL page is for admins.")
+        return
     st.title("SQL (read-only)")
     st.caption(
         "Tables and views are documented in docs/schema.md. Statements that write are refused."

@@ -141,6 +141,18 @@ class Subscriber:
 
 
 @dataclass
+class DashboardSettings:
+    """Who may see the dashboard (see README, "Logins")."""
+
+    # password | header | none; empty: none on a loopback address, password elsewhere.
+    auth: str = ""
+    session_hours: float = 12.0
+    # auth = "header": the reverse proxy's addresses (IPs or networks) and its user header.
+    trusted_proxies: list[str] = field(default_factory=list)
+    user_header: str = "X-Forwarded-User"
+
+
+@dataclass
 class Settings:
     allow_private_networks: bool = False
     sql_timeout_s: float = 30.0
@@ -152,6 +164,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     subscribers: list[Subscriber] = field(default_factory=list)
     compare: CompareSettings = field(default_factory=CompareSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     config_path: Path | None = None
 
 
@@ -268,6 +281,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{p}: compare.min_articles must be at least 2, got {c.min_articles}")
     if settings.smtp.security not in {"none", "starttls", "tls"}:
         raise ConfigError(f"{p}: smtp.security must be none, starttls or tls")
+    if settings.dashboard.auth not in {"", "password", "header", "none"}:
+        raise ConfigError(f"{p}: dashboard.auth must be password, header or none")
     env = os.environ.get("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS")
     if env is not None:
         settings.allow_private_networks = _truthy(env)

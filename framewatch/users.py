@@ -134,6 +134,8 @@ def publish_credentials(con: duckdb.DuckDBPyConnection, snapshot_tmp: Path, targ
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    if not rows:
+        return  # an empty table tells nothing; skip reopening the copy (publishing stays cheap)
     copy = duckdb.connect(str(snapshot_tmp))
     try:
         copy.execute("DROP TABLE IF EXISTS users")

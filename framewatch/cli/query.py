@@ -151,22 +151,25 @@ def dashboard(
         str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="password, header or none (default: [dashboard] auth, else none on "
+            "loopback and password elsewhere)."
+        ),
+    ] = None,
 ) -> None:
     """Start the journalists' dashboard (Streamlit) on the store's read-only snapshot."""
-    from importlib import resources
-
+    from framewatch.dashboards.launch import dashboard_command
     from framewatch.store import connect
 
     connect(ctx.obj.db).close()  # fail here, clearly, if there is no store to show
-    app_path = resources.files("framewatch.dashboards") / "app.py"
-    env = {**os.environ, "FRAMEWATCH_DB": str(Path(ctx.obj.db).resolve()),
-           "FRAMEWATCH_SQL_TIMEOUT": str(ctx.obj.settings.sql_timeout_s)}  # fmt: skip
-    if ctx.obj.config is not None:  # the dashboard's thresholds come from the same file
-        env["FRAMEWATCH_CONFIG"] = str(Path(ctx.obj.config).resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]  # fmt: skip
-    out.print(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
+    cmd, env, mode = dashboard_command(
+        ctx.obj.db, ctx.obj.settings, host, port, ctx.obj.config, auth
+    )
+    logins = {"none": "no sign-in", "password": "sign-in with a password",
+              "header": "sign-in by the reverse proxy"}[mode]  # fmt: skip
+    out.print(f"dashboard on http://{host}:{port}, {logins}  (Ctrl+C stops it)")
     sys.stdout.flush()
     sys.stderr.flush()
     # Become Streamlit (same process id): a signal to framewatch, SIGTERM from a service
