@@ -40,7 +40,8 @@ except StoreError as exc:
 st.sidebar.title("framewatch")
 if who.name is not None:
     st.sidebar.caption(f"Signed in as {safe(who.name)}" + (" (admin)" if who.admin else ""))
-    st.sidebar.markdown(f"[Sign out]({LOGOUT})")
+    if os.environ.get("FRAMEWATCH_AUTH") == "password":  # behind a proxy, the proxy signs out
+        st.sidebar.markdown(f"[Sign out]({LOGOUT})")
 params = st.query_params
 page = st.sidebar.radio(
     "Page", PAGES, index=PAGES.index(page_from_param(params.get("page"), PAGES)), key="page"

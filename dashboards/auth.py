@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from framewatch.users import DUMMY_HASH, Login, load_credentials, verify
+from framewatch.users import Login, dummy_hash, load_credentials, verify
 
 log = logging.getLogger("framewatch.dashboard.auth")
 
@@ -42,6 +42,7 @@ LOGIN, LOGOUT = "/_framewatch/login", "/_framewatch/logout"
 HEALTH = "/_stcore/health"  # says "ok" and nothing of the store: service monitors need it
 USER_HEADER, ADMIN_HEADER = b"x-framewatch-user", b"x-framewatch-admin"
 _MAX_FORM = 8192
+_URL_SAFE = "/?&=%#:;,+@!$'()*~-._"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: never //other.host or a scheme (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    if any(ord(c) < 33 or ord(c) == 127 for c in target):
+        return "/"  # browsers drop tabs and newlines: "/\t/evil.example" would be "//evil..."
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else "/"
 
@@ -264,7 +267,9 @@ class AuthGate:
             return await _respond(send, 429, _form(nxt, msg, name),
                                   [*_HTML, (b"retry-after", str(int(wait) + 1).encode())])  # fmt: skip
         login = self.logins().get(name.lower())
-        ok = await asyncio.to_thread(verify, login.password_hash if login else DUMMY_HASH, password)
+        ok = await asyncio.to_thread(
+            verify, login.password_hash if login else dummy_hash(), password
+        )
         if not (ok and login is not None):
             count = self.limiter.failed(addr)
             log.warning("sign-in failed for %r from %s (%d recent failures)", name, addr, count)
@@ -274,7 +279,7 @@ class AuthGate:
         self.limiter.succeeded(addr)
         log.info("%s signed in from %s", login.name, addr)
         token = self.signer.dumps({"u": login.name, "f": _fingerprint(login)})
-        await _respond(send, 303, b"", [(b"location", nxt.encode("utf-8")),
+        await _respond(send, 303, b"", [(b"location", quote(nxt, safe=_URL_SAFE).encode()),
                                         (b"set-cookie", self._cookie(scope, headers, token, self.max_age))])  # fmt: skip
 
     def _same_origin(self, scope, headers: dict[bytes, bytes]) -> bool:

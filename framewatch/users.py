@@ -8,6 +8,7 @@ private file beside it (mode 0600) that only the dashboard's sign-in reads.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -104,9 +105,11 @@ def verify(password_hash: str, password: str) -> bool:
         return False
 
 
-# A hash of a password nobody has: an unknown name costs the same time as a wrong
-# password, so response times do not tell which names exist.
-DUMMY_HASH = _hasher.hash("framewatch: no such user")
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a password nobody has: an unknown name costs the same time as a wrong
+    password, so response times do not tell which names exist."""
+    return _hasher.hash("framewatch: no such user")
 
 
 def credentials_path(snapshot: Path) -> Path:

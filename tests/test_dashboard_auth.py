@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from framewatch.cli import app
 from framewatch.config import Settings
-from framewatch.dashboards.auth import LoginLimiter
+from framewatch.dashboards.auth import LoginLimiter, _safe_next
 from framewatch.dashboards.launch import auth_mode
 from framewatch.errors import InputError
 
@@ -48,6 +48,17 @@ def test_limiter_slows_an_address_down_and_forgets_it():
     limiter.failed("203.0.113.9")
     limiter.succeeded("203.0.113.9")
     assert limiter.wait_s("203.0.113.9") == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [("/?page=Story&story=3", "/?page=Story&story=3"), ("//evil.example/x", "/"),
+     ("/\t/evil.example", "/"), ("/\\evil.example", "/"), ("https://evil.example/", "/"),
+     ("/x\r\nSet-Cookie: a=b", "/"), ("", "/"), ("javascript:alert(1)", "/")],
+)  # fmt: skip
+def test_after_sign_in_only_a_path_of_this_site(target, expected):
+    """No open redirect: the page to return to after signing in stays on this site."""
+    assert _safe_next(target) == expected
 
 
 def test_auth_mode_defaults_and_refusals():

@@ -82,3 +82,12 @@ def test_readers_sql_never_sees_the_hashes(tmp_path):
     logins = tmp_path / "s.duckdb.snapshot.logins"
     assert stat.S_IMODE(logins.stat().st_mode) == 0o600
     assert json.loads(logins.read_text())["users"][0]["hash"].startswith("$argon2id$")
+
+
+def test_interactive_password_is_asked_twice(tmp_path):
+    db = tmp_path / "s.duckdb"
+    ok = _users(db, "add", "erin", stdin="typed-password\ntyped-password\n")
+    assert ok.exit_code == 0 and "added erin" in ok.output
+    assert "typed-password" not in ok.output  # not echoed
+    short = _users(db, "add", "fay", stdin="tiny\ntiny\n")
+    assert short.exit_code == 2 and "too short" in short.output
