@@ -195,6 +195,8 @@ class AuthGate:
             return await _respond(send, 303, b"", [(b"location", LOGIN.encode()),
                                                    (b"set-cookie", self._cookie(scope, headers, "", 0))])  # fmt: skip
         who = self.identify(scope, headers)
+        if self.mode == "header" and sum(k == self.user_header for k, _ in raw) > 1:
+            who = None  # one from the client, one from the proxy: believe neither
         if scope["type"] == "http" and path == HEALTH:
             who = who or Visitor(None, admin=False)
         elif scope["type"] == "websocket" and not self._same_origin(scope, headers):

@@ -308,6 +308,13 @@ def test_header_auth_trusts_only_the_proxy(demo_db, tmp_path):
     try:
         assert _get(port, "/", {"X-Remote-User": "dana"})[0] == 200
         assert _get(port, "/")[0] == 403
+        twice = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        twice.putrequest("GET", "/")
+        twice.putheader("X-Remote-User", "mallory")
+        twice.putheader("X-Remote-User", "dana")
+        twice.endheaders()
+        assert twice.getresponse().status == 403  # a client's header beside the proxy's
+        twice.close()
         status, _, body = _get(port, "/", {"X-Remote-User": "dana"}, source="127.0.0.2")
         assert status == 403 and not any(s in body for s in _secrets(db))
         seen = _stream(port, {"X-Remote-User": "dana"})
