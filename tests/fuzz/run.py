@@ -29,8 +29,9 @@ def main() -> None:
         return
     import atheris
 
-    with atheris.instrument_imports(include=["framewatch", "feedparser"]):
+    with atheris.instrument_imports(include=["framewatch", "feedparser", "tomllib"]):
         import targets  # noqa: F401 - instruments the parsers it imports below
+        import tomllib  # noqa: F401 - the codebook parser's TOML reader, guided too
 
         from framewatch import importer  # noqa: F401
         from framewatch.analysis.framing import codebook  # noqa: F401
