@@ -62,7 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) demo.duckdb* *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) demo.duckdb* *.egg-info fuzz-artifacts
 
 # Coverage-guided fuzzing (atheris) of every parser in tests/fuzz/targets.py, FUZZ_SECONDS
 # each; a crash stops it, its input saved under fuzz-artifacts/crashes/TARGET/.
