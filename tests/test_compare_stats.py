@@ -1,0 +1,166 @@
+"""Comparisons that hold up: counts, intervals, permutation tests and the FDR.
+
+Stores built row by row (test_outlet_groups.Newsroom), so each expectation is known:
+a split told by six outlets a side holds up, the same divergence from one article a
+side does not; a story twelve outlets covered without any of the eight right-leaning
+ones is a blind spot that holds up, a two-article story missing a side is not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import false_discovery_control
+from test_outlet_groups import Newsroom, fw
+
+from framewatch.analysis.compare import stats
+
+SIDES = ["left", "center", "right"]
+
+
+def _outlets_csv(tmp_path, leans: dict[str, str]):
+    f = tmp_path / "leans.csv"
+    f.write_text("outlet,lean\n" + "".join(f"{o},{v}\n" for o, v in leans.items()))
+    return f
+
+
+def test_benjamini_hochberg_and_jeffreys_match_their_definitions():
+    p = [0.001, 0.04, 0.03, 0.5, 0.02, 0.9, 0.04]
+    assert stats.bh_adjust(p) == pytest.approx(list(false_discovery_control(p, method="bh")))
+    assert stats.bh_adjust([]) == []
+    lo, hi = stats.jeffreys_interval(0, 2)
+    assert lo == 0.0 and 0.5 < hi < 0.65  # two articles say little
+    lo, hi = stats.jeffreys_interval(10, 40)
+    assert lo < 0.25 < hi and hi - lo < 0.25
+
+
+def test_permutation_test_is_exact_and_counts_outlets_not_articles():
+    # Two outlets a side, every article one frame: 6 relabellings, 2 as extreme.
+    mass = np.array([[1.0, 0], [1.0, 0], [0, 1.0], [0, 1.0]])
+    arts = np.ones(4)
+    rng = np.random.default_rng(0)
+    obs, p = stats.permutation_p(mass, arts, np.array([0, 0, 1, 1]), 2.0, rng, 2000)
+    assert p == pytest.approx(2 / 6) and obs > 0
+    # One prolific outlet a side: one relabelling of two outlets is the observed one
+    # swapped, as extreme: p = 1 however many articles each wrote.
+    obs, p = stats.permutation_p(
+        np.array([[9.0, 0], [0, 9.0]]), np.array([9.0, 9.0]), np.array([0, 1]), 2.0, rng, 2000
+    )
+    assert p == 1.0
+    # Many outlets: Monte Carlo, seeded, the same every time.
+    big = np.array([[1.0, 0]] * 12 + [[0, 1.0]] * 12)
+    labels = np.array([0] * 12 + [1] * 12)
+    runs = {stats.permutation_p(big, np.ones(24), labels, 2.0, np.random.default_rng([23, 5]), 500)
+            for _ in range(2)}  # fmt: skip
+    assert len(runs) == 1 and next(iter(runs))[1] == pytest.approx(1 / 501)
+
+
+def _split_store(tmp_path):
+    """Story 1: six outlets a side framing it oppositely; story 2: one article a side."""
+    n = Newsroom(tmp_path / "split.duckdb")
+    leans = {}
+    for i in range(6):
+        leans[f"Left {i}"], leans[f"Right {i}"] = "left", "right"
+        n.article(f"Left {i}", 1, "2026-11-10", f"Chip plant opens ({i}L)",
+                  {"threat": 0.7, "none": 0.3}, {"threat": f"A danger to security, says {i}."})  # fmt: skip
+        n.article(f"Right {i}", 1, "2026-11-10", f"Chip plant opens ({i}R)",
+                  {"opportunity": 0.6, "competition": 0.1, "none": 0.3},
+                  {"opportunity": f"Thousands of jobs, says {i}."})  # fmt: skip
+    n.article("Left 0", 2, "2026-11-11", "Ferry fares rise", {"economic_cost": 1.0})
+    n.article("Right 0", 2, "2026-11-11", "Ferry fares to rise", {"regulation": 1.0})
+    db = n.close()
+    assert fw("outlets", "import", str(_outlets_csv(tmp_path, leans)), db=db).exit_code == 0
+    return db
+
+
+def test_only_splits_that_hold_up_are_listed_with_counts_and_intervals(tmp_path):
+    db = _split_store(tmp_path)
+    r = fw("splits", "--by", "lean", "--json", db=db)
+    assert r.exit_code == 0, r.output
+    held = json.loads(r.stdout)
+    assert [s["story_id"] for s in held] == [1]
+    s = held[0]
+    assert s["holds_up"] and s["q_value"] <= 0.1
+    assert s["p_value"] == pytest.approx(2 / math.comb(12, 6), abs=1e-4)  # exact test
+    assert s["articles"] == {"left": 6, "right": 6} and s["outlets"] == {"left": 6, "right": 6}
+    lo, hi = s["divergence_interval"]
+    assert 0 < lo <= s["divergence_shrunk"] <= hi <= 1
+    assert s["divergence_shrunk"] < s["divergence"] == pytest.approx(1.0)
+    for v, shares in s["groups"].items():
+        for f, share in shares.items():
+            lo, hi = s["intervals"][v][f]
+            assert lo <= share <= hi
+    # A frame the right never used still has an interval: zero, give or take.
+    assert s["intervals"]["right"]["threat"][0] == 0.0 < s["intervals"]["right"]["threat"][1]
+    # --all: story 2 too (raw divergence 1.0 from one article a side), ranked below by the
+    # shrunk divergence, with a p-value of 1 and a wide interval.
+    every = json.loads(fw("splits", "--by", "lean", "--all", "--json", db=db).stdout)
+    assert [x["story_id"] for x in every] == [1, 2]
+    two = every[1]
+    assert two["divergence"] == pytest.approx(1.0) and not two["holds_up"]
+    assert two["p_value"] == 1.0 and two["articles"] == {"left": 1, "right": 1}
+    assert two["divergence_interval"][1] - two["divergence_interval"][0] > 0.3
+    assert every[0]["divergence_shrunk"] > two["divergence_shrunk"]
+    text = fw("splits", "--by", "lean", db=db).output
+    assert "1 of 2 stories" in text and "--all" in text and "6 art., 6 outl." in text
+    assert "Ferry" not in text
+    # Deterministic: the same answer twice.
+    assert json.loads(fw("splits", "--by", "lean", "--all", "--json", db=db).stdout) == every
+
+
+def _blind_store(tmp_path):
+    """24 outlets, 8 a side, all writing that week. Story 1: twelve left and centre outlets,
+    no right one. Story 2: one left and one centre article. Story 3: everyone."""
+    n = Newsroom(tmp_path / "blind.duckdb")
+    leans = {f"{side.title()} {i}": side for side in SIDES for i in range(8)}
+    for i in range(6):
+        for side in ("left", "center"):
+            n.article(f"{side.title()} {i}", 1, "2026-11-10", f"Harbour strike spreads ({side}{i})")
+    n.article("Left 7", 2, "2026-11-11", "Mayor resigns over expenses")
+    n.article("Center 7", 2, "2026-11-11", "Mayor resigns")
+    for o in leans:
+        n.article(o, 3, "2026-11-11", f"Budget vote passes ({o})")
+    db = n.close()
+    assert fw("outlets", "import", str(_outlets_csv(tmp_path, leans)), db=db).exit_code == 0
+    return db
+
+
+def test_only_blind_spots_that_hold_up_are_listed_with_their_odds(tmp_path):
+    from scipy.stats import hypergeom
+
+    db = _blind_store(tmp_path)
+    cfg = tmp_path / "fw.toml"
+    cfg.write_text("[compare]\nmin_articles = 2\n")
+    every = json.loads(
+        fw("blindspots", "--by", "lean", "--all", "--json", db=db, config=cfg).stdout
+    )
+    assert [s["story_id"] for s in every] == [1, 2]
+    one, two = every
+    assert one["missing"] == ["right"] and one["holds_up"]
+    gap = one["gaps"]["right"]
+    assert gap["articles"] == 0 and gap["outlets"] == 0 and gap["active_outlets"] == 8
+    assert gap["p_value"] == pytest.approx(hypergeom.cdf(0, 24, 8, 12), rel=1e-3)
+    assert gap["share_interval"][0] == 0.0 < gap["share_interval"][1] < 0.2
+    assert gap["usual_share"] == pytest.approx(8 / 26, abs=0.01)
+    assert one["outlets"] == {"center": 6, "left": 6}
+    # Two outlets missing a third of the outlets: that happens by chance half the time.
+    assert two["missing"] == ["right"] and not two["holds_up"]
+    assert two["gaps"]["right"]["p_value"] > 0.4
+    assert two["gaps"]["right"]["share_interval"][1] > 0.5
+    held = json.loads(fw("blindspots", "--by", "lean", "--json", db=db, config=cfg).stdout)
+    assert [s["story_id"] for s in held] == [1]
+    text = fw("blindspots", "--by", "lean", db=db, config=cfg).output
+    assert "1 of 2 blind spots" in text and "Harbour strike" in text and "Mayor" not in text
+
+
+def test_fdr_and_prior_are_settings(tmp_path):
+    db = _split_store(tmp_path)
+    cfg = tmp_path / "fw.toml"
+    cfg.write_text("[compare]\nfalse_discovery_rate = 0.001\n")
+    assert json.loads(fw("splits", "--by", "lean", "--json", db=db, config=cfg).stdout) == []
+    cfg.write_text("[compare]\nfalse_discovery_rate = 2\n")
+    r = fw("splits", "--by", "lean", db=db, config=cfg)
+    assert r.exit_code == 2 and "false_discovery_rate" in r.output
