@@ -276,7 +276,9 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if c.min_articles < 2:
         raise ConfigError(f"{p}: compare.min_articles must be at least 2, got {c.min_articles}")
     if not 0.0 < c.false_discovery_rate < 1.0:
-        raise ConfigError(f"{p}: compare.false_discovery_rate must be in (0, 1), got {c.false_discovery_rate}")
+        raise ConfigError(
+            f"{p}: compare.false_discovery_rate must be in (0, 1), got {c.false_discovery_rate}"
+        )
     if c.prior_articles <= 0 or c.permutations < 99:
         raise ConfigError(f"{p}: compare.prior_articles must be > 0 and compare.permutations >= 99")
     if settings.smtp.security not in {"none", "starttls", "tls"}:
