@@ -217,6 +217,26 @@ def group_shares_chart(
             )
 
 
+# -- Frame trends ---------------------------------------------------------------------------
+def frame_trends_chart(data: pd.DataFrame, colour: alt.Color) -> None:
+    """Weekly mean shares with their 90% intervals (a band), and the table behind them."""
+    data = cq.with_share_intervals(data)
+    x = alt.X("week:O", title="ISO week")
+    tips = ["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q",
+            alt.Tooltip("low:Q", format=".0%", title="90% low"), alt.Tooltip("high:Q", format=".0%", title="90% high")]  # fmt: skip
+    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    line = alt.Chart(data).mark_line(point=True).encode(
+        x=x, y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Mean share (90% interval)"),
+        color=colour, tooltip=tips)  # fmt: skip
+    st.altair_chart(band + line, width="stretch")
+    st.caption("Bands: 90% Jeffreys intervals, each framed article of the week one trial; "
+               "a week with few articles has a wide band.")  # fmt: skip
+    table = data.assign(cell=[f"{s:.0%} ({lo:.0%}–{hi:.0%}, n={n})" for s, lo, hi, n in
+                              zip(data["share"], data["low"], data["high"], data["articles"], strict=True)])  # fmt: skip
+    st.dataframe(table.pivot_table(index="week", columns="frame", values="cell", aggfunc="first"),
+                 width="stretch", key="trends_table")  # fmt: skip
+
+
 # -- Blind spots ------------------------------------------------------------------------
 def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
     st.title("Blind spots")

@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import REPO
 from scipy.stats import false_discovery_control
-from test_outlet_groups import Newsroom, fw
+from test_outlet_groups import CB, Newsroom, fw
 
 from framewatch.analysis.compare import stats
 
@@ -164,3 +165,102 @@ def test_fdr_and_prior_are_settings(tmp_path):
     cfg.write_text("[compare]\nfalse_discovery_rate = 2\n")
     r = fw("splits", "--by", "lean", db=db, config=cfg)
     assert r.exit_code == 2 and "false_discovery_rate" in r.output
+
+
+def _house_style_store(tmp_path, seed: int = 7):
+    """30 outlets, each with a house style (its own mix of frames), 40 stories covered by
+    6 to 12 of them with one to three articles each. Outlet lean is assigned later."""
+    rng = np.random.default_rng(seed)
+    frames = ["threat", "competition", "opportunity", "regulation", "economic_cost", "milestone"]
+    outlets = [f"Outlet {i:02d}" for i in range(30)]
+    house = {o: rng.dirichlet(np.full(len(frames), 0.4)) for o in outlets}
+    n = Newsroom(tmp_path / "house.duckdb")
+    for story in range(1, 41):
+        day = f"2026-11-{1 + story % 28:02d}"
+        for o in rng.choice(outlets, size=int(rng.integers(6, 13)), replace=False):
+            for k in range(int(rng.integers(1, 4))):
+                mix = rng.dirichlet(house[o] * 20 + 0.05)
+                shares = {f: round(float(x) * 0.8, 4) for f, x in zip(frames, mix, strict=True)}
+                n.article(
+                    str(o), story, day, f"Story {story} by {o} ({k})", {**shares, "none": 0.2}
+                )
+    return n.close(), outlets, house, frames
+
+
+def test_shuffled_outlet_labels_yield_almost_no_splits_or_blind_spots(tmp_path):
+    """Random lean labels, 20 times: at most 5% of the stories are listed, although outlets
+    have house styles (an article-level test would call those splits)."""
+    import duckdb
+
+    from framewatch.analysis.compare.blindspots import find_blind_spots
+    from framewatch.analysis.compare.splits import find_splits
+    from framewatch.config import CompareSettings
+
+    db, outlets, house, frames = _house_style_store(tmp_path)
+    rng = np.random.default_rng(2026)
+    sides = np.array(SIDES * 10)
+    shuffles = [rng.permutation(sides) for _ in range(20)]
+    # Labels that follow the house style: outlets that see more threat than opportunity.
+    styled = {o: "left" if house[o][0] > house[o][2] else "right" for o in outlets}
+    f = tmp_path / "shuffled.csv"
+    f.write_text("outlet,styled," + ",".join(f"s{i}" for i in range(20)) + "\n" + "".join(
+        f"{o},{styled[o]}," + ",".join(str(s[j]) for s in shuffles) + "\n"
+        for j, o in enumerate(outlets)))  # fmt: skip
+    assert fw("outlets", "import", str(f), db=db).exit_code == 0
+    con = duckdb.connect(db + ".snapshot", read_only=True)
+    cfg = CompareSettings(min_articles=2, permutations=500)
+    try:
+        rates = []
+        for i in range(20):
+            every = find_splits(con, f"s{i}", CB, cfg, limit=None, evidence_per_group=0)
+            spots = find_blind_spots(con, f"s{i}", cfg)
+            assert len(every) == 40
+            rates.append((sum(s.holds_up for s in every) / 40, sum(s.holds_up for s in spots) / 40))
+            # Without the test, random labels look like splits and blind spots everywhere.
+            assert max(s.divergence for s in every) > 0.3
+        assert max(r[0] for r in rates) <= 0.05, rates
+        assert max(r[1] for r in rates) <= 0.05, rates
+        # The same stories with labels that follow the outlets' styles: the splits are real,
+        # and many of them hold up, with six to twelve outlets a story.
+        real = find_splits(con, "styled", CB, cfg, limit=None, evidence_per_group=0)
+        assert sum(s.holds_up for s in real) >= 8, [s.p_value for s in real]
+    finally:
+        con.close()
+
+
+def test_codebook_suggested_for_technology_news_is_geopolitics_tech(demo_db):
+    r = fw("codebooks", "suggest", db=demo_db)
+    assert r.exit_code == 0, r.output
+    assert "suggested for these 35 articles: geopolitics-tech; it already runs" in r.output
+    assert "policy-frames" in r.output and "framed share" in r.output
+
+
+def test_codebook_suggestion_needs_articles(tmp_path):
+    from framewatch.store import open_store
+
+    with open_store(tmp_path / "empty.duckdb") as st:
+        st.publish_snapshot()
+    r = fw("codebooks", "suggest", db=tmp_path / "empty.duckdb")
+    assert r.exit_code == 2 and "no articles yet" in r.output and "Traceback" not in r.output
+
+
+def test_frame_trends_show_weekly_intervals(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from framewatch.dashboards.compare_queries import with_share_intervals
+
+    db = _split_store(tmp_path)
+    monkeypatch.setenv("FRAMEWATCH_DB", str(db))
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
+    at.query_params["page"] = "Frame trends"
+    at.run()
+    assert not at.exception
+    cells = at.dataframe[0].value
+    assert cells.stack().str.contains(r"\d+% \(\d+%–\d+%, n=\d+\)").all()
+    assert "90% Jeffreys" in " ".join(c.value for c in at.caption)
+    import pandas as pd
+
+    few, many = with_share_intervals(pd.DataFrame({"share": [0.5, 0.5], "articles": [4, 400]}))[
+        ["low", "high"]
+    ].to_numpy()
+    assert few[1] - few[0] > 3 * (many[1] - many[0])
