@@ -264,3 +264,31 @@ def test_frame_trends_show_weekly_intervals(tmp_path, monkeypatch):
         ["low", "high"]
     ].to_numpy()
     assert few[1] - few[0] > 3 * (many[1] - many[0])
+
+
+def test_digest_lists_the_split_that_holds_up_with_its_interval_escaped(tmp_path):
+    hostile = '<img src=x onerror="alert(1)"> left'
+    n = Newsroom(tmp_path / "digest.duckdb")
+    leans = {}
+    for i in range(6):
+        leans[f"Left {i}"], leans[f"Right {i}"] = hostile, "right"
+        n.article(f"Left {i}", 1, "2026-11-10", f"Chip plant opens ({i}L)", {"threat": 1.0},
+                  {"threat": f"A danger to security, says {i}."})  # fmt: skip
+        n.article(f"Right {i}", 1, "2026-11-10", f"Chip plant opens ({i}R)", {"opportunity": 1.0})
+    n.article("Left 0", 2, "2026-11-11", "Ferry fares rise", {"economic_cost": 1.0})
+    n.article("Right 0", 2, "2026-11-11", "Ferry fares to rise", {"regulation": 1.0})
+    db = n.close()
+    f = tmp_path / "leans.csv"
+    f.write_text(
+        "outlet,lean\n"
+        + "".join(f'{o},"{v.replace(chr(34), chr(34) * 2)}"\n' for o, v in leans.items())
+    )
+    assert fw("outlets", "import", str(f), db=db).exit_code == 0
+    page = tmp_path / "d.html"
+    r = fw("digest", "--week", "2026-W46", "--preview", str(page), db=db)
+    assert r.exit_code == 0, r.output
+    html = page.read_text()
+    splits = html.split("Biggest framing splits</h2>", 1)[1].split("</tr>", 1)[0]
+    assert "Chip plant opens" in splits and "Ferry" not in splits
+    assert "90% interval" in splits and "&lt;img src=x" in splits and "right 6" in splits
+    assert "<img" not in html
