@@ -172,12 +172,12 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
     if not found:
         right.caption(f"Only one {by} value has framed articles in this story.")
         return
-    group_shares_chart(found[0], list(labels), right, labels)
+    group_shares_chart(found[0], list(labels), right, labels, verdict=False)
     right.caption(f"Frames from the codebook {safe(codebook)}.")
 
 
 def group_shares_chart(
-    s: Split, order: list[str], where, labels: dict[str, str] | None = None
+    s: Split, order: list[str], where, labels: dict[str, str] | None = None, verdict: bool = True
 ) -> None:
     """Each group's frame shares side by side, the divergence, each group's evidence."""
     labels = labels or {}
@@ -187,13 +187,18 @@ def group_shares_chart(
         columns=["group", "frame", "share", "articles", "low", "high"],
     )  # fmt: skip
     lo, hi = s.divergence_interval
-    verdict = ("holds up against chance" if s.holds_up else
-               "does not hold up against chance: groups this small often differ this much")  # fmt: skip
+    # Whether a split holds up depends on every story compared (the FDR), so the verdict
+    # is given where the family is known: the Framing splits page, not one story's page.
+    said = (("holds up against chance" if s.holds_up else
+             "does not hold up against chance: groups this small often differ this much")
+            if verdict else "whether it holds up among the period's stories: Framing splits page")  # fmt: skip
     where.caption(
         f"Divergence {s.divergence_shrunk:.2f} (90% interval {lo:.2f}–{hi:.2f}; Jensen-Shannon, "
         f"0 = same framing, 1 = nothing in common; {s.divergence:.2f} before shrinking small "
         f"groups towards the story's framing), largest between {safe(s.pair[0])} and "
-        f"{safe(s.pair[1])}; permutation p = {s.p_value:.3g}, q = {s.q_value:.3g}: {verdict}. "
+        f"{safe(s.pair[1])}; permutation p = {s.p_value:.3g}"
+        + (f", q = {s.q_value:.3g}" if verdict else "")
+        + f": {said}. "
         "Shares are parts of each group's framed sentences (group's article count in brackets), "
         "with 90% intervals."
     )
