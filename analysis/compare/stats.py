@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy.special import xlogy
-from scipy.stats import beta, false_discovery_control, hypergeom
+from scipy.stats import beta, hypergeom
 
 LEVEL = 0.90  # every interval framewatch shows is a 90% interval
 _TOL = 1e-9  # statistics closer than this count as equal (ties go against discovery)
@@ -155,7 +155,17 @@ def fewer_outlets_p(covering_in: int, covering: int, active_in: int, active: int
 
 
 def bh_adjust(p: Sequence[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order."""
-    if not len(p):
-        return []
-    return [float(q) for q in false_discovery_control(np.asarray(p, float), method="bh")]
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
+
+    Written out (scipy's ``false_discovery_control`` needs scipy 1.11; we allow 1.10);
+    the tests check it against scipy's.
+    """
+    m = len(p)
+    order = sorted(range(m), key=lambda i: (p[i], i))
+    q = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p[i] * m / rank)
+        q[i] = running
+    return q
