@@ -88,19 +88,24 @@ def main(folder: Path) -> None:
         arts = st.execute("SELECT id, url FROM articles").fetchall()
         story_of_article = {aid: story_of_url[url] for aid, url in arts}
         print("framewatch's stories:", score(st.con, story_of_article, cut, cfg))
-        ids = {s: i + 1 for i, s in enumerate(sorted(set(story_of_article.values())))}
-        st.execute("DELETE FROM story_members")
-        st.execute("DELETE FROM stories")
-        st.con.executemany("INSERT INTO story_members (article_id, story_id) VALUES (?, ?)",
-                           [(aid, ids[s]) for aid, s in story_of_article.items()])  # fmt: skip
-        st.execute(
-            """INSERT INTO stories (id, model, headline, first_seen, last_seen, size, outlets, centroid)
-               SELECT m.story_id, 'allsides', any_value(a.title), min(coalesce(a.published_at, a.fetched_at)),
-                      max(coalesce(a.published_at, a.fetched_at)), count(*), count(DISTINCT a.source_id), [0.0]
-               FROM story_members m JOIN articles a ON a.id = m.article_id GROUP BY m.story_id"""
-        )
+        use_allsides_grouping(st, story_of_article)
         print("AllSides' grouping:  ", score(st.con, story_of_article, cut, cfg))
     gold.unlink()
+
+
+def use_allsides_grouping(st, story_of_article: dict[int, str]) -> None:
+    """Replace framewatch's stories with AllSides' roundups (no clustering error)."""
+    ids = {s: i + 1 for i, s in enumerate(sorted(set(story_of_article.values())))}
+    st.execute("DELETE FROM story_members")
+    st.execute("DELETE FROM stories")
+    st.con.executemany("INSERT INTO story_members (article_id, story_id) VALUES (?, ?)",
+                       [(aid, ids[s]) for aid, s in story_of_article.items()])  # fmt: skip
+    st.execute(
+        """INSERT INTO stories (id, model, headline, first_seen, last_seen, size, outlets, centroid)
+           SELECT m.story_id, 'allsides', any_value(a.title), min(coalesce(a.published_at, a.fetched_at)),
+                  max(coalesce(a.published_at, a.fetched_at)), count(*), count(DISTINCT a.source_id), [0.0]
+           FROM story_members m JOIN articles a ON a.id = m.article_id GROUP BY m.story_id"""
+    )
 
 
 if __name__ == "__main__":

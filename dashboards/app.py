@@ -228,13 +228,7 @@ def trends_page() -> None:
     if data.empty:
         st.info("No framed articles for this selection.")
         return
-    st.altair_chart(alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("week:O", title="ISO week"), y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Mean share"),
-        color=frame_colour(), tooltip=["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
-    ), width="stretch")  # fmt: skip
-    st.dataframe(
-        data.pivot_table(index="week", columns="frame", values="share").round(3), width="stretch"
-    )
+    cp.frame_trends_chart(data, frame_colour())  # with 90% intervals (issue 23)
 
 
 def sql_page() -> None:

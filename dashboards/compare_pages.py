@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from framewatch.analysis.compare.blindspots import find_blind_spots, missing_counts
-from framewatch.analysis.compare.splits import Split, find_splits
+from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.dashboards import compare_queries as cq
 from framewatch.dashboards.markup import safe
@@ -59,6 +59,30 @@ def _url(value: str) -> str:
 
 def params_int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() and 1 <= int(value) <= 50 else default
+
+
+def show_all_toggle(label: str, key: str) -> bool:
+    """ "Show all" (URL ``all=1``): also what does not hold up against chance."""
+    wanted = st.query_params.get("all") == "1"
+    on = st.toggle(label, value=wanted, key=key)
+    if on:
+        st.query_params["all"] = "1"
+    elif "all" in st.query_params:
+        del st.query_params["all"]
+    return bool(on)
+
+
+def codebook_caption(con, codebook: str) -> None:
+    """Say which codebook the page's frames come from (general news suits policy-frames)."""
+    row = con.execute("SELECT name FROM codebooks WHERE id = ?", [codebook]).fetchone()
+    name = row[0] if row and row[0] else codebook
+    st.caption(f"Frames from the codebook **{safe(name)}** ({safe(codebook)}); pick another "
+               "in the sidebar. `framewatch codebooks suggest` says which one fits this store.")  # fmt: skip
+
+
+def _iv(bounds) -> str:
+    lo, hi = bounds
+    return f"{lo:.0%}–{hi:.0%}"
 
 
 def integer_axis(title: str) -> alt.Axis:
@@ -148,37 +172,74 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
     if not found:
         right.caption(f"Only one {by} value has framed articles in this story.")
         return
-    group_shares_chart(found[0], list(labels), right, labels)
+    group_shares_chart(found[0], list(labels), right, labels, verdict=False)
+    right.caption(f"Frames from the codebook {safe(codebook)}.")
 
 
 def group_shares_chart(
-    s: Split, order: list[str], where, labels: dict[str, str] | None = None
+    s: Split, order: list[str], where, labels: dict[str, str] | None = None, verdict: bool = True
 ) -> None:
     """Each group's frame shares side by side, the divergence, each group's evidence."""
     labels = labels or {}
     data = pd.DataFrame(
-        [(v, labels.get(f, f), share, s.articles[v]) for v, g in s.groups.items() for f, share in g.items()],
-        columns=["group", "frame", "share", "articles"],
+        [(f"{v} ({s.articles[v]})", labels.get(f, f), share, s.articles[v], *s.intervals[v].get(f, (0.0, 0.0)))
+         for v, g in s.groups.items() for f, share in g.items()],
+        columns=["group", "frame", "share", "articles", "low", "high"],
     )  # fmt: skip
+    lo, hi = s.divergence_interval
+    # Whether a split holds up depends on every story compared (the FDR), so the verdict
+    # is given where the family is known: the Framing splits page, not one story's page.
+    said = (("holds up against chance" if s.holds_up else
+             "does not hold up against chance: groups this small often differ this much")
+            if verdict else "whether it holds up among the period's stories: Framing splits page")  # fmt: skip
     where.caption(
-        f"Divergence {s.divergence:.2f} (Jensen-Shannon, 0 = same framing, 1 = nothing in "
-        f"common), largest between {safe(s.pair[0])} and {safe(s.pair[1])}. Shares are parts "
-        "of each group's framed sentences."
+        f"Divergence {s.divergence_shrunk:.2f} (90% interval {lo:.2f}–{hi:.2f}; Jensen-Shannon, "
+        f"0 = same framing, 1 = nothing in common; {s.divergence:.2f} before shrinking small "
+        f"groups towards the story's framing), largest between {safe(s.pair[0])} and "
+        f"{safe(s.pair[1])}; permutation p = {s.p_value:.3g}"
+        + (f", q = {s.q_value:.3g}" if verdict else "")
+        + f": {said}. "
+        "Shares are parts of each group's framed sentences (group's article count in brackets), "
+        "with 90% intervals."
     )
     height = 12 * len(s.groups) * data["frame"].nunique() + 20
-    where.altair_chart(alt.Chart(data).mark_bar().encode(
-        y=alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None,
-                axis=alt.Axis(labelLimit=220)),
-        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of the group's framing"),
-        yOffset="group:N", color=alt.Color("group:N", title="Group"),
-        tooltip=["group:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
-    ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
+    y = alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None,
+              axis=alt.Axis(labelLimit=220))  # fmt: skip
+    tips = ["group:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q",
+            alt.Tooltip("low:Q", format=".0%", title="90% low"), alt.Tooltip("high:Q", format=".0%", title="90% high")]  # fmt: skip
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of the group's framing"),
+        yOffset="group:N", color=alt.Color("group:N", title="Group"), tooltip=tips)  # fmt: skip
+    whiskers = alt.Chart(data).mark_rule(color="#333").encode(
+        y=y, x="low:Q", x2="high:Q", yOffset="group:N", tooltip=tips)  # fmt: skip
+    where.altair_chart((bars + whiskers).properties(height=height), width="stretch",
+                       height=height + 60)  # fmt: skip
     for v, evs in s.evidence.items():
         for e in evs:
             where.markdown(
                 f"**{safe(v)}** · {safe(labels.get(e.frame, e.frame))} · {safe(e.outlet)}  \n"
                 f"> {safe(e.sentence)}"
             )
+
+
+# -- Frame trends ---------------------------------------------------------------------------
+def frame_trends_chart(data: pd.DataFrame, colour: alt.Color) -> None:
+    """Weekly mean shares with their 90% intervals (a band), and the table behind them."""
+    data = cq.with_share_intervals(data)
+    x = alt.X("week:O", title="ISO week")
+    tips = ["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q",
+            alt.Tooltip("low:Q", format=".0%", title="90% low"), alt.Tooltip("high:Q", format=".0%", title="90% high")]  # fmt: skip
+    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    line = alt.Chart(data).mark_line(point=True).encode(
+        x=x, y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Mean share (90% interval)"),
+        color=colour, tooltip=tips)  # fmt: skip
+    st.altair_chart(band + line, width="stretch")
+    st.caption("Bands: 90% Jeffreys intervals, each framed article of the week one trial; "
+               "a week with few articles has a wide band.")  # fmt: skip
+    table = data.assign(cell=[f"{s:.0%} ({lo:.0%}–{hi:.0%}, n={n})" for s, lo, hi, n in
+                              zip(data["share"], data["low"], data["high"], data["articles"], strict=True)])  # fmt: skip
+    st.dataframe(table.pivot_table(index="week", columns="frame", values="cell", aggfunc="first"),
+                 width="stretch", key="trends_table")  # fmt: skip
 
 
 # -- Blind spots ------------------------------------------------------------------------
@@ -188,16 +249,22 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
         _no_attributes()
         return
     cfg = compare_settings()
-    spots = find_blind_spots(con, by, cfg, start, end)
+    every = find_blind_spots(con, by, cfg, start, end)
+    show_all = show_all_toggle("Show candidates that do not hold up against chance", "all_spots")
+    spots = every if show_all else [s for s in every if s.holds_up]
     st.caption(
         f"Stories between {start} and {end} with at least {cfg.min_articles} articles from "
         f"outlets with a {safe(by)}, that one value (almost) missed: at least {cfg.dominance:.0%} "
         f"of the story's articles come from other values, and that value's share of it is at "
         f"most {cfg.relative_share:.0%} of its share of the other stories within "
-        f"{cfg.window_days:g} days, where its outlets kept writing."
+        f"{cfg.window_days:g} days, where its outlets kept writing. A blind spot holds up when "
+        f"so few of the story's outlets having that value would be rare if values were shuffled "
+        f"across the outlets writing at the time (false-discovery rate {cfg.false_discovery_rate:.0%}): "
+        f"{sum(s.holds_up for s in every)} of {len(every)} do."
     )
     if not spots:
-        st.info(f"No blind spot by {by} in this period.")
+        st.info(f"No blind spot by {by} in this period holds up against chance"
+                + (f" ({len(every)} candidates; show them with the switch above)." if every else "."))  # fmt: skip
         return
     per_value = pd.DataFrame(list(missing_counts(spots).items()), columns=["missing", "stories"])
     height = 34 * len(per_value)
@@ -208,14 +275,21 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
     ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
     for s in spots[:15]:
         covered = ", ".join(f"{safe(v)} {n}" for v, n in s.covered_by.items())
+        gaps = "; ".join(f"{safe(v)}: {s.gaps[v].articles} of {s.articles} articles "
+                         f"({_iv(s.gaps[v].share_interval)}), usually {s.gaps[v].usual_share:.0%}, "
+                         f"q = {s.gaps[v].q_value:.2g}" for v in s.missing)  # fmt: skip
         st.markdown(
             f"**{_story_link(s.story_id, s.headline or s.label, by)}** — covered by {covered}; "
-            f"missed by **{safe(', '.join(s.missing))}**"
+            f"missed by **{safe(', '.join(s.missing))}** ({gaps})"
         )
     table = pd.DataFrame([
         {"story": s.story_id, "headline": s.headline, "articles": s.articles,
          "covered by": ", ".join(f"{v} {n}" for v, n in s.covered_by.items()),
-         "missing": ", ".join(s.missing), "first day": s.first_day, "last day": s.last_day}
+         "missing": ", ".join(s.missing),
+         "share (90%)": "; ".join(_iv(s.gaps[v].share_interval) for v in s.missing),
+         "usual share": "; ".join(f"{s.gaps[v].usual_share:.0%}" for v in s.missing),
+         "q": min(s.gaps[v].q_value for v in s.missing), "holds up": s.holds_up,
+         "first day": s.first_day, "last day": s.last_day}
         for s in spots
     ])  # fmt: skip
     st.dataframe(table, hide_index=True, width="stretch", key="blind_spots_table",
@@ -237,11 +311,20 @@ def splits_page(
                             value=wanted_min, key="min_group")  # fmt: skip
     st.query_params["min_group"] = str(least)
     cfg = dataclasses.replace(cfg, min_group_articles=int(least))
-    found = find_splits(con, by, codebook, cfg, start, end, limit=50)
+    show_all = show_all_toggle("Show every story, also splits that do not hold up", "all_splits")
+    every = find_splits(con, by, codebook, cfg, start, end, limit=None, evidence_per_group=0)
+    found = [s for s in every if show_all or s.holds_up][:50]
+    add_evidence(con, found, by, codebook, start, end)
+    codebook_caption(con, codebook)
     st.caption(f"Stories between {start} and {end} covered by two or more values of "
-               f"{safe(by)}, most divergent framing first.")  # fmt: skip
+               f"{safe(by)}, most divergent framing first. Small groups are shrunk towards the "
+               f"story's framing ({cfg.prior_articles:g} articles' worth), and a split holds up "
+               f"when shuffling the values across the story's outlets rarely divides it as much "
+               f"(false-discovery rate {cfg.false_discovery_rate:.0%}): "
+               f"{sum(s.holds_up for s in every)} of {len(every)} stories.")  # fmt: skip
     if not found:
-        st.info(f"No story is covered by two or more values of {by} in this period.")
+        st.info(f"No framing split by {by} in this period holds up against chance"
+                + (f" ({len(every)} stories compared; show them with the switch above)." if every else "."))  # fmt: skip
         return
 
     def mix(g: dict[str, float]) -> str:
@@ -249,8 +332,10 @@ def splits_page(
         return ", ".join(f"{labels.get(f, f)} {v:.0%}" for f, v in top)
 
     table = pd.DataFrame([
-        {"story": s.story_id, "headline": s.headline, "divergence": round(s.divergence, 3),
-         "groups": " | ".join(f"{v}: {mix(g)}" for v, g in s.groups.items())}
+        {"story": s.story_id, "headline": s.headline, "divergence": round(s.divergence_shrunk, 3),
+         "90% interval": f"{s.divergence_interval[0]:.2f}–{s.divergence_interval[1]:.2f}",
+         "raw": round(s.divergence, 3), "q": s.q_value, "holds up": s.holds_up,
+         "groups": " | ".join(f"{v} ({s.articles[v]}): {mix(g)}" for v, g in s.groups.items())}
         for s in found
     ])  # fmt: skip
     st.dataframe(table, hide_index=True, width="stretch", key="splits_table",
@@ -262,7 +347,7 @@ def splits_page(
         if wanted_story and wanted_story.isdigit() and int(wanted_story) in ids
         else 0
     )
-    heads = {s.story_id: f"{s.story_id} · {s.divergence:.2f} · {s.headline}" for s in found}
+    heads = {s.story_id: f"{s.story_id} · {s.divergence_shrunk:.2f} · {s.headline}" for s in found}
     sid = st.selectbox("Story", ids, index=index, format_func=heads.get, key="split_story")
     st.query_params["story"] = str(sid)
     chosen = next(s for s in found if s.story_id == sid)

@@ -59,3 +59,20 @@ def group_coverage_by_day(con, story_id: int, by: str | None) -> pd.DataFrame:
            GROUP BY ALL ORDER BY d.day, "group\"""",
         [NO_VALUE, by, story_id],
     ).df()
+
+
+def with_share_intervals(
+    data: pd.DataFrame, share: str = "share", n: str = "articles"
+) -> pd.DataFrame:
+    """Add 90% Jeffreys bounds (``low``, ``high``) of a mean share over ``n`` articles.
+
+    A week with three framed articles says much less than one with three hundred; each
+    article counts as one trial that is as much "this frame" as its share.
+    """
+    from framewatch.analysis.compare.stats import jeffreys_interval
+
+    bounds = [
+        jeffreys_interval(float(s) * int(k), int(k))
+        for s, k in zip(data[share], data[n], strict=True)
+    ]
+    return data.assign(low=[b[0] for b in bounds], high=[b[1] for b in bounds])

@@ -1,5 +1,8 @@
 """The digest's outlet-group sections: blind spots, biggest framing splits, watches.
 
+Only blind spots and splits that hold up against chance are listed (see
+analysis/compare/splits.py and blindspots.py); the section says how many were looked at.
+
 Self-contained: built from the read-only snapshot for one ISO week, rendered as
 escaped HTML rows and plain-text lines that the digest appends to its own.
 """
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
-from framewatch.analysis.compare.splits import Split, find_splits
+from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.analysis.compare.watches import Report, week_reports
 from framewatch.config import CompareSettings
 from framewatch.outlets import attribute_names
@@ -26,6 +29,8 @@ class Comparison:
     blind_spots: list[tuple[str, BlindSpot]] = field(default_factory=list)  # (attribute, spot)
     splits: list[tuple[str, Split]] = field(default_factory=list)
     watches: list[Report] = field(default_factory=list)
+    spots_seen: int = 0  # blind spots by the descriptive rules, before the test
+    splits_seen: int = 0  # stories covered by two or more groups
 
 
 def build_comparison(
@@ -37,16 +42,36 @@ def build_comparison(
     by = [a for a in cfg.by if a in have] if cfg.by else have[:MAX_ATTRIBUTES]
     c = Comparison(by=by)
     for attr in by:
-        c.blind_spots += [(attr, s) for s in find_blind_spots(con, attr, cfg, week_start, end)]
-        c.splits += [(attr, s) for s in find_splits(con, attr, codebook, cfg, week_start, end, limit=top, evidence_per_group=1)]  # fmt: skip
+        spots = find_blind_spots(con, attr, cfg, week_start, end)
+        c.spots_seen += len(spots)
+        c.blind_spots += [(attr, s) for s in spots if s.holds_up]
+        every = find_splits(con, attr, codebook, cfg, week_start, end, limit=None, evidence_per_group=0)  # fmt: skip
+        c.splits_seen += len(every)
+        held = [s for s in every if s.holds_up][:top]
+        add_evidence(con, held, attr, codebook, week_start, end, per_group=1)
+        c.splits += [(attr, s) for s in held]
     c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
-    c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence, x[1].story_id, x[0]))[:top]
+    c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence_shrunk, x[1].story_id, x[0]))[:top]
     c.watches = week_reports(con, week_start, cfg)
     return c
 
 
 def _covered(s: BlindSpot) -> str:
     return ", ".join(f"{v} {n}" for v, n in s.covered_by.items())
+
+
+def _missed(s: BlindSpot) -> str:
+    """Each missing value with its usual share and the odds of the gap by chance."""
+    return ", ".join(f"{v} (usually {s.gaps[v].usual_share:.0%}; q={s.gaps[v].q_value:.2g})"
+                     for v in s.missing)  # fmt: skip
+
+
+def _split_stats(s: Split) -> str:
+    lo, hi = s.divergence_interval
+    counts = ", ".join(f"{v} {n}" for v, n in s.articles.items())
+    return (
+        f"divergence {s.divergence_shrunk:.2f}, 90% interval {lo:.2f}–{hi:.2f}; articles: {counts}"
+    )
 
 
 def _mix(groups: dict[str, float], labels: dict[str, str]) -> str:
@@ -60,9 +85,11 @@ def _section(title: str, items: list[str], empty: str) -> str:
             f'<ul style="padding-left:18px;margin:0">{body}</ul></td></tr>')  # fmt: skip
 
 
-def _empty(c: Comparison) -> str:
+def _empty(c: Comparison, seen: int = 0, what: str = "") -> str:
     if not c.by:
         return "No outlet attributes yet (framewatch outlets set OUTLET lean=...)."
+    if seen:
+        return f"None this week holds up against chance ({seen} {what} looked at)."
     return "Nothing this week."
 
 
@@ -70,7 +97,7 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
     """Escaped HTML table rows; every value from a feed or a user goes through html.escape."""
     spots = [
         f"<b>{_e(s.headline or s.label)}</b> ({_e(attr)}): covered by {_e(_covered(s))}; "
-        f"missed by <b>{_e(', '.join(s.missing))}</b>"
+        f"missed by <b>{_e(', '.join(s.missing))}</b> {_e(_missed(s).join('()'))}"
         for attr, s in c.blind_spots
     ]
     splits = []
@@ -83,7 +110,7 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
             for e in evs[:1]
         )
         splits.append(
-            f"<b>{_e(s.headline or s.label)}</b> ({_e(attr)}, divergence {s.divergence:.2f}): "
+            f"<b>{_e(s.headline or s.label)}</b> ({_e(attr)}, {_e(_split_stats(s))}): "
             f"{groups}{quotes}"
         )
     watches = [
@@ -91,8 +118,8 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
         for r in c.watches
     ]
     return "\n".join([
-        _section("Blind spots", spots, _empty(c)),
-        _section("Biggest framing splits", splits, _empty(c)),
+        _section("Blind spots", spots, _empty(c, c.spots_seen, "candidates")),
+        _section("Biggest framing splits", splits, _empty(c, c.splits_seen, "stories")),
         _section("Watches", watches, "No new match this week."),
     ])  # fmt: skip
 
@@ -100,13 +127,13 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
 def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
     lines = ["BLIND SPOTS"]
     lines += [f"- {s.headline or s.label} ({attr}): covered by {_covered(s)}; missed by {', '.join(s.missing)}"
-              for attr, s in c.blind_spots] or [f"- {_empty(c)}"]  # fmt: skip
+              + f" {_missed(s).join('()')}" for attr, s in c.blind_spots] or [f"- {_empty(c, c.spots_seen, 'candidates')}"]  # fmt: skip
     lines += ["", "BIGGEST FRAMING SPLITS"]
     for attr, s in c.splits:
-        lines.append(f"- {s.headline or s.label} ({attr}, divergence {s.divergence:.2f})")
+        lines.append(f"- {s.headline or s.label} ({attr}, {_split_stats(s)})")
         lines += [f"    {v}: {_mix(g, labels)}" for v, g in s.groups.items()]
     if not c.splits:
-        lines.append(f"- {_empty(c)}")
+        lines.append(f"- {_empty(c, c.splits_seen, 'stories')}")
     lines += ["", "WATCHES"]
     lines += [f"- {r.watch}: new {r.kind} — {r.headline} ({r.detail})" for r in c.watches] or [
         "- No new match this week."

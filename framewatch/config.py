@@ -119,6 +119,15 @@ class CompareSettings:
     min_group_articles: int = 1
     # Divergence from which a watch reports a framing split.
     split_threshold: float = 0.3
+    # Comparisons that hold up (issue 23). A group's framing is shrunk towards its
+    # story's by this many articles' worth before divergences are compared.
+    prior_articles: float = 2.0
+    # Splits and blind spots are listed when they hold up against chance, with the
+    # false-discovery rate (Benjamini-Hochberg) kept at this level.
+    false_discovery_rate: float = 0.1
+    # Relabellings a permutation test tries (all of them when there are fewer).
+    permutations: int = 2000
+    seed: int = 23  # for permutations and interval draws: the same store, the same answer
 
 
 @dataclass
@@ -279,6 +288,12 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{p}: compare.relative_share must be in (0, 1], got {c.relative_share}")
     if c.min_articles < 2:
         raise ConfigError(f"{p}: compare.min_articles must be at least 2, got {c.min_articles}")
+    if not 0.0 < c.false_discovery_rate < 1.0:
+        raise ConfigError(
+            f"{p}: compare.false_discovery_rate must be in (0, 1), got {c.false_discovery_rate}"
+        )
+    if c.prior_articles <= 0 or c.permutations < 99:
+        raise ConfigError(f"{p}: compare.prior_articles must be > 0 and compare.permutations >= 99")
     if settings.smtp.security not in {"none", "starttls", "tls"}:
         raise ConfigError(f"{p}: smtp.security must be none, starttls or tls")
     if settings.dashboard.auth not in {"", "password", "header", "none"}:

@@ -183,8 +183,12 @@ def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_pat
     csv_file.write_text(LEANS)
     db = newsroom.close()
     assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    # Five outlets are too few for a gap to hold up against chance (test_compare_stats.py
+    # has one that does): by default nothing is listed; --all shows the candidates.
     r = fw("blindspots", "--by", "lean", "--json", db=db)
     assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == []
+    r = fw("blindspots", "--by", "lean", "--all", "--json", db=db)
     spots = json.loads(r.stdout)
     assert [s["story_id"] for s in spots] == [1]  # not the balanced story 2, not the scoop 3
     assert spots[0]["covered_by"] == {"left": 3}
@@ -192,15 +196,18 @@ def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_pat
     assert spots[0]["headline"].startswith("Harbour strike")
     # The period filter: the one-sided story is before --since.
     later = json.loads(
-        fw("blindspots", "--by", "lean", "--since", "2026-11-11", "--json", db=db).stdout
+        fw("blindspots", "--by", "lean", "--since", "2026-11-11", "--all", "--json", db=db).stdout
     )
     assert later == []
-    table = fw("blindspots", "--by", "lean", db=db)
+    table = fw("blindspots", "--by", "lean", "--all", db=db)
     assert "Harbour strike" in table.output and "right" in table.output
     # A threshold is a setting: with a minimum of 4 articles the story is too small.
     cfg = tmp_path / "fw.toml"
     cfg.write_text("[compare]\nmin_articles = 4\n")
-    assert json.loads(fw("blindspots", "--by", "lean", "--json", db=db, config=cfg).stdout) == []
+    assert (
+        json.loads(fw("blindspots", "--by", "lean", "--all", "--json", db=db, config=cfg).stdout)
+        == []
+    )
     r = fw("blindspots", "--by", "leaning", db=db)
     assert r.exit_code == 2 and "attributes: lean, owner" in r.output
     assert fw("blindspots", "--by", "lean", "--since", "last week", db=db).exit_code == 2
@@ -247,9 +254,14 @@ def test_splits_are_ordered_by_divergence_with_groups_and_evidence(tmp_path):
     csv_file = tmp_path / "leans.csv"
     csv_file.write_text(LEANS)
     assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+    # One article a side: no split holds up against chance (by default none is listed);
+    # --all ranks them all, by the divergence shrunk towards each story's framing.
     r = fw("splits", "--by", "lean", "--codebook", CB, "--json", db=db)
     assert r.exit_code == 0, r.output
-    found = json.loads(r.stdout)
+    assert json.loads(r.stdout) == []
+    found = json.loads(
+        fw("splits", "--by", "lean", "--codebook", CB, "--all", "--json", db=db).stdout
+    )
     assert [s["story_id"] for s in found] == [1, 3, 2]
     assert found[0]["divergence"] == pytest.approx(1.0)
     assert found[1]["divergence"] == pytest.approx(_jsd([0.5, 0.5], [0.9, 0.1]), abs=1e-5)
@@ -259,7 +271,7 @@ def test_splits_are_ordered_by_divergence_with_groups_and_evidence(tmp_path):
         found[0]["evidence"]["left"][0]["sentence"] == "The plant is a danger to national security."
     )
     assert found[0]["evidence"]["right"][0]["outlet"] == "Right One"
-    text = fw("splits", "--by", "lean", db=db).output
+    text = fw("splits", "--by", "lean", "--all", db=db).output
     assert text.index("story 1:") < text.index("story 3:") < text.index("story 2:")
     assert "thousands of jobs" in text
     assert fw("splits", "--by", "lean", "--codebook", "nope", db=db).exit_code == 2

@@ -96,6 +96,9 @@ def blindspots(
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
     limit: Annotated[int, typer.Option(help="How many stories to show.")] = 50,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also those that do not hold up against chance.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """Stories covered (almost) only by some values of an attribute, and who missed them."""
@@ -104,20 +107,33 @@ def blindspots(
 
     start, end = parse_date(since, "--since"), parse_date(until, "--until")
     con = reader(ctx)
+    c = ctx.obj.settings.compare
     try:
         require_attribute(con, by)
-        spots = find_blind_spots(con, by, ctx.obj.settings.compare, start, end, limit)
+        spots = find_blind_spots(con, by, c, start, end, None)
     finally:
         con.close()
+    shown = (spots if show_all else [s for s in spots if s.holds_up])[:limit]
     if as_json:
-        print_json([s.as_json() for s in spots])
+        print_json([s.as_json() for s in shown])
         return
-    c = ctx.obj.settings.compare
-    out.print(f"{len(spots)} blind spots by {by} (at least {c.dominance:.0%} of a story's "
-              f"articles from other values, {c.min_articles}+ articles)", markup=False)  # fmt: skip
-    print_table(["story", "articles", "covered by", "missing", "days", "headline"],
+    held = sum(s.holds_up for s in spots)
+    out.print(f"{held} of {len(spots)} blind spots by {by} hold up against chance (false-discovery "
+              f"rate {c.false_discovery_rate:.0%}; at least {c.dominance:.0%} of a story's articles "
+              f"from other values, {c.min_articles}+ articles)"
+              + ("" if show_all or held == len(spots) else "; --all lists the others"),
+              markup=False)  # fmt: skip
+
+    def gap(s, v) -> str:
+        g = s.gaps[v]
+        lo, hi = g.share_interval
+        return (f"{v} {g.articles}/{s.articles} ({lo:.0%}–{hi:.0%}; usual {g.usual_share:.0%}, "
+                f"q={g.q_value:.2g})")  # fmt: skip
+
+    print_table(["story", "articles", "covered by", "missing (share 90% CI; usual; q)", "holds up", "days", "headline"],
                 [(s.story_id, s.articles, ", ".join(f"{v} {n}" for v, n in s.covered_by.items()),
-                  ", ".join(s.missing), f"{s.first_day} – {s.last_day}", s.headline) for s in spots])  # fmt: skip
+                  "; ".join(gap(s, v) for v in s.missing), "yes" if s.holds_up else "no",
+                  f"{s.first_day} – {s.last_day}", s.headline) for s in shown])  # fmt: skip
 
 
 @app.command()
@@ -131,35 +147,54 @@ def splits(
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
     limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every story two or more groups covered, ranked.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """Stories whose outlet groups frame them most differently (Jensen-Shannon divergence)."""
-    from framewatch.analysis.compare.splits import find_splits
+    """Stories whose outlet groups frame them differently beyond chance (Jensen-Shannon)."""
+    from framewatch.analysis.compare.splits import add_evidence, find_splits
     from framewatch.outlets import require_attribute
 
     start, end = parse_date(since, "--since"), parse_date(until, "--until")
     cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    c = ctx.obj.settings.compare
     con = reader(ctx)
     try:
         require_attribute(con, by)
-        found = find_splits(con, by, cb, ctx.obj.settings.compare, start, end, limit=limit)
+        every = find_splits(con, by, cb, c, start, end, limit=None, evidence_per_group=0)
+        found = [s for s in every if show_all or s.holds_up][:limit]
+        add_evidence(con, found, by, cb, start, end)
     finally:
         con.close()
     if as_json:
         print_json([s.as_json() for s in found])
         return
+    held = sum(s.holds_up for s in every)
+    out.print(f"{held} of {len(every)} stories covered by two or more values of {by} are split "
+              f"beyond chance (codebook {cb}; false-discovery rate {c.false_discovery_rate:.0%})"
+              + ("" if show_all or held == len(every) else "; --all lists every story, ranked"),
+              markup=False)  # fmt: skip
     for s in found:
+        lo, hi = s.divergence_interval
         out.print(
-            f"\nstory {s.story_id}: divergence {s.divergence:.3f} ({s.pair[0]} vs {s.pair[1]}) — {s.headline}",
+            f"\nstory {s.story_id}: divergence {s.divergence_shrunk:.3f} (90% interval {lo:.2f}–{hi:.2f}; "
+            f"raw {s.divergence:.2f}; p={s.p_value:.3g}, q={s.q_value:.3g}"
+            f"{'' if s.holds_up else ', does not hold up'}) ({s.pair[0]} vs {s.pair[1]}) — {s.headline}",
             markup=False,
         )
         frames = sorted({f for g in s.groups.values() for f in g})
-        print_table(["frame", *(f"{v} ({s.articles[v]})" for v in s.groups)],
-                    [(f, *(f"{s.groups[v].get(f, 0):.0%}" for v in s.groups)) for f in frames])  # fmt: skip
+
+        def cell(v, f, s=s):
+            lo, hi = s.intervals[v].get(f, (0.0, 0.0))
+            return f"{s.groups[v].get(f, 0):.0%} ({lo:.0%}–{hi:.0%})"
+
+        print_table(["frame", *(f"{v} ({s.articles[v]} art., {s.outlets[v]} outl.)" for v in s.groups)],
+                    [(f, *(cell(v, f) for v in s.groups)) for f in frames])  # fmt: skip
         for v, evs in s.evidence.items():
             for e in evs:
                 out.print(f"  {v} · {e.frame} · {e.outlet}: “{e.sentence}”", markup=False)
-    if not found:
+    if not every:
         out.print(f"no story is covered by two or more values of {by} with framed articles")
 
 

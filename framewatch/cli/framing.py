@@ -56,6 +56,43 @@ def codebooks_show(
                 [(f.id, f.label, f.description, len(f.examples)) for f in cb.frames])  # fmt: skip
 
 
+@codebooks_app.command("suggest")
+@handles_errors
+def codebooks_suggest(
+    ctx: typer.Context,
+    sample: Annotated[int, typer.Option(help="Articles to frame with each codebook.", min=5)] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Which shipped codebook fits this store's articles (frames a sample with each)."""
+    from dataclasses import asdict
+
+    from framewatch.analysis.framing.stage import sentence_encoder
+    from framewatch.analysis.framing.suggest import suggest_codebook
+    from framewatch.cli.base import reader
+
+    con = reader(ctx)
+    try:
+        if not con.execute("SELECT count(*) FROM articles").fetchone()[0]:
+            raise UsageError(
+                "the store has no articles yet: run `framewatch run` or `import` first"
+            )
+        settings = ctx.obj.settings.analysis
+        sug = suggest_codebook(con, sentence_encoder(settings), settings.frame_threshold, sample)
+    finally:
+        con.close()
+    if as_json:
+        print_json({"suggested": sug.codebook, "sample": sug.sample,
+                    "codebooks": [asdict(f) for f in sug.fits]})  # fmt: skip
+        return
+    print_table(["codebook", "framed share", "top frame", "top share", "evenness", "fits"],
+                [(f.codebook, f"{f.framed_share:.0%}", f.top_frame or "", f"{f.top_share:.0%}",
+                  f"{f.evenness:.2f}", "yes" if f.fits else "no (lopsided)") for f in sug.fits])  # fmt: skip
+    running = settings.codebooks
+    note = ("it already runs" if sug.codebook in running else
+            f'set [analysis] codebooks = ["{sug.codebook}"] in framewatch.toml (runs now: {", ".join(running)})')  # fmt: skip
+    out.print(f"suggested for these {sug.sample} articles: {sug.codebook}; {note}", markup=False)
+
+
 @codebooks_app.command("validate")
 @handles_errors
 def codebooks_validate(file: Annotated[Path, typer.Argument(help="A codebook TOML file.")]) -> None:
