@@ -174,6 +174,11 @@ class Searcher:
         ids = np.asarray(self.con.execute(sql, params).fetchnumpy()["id"], dtype=np.int64)
         return _set(np.unique(ids))
 
+    def doc_freqs(self, terms: list[str]) -> tuple[int, dict[str, int]]:
+        """(documents in the index, documents holding each folded term)."""
+        _, searcher = self._tantivy()
+        return searcher.num_docs, {w: searcher.doc_freq("body", w) for w in terms}
+
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """The stored vectors of the configured model (ids, unit rows), read once."""
         if self._vectors is None:

@@ -99,9 +99,9 @@ _PENDING = """
 def count_pending(con) -> int:
     """Articles the index does not hold yet (or holds with an older text)."""
     try:
-        return con.execute("SELECT count(*)" + _PENDING).fetchone()[0]
+        return con.execute("SELECT count(*)" + _PENDING).fetchall()[0][0]
     except Exception:  # a snapshot from before the search migration: nothing is indexed
-        return con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
 
 
 def index_pending(store: Store, on_progress: Callable[[int], None] | None = None) -> int:
