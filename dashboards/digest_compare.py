@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
 from framewatch.analysis.compare.splits import Split, find_splits
-from framewatch.analysis.compare.watches import Report, week_reports
+from framewatch.analysis.compare.watches import Report, WatchAttention, week_attention, week_reports
 from framewatch.config import CompareSettings
 from framewatch.outlets import attribute_names
 
@@ -26,6 +26,7 @@ class Comparison:
     blind_spots: list[tuple[str, BlindSpot]] = field(default_factory=list)  # (attribute, spot)
     splits: list[tuple[str, Split]] = field(default_factory=list)
     watches: list[Report] = field(default_factory=list)
+    watch_attention: list[WatchAttention] = field(default_factory=list)
 
 
 def build_comparison(
@@ -42,6 +43,7 @@ def build_comparison(
     c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
     c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence, x[1].story_id, x[0]))[:top]
     c.watches = week_reports(con, week_start, cfg)
+    c.watch_attention = week_attention(con, week_start)
     return c
 
 
@@ -90,6 +92,7 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
         f"<b>{_e(r.watch)}</b>: new {_e(r.kind)} — {_e(r.headline)} ({_e(r.detail)})"
         for r in c.watches
     ]
+    watches += [f"<b>{_e(a.watch)}</b>: attention {_e(a.describe())}" for a in c.watch_attention]
     return "\n".join([
         _section("Blind spots", spots, _empty(c)),
         _section("Biggest framing splits", splits, _empty(c)),
@@ -111,4 +114,5 @@ def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
     lines += [f"- {r.watch}: new {r.kind} — {r.headline} ({r.detail})" for r in c.watches] or [
         "- No new match this week."
     ]
+    lines += [f"- {a.watch}: attention {a.describe()}" for a in c.watch_attention]
     return lines + [""]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from framewatch.analysis.search.index import count_pending, open_index
+from framewatch.analysis.search.index import catch_up, count_pending, open_index
 from framewatch.analysis.search.parser import (
     And,
     Field,
@@ -96,14 +96,16 @@ class Searcher:
     """Evaluates parsed queries on one reader connection (a snapshot) and the index."""
 
     def __init__(
-        self, con, db_path: str | Path, *, model: str | None = None, embed: Embed | None = None,
-        cutoff: float = SEMANTIC_CUTOFF,
+        self, con, db_path: str | Path | None, *, model: str | None = None, embed: Embed | None = None,
+        cutoff: float = SEMANTIC_CUTOFF, catch_up: bool = True,
     ) -> None:  # fmt: skip
         self.con = con
-        self.db_path = db_path
-        self.model = model
-        self.embed = embed
+        self.db_path = db_path if db_path is not None else store_path(con)
+        self.model = model or _recorded_model(con)
+        self.embed = embed or (_default_embed(self.model) if self.model else None)
         self.cutoff = cutoff
+        self.catch_up = catch_up
+        self.lag: int | None = None
         self._index: tantivy.Index | None = None
         self._searcher = None
         self._universe: np.ndarray | None = None
@@ -118,6 +120,9 @@ class Searcher:
 
     def _tantivy(self):
         if self._searcher is None:
+            self.lag = count_pending(self.con)
+            if self.lag and self.catch_up and catch_up(self.db_path):
+                self.lag = 0  # the index now holds at least what this snapshot holds
             self._index = open_index(self.db_path)
             if self._index is None:
                 raise QueryError(
@@ -255,12 +260,41 @@ class Searcher:
         ids, scores = self.evaluate(node)
         ranked = _rank(self.con, ids, scores)
         notes = []
-        lag = count_pending(self.con)
+        lag = self.lag or 0
         if lag:
             notes.append(
                 f"{lag} article(s) are not in the search index yet (the next run adds them)"
             )
         return Matches(ids[ranked], scores[ranked], lag, notes)
+
+
+def _recorded_model(con) -> str | None:
+    """The ``[analysis] model`` of the last run (for readers without the config: the digest)."""
+    try:
+        rows = con.execute("SELECT value FROM settings WHERE key = 'search_model'").fetchall()
+    except Exception:
+        return None
+    return rows[0][0] if rows else None
+
+
+def _default_embed(model: str) -> Embed:
+    def embed(texts: list[str]) -> np.ndarray:
+        from framewatch.analysis.embedding.select import load_embedder
+
+        return load_embedder(model).embed_queries(texts)
+
+    return embed
+
+
+def store_path(con) -> Path:
+    """The store a connection reads, live file or published snapshot: the index lies beside it."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    if not rows or not rows[0][0]:
+        raise QueryError("this connection has no store file, so no search index beside it")
+    path = str(rows[0][0])
+    return Path(path.removesuffix(".snapshot"))
 
 
 def _rank(con, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:

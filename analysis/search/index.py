@@ -25,7 +25,7 @@ import pyarrow as pa
 import tantivy
 
 from framewatch.analysis.search.text import WORD_PATTERN, document
-from framewatch.store import Store, utcnow
+from framewatch.store import Store, StoreError, open_store, utcnow
 
 FORMAT = 1  # bump when the schema or the tokenizer changes: the index is rebuilt
 TOKENIZER = "framewatch_words"
@@ -144,3 +144,19 @@ def index_pending(store: Store, on_progress: Callable[[int], None] | None = None
     finally:
         writer.wait_merging_threads()
     return done
+
+
+def catch_up(db_path: str | Path) -> bool:
+    """For readers: index what is pending when no writer holds the store (never waits).
+
+    True when the index now holds every article of the store; False when a writer is
+    busy (its run indexes them) and the index may lag behind.
+    """
+    try:
+        store = open_store(db_path, lock_timeout_s=0)
+    except StoreError:
+        return False
+    with store:
+        if index_pending(store):
+            store.publish_snapshot()
+    return True

@@ -82,6 +82,8 @@ def search_stage(
     with progress_for("indexing for search") as bar:
         bar.start(count_pending(store.con))
         n = index_pending(store, on_progress=lambda n: bar.advance(n=n))
+    if store.get_setting("search_model") != settings.analysis.model:
+        store.set_setting("search_model", settings.analysis.model)  # ~"..." for the digest
     _add(rec, "articles_indexed", n)
 
 
