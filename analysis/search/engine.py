@@ -121,7 +121,8 @@ class Searcher:
     def _tantivy(self):
         if self._searcher is None:
             self.lag = count_pending(self.con)
-            if self.lag and self.catch_up and catch_up(self.db_path):
+            missing = open_index(self.db_path) is None  # never built, or its folder was lost
+            if (self.lag or missing) and self.catch_up and catch_up(self.db_path):
                 self.lag = 0  # the index now holds at least what this snapshot holds
             self._index = open_index(self.db_path)
             if self._index is None:
