@@ -14,6 +14,7 @@ subtracts (and scores nothing). Results rank by score, then newest first, then i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from framewatch.analysis.search.index import catch_up, count_pending, open_index
+from framewatch.analysis.search.index import catch_up, count_unindexed, open_index
 from framewatch.analysis.search.parser import (
     And,
     Field,
@@ -109,6 +110,7 @@ class Searcher:
         self._index: tantivy.Index | None = None
         self._searcher = None
         self._universe: np.ndarray | None = None
+        self._n_articles: int | None = None
         self._vectors: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- the parts ------------------------------------------------------------------
@@ -118,9 +120,14 @@ class Searcher:
             self._universe = np.asarray(rows["id"], dtype=np.int64)
         return self._universe
 
+    def _articles(self) -> int:
+        if self._n_articles is None:
+            self._n_articles = self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
+        return self._n_articles
+
     def _tantivy(self):
         if self._searcher is None:
-            self.lag = count_pending(self.con)
+            self.lag = count_unindexed(self.con, self._articles())
             missing = open_index(self.db_path) is None  # never built, or its folder was lost
             if (self.lag or missing) and self.catch_up and catch_up(self.db_path):
                 self.lag = 0  # the index now holds at least what this snapshot holds
@@ -172,6 +179,8 @@ class Searcher:
         ):
             scores = np.zeros(len(hits))  # "everything but": nothing to score
         ids, scores = _set(np.asarray(ids, dtype=np.int64), scores)
+        if n == self._articles():  # the index holds what this snapshot holds: no filter needed
+            return ids, scores
         keep = np.isin(ids, self.universe(), assume_unique=True)  # the reader's snapshot only
         return ids[keep], scores[keep]
 
@@ -186,22 +195,22 @@ class Searcher:
         return searcher.num_docs, {w: searcher.doc_freq("body", w) for w in terms}
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """The stored vectors of the configured model (ids, unit rows), read once."""
+        """The stored vectors of the configured model (ids, unit rows).
+
+        Read once per process and store state: a dashboard answers the next ~"..." from
+        memory (100,000 vectors of 384 floats are 150 MB, read in seconds).
+        """
         if self._vectors is None:
             if not self.model:
                 raise QueryError('~"..." needs the configured model ([analysis] model)')
-            from framewatch.analysis.embedding.vectors import vectors_from_arrow
-
-            t = self.con.execute(
-                "SELECT article_id, vector, dim FROM embeddings WHERE model = ? ORDER BY article_id",
-                [self.model],
-            ).to_arrow_table()
-            if t.num_rows == 0:
-                self._vectors = (_EMPTY, np.zeros((0, 1), dtype=np.float32))
-            else:
-                dim = t.column("dim")[0].as_py()
-                ids = np.asarray(t.column("article_id").to_numpy(), dtype=np.int64)
-                self._vectors = (ids, vectors_from_arrow(t.column("vector"), dim))
+            n = self.con.execute(
+                "SELECT count(*), max(article_id) FROM embeddings WHERE model = ?", [self.model]
+            ).fetchall()[0]
+            key = (str(self.db_path), self.model, n)
+            if key not in _VECTORS:
+                _VECTORS.clear()
+                _VECTORS[key] = _read_vectors(self.con, self.model)
+            self._vectors = _VECTORS[key]
         return self._vectors
 
     def similarities(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -213,9 +222,7 @@ class Searcher:
             raise QueryError('~"..." needs an embedding model; none was given to this search')
         q = np.asarray(self.embed([text]), dtype=np.float32)[0]
         q = q / (np.linalg.norm(q) or 1.0)
-        norms = np.linalg.norm(mat, axis=1)
-        norms[norms == 0] = 1.0
-        return ids, (mat @ q) / norms
+        return ids, mat @ q
 
     def _meaning(self, node: Meaning):
         ids, cos = self.similarities(node.text)
@@ -267,6 +274,28 @@ class Searcher:
                 f"{lag} article(s) are not in the search index yet (the next run adds them)"
             )
         return Matches(ids[ranked], scores[ranked], lag, notes)
+
+
+_VECTORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _read_vectors(con, model: str) -> tuple[np.ndarray, np.ndarray]:
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
+
+    with warnings.catch_warnings():  # the copy it warns about is the one we want
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        t = con.execute(
+            "SELECT article_id, vector, dim FROM embeddings WHERE model = ? ORDER BY article_id",
+            [model],
+        ).to_arrow_table()
+    if t.num_rows == 0:
+        return _EMPTY, np.zeros((0, 1), dtype=np.float32)
+    dim = t.column("dim")[0].as_py()
+    ids = np.asarray(t.column("article_id").to_numpy(), dtype=np.int64)
+    mat = vectors_from_arrow(t.column("vector"), dim)
+    norms = np.linalg.norm(mat, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return ids, mat / norms
 
 
 def _recorded_model(con) -> str | None:
