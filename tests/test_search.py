@@ -280,7 +280,9 @@ def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_p
             fresh = browser.new_page(viewport={"width": 1400, "height": 1100})
             fresh.goto(url, wait_until="domcontentloaded")
             fresh.get_by_text("Attention over time").wait_for(timeout=60_000)
-            assert fresh.get_by_role("textbox", name="Query").input_value() == "lithography OR seabed"
+            assert (
+                fresh.get_by_role("textbox", name="Query").input_value() == "lithography OR seabed"
+            )
             fresh.get_by_text("7 of 35 articles match", exact=False).first.wait_for(timeout=30_000)
             browser.close()
         assert (tmp_path / "search.png").stat().st_size > 10_000
