@@ -189,7 +189,10 @@ def matching_stories(
 def week_attention(
     con, week_start: date, *, embed: Embed | None = None, model: str | None = None
 ) -> list[WatchAttention]:
-    """Each watch's matches in the week starting ``week_start`` and in the week before."""
+    """Each watch's matches in the week starting ``week_start`` and in the week before.
+
+    Watches with no match in either week are left out: the digest reports changes.
+    """
     out = []
     for w in list_watches(con):
         more, more_params = _conditions(w)
@@ -209,6 +212,8 @@ def week_attention(
                 hit = f"x.article_id IN (SELECT id FROM {t}) AND {cond}"
                 row = con.execute(sql.format(hit=hit), params).fetchall()[0]
         n, total, n0, total0 = row
+        if not (n or n0):
+            continue  # nothing either week: no news
         out.append(WatchAttention(w.name, n, n / total if total else 0.0, n0,
                                   n0 / total0 if total0 else 0.0))  # fmt: skip
     return out
