@@ -214,7 +214,7 @@ def test_cli_dashboard_and_sql_give_the_same_results(demo_db, monkeypatch):
     at.query_params["q"] = query
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    shown = at.dataframe(key="search_articles").value
+    shown = next(d.value for d in at.dataframe if {"rank", "score", "id"} <= set(d.value.columns))
     assert list(zip(shown["id"], shown["score"], strict=True)) == cli
 
 
