@@ -30,6 +30,7 @@ STAGES = [
     "framing_long",
     "finetune",
     "clustering",
+    "search",
 ]
 POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
 
@@ -150,6 +151,11 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"({results['framing_long']['sentences_per_s']:.0f} sentences/s)",
         f"fine-tuning ({results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
         f"{results['finetune']['minutes']:.1f} min (target <= 10)",
+        f"search over {results['search']['articles']:,} articles: p95 {results['search']['p95_ms']:.0f} ms, "
+        f'p50 {results["search"]["p50_ms"]:.0f} ms (target p95 < 300); ~"meaning" p95 '
+        f"{results['search']['meaning_p95_ms']:.0f} ms; indexing {results['search']['index_articles_per_s']:.0f} "
+        f"articles/s, {sec.get('search', 0):.1f}s of the {e2e['seconds']:.1f}s run "
+        f"({sec.get('search', 0) / e2e['seconds']:.1%}; target <= 10%)",
         f"clustering: {c['articles_per_s_10k']:.0f} articles/s at 10k, {c['articles_per_s_100k']:.0f} at 100k "
         f"(10k/100k rate ratio {c['growth_ratio']:.2f}; 1.0 = perfectly linear)",
         f"end to end: {n} articles in {e2e['seconds']:.1f}s = {e2e['articles_per_s']:.1f} articles/s, "

@@ -237,6 +237,12 @@ def stage_finetune() -> dict:
     return {"texts": len(rows), "steps": steps, "seconds": t, "minutes": t / 60}
 
 
+def stage_search() -> dict:
+    from benchmarks.search import stage_search as measure
+
+    return measure()
+
+
 def run_isolated(name: str) -> dict:
     result = globals()[f"stage_{name}"]()
     result["peak_rss_mb"] = _peak_mb()

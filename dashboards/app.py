@@ -17,12 +17,14 @@ import streamlit as st
 from framewatch.analysis.stories.read import resolve_story, story_header
 from framewatch.dashboards import compare_pages as cp
 from framewatch.dashboards import queries as q
+from framewatch.dashboards import search_page as sp
 from framewatch.dashboards.auth import LOGOUT, visitor
 from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.url_state import date_param, page_from_param, write_params
 from framewatch.store import StoreError, connect
 
 PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame trends", "SQL"]
+PAGES.insert(1, "Search")
 
 
 st.set_page_config(page_title="framewatch", layout="wide")
@@ -36,6 +38,7 @@ except StoreError as exc:
     st.title("framewatch")
     st.error(str(exc))
     st.stop()
+sp.register_sql(con, db)  # search('query') in SQL, as in `framewatch sql`
 
 st.sidebar.title("framewatch")
 if who.name is not None:
@@ -273,5 +276,6 @@ def sql_page() -> None:
     ),
     "Frame trends": trends_page,
     "SQL": sql_page,
+    "Search": lambda: sp.search_page(con, db, params, by, codebook),
 }[page]()
 con.close()

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
 from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
-from framewatch.analysis.compare.watches import Report, week_reports
+from framewatch.analysis.compare.watches import Report, WatchAttention, week_attention, week_reports
 from framewatch.config import CompareSettings
 from framewatch.outlets import attribute_names
 
@@ -31,6 +31,7 @@ class Comparison:
     watches: list[Report] = field(default_factory=list)
     spots_seen: int = 0  # blind spots by the descriptive rules, before the test
     splits_seen: int = 0  # stories covered by two or more groups
+    watch_attention: list[WatchAttention] = field(default_factory=list)
 
 
 def build_comparison(
@@ -53,6 +54,7 @@ def build_comparison(
     c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
     c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence_shrunk, x[1].story_id, x[0]))[:top]
     c.watches = week_reports(con, week_start, cfg)
+    c.watch_attention = week_attention(con, week_start)
     return c
 
 
@@ -117,6 +119,7 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
         f"<b>{_e(r.watch)}</b>: new {_e(r.kind)} — {_e(r.headline)} ({_e(r.detail)})"
         for r in c.watches
     ]
+    watches += [f"<b>{_e(a.watch)}</b>: attention {_e(a.describe())}" for a in c.watch_attention]
     return "\n".join([
         _section("Blind spots", spots, _empty(c, c.spots_seen, "candidates")),
         _section("Biggest framing splits", splits, _empty(c, c.splits_seen, "stories")),
@@ -138,4 +141,5 @@ def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
     lines += [f"- {r.watch}: new {r.kind} — {r.headline} ({r.detail})" for r in c.watches] or [
         "- No new match this week."
     ]
+    lines += [f"- {a.watch}: attention {a.describe()}" for a in c.watch_attention]
     return lines + [""]

@@ -1,15 +1,18 @@
 """Watches: saved queries over stories, reported when something new matches.
 
-A watch matches an article that contains all its words (title or text, any case),
+A watch matches an article that matches its query (the search language of
+``framewatch search``: whole words, phrases, AND/OR/NOT, restrictions, ~"meaning"),
 comes from its outlet group (``attribute = value``) and has its frame as primary frame,
-each when given. A story matches when one of its articles does. With ``split_by`` a
+each when given. Watches saved before the query language hold their words as a query of
+those words (migration 011). A story matches when one of its articles does. With ``split_by`` a
 watch also reports a matched story whose groups frame it apart (divergence at least
 ``compare.split_threshold``).
 
 ``framewatch watch check`` records what it reported in ``watch_reports``, so a match is
 reported once. The digest reads a snapshot and cannot write: it reports the matches
 whose first matching article falls in its week, and the splits that crossed the
-threshold that week, which also reports each one once.
+threshold that week, which also reports each one once. It also reports each watch's
+attention that week against the week before (matches, and their share of all articles).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from framewatch.analysis.search.engine import Embed, Searcher
+from framewatch.analysis.search.parser import describe, parse
+from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
 from framewatch.store import Store, utcnow
@@ -36,11 +42,12 @@ class Watch:
     frame_id: str | None
     codebook_id: str | None
     split_by: str | None
+    query: str | None = None
 
     def describe(self) -> str:
         parts = []
-        if self.words:
-            parts.append("words: " + " ".join(self.words))
+        if self.query:
+            parts.append("query: " + self.query)
         if self.attribute:
             parts.append(f"group: {self.attribute}={self.value}")
         if self.frame_id:
@@ -59,17 +66,39 @@ class Report:
     detail: str
 
 
-_COLUMNS = "id, name, words, attribute, value, frame_id, codebook_id, split_by"
+@dataclass
+class WatchAttention:
+    """A watch's matching articles in a week and the week before, and their shares of all."""
+
+    watch: str
+    articles: int
+    share: float
+    articles_before: int
+    share_before: float
+
+    def describe(self) -> str:
+        change = (
+            f"{self.share / self.share_before - 1:+.0%}" if self.share_before else
+            ("new" if self.share else "none either week")
+        )  # fmt: skip
+        return (
+            f"{self.articles} article(s), {self.share:.1%} of all (week before: "
+            f"{self.articles_before}, {self.share_before:.1%}; change {change})"
+        )
+
+
+_COLUMNS = "id, name, words, attribute, value, frame_id, codebook_id, split_by, query"
 
 
 def add_watch(
-    store: Store, name: str, *, words: list[str] | None = None, group: str | None = None,
+    store: Store, name: str, *, query: str | None = None, group: str | None = None,
     frame: str | None = None, codebook: str = "geopolitics-tech", split_by: str | None = None,
 ) -> Watch:  # fmt: skip
+    """Save a watch; its query is parsed now, so a malformed one is refused here."""
     name = " ".join((name or "").split())
     if not name:
         raise WatchError("a watch needs a name")
-    words = [w for w in (words or []) if w.strip()]
+    query = describe(parse(query)) if query and query.strip() else None
     attribute = value = None
     if group is not None:
         if "=" not in group or not group.split("=", 1)[0].strip() or not group.split("=", 1)[1]:
@@ -81,15 +110,15 @@ def add_watch(
         ).fetchone()
         if not known:
             raise WatchError(f"codebook {codebook!r} has no frame {frame!r}")
-    if not (words or attribute or frame):
-        raise WatchError("a watch needs words, --group or --frame")
+    if not (query or attribute or frame):
+        raise WatchError("a watch needs a query, --group or --frame")
     if store.execute("SELECT 1 FROM watches WHERE name = ?", [name]).fetchone():
         raise WatchError(f"a watch named {name!r} exists; remove it first")
     split_by = split_by or attribute
     row = store.execute(
-        f"""INSERT INTO watches (name, words, attribute, value, frame_id, codebook_id, split_by, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}""",
-        [name, words, attribute, value, frame, codebook, split_by, utcnow()],
+        f"""INSERT INTO watches (name, words, attribute, value, frame_id, codebook_id, split_by, created_at, query)
+            VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}""",
+        [name, attribute, value, frame, codebook, split_by, utcnow(), query],
     ).fetchone()
     return Watch(*row)
 
@@ -109,18 +138,10 @@ def remove_watch(store: Store, key: str) -> Watch:
     raise WatchError(f"no watch {key!r}")
 
 
-def matching_stories(con, w: Watch, until: date | None = None) -> dict[int, tuple[str, date, int]]:
-    """story id -> (headline, day of its first matching article, matching articles)."""
-    sql = [
-        """SELECT x.story_id, any_value(coalesce(s.headline, '')), min(x.day), count(*)
-           FROM article_facts x JOIN articles a ON a.id = x.article_id
-           JOIN stories s ON s.id = x.story_id
-           WHERE (?::DATE IS NULL OR x.day <= ?::DATE)"""
-    ]
-    params: list = [until, until]
-    for word in w.words or []:
-        sql.append("AND contains(lower(coalesce(a.title, '') || ' ' || coalesce(a.text, '')), ?)")
-        params.append(word.lower())
+def _conditions(w: Watch) -> tuple[list[str], list]:
+    """SQL (over article_facts ``x``) for a watch's group and frame."""
+    sql: list[str] = []
+    params: list = []
     if w.attribute:
         sql.append(
             "AND x.outlet IN (SELECT outlet FROM outlet_attributes WHERE attribute = ? AND value = ?)"
@@ -131,8 +152,71 @@ def matching_stories(con, w: Watch, until: date | None = None) -> dict[int, tupl
             "AND x.article_id IN (SELECT article_id FROM article_framing WHERE codebook_id = ? AND primary_frame = ?)"
         )
         params += [w.codebook_id, w.frame_id]
-    sql.append("GROUP BY x.story_id ORDER BY x.story_id")
-    return {sid: (h, d, n) for sid, h, d, n in con.execute(" ".join(sql), params).fetchall()}
+    return sql, params
+
+
+def _query_ids(con, w: Watch, embed: Embed | None, model: str | None, catch_up: bool = True):
+    if not w.query:
+        return None
+    return Searcher(con, None, model=model, embed=embed, catch_up=catch_up).run(w.query).ids
+
+
+def matching_stories(
+    con, w: Watch, until: date | None = None, *, embed: Embed | None = None,
+    model: str | None = None, catch_up: bool = True,
+) -> dict[int, tuple[str, date, int]]:  # fmt: skip
+    """story id -> (headline, day of its first matching article, matching articles)."""
+    sql = [
+        """SELECT x.story_id, any_value(coalesce(s.headline, '')), min(x.day), count(*)
+           FROM article_facts x JOIN stories s ON s.id = x.story_id
+           WHERE (?::DATE IS NULL OR x.day <= ?::DATE)"""
+    ]
+    params: list = [until, until]
+    more, more_params = _conditions(w)
+    ids = _query_ids(con, w, embed, model, catch_up)
+    tail = " ".join(sql + more) + " GROUP BY x.story_id ORDER BY x.story_id"
+    if ids is None:
+        rows = con.execute(tail, params + more_params).fetchall()
+    else:
+        with matched_table(con, ids, "watch_matched") as t:
+            rows = con.execute(
+                tail.replace("WHERE (", f"WHERE x.article_id IN (SELECT id FROM {t}) AND (", 1),
+                params + more_params,
+            ).fetchall()
+    return {sid: (h, d, n) for sid, h, d, n in rows}
+
+
+def week_attention(
+    con, week_start: date, *, embed: Embed | None = None, model: str | None = None
+) -> list[WatchAttention]:
+    """Each watch's matches in the week starting ``week_start`` and in the week before.
+
+    Watches with no match in either week are left out: the digest reports changes.
+    """
+    out = []
+    for w in list_watches(con):
+        more, more_params = _conditions(w)
+        ids = _query_ids(con, w, embed, model)
+        sql = """SELECT
+                    count(*) FILTER (WHERE x.week_start = ?::DATE AND {hit}),
+                    count(*) FILTER (WHERE x.week_start = ?::DATE),
+                    count(*) FILTER (WHERE x.week_start = ?::DATE - 7 AND {hit}),
+                    count(*) FILTER (WHERE x.week_start = ?::DATE - 7)
+                  FROM article_facts x"""
+        cond = " AND ".join(["TRUE", *(c.removeprefix("AND ") for c in more)])
+        params = [week_start, *more_params, week_start, week_start, *more_params, week_start]
+        if ids is None:
+            row = con.execute(sql.format(hit=cond), params).fetchall()[0]
+        else:
+            with matched_table(con, ids, "watch_matched") as t:
+                hit = f"x.article_id IN (SELECT id FROM {t}) AND {cond}"
+                row = con.execute(sql.format(hit=hit), params).fetchall()[0]
+        n, total, n0, total0 = row
+        if not (n or n0):
+            continue  # nothing either week: no news
+        out.append(WatchAttention(w.name, n, n / total if total else 0.0, n0,
+                                  n0 / total0 if total0 else 0.0))  # fmt: skip
+    return out
 
 
 def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None):
@@ -151,8 +235,13 @@ def _split_detail(s) -> str:
     return f"framing split {s.divergence:.2f} between {s.pair[0]} and {s.pair[1]}"
 
 
-def check_watches(store: Store, cfg: CompareSettings) -> list[Report]:
+def check_watches(
+    store: Store, cfg: CompareSettings, *, embed: Embed | None = None, model: str | None = None
+) -> list[Report]:
     """Everything new since the last check, recorded so it is never reported again."""
+    from framewatch.analysis.search.index import index_pending
+
+    index_pending(store)  # the store's own connection writes the index: no catch-up needed
     reports: list[Report] = []
     for w in list_watches(store.con):
         done = {
@@ -161,7 +250,8 @@ def check_watches(store: Store, cfg: CompareSettings) -> list[Report]:
                 "SELECT story_id, kind FROM watch_reports WHERE watch_id = ?", [w.id]
             ).fetchall()
         }
-        for sid, (headline, _day, n) in matching_stories(store.con, w).items():
+        found = matching_stories(store.con, w, embed=embed, model=model, catch_up=False)
+        for sid, (headline, _day, n) in found.items():
             if (sid, "match") not in done:
                 reports.append(Report(w.name, "match", sid, headline, f"{n} matching article(s)"))
             if (sid, "split") not in done:

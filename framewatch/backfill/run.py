@@ -57,7 +57,7 @@ def backfill(
     opts: BackfillOptions, rec: RunRecord,
 ) -> BackfillReport:  # fmt: skip
     """Run (or resume) the backfill of ``inputs``; counts and problems go into ``rec``."""
-    from framewatch.pipeline.stages import stories_stage
+    from framewatch.pipeline.stages import search_stage, stories_stage
 
     check_engine(opts.engine)
     a = settings.analysis
@@ -108,6 +108,7 @@ def backfill(
     })  # fmt: skip
     rec.errors.extend(report.problems)
     stories_stage(store, settings, rec)
+    search_stage(store, settings, rec)
     if not opts.keep_work:
         shutil.rmtree(plan.folder, ignore_errors=True)
         if work_root.exists() and not any(work_root.iterdir()):

@@ -203,7 +203,10 @@ def splits(
 def watch_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A name for the watch.")],
-    words: Annotated[list[str] | None, typer.Argument(help="Words that must all appear.")] = None,
+    query: Annotated[
+        list[str] | None,
+        typer.Argument(help="A query as in `framewatch search` (words side by side: all of them)."),
+    ] = None,
     group: Annotated[str | None, typer.Option(help="Outlet group ATTRIBUTE=VALUE.")] = None,
     frame: Annotated[str | None, typer.Option(help="Primary frame id.")] = None,
     codebook: Annotated[str | None, typer.Option(help="Codebook of --frame and splits.")] = None,
@@ -211,13 +214,14 @@ def watch_add(
         str | None, typer.Option(help="Report framing splits by ATTRIBUTE (default: --group's).")
     ] = None,
 ) -> None:
-    """Save a query: words in a story, an outlet group, a frame."""
+    """Save a search: a query in the search language, an outlet group, a frame."""
     from framewatch.analysis.compare.watches import add_watch
 
     cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    text = " ".join(query or [])
     with ctx.obj.store() as store:
         w = add_watch(
-            store, name, words=words, group=group, frame=frame, codebook=cb, split_by=split_by
+            store, name, query=text, group=group, frame=frame, codebook=cb, split_by=split_by
         )
         store.publish_snapshot()
     out.print(f"watch {w.id} {w.name}: {w.describe()}", markup=False)
@@ -258,9 +262,13 @@ def watch_check(
     from dataclasses import asdict
 
     from framewatch.analysis.compare.watches import check_watches
+    from framewatch.cli.search import query_embedder
 
+    a = ctx.obj.settings.analysis
     with ctx.obj.store() as store:
-        reports = check_watches(store, ctx.obj.settings.compare)
+        reports = check_watches(
+            store, ctx.obj.settings.compare, embed=query_embedder(a), model=a.model
+        )
         store.publish_snapshot()
     if as_json:
         print_json([asdict(r) for r in reports])

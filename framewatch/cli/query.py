@@ -42,6 +42,7 @@ def sql(
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
     con = reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
     try:
+        _with_search(ctx, con)
         if fmt == "parquet":
             if output is None:
                 raise UsageError("--format parquet needs --output FILE")
@@ -63,6 +64,15 @@ def sql(
         out.print(f"wrote {len(res.rows)} rows to {output}")
     else:
         sys.stdout.write(text)
+
+
+def _with_search(ctx: typer.Context, con) -> None:
+    """``search('query')`` in SQL: the query language of `framewatch search`."""
+    from framewatch.analysis.search.sql_function import register_search_sql
+    from framewatch.cli.search import query_embedder
+
+    a = ctx.obj.settings.analysis
+    register_search_sql(con, ctx.obj.db, model=a.model, embed=query_embedder(a))
 
 
 @app.command()

@@ -73,7 +73,24 @@ def framing_stage(
     _add(rec, "articles_framed", sum(done.values()))
 
 
-STAGES = [("embed", embed_stage), ("stories", stories_stage), ("framing", framing_stage)]
+def search_stage(
+    store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
+) -> None:
+    """New and changed articles into the full-text index, so a run's articles are searchable."""
+    from framewatch.analysis.search.index import count_pending, index_pending
+
+    with progress_for("indexing for search") as bar:
+        bar.start(count_pending(store.con))
+        n = index_pending(store, on_progress=lambda n: bar.advance(n=n))
+    if store.get_setting("search_model") != settings.analysis.model:
+        store.set_setting("search_model", settings.analysis.model)  # ~"..." for the digest
+    _add(rec, "articles_indexed", n)
+
+
+STAGES = [
+    ("embed", embed_stage), ("stories", stories_stage), ("framing", framing_stage),
+    ("search", search_stage),
+]  # fmt: skip
 
 
 async def analyze_alongside(

@@ -1,0 +1,1 @@
+"""Search: one query language over the store (words, phrases, filters, meaning)."""

@@ -1,0 +1,173 @@
+"""Attention over time: how much coverage a query gets, and what lies behind it.
+
+Per day or ISO week (weeks start on Monday), the matching articles and their share of
+all articles of that period ("normalized attention", as Media Cloud calls it: a busy
+news week does not look like more interest), optionally split by an outlet attribute
+(each group's matches over that group's own articles). Then the outlets, the words and
+the frames behind it, and sample articles with the sentence that shows their frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from framewatch.analysis.search.engine import Matches, Searcher
+from framewatch.analysis.search.parser import QueryError
+from framewatch.analysis.search.results import hit_rows, matched_table
+from framewatch.analysis.search.text import words
+
+INTERVALS = ("day", "week")
+NO_VALUE = "(none)"
+_WORDS_SAMPLE = 2000  # top-ranked matches read for the top words
+
+
+@dataclass
+class Attention:
+    interval: str
+    by: str | None
+    matched: int
+    total: int
+    series: list[dict] = field(default_factory=list)  # period, group, matched, total, share
+    outlets: list[dict] = field(default_factory=list)  # outlet, matched, articles, share
+    words: list[dict] = field(default_factory=list)  # word, articles, weight
+    frames: list[dict] = field(default_factory=list)  # codebook, frame, articles, share
+    samples: list[dict] = field(default_factory=list)  # hit row + frame + evidence
+
+
+def _group_sql(con, by: str | None) -> str:
+    """SQL for an article's group value (``a`` is articles, ``s`` sources)."""
+    if by is None:
+        return "'all'"
+    if by == "outlet":
+        return f"coalesce(s.name, '{NO_VALUE}')"
+    if by in ("lang", "language"):
+        return f"coalesce(a.language, '{NO_VALUE}')"
+    known = [
+        r[0] for r in con.execute("SELECT DISTINCT attribute FROM outlet_attributes").fetchall()
+    ]
+    if by not in known:
+        raise QueryError(
+            f"--by {by}: no outlet has that attribute (known: {', '.join(sorted(known)) or 'none set'};"
+            " or outlet, lang)"
+        )
+    quoted = by.replace("'", "''")
+    return (
+        f"coalesce((SELECT value FROM outlet_attributes oa WHERE oa.outlet = s.name"
+        f" AND oa.attribute = '{quoted}'), '{NO_VALUE}')"
+    )
+
+
+def attention(
+    searcher: Searcher, matches: Matches, *, by: str | None = None, interval: str = "week",
+    codebook: str | None = None, top: int = 10, samples: int = 5,
+) -> Attention:  # fmt: skip
+    con = searcher.con
+    if interval not in INTERVALS:
+        raise QueryError(f"--interval must be day or week, got {interval!r}")
+    group = _group_sql(con, by)
+    period = (
+        "CAST(coalesce(a.published_at, a.fetched_at) AS DATE)"
+        if interval == "day"
+        else "CAST(date_trunc('week', coalesce(a.published_at, a.fetched_at)) AS DATE)"
+    )
+    total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
+    result = Attention(interval, by, len(matches), total)
+    if not len(matches):
+        return result
+    with matched_table(con, matches.ids) as t:
+        result.series = [
+            {"period": p, "group": g, "matched": m, "total": n, "share": round(m / n, 4) if n else 0.0}
+            for p, g, m, n in con.execute(
+                f"""WITH x AS (
+                        SELECT {period} AS period, {group} AS grp, (a.id IN (SELECT id FROM {t})) AS hit
+                        FROM articles a LEFT JOIN sources s ON s.id = a.source_id),
+                    span AS (SELECT min(period) AS lo, max(period) AS hi FROM x WHERE hit)
+                    SELECT period, grp, count(*) FILTER (WHERE hit), count(*)
+                    FROM x, span WHERE period BETWEEN lo AND hi
+                    GROUP BY period, grp ORDER BY period, grp"""
+            ).fetchall()
+        ]  # fmt: skip
+        result.outlets = [
+            {"outlet": o, "matched": m, "articles": n, "share": round(m / n, 4)}
+            for o, m, n in con.execute(
+                f"""SELECT coalesce(s.name, '{NO_VALUE}'),
+                           count(*) FILTER (WHERE a.id IN (SELECT id FROM {t})) AS m, count(*)
+                    FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                    GROUP BY 1 HAVING m > 0 ORDER BY m DESC, 1 LIMIT ?""",
+                [top],
+            ).fetchall()
+        ]
+        cb = codebook or _first_codebook(con, t)
+        if cb is not None:
+            framed = con.execute(
+                f"SELECT count(*) FROM article_framing f JOIN {t} m ON m.id = f.article_id"
+                " WHERE f.codebook_id = ?",
+                [cb],
+            ).fetchall()[0][0]
+            result.frames = [
+                {"codebook": cb, "frame": f or "none", "articles": n,
+                 "share": round(n / framed, 4) if framed else 0.0}
+                for f, n in con.execute(
+                    f"""SELECT f.primary_frame, count(*) FROM article_framing f
+                        JOIN {t} m ON m.id = f.article_id WHERE f.codebook_id = ?
+                        GROUP BY 1 ORDER BY 2 DESC, 1""",
+                    [cb],
+                ).fetchall()
+            ]  # fmt: skip
+        result.words = _top_words(searcher, t, top)
+    result.samples = _samples(con, matches, cb, samples)
+    return result
+
+
+def _first_codebook(con, t: str) -> str | None:
+    row = con.execute(
+        f"""SELECT f.codebook_id FROM article_framing f JOIN {t} m ON m.id = f.article_id
+            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"""
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def _top_words(searcher: Searcher, t: str, top: int) -> list[dict]:
+    """Words much more common in the matches than in all articles (document frequencies)."""
+    rows = searcher.con.execute(
+        f"""SELECT a.title, a.text FROM {t} m JOIN articles a ON a.id = m.id
+            WHERE m.rank <= {_WORDS_SAMPLE}"""
+    ).fetchall()
+    if not rows:
+        return []
+    df: Counter = Counter()
+    for title, text in rows:
+        df.update(
+            {w for w in words(f"{title or ''} {text or ''}") if len(w) > 2 and not w.isdigit()}
+        )
+    candidates = [w for w, n in df.most_common(400) if n >= 2]
+    if not candidates:
+        return []
+    total, everywhere = searcher.doc_freqs(candidates)
+    n = len(rows)
+    scored = []
+    for w in candidates:
+        share_in = df[w] / n
+        share_all = (everywhere.get(w, df[w]) + 1) / (total + 1)
+        scored.append((share_in * math.log(max(share_in / share_all, 1.0)), w))
+    scored.sort(reverse=True)
+    return [{"word": w, "articles": df[w], "weight": round(s, 4)} for s, w in scored[:top] if s > 0]
+
+
+def _samples(con, matches: Matches, codebook: str | None, n: int) -> list[dict]:
+    rows = hit_rows(con, matches, n)
+    for r in rows:
+        ev = None
+        if codebook is not None:
+            ev = con.execute(
+                """SELECT f.primary_frame, e.sentence FROM article_framing f
+                   LEFT JOIN frame_evidence e ON e.article_id = f.article_id
+                     AND e.codebook_id = f.codebook_id AND e.frame_id = f.primary_frame AND e.rank = 1
+                   WHERE f.article_id = ? AND f.codebook_id = ?""",
+                [r["id"], codebook],
+            ).fetchall()
+            ev = ev[0] if ev else None
+        r["frame"], r["evidence"] = (ev[0], ev[1]) if ev else (None, None)
+    return rows

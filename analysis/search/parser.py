@@ -1,0 +1,225 @@
+"""The query language, parsed with lark into a small tree.
+
+    war AND (ukraine OR russia) NOT "peace talks"     words, phrases, AND/OR/NOT, ( )
+    climate policy                                    side by side: both (AND)
+    ~"open-weight AI models"                          meaning, through the stored vectors
+    lean:right lang:de outlet:"Fox News" story:309 topic:12 frame:threat
+    from:2021-06-01 to:2021-06-30                     restrictions, combinable like words
+
+Operators are upper case (``and`` is a word). NOT binds tightest, then AND (written or
+implied by juxtaposition), then OR. A word or phrase matches whole words, case- and
+accent-insensitively (see :mod:`text`); a word with inner punctuation (``covid-19``)
+is the phrase of its parts. Any other ``name:value`` restricts to outlets whose
+attribute ``name`` is ``value`` (``lean:right``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from framewatch.analysis.search.text import words
+from framewatch.errors import InputError
+
+FIELDS = {"outlet", "lang", "story", "topic", "frame", "from", "to"}
+ALIASES = {"language": "lang", "source": "outlet", "until": "to", "since": "from"}
+
+
+class QueryError(InputError):
+    """A query that cannot be parsed or run; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Words:
+    """A word (one item) or a phrase (several, adjacent and in order)."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Meaning:
+    text: str
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # one of FIELDS, or an outlet attribute
+    value: str
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+Node = Words | Meaning | Field | Not | And | Or
+
+_GRAMMAR = r"""
+?start: or_expr
+?or_expr: and_expr (_OR and_expr)*
+?and_expr: not_expr (_AND? not_expr)*
+?not_expr: _NOT not_expr -> neg
+         | atom
+?atom: "(" or_expr ")"
+     | MEANING -> meaning
+     | FIELD -> field
+     | PHRASE -> phrase
+     | WORD -> word
+_OR.3: /OR(?=[\s()"]|$)/
+_AND.3: /AND(?=[\s()"]|$)/
+_NOT.3: /NOT(?=[\s()"]|$)/
+MEANING.2: /~"[^"]*"/
+FIELD.2: /[A-Za-z_][A-Za-z0-9_-]*:("[^"]*"|[^\s()"]+)/
+PHRASE: /"[^"]*"/
+WORD: /[^\s()"~]+/
+%import common.WS
+%ignore WS
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(_GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False)
+
+
+def _strip_quotes(s: str) -> str:
+    return s[1:-1] if len(s) >= 2 and s[0] == s[-1] == '"' else s
+
+
+class _Build(Transformer):
+    @v_args(inline=True)
+    def word(self, tok: Token) -> Node:
+        found = words(str(tok))
+        if not found:
+            raise QueryError(f"{str(tok)!r} has no letters or digits to search for")
+        return Words(tuple(found))
+
+    @v_args(inline=True)
+    def phrase(self, tok: Token) -> Node:
+        found = words(_strip_quotes(str(tok)))
+        if not found:
+            raise QueryError(f"the phrase {str(tok)} has no letters or digits to search for")
+        return Words(tuple(found))
+
+    @v_args(inline=True)
+    def meaning(self, tok: Token) -> Node:
+        text = _strip_quotes(str(tok)[1:]).strip()
+        if not text:
+            raise QueryError('~"..." needs some text to search for by meaning')
+        return Meaning(text)
+
+    @v_args(inline=True)
+    def field(self, tok: Token) -> Node:
+        name, value = str(tok).split(":", 1)
+        name = ALIASES.get(name.lower(), name.lower())
+        value = _strip_quotes(value).strip()
+        if not value:
+            raise QueryError(f"{name}: needs a value")
+        if name in ("story", "topic") and not value.isdigit():
+            raise QueryError(f"{name}: takes a number, got {value!r}")
+        if name in ("from", "to"):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise QueryError(f"{name}: takes a date like 2021-06-30, got {value!r}") from None
+        return Field(name, value)
+
+    def neg(self, items: list) -> Node:
+        return Not(items[0])
+
+    def and_expr(self, items: list) -> Node:
+        return And(tuple(items))
+
+    def or_expr(self, items: list) -> Node:
+        return Or(tuple(items))
+
+
+def _where(query: str, exc: UnexpectedInput) -> str:
+    col = getattr(exc, "column", None)
+    if isinstance(exc, UnexpectedEOF) or col in (None, -1):
+        return "the query ends where a word, a phrase or ( is still expected"
+    if isinstance(exc, UnexpectedCharacters):
+        ch = query[exc.pos_in_stream] if exc.pos_in_stream < len(query) else ""
+        if ch == '"':
+            return f"a quote at column {col} is never closed"
+        return f"unexpected {ch!r} at column {col}"
+    tok = getattr(exc, "token", None)
+    if tok is not None and tok.type == "$END":
+        return "the query ends where a word, a phrase or ( is still expected"
+    shown = str(tok) if tok is not None else "?"
+    if shown == ")":
+        pos = getattr(tok, "start_pos", None) or 0
+        if query[:pos].rstrip().endswith("("):
+            return f"empty parentheses at column {col}"
+        return f"a ')' at column {col} closes nothing"
+    return f"unexpected {shown!r} at column {col}"
+
+
+def parse(query: str) -> Node:
+    """The query's tree; :class:`QueryError` (one line) when it is malformed."""
+    if not query or not query.strip():
+        raise QueryError('empty query: give words, a "phrase", ~"meaning" or field:value')
+    try:
+        tree = _lark().parse(query)
+        return _Build().transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise exc.orig_exc from None
+        raise
+    except UnexpectedInput as exc:
+        if query.count("(") != query.count(")"):
+            raise QueryError(f"malformed query: unbalanced parentheses in {query!r}") from None
+        if query.count('"') % 2:
+            raise QueryError(f"malformed query: a quote is never closed in {query!r}") from None
+        raise QueryError(f"malformed query: {_where(query, exc)}") from None
+
+
+def describe(node: Node) -> str:
+    """The tree written back as a query (normalised), for titles and errors."""
+    if isinstance(node, Words):
+        return node.items[0] if len(node.items) == 1 else '"' + " ".join(node.items) + '"'
+    if isinstance(node, Meaning):
+        return f'~"{node.text}"'
+    if isinstance(node, Field):
+        v = node.value
+        return f"{node.name}:" + (f'"{v}"' if any(c.isspace() for c in v) else v)
+    if isinstance(node, Not):
+        return "NOT " + _wrap(node.item)
+    sep = " AND " if isinstance(node, And) else " OR "
+    return sep.join(_wrap(i) for i in node.items)
+
+
+def _wrap(node: Node) -> str:
+    return f"({describe(node)})" if isinstance(node, (And, Or)) else describe(node)
+
+
+def leaves(node: Node) -> list[Node]:
+    """Every word, phrase, meaning and field of the query, in order."""
+    if isinstance(node, (And, Or)):
+        return [leaf for item in node.items for leaf in leaves(item)]
+    if isinstance(node, Not):
+        return leaves(node.item)
+    return [node]
+
+
+def positive_leaves(node: Node, negated: bool = False) -> list[Node]:
+    """The leaves an article matches *because of* (not under a NOT): its evidence."""
+    if isinstance(node, (And, Or)):
+        return [leaf for item in node.items for leaf in positive_leaves(item, negated)]
+    if isinstance(node, Not):
+        return positive_leaves(node.item, not negated)
+    return [] if negated else [node]

@@ -1,0 +1,116 @@
+"""The dashboard's Search page: a query, its attention over time, outlets, frames, articles.
+
+The same engine as ``framewatch search`` and SQL's ``search()`` (one query language, one
+ranking). Its state is in the URL (``?page=Search&q=...&interval=week&by=lean``), so a
+search can be shared as a link. Titles, outlets and sentences are untrusted: they reach
+the page through data frames, Vega charts and escaped Markdown only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from framewatch.analysis.search.attention import INTERVALS, attention
+from framewatch.analysis.search.engine import Searcher
+from framewatch.analysis.search.parser import QueryError
+from framewatch.analysis.search.results import hit_rows
+from framewatch.dashboards.markup import http_only, safe
+from framewatch.dashboards.url_state import write_params
+
+SHOWN = 50  # articles listed
+
+
+def register_sql(con, db: str | Path) -> None:
+    """``search('query')`` on the SQL page's connection, as in `framewatch sql`."""
+    from framewatch.analysis.search.sql_function import register_search_sql
+
+    register_search_sql(con, db)
+
+
+def search_page(con, db: str | Path, params, by: str | None, codebook: str | None) -> None:
+    st.title("Search")
+    query = st.text_input(
+        "Query",
+        params.get("q", ""),
+        key="search_q",
+        placeholder='e.g. vaccine AND (mandate OR mandates) NOT "booster" lean:right',
+        help='Words and "phrases" (whole words, any case or accent), AND, OR, NOT, ( ), '
+        '~"meaning", and outlet:, lang:, story:, topic:, frame:, from:, to: or an outlet '
+        "attribute (lean:right).",
+    )
+    interval = st.radio(
+        "Per", INTERVALS, index=INTERVALS.index(params.get("interval", "week"))
+        if params.get("interval") in INTERVALS else 1, horizontal=True, key="search_interval",
+    )  # fmt: skip
+    split = st.checkbox(
+        f"Split by {by}" if by else "Split by an outlet attribute (none set)",
+        value=bool(by) and params.get("split") == "1", disabled=not by, key="search_split",
+    )  # fmt: skip
+    write_params(params, q=query.strip(), interval=interval, split="1" if split else None)
+    if not query.strip():
+        st.info("Type a query to see how much coverage it got, from whom, and how it was framed.")
+        return
+    searcher = Searcher(con, db)
+    try:
+        matches = searcher.run(query)
+        a = attention(searcher, matches, by=by if split else None, interval=interval,
+                      codebook=codebook, samples=0)  # fmt: skip
+    except QueryError as exc:
+        st.error(str(exc))
+        return
+    for note in matches.notes:
+        st.caption(note)
+    st.markdown(f"**{a.matched}** of {a.total} articles match `{safe(query.strip())}`.")
+    if not a.matched:
+        return
+    _chart(a)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Outlets")
+        st.dataframe(
+            pd.DataFrame(a.outlets), hide_index=True, width="stretch", key="search_outlets"
+        )
+        st.subheader("Words")
+        st.dataframe(pd.DataFrame(a.words), hide_index=True, width="stretch", key="search_words")
+    with right:
+        st.subheader("Frames" + (f" ({a.frames[0]['codebook']})" if a.frames else ""))
+        if a.frames:
+            frames = pd.DataFrame(a.frames)
+            st.altair_chart(alt.Chart(frames).mark_bar().encode(
+                y=alt.Y("frame:N", sort="-x", title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
+                tooltip=["frame:N", "articles:Q", alt.Tooltip("share:Q", format=".0%")],
+            ), width="stretch")  # fmt: skip
+        else:
+            st.write("No matching article is framed yet.")
+    st.subheader("Articles")
+    rows = pd.DataFrame(hit_rows(con, matches, SHOWN))
+    rows["link"] = rows["url"].map(http_only)
+    st.dataframe(
+        rows[["rank", "score", "published_at", "outlet", "title", "link", "id"]], hide_index=True,
+        width="stretch", key="search_articles",
+        column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},
+    )  # fmt: skip
+    if len(matches) > SHOWN:
+        st.caption(f"The first {SHOWN} of {len(matches)}; `framewatch search --csv` lists all.")
+
+
+def _chart(a) -> None:
+    data = pd.DataFrame(a.series)
+    data["period"] = pd.to_datetime(data["period"])
+    measure = st.radio(
+        "Show", ["share of all articles", "articles"], horizontal=True, key="search_measure"
+    )
+    y = "share:Q" if measure.startswith("share") else "matched:Q"
+    enc = {
+        "x": alt.X("period:T", title=a.interval),
+        "y": alt.Y(y, title=measure, axis=alt.Axis(format="%") if y == "share:Q" else None),
+        "tooltip": ["period:T", "group:N", "matched:Q", "total:Q", alt.Tooltip("share:Q", format=".1%")],
+    }  # fmt: skip
+    if a.by:
+        enc["color"] = alt.Color("group:N", title=a.by)
+    st.subheader("Attention over time")
+    st.altair_chart(alt.Chart(data).mark_line(point=True).encode(**enc), width="stretch")

@@ -1,0 +1,290 @@
+"""Search: the query language, the index beside the store, and every surface that uses it.
+
+Stores are built through the real import path (`framewatch import`) or the whole
+pipeline (`framewatch demo`, a real `run` against a loopback site); the index is the
+real tantivy folder beside the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+from framewatch.analysis.search.parser import And, Field, Meaning, Not, Or, QueryError, Words, parse
+from framewatch.cli import app
+
+ALLSIDES = Path(__file__).resolve().parents[1] / "../shared/dev-data/allsides_neus_stories/stories.jsonl"  # fmt: skip
+SEMEVAL = Path(__file__).resolve().parents[1] / "../shared/dev-data/semeval22_pairs/pairs.jsonl"
+
+
+def fw(*args, db=None):
+    pre = ["--db", str(db)] if db else []
+    return CliRunner().invoke(app, [*pre, *args], env={"COLUMNS": "200"})
+
+
+ROWS = [
+    {"title": "War in the north escalates", "text": "The war entered its third month.",
+     "source": "Daily Beacon", "published_at": "2026-03-02T09:00:00Z", "language": "en"},
+    {"title": "Storm warning for the coast", "text": "Forecasters issued a warning; no war here.",
+     "source": "Harbour Herald", "published_at": "2026-03-03T09:00:00Z", "language": "en"},
+    {"title": "Warnings and warfare", "text": "Warships sail as warnings mount.",
+     "source": "Daily Beacon", "published_at": "2026-03-10T09:00:00Z", "language": "en"},
+    {"title": "Café owners in Zürich protest rent rises", "text": "Die Cafés in Zürich protestieren gegen höhere Mieten.",
+     "source": "Alpen Zeitung", "published_at": "2026-03-10T10:00:00Z", "language": "de"},
+    {"title": "MÜLLER wins the vote", "text": "Peace talks resume after the vote.",
+     "source": "Harbour Herald", "published_at": "2026-03-11T09:00:00Z", "language": "en"},
+    {"title": "الحرب في الشمال", "text": "استمرت الحَرْب شهرا ثالثا.",
+     "source": "Al Shamal", "published_at": "2026-03-11T10:00:00Z", "language": "ar"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def small_db(tmp_path) -> Path:
+    db = tmp_path / "small.duckdb"
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", ROWS)), db=db).exit_code == 0
+    csv = tmp_path / "outlets.csv"
+    csv.write_text("outlet,lean\nDaily Beacon,right\nHarbour Herald,left\n")
+    assert fw("outlets", "import", str(csv), db=db).exit_code == 0
+    return db
+
+
+def titles(db, query: str) -> list[str]:
+    r = fw("search", query, "--json", "--limit", "0", db=db)
+    assert r.exit_code == 0, r.output
+    return [h["title"] for h in json.loads(r.stdout)]
+
+
+# -- the parser ---------------------------------------------------------------------------
+def test_parser_nests_phrases_negations_and_fields():
+    assert parse('war AND (ukraine OR "peace talks") NOT lean:right') == And((
+        Words(("war",)), Or((Words(("ukraine",)), Words(("peace", "talks")))),
+        Not(Field("lean", "right")),
+    ))  # fmt: skip
+    assert parse("a OR b c") == Or((Words(("a",)), And((Words(("b",)), Words(("c",))))))
+    assert parse("NOT NOT x") == Not(Not(Words(("x",))))
+    assert parse("Müller CAFÉ covid-19") == And(
+        (Words(("muller",)), Words(("cafe",)), Words(("covid", "19")))
+    )
+    assert parse('~"open-weight AI models" from:2021-06-01') == And(
+        (Meaning("open-weight AI models"), Field("from", "2021-06-01"))
+    )
+    assert parse("ANDROID and android") == And(
+        (Words(("android",)), Words(("and",)), Words(("android",)))
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("war AND", "ends where a word"),
+        ("(war OR peace", "unbalanced parentheses"),
+        ('"peace talks', "never closed"),
+        ("AND war", "unexpected 'AND' at column 1"),
+        ("war OR OR peace", "unexpected 'OR' at column 8"),
+        ("war ( )", "empty parentheses"),
+        ("from:2021-13-01", "takes a date"),
+        ("story:abc", "takes a number"),
+        ("  ", "empty query"),
+        ("&&", "no letters or digits"),
+    ],
+)
+def test_malformed_queries_get_one_clear_line(query, message):
+    with pytest.raises(QueryError, match=message) as exc:
+        parse(query)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_malformed_query_on_the_command_line_exits_2_without_traceback(small_db):
+    for args in (["search", "(war"], ["attention", "war AND"], ["search", "leen:right"],
+                 ["sql", "SELECT * FROM search('war OR')"]):  # fmt: skip
+        r = fw(*args, db=small_db)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.startswith("error: ") and len(r.output.strip().splitlines()) == 1
+        assert "Traceback" not in r.output
+    assert "attribute: lean)" in fw("search", "leen:right", db=small_db).output  # names them
+
+
+# -- matching -------------------------------------------------------------------------------
+def test_whole_words_any_case_accent_and_script(small_db):
+    assert sorted(titles(small_db, "war")) == [
+        "Storm warning for the coast", "War in the north escalates"]  # fmt: skip
+    assert titles(small_db, "warning") == ["Storm warning for the coast"]
+    assert titles(small_db, "muller") == ["MÜLLER wins the vote"]
+    assert titles(small_db, "zurich AND cafes") == ["Café owners in Zürich protest rent rises"]
+    assert titles(small_db, "الحرب OR حرب") == ["الحرب في الشمال"]  # vocalised spelling too
+    assert titles(small_db, '"peace talks" OR "talks peace"') == ["MÜLLER wins the vote"]
+    assert titles(small_db, "war NOT lean:left") == ["War in the north escalates"]
+    assert titles(small_db, "lang:de") == ["Café owners in Zürich protest rent rises"]
+    assert titles(small_db, 'outlet:"daily beacon" from:2026-03-05') == ["Warnings and warfare"]
+    assert titles(small_db, "NOT (war OR warnings OR lang:de OR lang:ar)") == [
+        "MÜLLER wins the vote"
+    ]
+
+
+def test_search_output_formats(small_db):
+    rows = json.loads(fw("search", "war OR warnings", "--json", db=small_db).stdout)
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert {"url", "id", "score", "title", "outlet", "published_at"} <= set(rows[0])
+    assert rows[0]["score"] >= rows[1]["score"] >= rows[2]["score"] > 0
+    csv = fw("search", "war OR warnings", "--csv", "--limit", "2", db=small_db).stdout.splitlines()
+    assert csv[0].startswith("rank,id,score") and len(csv) == 3
+    table = fw("search", "war", db=small_db).output
+    assert "2 article(s) match" in table
+
+
+def test_a_watch_matches_whole_words_and_the_digest_reports_attention(small_db):
+    from framewatch.analysis.compare.watches import week_attention
+    from framewatch.dashboards.digest_data import parse_week
+
+    r = fw("watch", "add", "war", "war", db=small_db)
+    assert r.exit_code == 0 and "query: war" in r.output
+    assert fw("watch", "add", "bad", "war", "AND", db=small_db).exit_code == 2
+    con = duckdb.connect(str(small_db) + ".snapshot", read_only=True)
+    w10, w11 = (week_attention(con, parse_week(w))[0] for w in ("2026-W10", "2026-W11"))
+    con.close()
+    # W10 (2-8 March): 2 articles, both with "war"; W11: 4 articles, none ("warnings" is not "war").
+    assert (w10.articles, w10.share) == (2, 1.0)
+    assert (w11.articles, w11.share, w11.articles_before, w11.share_before) == (0, 0.0, 2, 1.0)
+    assert "-100%" in w11.describe()
+
+
+# -- the index stays in step ---------------------------------------------------------------
+def test_the_index_follows_changes_and_survives_losing_its_folder(small_db, tmp_path):
+    from framewatch.analysis.search.index import index_path
+
+    assert titles(small_db, "harbour") == []
+    extra = write_jsonl(tmp_path / "more.jsonl", [{
+        "title": "Harbour reopens", "text": "The harbour reopened.", "source": "Harbour Herald",
+        "published_at": "2026-03-12T09:00:00Z"}])  # fmt: skip
+    assert fw("import", str(extra), db=small_db).exit_code == 0
+    assert titles(small_db, "harbour") == ["Harbour reopens"]  # no writer: the reader catches up
+    shutil.rmtree(index_path(small_db))  # lost: rebuilt from the store by the next reader
+    assert titles(small_db, "harbour") == ["Harbour reopens"]
+    assert sorted(titles(small_db, "harbour OR war")) == [
+        "Harbour reopens", "Storm warning for the coast", "War in the north escalates"]  # fmt: skip
+
+
+def test_demo_run_is_searchable_by_words_and_meaning(demo_db):
+    """`framewatch demo` is a real `run` against a loopback site: its articles are indexed."""
+    con = duckdb.connect(str(demo_db) + ".snapshot", read_only=True)
+    assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == con.execute(
+        "SELECT count(*) FROM search_index").fetchone()[0]  # fmt: skip
+    con.close()
+    assert len(titles(demo_db, "kestrel")) == 6
+    found = titles(demo_db, '~"ransomware attack on hospitals"')
+    assert found and all("GlassLock" in t or "Riverside" in t for t in found[:5])
+
+
+@pytest.mark.slow
+def test_backfilled_articles_are_searchable(tmp_path):
+    rows = [{"title": f"Quarry flood number {i}", "text": f"The quarry flooded again ({i}). " * 5,
+             "source": "Valley Post", "published_at": f"2026-04-0{i}T09:00:00Z"} for i in range(1, 4)]  # fmt: skip
+    db = tmp_path / "bf.duckdb"
+    r = fw("backfill", str(write_jsonl(tmp_path / "a.jsonl", rows)), "--workers", "1", db=db)
+    assert r.exit_code == 0, r.output
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM search_index").fetchone()[0] == 3
+    con.close()
+    assert len(titles(db, "quarry AND flooded")) == 3
+
+
+# -- one query, the same answer everywhere --------------------------------------------------
+def test_cli_dashboard_and_sql_give_the_same_results(demo_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    query = '(kestrel OR gigafactory) NOT "price war"'
+    cli = [(r["id"], r["score"]) for r in json.loads(
+        fw("search", query, "--json", "--limit", "0", db=demo_db).stdout)]  # fmt: skip
+    assert len(cli) > 5
+    r = fw("sql", f"SELECT article_id, round(score, 4) AS score FROM search('{query}') ORDER BY rank",
+           "--format", "json", db=demo_db)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert [(x["article_id"], x["score"]) for x in json.loads(r.stdout)] == cli
+    monkeypatch.setenv("FRAMEWATCH_DB", str(demo_db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboards" / "app.py"),
+                           default_timeout=90)  # fmt: skip
+    at.query_params["page"] = "Search"
+    at.query_params["q"] = query
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = next(d.value for d in at.dataframe if {"rank", "score", "id"} <= set(d.value.columns))
+    assert list(zip(shown["id"], shown["score"], strict=True)) == cli
+
+
+# -- the regex reference on real coverage ----------------------------------------------------
+@pytest.mark.skipif(not ALLSIDES.exists(), reason="../shared/dev-data is not present")
+def test_word_queries_equal_a_regex_reference_on_allsides(tmp_path):
+    from benchmarks.search_quality import QUERIES, word_queries
+
+    db = tmp_path / "allsides.duckdb"
+    assert fw("import", str(ALLSIDES), db=db).exit_code == 0
+    if SEMEVAL.exists():  # German and Arabic articles for the last two queries
+        rows, seen = [], set()
+        for line in SEMEVAL.open(encoding="utf-8"):
+            p = json.loads(line)
+            for k in ("1", "2"):
+                if p["lang" + k] in ("de", "ar") and p["id" + k] not in seen:
+                    seen.add(p["id" + k])
+                    rows.append({"text": p["text" + k], "language": p["lang" + k],
+                                 "source": "semeval", "url": f"https://s.example/{p['id' + k]}"})  # fmt: skip
+        assert fw("import", str(write_jsonl(tmp_path / "de_ar.jsonl", rows)), db=db).exit_code == 0
+    from framewatch.store import connect
+
+    con = connect(db)
+    try:
+        results = word_queries(con, db)
+    finally:
+        con.close()
+    assert len(results) == len(QUERIES) >= 22
+    assert all(r["matches"] for r in results if r["query"] != "NOT (the OR a)"), results
+    assert [r["query"] for r in results if not r["identical"]] == []
+
+
+# -- the dashboard in a real browser ---------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_dashboard import _free_port, _start_dashboard, _stop_and_check_nothing_is_left
+
+    port = _free_port()
+    proc = _start_dashboard(demo_db, port)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"http://127.0.0.1:{port}/?page=Search", wait_until="domcontentloaded")
+            box = page.get_by_role("textbox", name="Query")
+            box.wait_for(timeout=60_000)
+            box.fill("lithography OR seabed")
+            box.press("Enter")
+            page.get_by_text("Attention over time").wait_for(timeout=60_000)
+            page.get_by_text("articles match").first.wait_for(timeout=30_000)
+            page.wait_for_function("location.search.includes('q=lithography')", timeout=30_000)
+            url = page.url
+            assert "page=Search" in url and "interval=week" in url
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+            # The link alone brings the same search back in a new page.
+            fresh = browser.new_page(viewport={"width": 1400, "height": 1100})
+            fresh.goto(url, wait_until="domcontentloaded")
+            fresh.get_by_text("Attention over time").wait_for(timeout=60_000)
+            assert (
+                fresh.get_by_role("textbox", name="Query").input_value() == "lithography OR seabed"
+            )
+            fresh.get_by_text("7 of 35 articles match", exact=False).first.wait_for(timeout=30_000)
+            browser.close()
+        assert (tmp_path / "search.png").stat().st_size > 10_000
+    finally:
+        _stop_and_check_nothing_is_left(proc)
