@@ -16,6 +16,9 @@ from framewatch.cli import framing, query  # noqa: F401
 # isort: split
 from framewatch.cli import compare, sources
 
+# isort: split
+from framewatch.cli import service  # noqa: F401 - serve, status, backup, restore
+
 app.add_typer(sources.sources_app, name="sources")
 app.add_typer(eval_app, name="eval")
 app.add_typer(framing.codebooks_app, name="codebooks")
