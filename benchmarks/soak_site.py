@@ -12,6 +12,7 @@ interrupted run and an uninterrupted one see the same site.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 import zlib
@@ -74,7 +75,7 @@ class SoakSite:
         self._lock = threading.Lock()
         self.requests = 0
         self.faults_served: dict[str, int] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -164,6 +165,13 @@ class SoakSite:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client killed mid-request (the soak kills it on purpose) is no server error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _seed(*key: object) -> int:

@@ -59,9 +59,10 @@ def status(
     from framewatch.pipeline.status import read_status
     from framewatch.store import connect
 
+    settings = ctx.obj.settings  # a bad config fails first, on its own line
     con = connect(ctx.obj.db)
     try:
-        r = read_status(con, ctx.obj.db, ctx.obj.settings)
+        r = read_status(con, ctx.obj.db, settings)
     finally:
         con.close()
     if as_json:

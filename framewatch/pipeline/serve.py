@@ -12,7 +12,6 @@ send journal (framewatch/journal.py) makes a week's digest go out once, across r
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import queue
@@ -28,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from framewatch.config import Settings
 from framewatch.journal import journal_records, merge_journal, sent_already
+from framewatch.pipeline.children import die_with_parent
 from framewatch.schedule import digest_trigger, last_digest, week_reported
 from framewatch.store import Store, open_store
 
@@ -36,12 +36,6 @@ log = logging.getLogger("framewatch.serve")
 
 class Stopping(KeyboardInterrupt):
     """SIGTERM or SIGINT: stop the current run as Ctrl+C would, then shut down."""
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: the kernel sends SIGTERM when serve dies, even by SIGKILL."""
-    with_libc = ctypes.CDLL(None, use_errno=True)
-    with_libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class Service:
@@ -154,7 +148,7 @@ class Service:
             cmd += ["--config", str(Path(self.config).resolve())]
         cmd += ["dashboard", "--host", s.dashboard_host, "--port", str(s.dashboard_port)]
         self.dashboard = subprocess.Popen(
-            cmd, preexec_fn=_die_with_parent, start_new_session=True, stdin=subprocess.DEVNULL
+            cmd, preexec_fn=die_with_parent, start_new_session=True, stdin=subprocess.DEVNULL
         )
         self._dashboard_started = time.monotonic()
         log.info("dashboard on http://%s:%d (pid %d)", s.dashboard_host, s.dashboard_port,
