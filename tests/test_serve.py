@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +59,18 @@ def test_bad_digest_time_is_one_clear_line(tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "IANA time zone" in done.stderr
+    # A health port someone else holds: one line naming the setting, no traceback.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg.write_text(f"[serve]\ndashboard = false\nhealth_port = {port}\n", encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "framewatch", "--db", str(tmp_path / "x.duckdb"), "--config",
+             str(cfg), "serve"], capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1 and "set [serve] health_port to a free port" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
 
 
 def _publish_last_week(http_server) -> list:

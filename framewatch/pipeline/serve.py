@@ -26,12 +26,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from framewatch.config import Settings
+from framewatch.errors import FramewatchError
 from framewatch.journal import journal_records, merge_journal, sent_already
 from framewatch.pipeline.children import die_with_parent
 from framewatch.schedule import digest_trigger, last_digest, week_reported
 from framewatch.store import Store, open_store
 
 log = logging.getLogger("framewatch.serve")
+
+
+class ServeError(FramewatchError):
+    """The service cannot start as configured."""
 
 
 class Stopping(KeyboardInterrupt):
@@ -247,7 +252,13 @@ class Service:
         try:
             self._prepare()
             self.models = ModelWorker(self.settings.analysis)
-            self.health = HealthServer(s.health_host, s.health_port, self.report, s.metrics)
+            try:
+                self.health = HealthServer(s.health_host, s.health_port, self.report, s.metrics)
+            except OSError as exc:
+                raise ServeError(
+                    f"cannot serve /health on {s.health_host}:{s.health_port} ({exc.strerror}); "
+                    "set [serve] health_port to a free port"
+                ) from exc
             log.info("health on http://%s:%d/health", s.health_host, self.health.port)
             if s.dashboard:
                 self._start_dashboard()
