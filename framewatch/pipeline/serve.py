@@ -39,10 +39,6 @@ class ServeError(FramewatchError):
     """The service cannot start as configured."""
 
 
-class Stopping(KeyboardInterrupt):
-    """SIGTERM or SIGINT: stop the current run as Ctrl+C would, then shut down."""
-
-
 class Service:
     """One serve process; :meth:`run` blocks until SIGTERM or SIGINT."""
 
@@ -90,15 +86,27 @@ class Service:
         self.running_since = datetime.now(timezone.utc)
         try:
             with self._store() as store, recorded_run(store, "serve") as rec:
-                run_all(store, self.settings, rec, models=self.models)
+                try:
+                    run_all(store, self.settings, rec, models=self.models)
+                except Exception as exc:
+                    if self._stopping or "interrupted" in str(exc).lower():
+                        # DuckDB turns a signal during a query into "Query interrupted":
+                        # record the run as interrupted, and stop.
+                        raise KeyboardInterrupt from None
+                    raise
             shown = {k: v for k, v in rec.counts.items() if not k.startswith("_")}
             log.info("run #%d done: %s; %d problem(s)", rec.id, shown, len(rec.errors))
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # recorded as failed in the runs table; keep serving
-            log.error("run failed: %s: %s", type(exc).__name__, exc)
+            from framewatch import crashlog
+
+            saved = crashlog.record(exc)
+            log.error("run failed: %s (its traceback is in %s)", crashlog.describe(exc), saved)
         finally:
             self.running_since = None
+        if self.digest_due():  # a digest that failed earlier (SMTP down) is tried again
+            self.send_digest()
 
     # -- the digest --------------------------------------------------------------------
     def digest_due(self, now: datetime | None = None) -> str | None:
@@ -205,12 +213,18 @@ class Service:
         return r
 
     # -- the process -------------------------------------------------------------------
-    def _on_signal(self, signum, frame) -> None:
+    def _on_sigterm(self, signum, frame) -> None:
+        """SIGTERM stops the work as Ctrl+C does: SIGINT's handler of the moment is either
+        Python's (KeyboardInterrupt) or, during a fetch, asyncio's, which cancels the fetch's
+        tasks cleanly before raising KeyboardInterrupt from it."""
         if self._stopping:
             return  # shutting down already: let it finish
         self._stopping = True
-        log.info("%s: stopping", signal.Signals(signum).name)
-        raise Stopping
+        log.info("SIGTERM: stopping")
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
 
     def _schedule(self) -> None:
         c, d = self.settings.crawl, self.settings.digest
@@ -245,8 +259,7 @@ class Service:
         from framewatch.pipeline.health_http import HealthServer
         from framewatch.pipeline.model_worker import ModelWorker
 
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_sigterm)  # SIGINT keeps Python's own handler
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job is noise
         s = self.settings.serve
         try:
@@ -269,9 +282,17 @@ class Service:
                     self.poll()
                 elif job == "digest":
                     self.send_digest()
+                if self._stopping:  # a job that finished despite SIGTERM: stop now
+                    break
                 self._watch_dashboard()
-        except Stopping:
-            pass
+        except KeyboardInterrupt:
+            if not self._stopping:
+                log.info("interrupted: stopping")
+        except Exception as exc:
+            if not self._stopping:
+                raise
+            # DuckDB reports a signal during a query as its own error: this is the stop.
+            log.info("stopped during: %s: %s", type(exc).__name__, exc)
         finally:
             self._shutdown()
 
