@@ -203,13 +203,18 @@ name = "Loopback Daily"
         # SIGKILL: every process serve started goes with it; a restart sends nothing again.
         kids = children(proc)
         assert kids, "serve should have started the dashboard and the model process"
+        last_before = _health(health_port)[1]["last_run"]["id"]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert _gone(kids) == []
-        runs_before = report["last_run"]["id"]
         proc = start()
-        _wait(lambda: (_health(health_port)[1].get("last_run") or {}).get("id", 0) > runs_before + 1,
-              120, proc, log)  # fmt: skip
+
+        def resumed() -> bool:  # a run of the new process finished (the digest check follows each)
+            r = _health(health_port)[1]
+            last = r.get("last_run") or {}
+            return last.get("status") == "ok" and last.get("id", 0) > last_before + 1
+
+        _wait(resumed, 120, proc, log)
         time.sleep(2)
         assert len(smtp.messages) == 1
         code, report = _health(health_port)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +25,12 @@ def serve(ctx: typer.Context) -> None:
 
     settings = ctx.obj.settings  # a bad config fails here, before anything starts
     Service(Path(ctx.obj.db), ctx.obj.config, settings).run()
+    # Stopped cleanly: children ended, store closed. Leave now: after a SIGTERM that landed
+    # inside DuckDB, Python's own teardown sometimes reported death by SIGINT (-2) instead.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _print_status(r: dict) -> None:
