@@ -8,11 +8,13 @@ A digest fired at time T reports the last complete ISO week before T.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from framewatch.errors import InputError
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -41,6 +43,8 @@ def zone(name: str, where: str = "digest.timezone") -> ZoneInfo:
 
 
 def digest_trigger(send_at: str, tz: str) -> CronTrigger:
+    from apscheduler.triggers.cron import CronTrigger  # here: every command checks the config
+
     day, hour, minute = parse_send_at(send_at)
     return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone(tz))
 
