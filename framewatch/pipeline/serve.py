@@ -99,6 +99,8 @@ class Service:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # recorded as failed in the runs table; keep serving
+            if self._stopping:  # DuckDB's "Query interrupted" as the store was opened or closed
+                raise KeyboardInterrupt from None
             from framewatch import crashlog
 
             saved = crashlog.record(exc)
