@@ -74,3 +74,9 @@ fuzz: $(STAMP)
 	  nice -n 5 $(BIN)/python tests/fuzz/run.py $$t --seconds $(FUZZ_SECONDS) 2>fuzz-artifacts/$$t.log \
 	  && tail -n 5 fuzz-artifacts/$$t.log \
 	  || { grep -A 30 "Uncaught Python exception" fuzz-artifacts/$$t.log; exit 1; }; done
+
+# The soak (not part of `make test`): `framewatch serve` SIGKILLed 20 times over 3.5 simulated
+# days of 30 misbehaving loopback feeds, compared with an uninterrupted run (benchmarks/soak.py).
+.PHONY: soak
+soak: $(STAMP)
+	nice -n 5 $(BIN)/python -m benchmarks.soak --out benchmarks/results/soak.json

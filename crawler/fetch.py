@@ -245,6 +245,9 @@ async def _fetch_source(
     finally:
         for task in tasks:
             task.cancel()
+        # Let them end before the client closes (a run stopped by SIGTERM or Ctrl+C),
+        # and collect what they raised, so none is reported as never retrieved.
+        await asyncio.gather(*tasks, return_exceptions=True)
     rep.pages_recovered = await _retry_pages(store, settings, fetcher, pool, source_id)
     with store.transaction():
         _store_batch(store, settings, cands, rep)

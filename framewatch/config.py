@@ -162,6 +162,31 @@ class DashboardSettings:
 
 
 @dataclass
+class DigestSettings:
+    """When `framewatch serve` sends the weekly digest (the previous ISO week's)."""
+
+    send_at: str = "Mon 07:00"  # weekday (Mon..Sun) and 24-hour time
+    timezone: str = "UTC"  # an IANA zone, e.g. "Europe/Berlin"; send_at is read in it
+    # A digest missed while the service was down is still sent this long after its time.
+    catch_up_hours: float = 24.0
+
+
+@dataclass
+class ServeSettings:
+    """`framewatch serve`: the dashboard it starts and its health endpoint."""
+
+    dashboard: bool = True
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8501
+    health_host: str = "127.0.0.1"
+    health_port: int = 8502  # GET /health: 200 healthy, 503 with the reasons
+    metrics: bool = False  # GET /metrics in Prometheus' text format on the health port
+    poll_jitter: float = 0.1  # each poll comes up to this share of the interval early or late
+    # Unhealthy when no run has finished for this many poll intervals.
+    stale_after_polls: float = 3.0
+
+
+@dataclass
 class Settings:
     allow_private_networks: bool = False
     sql_timeout_s: float = 30.0
@@ -174,6 +199,8 @@ class Settings:
     subscribers: list[Subscriber] = field(default_factory=list)
     compare: CompareSettings = field(default_factory=CompareSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     config_path: Path | None = None
 
 
@@ -298,6 +325,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{p}: smtp.security must be none, starttls or tls")
     if settings.dashboard.auth not in {"", "password", "header", "none"}:
         raise ConfigError(f"{p}: dashboard.auth must be password, header or none")
+    _check_serve(settings, p)
     env = os.environ.get("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS")
     if env is not None:
         settings.allow_private_networks = _truthy(env)
@@ -310,3 +338,17 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
         )
     return settings
+
+
+def _check_serve(settings: Settings, p: Path) -> None:
+    """The digest's time and zone, and the poll jitter, checked when the file is read."""
+    from framewatch.schedule import parse_send_at, zone
+
+    parse_send_at(settings.digest.send_at, f"{p}: digest.send_at")
+    zone(settings.digest.timezone, f"{p}: digest.timezone")
+    if not 0.0 <= settings.serve.poll_jitter < 1.0:
+        raise ConfigError(
+            f"{p}: serve.poll_jitter must be in [0, 1), got {settings.serve.poll_jitter}"
+        )
+    if settings.crawl.poll_interval_min <= 0:
+        raise ConfigError(f"{p}: crawl.poll_interval_min must be positive")

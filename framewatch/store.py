@@ -10,6 +10,7 @@ blocks the crawler and never sees half a batch.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import subprocess
 import time
@@ -125,6 +126,8 @@ class Store:
         self.con.execute("CHECKPOINT")
         target = snapshot_path(self.path)
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        for stale in target.parent.glob(glob.escape(target.name) + ".tmp*"):
+            stale.unlink(missing_ok=True)  # a copy cut short by a kill; only a writer publishes
         # Copy in a child process: opening and closing the live file here would drop
         # DuckDB's POSIX lock on it (closing any descriptor releases a process's locks).
         done = subprocess.run(

@@ -17,7 +17,7 @@ from framewatch.cli import framing, query  # noqa: F401
 from framewatch.cli import compare, sources
 
 # isort: split
-from framewatch.cli import search, users  # noqa: F401 - search registers on import
+from framewatch.cli import search, service, users  # noqa: F401 - search, service register on import
 
 app.add_typer(sources.sources_app, name="sources")
 app.add_typer(eval_app, name="eval")

@@ -30,6 +30,10 @@ _state: dict = {}  # inside the worker: its settings, sentence encoder and frame
 def _start(settings: AnalysisSettings, in_worker: bool = False) -> None:
     if in_worker:  # Ctrl-C is the parent's to handle: it stops the run and this process
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A parent killed outright (SIGKILL) cannot stop us: end with it, not hold the model.
+        from framewatch.pipeline.children import die_with_parent
+
+        die_with_parent(mp.parent_process().pid if mp.parent_process() else None)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _state.clear()
     _state["settings"] = settings

@@ -47,14 +47,20 @@ def analysis_stages() -> list[tuple[str, Stage]]:
     return STAGES
 
 
-def run_all(store: Store, settings: Settings, rec: RunRecord, force: bool = False) -> None:
+def run_all(
+    store: Store, settings: Settings, rec: RunRecord, force: bool = False, models=None
+) -> None:
     """Fetch, analysing as articles arrive, then finish the analysis in big batches.
 
-    The model lives in one worker process for the whole run (see model_worker.py).
+    The model lives in one worker process for the whole run (see model_worker.py); a
+    long-lived caller (serve) passes its own ModelWorker so the model loads only once.
     """
     from framewatch.pipeline.model_worker import ModelWorker
 
-    with ModelWorker(settings.analysis) as models:
-        fetch_stage(store, settings, rec, force=force, models=models)
-        for _name, stage in analysis_stages():
-            stage(store, settings, rec, models)
+    if models is None:
+        with ModelWorker(settings.analysis) as own:
+            run_all(store, settings, rec, force, own)
+        return
+    fetch_stage(store, settings, rec, force=force, models=models)
+    for _name, stage in analysis_stages():
+        stage(store, settings, rec, models)

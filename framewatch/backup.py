@@ -1,0 +1,168 @@
+"""Backups of the store: a consistent copy taken while the service runs, and its restore.
+
+A backup is a folder: the store file (checkpointed, so it needs no write-ahead log),
+the digest send journal beside it, and manifest.json with checksums and row counts.
+The copy is taken under the store's write lock (DuckDB's own file lock): `serve` holds
+it only during a run, so a backup waits for the run to end, up to ``wait_s``. A run
+that is still busy after that leaves the last published snapshot, which is itself a
+checkpointed copy taken at a batch boundary; the manifest says which one it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from framewatch.journal import journal_path
+from framewatch.store import StoreError, open_store, schema_version_known, snapshot_path, utcnow
+
+STORE_FILE = "framewatch.duckdb"
+JOURNAL_FILE = "digest-sends.jsonl"
+MANIFEST = "manifest.json"
+COUNTED = ("sources", "articles", "embeddings", "stories", "story_members", "article_framing",
+           "runs", "digest_sends")  # fmt: skip
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Copy in a child process and fsync: opening and closing the live file in this
+    process would drop DuckDB's lock on it (see Store.publish_snapshot)."""
+    done = subprocess.run(
+        ["cp", "--reflink=auto", str(src), str(dst)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise StoreError(f"cannot copy {src} to {dst}: {done.stderr.strip()}")
+    with open(dst, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _counts(path: Path) -> tuple[int, dict[str, int]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}
+    finally:
+        con.close()
+    return version, counts
+
+
+def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600.0) -> dict:
+    """Write a backup of ``db`` into ``folder`` (created; must be empty) and return its manifest."""
+    db, folder = Path(db), Path(folder)
+    if not db.exists():
+        raise StoreError(f"no store at {db}")
+    if folder.exists() and any(folder.iterdir()):
+        raise StoreError(f"{folder} is not empty; give a new folder for the backup")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / STORE_FILE
+    tmp = folder / (STORE_FILE + ".part")
+    try:
+        store = open_store(db, lock_timeout_s=wait_s)
+    except StoreError:
+        store = None
+    if store is not None:
+        with store:
+            store.execute("CHECKPOINT")
+            _copy(db, tmp)
+            if journal_path(db).exists():  # sends are appended under no lock: copy a whole file
+                shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+        source = "store"
+    else:
+        snap = snapshot_path(db)
+        if not snap.exists():
+            raise StoreError(f"{db} is being written and has no snapshot yet; try again later")
+        _copy(snap, tmp)
+        if journal_path(db).exists():
+            shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+        source = "snapshot"
+    os.replace(tmp, target)
+    version, counts = _counts(target)
+    files = {STORE_FILE: _sha256(target)}
+    if (folder / JOURNAL_FILE).exists():
+        files[JOURNAL_FILE] = _sha256(folder / JOURNAL_FILE)
+    manifest = {"created_at": utcnow().isoformat(timespec="seconds"), "store": str(db.resolve()),
+                "source": source, "schema_version": version, "counts": counts,
+                "sha256": files}  # fmt: skip
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def verify(folder: str | os.PathLike) -> dict:
+    """The manifest of a complete, unaltered backup; a clear error otherwise."""
+    folder = Path(folder)
+    mpath = folder / MANIFEST
+    if not mpath.exists():
+        raise StoreError(f"{folder} is not a framewatch backup (no {MANIFEST})")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        files = dict(manifest["sha256"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"{mpath} is damaged: {exc}") from exc
+    for name, digest in files.items():
+        p = folder / name
+        if not p.exists() or _sha256(p) != digest:
+            raise StoreError(f"{p} is missing or does not match the manifest's checksum")
+    if manifest.get("schema_version", 0) > schema_version_known():
+        raise StoreError(
+            f"the backup has schema version {manifest['schema_version']}; this framewatch knows "
+            f"up to {schema_version_known()}. Upgrade framewatch to restore it."
+        )
+    return manifest
+
+
+def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
+    """Make ``db`` the backup in ``folder``. An existing store is kept beside it, renamed;
+    returns that name (None when there was none). Refuses while a process writes ``db``."""
+    folder, db = Path(folder), Path(db)
+    verify(folder)
+    if db.exists():
+        try:
+            open_store(db, lock_timeout_s=0).close()
+        except StoreError as exc:
+            if "being written" in str(exc):
+                raise StoreError(
+                    f"{db} is in use; stop `framewatch serve` (and runs) first"
+                ) from exc
+    if not db.parent.exists():
+        raise StoreError(f"folder {db.parent} does not exist")
+    tmp = db.with_name(db.name + ".restoring")
+    _copy(folder / STORE_FILE, tmp)
+    kept = None
+    if db.exists():
+        kept = db.with_name(f"{db.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
+        os.replace(db, kept)
+        wal = Path(str(db) + ".wal")
+        if wal.exists():
+            os.replace(wal, Path(str(kept) + ".wal"))
+    os.replace(tmp, db)
+    _merge_journals(folder / JOURNAL_FILE, journal_path(db))
+    snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
+    return kept
+
+
+def _merge_journals(saved: Path, live: Path) -> None:
+    """The restored journal is the backup's plus every send recorded since: those e-mails
+    went out, and the journal is what stops a week's digest from going out twice."""
+    if not saved.exists():
+        return
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    if live.exists():
+        seen = set(lines)
+        lines += [ln for ln in live.read_text(encoding="utf-8").splitlines() if ln not in seen]
+    tmp = live.with_name(live.name + ".tmp")
+    tmp.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
+    os.replace(tmp, live)

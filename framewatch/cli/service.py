@@ -1,0 +1,119 @@
+"""`framewatch serve / status / backup / restore`: running framewatch as a service."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from framewatch.cli.base import EXIT_FAILURE, app, err, handles_errors, out, print_json
+
+
+@app.command()
+@handles_errors
+def serve(ctx: typer.Context) -> None:
+    """One service: scheduled polling and analysis, the weekly digest, the dashboard, /health.
+
+    Settings: [crawl] poll_interval_min, [digest] send_at and timezone, [serve] (dashboard
+    and health addresses, metrics). SIGTERM or Ctrl+C stops it and every process it started.
+    """
+    from framewatch.pipeline.serve import Service
+
+    settings = ctx.obj.settings  # a bad config fails here, before anything starts
+    Service(Path(ctx.obj.db), ctx.obj.config, settings).run()
+    # Stopped cleanly: children ended, store closed. Leave now: after a SIGTERM that landed
+    # inside DuckDB, Python's own teardown sometimes reported death by SIGINT (-2) instead.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _print_status(r: dict) -> None:
+    out.print(
+        ("healthy" if r["healthy"] else "UNHEALTHY: " + "; ".join(r["reasons"])), markup=False
+    )
+    run = r.get("last_run")
+    if run:
+        counts = "  ".join(f"{k.replace('_', ' ')}: {v}" for k, v in run["counts"].items())
+        out.print(f"last run: #{run['id']} {run['command']} {run['status']}, finished "
+                  f"{run['finished_at']}  {counts}  problems: {run['errors']}", markup=False)  # fmt: skip
+    else:
+        out.print("last run: none yet")
+    waiting = ", ".join(f"{k} {v}" for k, v in r["waiting_for_analysis"].items())
+    out.print(f"store: {r['articles']} articles, {r['stories']} stories, {r['sources']} feeds; "
+              f"waiting for analysis: {waiting}")  # fmt: skip
+    failing = r["failing_feeds"]
+    out.print(f"failing feeds: {len(failing)}")
+    for f in failing[:20]:
+        out.print(f"  {f['name']}: {f['streak']} in a row, {f['last_error']}", markup=False)
+    d = r["digest"]
+    out.print(f"next digest: {d['next_at']} ({d['timezone']}), week {d['next_week']}; "
+              f"last due {d['last_week']}: {d['sent']} sent, {d['failed']} failed")  # fmt: skip
+    out.print(f"store size: {r['store']['bytes'] / 1e6:.1f} MB ({r['store']['path']})")
+
+
+@app.command()
+@handles_errors
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Last run and its counts, articles waiting for analysis, failing feeds, next digest,
+    store size. Exits 1 when unhealthy (with the reasons), so a monitor can call it."""
+    from framewatch.pipeline.status import read_status
+    from framewatch.store import connect
+
+    settings = ctx.obj.settings  # a bad config fails first, on its own line
+    con = connect(ctx.obj.db)
+    try:
+        r = read_status(con, ctx.obj.db, settings)
+    finally:
+        con.close()
+    if as_json:
+        print_json(r)
+    else:
+        _print_status(r)
+    if not r["healthy"]:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+@handles_errors
+def backup(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup.")],
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for a running run before copying the snapshot.")
+    ] = 600.0,
+) -> None:
+    """A consistent copy of the store (and the digest journal), safe while serve runs."""
+    from framewatch.backup import backup as take_backup
+
+    m = take_backup(ctx.obj.db, folder, wait_s=wait)
+    c = m["counts"]
+    out.print(f"backup in {folder}: {c['articles']} articles, {c['stories']} stories, "
+              f"schema version {m['schema_version']}, from the {m['source']}")  # fmt: skip
+
+
+@app.command()
+@handles_errors
+def restore(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="A folder written by `framewatch backup`.")],
+) -> None:
+    """Replace the store with a backup (checked against its checksums); the old store is
+    kept beside it. Stop `framewatch serve` first."""
+    from framewatch.backup import restore as do_restore
+    from framewatch.backup import verify
+
+    m = verify(folder)
+    kept = do_restore(folder, ctx.obj.db)
+    out.print(f"restored {ctx.obj.db} from {folder} ({m['counts']['articles']} articles, "
+              f"taken {m['created_at']})")  # fmt: skip
+    if kept is not None:
+        err.print(f"the previous store is kept as {kept}", markup=False)
