@@ -22,6 +22,7 @@ import duckdb
 
 from framewatch.journal import journal_path
 from framewatch.store import StoreError, open_store, schema_version_known, snapshot_path, utcnow
+from framewatch.users import reinstate_credentials
 
 STORE_FILE = "framewatch.duckdb"
 JOURNAL_FILE = "digest-sends.jsonl"
@@ -86,6 +87,7 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
         if not snap.exists():
             raise StoreError(f"{db} is being written and has no snapshot yet; try again later")
         _copy(snap, tmp)
+        reinstate_credentials(tmp, snap)  # the snapshot never carries the logins table
         if journal_path(db).exists():
             shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
         source = "snapshot"

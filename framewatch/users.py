@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -142,6 +143,32 @@ def publish_credentials(con: duckdb.DuckDBPyConnection, snapshot_tmp: Path, targ
     copy = duckdb.connect(str(snapshot_tmp))
     try:
         copy.execute("DROP TABLE IF EXISTS users")
+        copy.execute("CHECKPOINT")
+    finally:
+        copy.close()
+
+
+def reinstate_credentials(copy_path: Path, snapshot: Path) -> None:
+    """Put the published logins back into a copy of the snapshot (a backup taken from it).
+
+    The snapshot lacks the users table; a store restored from it must not lose every login.
+    """
+    logins = load_credentials(snapshot)
+    copy = duckdb.connect(str(copy_path))
+    try:
+        has_table = copy.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'users'"
+            " AND schema_name = 'main' AND database_name = current_database()"
+        ).fetchone()[0]
+        if has_table:
+            return
+        sql = (resources.files("framewatch") / "migrations" / "014_users.sql").read_text("utf-8")
+        copy.execute(sql)
+        for u in sorted(logins.values(), key=lambda u: u.name):
+            copy.execute(
+                "INSERT INTO users (name, password_hash, admin) VALUES (?, ?, ?)",
+                [u.name, u.password_hash, u.admin],
+            )
         copy.execute("CHECKPOINT")
     finally:
         copy.close()

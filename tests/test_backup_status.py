@@ -63,6 +63,10 @@ def test_backup_while_a_run_writes_and_restore_round_trip(tmp_path, http_server)
     assert _cli(db, "fetch", cfg=cfg).returncode == 0
     first = _articles(db)
     assert len(first) == 4
+    added = subprocess.run([sys.executable, "-m", "framewatch", "--db", str(db), "users", "add",
+                            "editor", "--password-stdin"], input="harbour-desk-2026\n",
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert added.returncode == 0, added.stderr
 
     # A second run writes 16 more articles, slowly, holding the store.
     _feed(http_server, 20, delay=0.4)
@@ -106,6 +110,10 @@ def test_backup_while_a_run_writes_and_restore_round_trip(tmp_path, http_server)
     done = _cli(db, "restore", str(tmp_path / "quick"))
     assert done.returncode == 0, done.stderr
     assert len(_articles(db)) == quick_m["counts"]["articles"]
+    # The snapshot holds no logins table; the backup taken from it must keep the logins.
+    users = _cli(db, "users", "list", "--json")
+    assert users.returncode == 0, users.stderr
+    assert [u["name"] for u in json.loads(users.stdout)] == ["editor"]
     kept = [p for p in tmp_path.glob("fw.duckdb.before-restore-*") if not p.name.endswith(".wal")]
     assert len(kept) == 1 and _articles(kept[0]) == final
     # The restored store resumes: the next fetch brings it back to every article.
