@@ -68,13 +68,22 @@ def codebook(data: bytes) -> None:
     assert cb.frames
 
 
-# name -> (target, errors it may raise). The query parser (issue 23, branch i23search)
-# joins with one line, e.g. "query": (query, (QueryError,)), once it lands.
+def query(data: bytes) -> None:
+    """The search query language, as `search`, `attention`, watches and SQL's search() read it."""
+    from framewatch.analysis.search.parser import describe, parse
+
+    text = data.decode("utf-8", errors="replace")
+    node = parse(text)
+    assert parse(describe(node)) == node, "a parsed query must read back the same"
+
+
+# name -> (target, errors it may raise).
 TARGETS: dict[str, tuple[Callable[[bytes], None], tuple[type[BaseException], ...]]] = {
     "feeds": (feeds, ()),
     "opml": (opml, (InputError,)),
     "importer": (importer, (InputError,)),
     "codebook": (codebook, (InputError,)),
+    "query": (query, (InputError,)),
 }
 
 
@@ -125,4 +134,10 @@ def seeds(name: str) -> list[bytes]:
     if name == "codebook":
         folder = resources.files("framewatch.analysis.framing") / "codebooks"
         return [(folder / f).read_bytes() for f in ("geopolitics-tech.toml", "policy-frames.toml")]
+    if name == "query":
+        return [q.encode("utf-8") for q in (
+            'vaccine AND (mandate OR mandates) NOT booster lean:right',
+            '"supreme court" AND abortion from:2021-06-01 to:2021-06-30',
+            '~"open-weight AI models"', 'lang:de Waffengesetz OR "Müller"', 'frame:threat story:3',
+        )]  # fmt: skip
     return [b""]
