@@ -85,6 +85,11 @@ class AnalysisSettings:
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels
     # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
     finetune_steps: int = 600
+    # fast: a static model (distilled once from `model`) scores every sentence and only the
+    # deciding ones go through the model; exact: every sentence through the model (issue 25).
+    framing: str = "fast"
+    # Where the static model is kept; empty: beside the store (STORE.models/).
+    static_home: str = ""
 
 
 @dataclass
@@ -278,5 +283,9 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):
         raise ConfigError(
             f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
+        )
+    if settings.analysis.framing not in {"fast", "exact"}:
+        raise ConfigError(
+            f"{p}: analysis.framing must be fast or exact, got {settings.analysis.framing!r}"
         )
     return settings

@@ -16,10 +16,14 @@ from framewatch.cli import framing, query  # noqa: F401
 # isort: split
 from framewatch.cli import compare, sources
 
+# isort: split
+from framewatch.cli import models
+
 app.add_typer(sources.sources_app, name="sources")
 app.add_typer(eval_app, name="eval")
 app.add_typer(framing.codebooks_app, name="codebooks")
 app.add_typer(compare.outlets_app, name="outlets")
 app.add_typer(compare.watch_app, name="watch")
+app.add_typer(models.models_app, name="models")
 
 __all__ = ["app"]

@@ -52,9 +52,10 @@ def run_all(store: Store, settings: Settings, rec: RunRecord, force: bool = Fals
 
     The model lives in one worker process for the whole run (see model_worker.py).
     """
+    from framewatch.analysis.embedding.static_models import with_home
     from framewatch.pipeline.model_worker import ModelWorker
 
-    with ModelWorker(settings.analysis) as models:
+    with ModelWorker(with_home(settings.analysis, store.path)) as models:
         fetch_stage(store, settings, rec, force=force, models=models)
         for _name, stage in analysis_stages():
             stage(store, settings, rec, models)
