@@ -9,7 +9,8 @@ the transformer.
 The model is kept beside the store (``STORE.models/static-<model>/``) with a
 ``framewatch.json`` naming its source model and a hash of the source's files; it is
 reused while both match and rebuilt when the ``[analysis] model`` setting (or the
-model's files) change.
+model's files) change. A copy by source hash in the user's cache lets a second store
+(a test's, a backfill's) copy the model instead of distilling it again.
 """
 
 from __future__ import annotations
@@ -136,8 +137,50 @@ def ensure_static(settings: AnalysisSettings, force: bool = False) -> Path:
         target = static_dir(settings)
         if not force and is_current(settings):
             return target
-        build(settings.model, folder, target)
+        cached = _shared(source_hash(folder))
+        if not force and _meta_hash(cached) == source_hash(folder):
+            _copy(cached, target, settings.model)  # built before for another store
+        else:
+            build(settings.model, folder, target)
+            if target.parent != cached.parent:
+                _copy(target, cached, settings.model)
         return target
+
+
+def _shared(digest: str) -> Path:
+    """A copy in the user's cache, by source hash: a second store copies it (15 MB)
+    instead of distilling again."""
+    return default_home() / f"static-{digest[:16]}"
+
+
+def _meta_hash(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / META).read_text("utf-8")).get("source_hash")
+    except (OSError, ValueError):
+        return None
+
+
+def _copy(src: Path, target: Path, model: str) -> None:
+    """Copy a built static model into place (aside, then renamed), naming ``model``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".static-", dir=target.parent))
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        meta = json.loads((tmp / META).read_text("utf-8"))
+        (tmp / META).write_text(json.dumps({**meta, "source_model": model}, indent=2), "utf-8")
+        _replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def build(model: str, folder: Path, target: Path) -> None:
@@ -156,12 +199,7 @@ def build(model: str, folder: Path, target: Path) -> None:
             meta = {"source_model": model, "source_hash": digest, "source_path": str(folder),
                     "pca_dims": PCA_DIMS, "dimension": int(model2vec.dim)}  # fmt: skip
             (tmp / META).write_text(json.dumps(meta, indent=2), "utf-8")
-            old = target.with_name(target.name + ".old")
-            if target.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
+            _replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
