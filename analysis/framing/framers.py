@@ -51,7 +51,7 @@ def prepare_static(settings: AnalysisSettings) -> None:
 def make_framer(cb: Codebook, settings: AnalysisSettings, encoder: SentenceEncoder,
                 static: SentenceEncoder | None = None) -> ZeroShotFramer:  # fmt: skip
     """The configured framer for one codebook over the transformer's ``encoder``."""
-    if is_fast(settings):
+    if settings.framing == "fast":  # static_encoder says why when it cannot be
         static = static or static_encoder(settings)
         if static is not None:
             from framewatch.analysis.framing.fast import FastFramer
