@@ -34,7 +34,7 @@ STAGES = [
 POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
 # Beyond the stages: end_to_end_long runs real-length articles end to end with the fast
 # and the exact framing path; backfill_long (not by default: minutes) backfills 1,000 of
-# them with the default path, on the local engine and on Ray with 2 workers.
+# them with the fast path, on the local engine and on Ray with 2 workers.
 EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backfill_long"]
 DEFAULT_EXTRA = ["end_to_end", "end_to_end_long", "backfill"]
 
@@ -109,7 +109,7 @@ def _backfill(out: dict) -> list[str]:
 
 
 def _end_to_end_long(out: dict) -> list[str]:
-    """Real-length articles end to end, fast framing (the default) against exact."""
+    """Real-length articles end to end, fast framing against exact."""
     runs = {}
     for mode in ("fast", "exact"):
         print(
@@ -127,7 +127,7 @@ def _end_to_end_long(out: dict) -> list[str]:
 
 
 def _backfill_long(out: dict) -> list[str]:
-    """1,000 real-length articles backfilled with the default framing path."""
+    """1,000 real-length articles backfilled with the fast framing path."""
     import importlib.util
 
     from benchmarks.backfill import backfill_run
@@ -140,7 +140,7 @@ def _backfill_long(out: dict) -> list[str]:
               file=sys.stderr, flush=True)  # fmt: skip
         runs[f"{engine}_{workers}"] = _isolated(backfill_run, engine, workers, n, True)
     out["backfill_long"] = runs
-    lines = [f"backfill of {n} real-length articles, default (fast) framing:"]
+    lines = [f"backfill of {n} real-length articles, fast framing:"]
     for key, r in runs.items():
         lines.append(f"  {key:<8} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s "
                      f"(CPU {r['cpu_ms_per_article']:5.1f} ms/article)")  # fmt: skip
@@ -194,7 +194,7 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{f['sample_accuracy']['batched_cached']:.3f} batched vs {f['sample_accuracy']['naive']:.3f} naive)",
         f"framing, real-length articles ({results['framing_long']['words_per_article']} words, "
         f"{results['framing_long']['sentences_per_article']} sentences): "
-        f"{results['framing_long']['articles_per_s']:.1f} articles/s default (fast) vs "
+        f"{results['framing_long']['articles_per_s']:.1f} articles/s fast vs "
         f"{results['framing_long']['exact_articles_per_s']:.1f} exact -> "
         f"{results['framing_long']['speedup']:.1f}x (target 5x; "
         f"{results['framing_long']['transformer_share']:.0%} of sentences through the transformer, "

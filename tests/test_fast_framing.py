@@ -106,13 +106,13 @@ def test_exact_setting_stores_todays_per_sentence_results(tmp_path, model):
         )
 
 
-def test_default_fast_path_agrees_with_exact_on_the_sample(tmp_path):
-    """The default path frames the sample corpus with the same primary frames, and marks
-    its verdicts so switching paths re-frames."""
+def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
+    """The fast path frames the sample corpus with the same primary frames, and marks
+    its verdicts so switching paths re-frames. Exact stays the default (it keeps quality)."""
     from framewatch.store import open_store
 
     settings = Settings()
-    assert settings.analysis.framing == "fast"
+    assert settings.analysis.framing == "exact"
     paths = {}
     for mode in ("fast", "exact"):
         settings.analysis.framing = mode
@@ -129,7 +129,7 @@ def test_default_fast_path_agrees_with_exact_on_the_sample(tmp_path):
 
 def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transformer(model, tmp_path):
     cb = builtin_codebooks()[CB]
-    settings = AnalysisSettings(static_home=str(tmp_path))
+    settings = AnalysisSettings(static_home=str(tmp_path), framing="fast")
     fast = make_framer(cb, settings, SentenceEncoder(model))
     exact = make_framer(cb, replace(settings, framing="exact"), SentenceEncoder(model))
     assert isinstance(fast, FastFramer) and type(exact) is ZeroShotFramer
@@ -189,7 +189,7 @@ def test_static_model_is_stored_reused_after_restart_and_rebuilt_on_change(tmp_p
 def test_a_model_that_cannot_be_distilled_frames_exactly_and_says_why(tmp_path, model, caplog):
     odd = tmp_path / "not-a-folder-model"
     odd.mkdir()
-    settings = AnalysisSettings(model=str(odd), static_home=str(tmp_path))
+    settings = AnalysisSettings(model=str(odd), static_home=str(tmp_path), framing="fast")
     logger = logging.getLogger("framewatch")
     logger.addHandler(caplog.handler)  # the CLI's set-up may stop it propagating
     try:
@@ -215,9 +215,8 @@ def test_an_unknown_framing_setting_is_one_clear_line(tmp_path):
 
 
 def test_fast_framer_maps_static_scores_onto_the_transformer_scale(model, tmp_path):
-    fr = make_framer(
-        builtin_codebooks()[CB], AnalysisSettings(static_home=str(tmp_path)), SentenceEncoder(model)
-    )
+    settings = AnalysisSettings(static_home=str(tmp_path), framing="fast")
+    fr = make_framer(builtin_codebooks()[CB], settings, SentenceEncoder(model))
     sents = [a.text.split(". ")[0] for a in load_corpus()]
     zs = fr.static_scores(fr.static.encode(sents))
     zt = fr.sentence_scores(fr.encoder.encode(sents))
