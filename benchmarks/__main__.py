@@ -33,6 +33,11 @@ STAGES = [
     "search",
 ]
 POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
+# Beyond the stages: end_to_end_long runs real-length articles end to end with the fast
+# and the exact framing path; backfill_long (not by default: minutes) backfills 1,000 of
+# them with the fast path, on the local engine and on Ray with 2 workers.
+EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backfill_long"]
+DEFAULT_EXTRA = ["end_to_end", "end_to_end_long", "backfill"]
 
 
 def _isolated(fn, *args):
@@ -48,12 +53,12 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument(
-        "--only", help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end, backfill)"
+        "--only", help=f"comma-separated stages (of {', '.join(STAGES)}, {', '.join(EXTRA)})"
     )
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
     args = ap.parse_args(argv)
-    only = args.only.split(",") if args.only else [*STAGES, "end_to_end", "backfill"]
-    unknown = set(only) - {*STAGES, "end_to_end", "backfill"}
+    only = args.only.split(",") if args.only else [*STAGES, *DEFAULT_EXTRA]
+    unknown = set(only) - {*STAGES, *EXTRA}
     if unknown:
         ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     results = {}
@@ -67,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += _end_to_end(results, out)
     else:
         lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in results.items()]
+    if "end_to_end_long" in only:
+        lines += ["", *_end_to_end_long(out)]
     if "backfill" in only:
         lines += ["", *_backfill(out)]
+    if "backfill_long" in only:
+        lines += ["", *_backfill_long(out)]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"
@@ -97,6 +106,45 @@ def _backfill(out: dict) -> list[str]:
             for size, n in (("small", N_ARTICLES // 2), ("large", N_ARTICLES))
         }
     out["backfill"], lines = summarise(runs)
+    return lines
+
+
+def _end_to_end_long(out: dict) -> list[str]:
+    """Real-length articles end to end, fast framing against exact."""
+    runs = {}
+    for mode in ("fast", "exact"):
+        print(
+            f"measuring end to end, real-length articles ({mode}) ...", file=sys.stderr, flush=True
+        )
+        runs[mode] = _isolated(end_to_end, True, 0.0, True, mode)
+    ratio = runs["fast"]["articles_per_s"] / runs["exact"]["articles_per_s"]
+    out["end_to_end_long"] = {**runs, "speedup": ratio}
+    lines = [f"end to end, real-length articles ({runs['fast']['articles']}):"]
+    for mode, r in runs.items():
+        lines.append(f"  {mode:<6} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s "
+                     f"(framing stage {r['stage_seconds']['framing']:.1f}s after the fetch)")  # fmt: skip
+    lines.append(f"  fast / exact: {ratio:.1f}x (target 3x)")
+    return lines
+
+
+def _backfill_long(out: dict) -> list[str]:
+    """1,000 real-length articles backfilled with the fast framing path."""
+    import importlib.util
+
+    from benchmarks.backfill import backfill_run
+
+    n = 120 if QUICK else 1000
+    plan = [("local", 1)] + ([("ray", 2)] if importlib.util.find_spec("ray") else [])
+    runs = {}
+    for engine, workers in plan:
+        print(f"measuring backfill of {n} real-length articles ({engine}, {workers}) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        runs[f"{engine}_{workers}"] = _isolated(backfill_run, engine, workers, n, True)
+    out["backfill_long"] = runs
+    lines = [f"backfill of {n} real-length articles, fast framing:"]
+    for key, r in runs.items():
+        lines.append(f"  {key:<8} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s "
+                     f"(CPU {r['cpu_ms_per_article']:5.1f} ms/article)")  # fmt: skip
     return lines
 
 
@@ -147,8 +195,11 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{f['sample_accuracy']['batched_cached']:.3f} batched vs {f['sample_accuracy']['naive']:.3f} naive)",
         f"framing, real-length articles ({results['framing_long']['words_per_article']} words, "
         f"{results['framing_long']['sentences_per_article']} sentences): "
-        f"{results['framing_long']['articles_per_s']:.1f} articles/s "
-        f"({results['framing_long']['sentences_per_s']:.0f} sentences/s)",
+        f"{results['framing_long']['articles_per_s']:.1f} articles/s fast vs "
+        f"{results['framing_long']['exact_articles_per_s']:.1f} exact -> "
+        f"{results['framing_long']['speedup']:.1f}x (target 5x; "
+        f"{results['framing_long']['transformer_share']:.0%} of sentences through the transformer, "
+        f"primary frames identical for {results['framing_long']['primary_agreement']:.0%})",
         f"fine-tuning ({results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
         f"{results['finetune']['minutes']:.1f} min (target <= 10)",
         f"search over {results['search']['articles']:,} articles: p95 {results['search']['p95_ms']:.0f} ms, "

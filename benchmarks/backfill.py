@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.stages import N_ARTICLES
+from benchmarks.stages import N_ARTICLES, static_home
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -72,11 +72,11 @@ class TreeCPU:
         self.total = sum(self.seen.values()) - self.base
 
 
-def _export(path: Path, n: int) -> Path:
-    from benchmarks.corpus import variants
+def _export(path: Path, n: int, long: bool = False) -> Path:
+    from benchmarks.corpus import long_articles, variants
 
     with path.open("w") as fh:
-        for i, a in enumerate(variants(n)):
+        for i, a in enumerate(long_articles(n) if long else variants(n)):
             fh.write(json.dumps({
                 "title": a.title, "text": a.text, "source": a.outlet_name,
                 "published_at": a.published.isoformat() + "Z",
@@ -85,21 +85,26 @@ def _export(path: Path, n: int) -> Path:
     return path
 
 
-def backfill_run(engine: str, workers: int, n: int = N_ARTICLES) -> dict:
-    """One backfill of ``n`` articles (run in a fresh process, see __main__)."""
+def backfill_run(engine: str, workers: int, n: int = N_ARTICLES, long: bool = False) -> dict:
+    """One backfill of ``n`` articles (run in a fresh process, see __main__); ``long``:
+    real-length ones (the static model of fast framing comes built, as on a second run)."""
     from framewatch.backfill import BackfillOptions, backfill
     from framewatch.config import Settings
     from framewatch.pipeline.runs import recorded_run
     from framewatch.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        src = _export(Path(tmp) / "export.jsonl", n)
+        src = _export(Path(tmp) / "export.jsonl", n, long)
         store = open_store(Path(tmp) / "bf.duckdb")
         opts = BackfillOptions(engine=engine, workers=workers, partition_size=50)
+        settings = Settings()
+        settings.analysis.static_home = static_home()
+        if long:
+            settings.analysis.framing = "fast"
         with TreeCPU() as cpu:
             start = time.perf_counter()
             with recorded_run(store, "backfill") as rec:
-                report = backfill(store, Settings(), [str(src)], Path(tmp) / "work", opts, rec)
+                report = backfill(store, settings, [str(src)], Path(tmp) / "work", opts, rec)
             seconds = time.perf_counter() - start
         store.close()
     assert report.analysed == n

@@ -193,33 +193,50 @@ def stage_clustering() -> dict:
     return out
 
 
+def static_home() -> str:
+    """One static model for the whole bench run (built by the first stage that needs it)."""
+    home = Path(tempfile.gettempdir()) / f"framewatch-bench-static-{os.getuid()}"
+    return str(home)
+
+
 def stage_framing_long() -> dict:
-    """Zero-shot framing of real-length articles (about 650 words, 27 sentences)."""
+    """Zero-shot framing of real-length articles (about 650 words, 27 sentences): the fast
+    path (``articles_per_s``) and the exact one (``exact_articles_per_s``), side by side."""
+    from dataclasses import replace
+
     from benchmarks.corpus import long_articles
+    from framewatch.analysis.embedding.static_models import ensure_static
     from framewatch.analysis.framing.codebook import builtin_codebooks
-    from framewatch.analysis.framing.zeroshot import (
-        SentenceEncoder,
-        ZeroShotFramer,
-        article_sentences,
-    )
-    from framewatch.config import AnalysisSettings
+    from framewatch.analysis.framing.framers import make_framer
+    from framewatch.analysis.framing.zeroshot import SentenceEncoder, article_sentences
+    from framewatch.config import load_settings
 
     model = _model()
+    settings = replace(load_settings().analysis, static_home=static_home())
+    _, t_build = _timed(ensure_static, settings)  # once per machine, beside the store
     cb = builtin_codebooks()["geopolitics-tech"]
     arts = long_articles(60 if QUICK else 300)
     docs = [(a.title, a.text) for a in arts]
     n_sent = sum(len(article_sentences(t, x)[0]) for t, x in docs)
     words = sum(len(x.split()) for _, x in docs) / len(docs)
-    framer = ZeroShotFramer(
-        cb, SentenceEncoder(model, batch_size=128), AnalysisSettings().frame_threshold
-    )
-    _, t = _timed(
-        lambda: [
-            r for i in range(0, len(docs), 16) for r in framer.frame_articles(docs[i : i + 16])
-        ]
-    )
-    return {"articles": len(docs), "words_per_article": round(words), "sentences_per_article":
-            round(n_sent / len(docs), 1), "articles_per_s": len(docs) / t, "sentences_per_s": n_sent / t}  # fmt: skip
+    out, res = {}, {}
+    for key, mode in (("exact_", "exact"), ("", "fast")):  # fresh caches for each path
+        framer = make_framer(cb, replace(settings, framing=mode), SentenceEncoder(model, 128))
+        res[mode], t = _timed(
+            lambda f=framer: [
+                r for i in range(0, len(docs), 16) for r in f.frame_articles(docs[i : i + 16])
+            ]
+        )
+        out[f"{key}articles_per_s"] = len(docs) / t
+        out[f"{key}sentences_per_s"] = n_sent / t
+    fast = framer
+    agree = [a.primary == b.primary for a, b in zip(res["fast"], res["exact"], strict=True)]
+    return {"articles": len(docs), "words_per_article": round(words),
+            "sentences_per_article": round(n_sent / len(docs), 1), **out,
+            "speedup": out["articles_per_s"] / out["exact_articles_per_s"],
+            "transformer_share": fast.transformer_sentences / max(1, fast.all_sentences),
+            "primary_agreement": sum(agree) / len(agree), "static_build_or_check_s": t_build,
+            **_runs_on(model)}  # fmt: skip
 
 
 def stage_finetune() -> dict:
@@ -250,16 +267,16 @@ def run_isolated(name: str) -> dict:
 
 
 # -- end to end ---------------------------------------------------------------------------
-def _serve_outlets(n_articles: int, ready) -> None:
+def _serve_outlets(n_articles: int, ready, long: bool = False) -> None:
     """Each outlet on a loopback address of its own (127.0.0.2, .3, ...), as separate
     hosts are on the web, served from this process so it costs the pipeline no CPU."""
     import threading
     from http.server import ThreadingHTTPServer
 
-    from benchmarks.corpus import variants
+    from benchmarks.corpus import long_articles, variants
     from framewatch.sample_site import _handler, load_outlets, render_feed, render_page
 
-    arts = variants(n_articles)
+    arts = long_articles(n_articles) if long else variants(n_articles)
     outlets = load_outlets()
     feeds = []
     for k, o in enumerate(outlets):
@@ -281,14 +298,16 @@ def _serve_outlets(n_articles: int, ready) -> None:
     threading.Event().wait()  # until terminated
 
 
-def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0) -> dict:
+def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0, long: bool = False,
+               framing: str | None = None) -> dict:  # fmt: skip
     """Serve realistic pages from another process and run the pipeline into a store.
 
     With ``alongside`` (what ``framewatch run`` does) articles are embedded and framed
     in a model process while feeds are still being fetched; without, each stage
     waits for the last and the model runs in this process. ``per_host_delay_s``
     above 0 fetches as politely as the crawler does by default (2 requests per host
-    at once, 0.5 s apart), which is what makes a real crawl take time.
+    at once, 0.5 s apart), which is what makes a real crawl take time. ``long`` serves
+    real-length articles; ``framing`` (fast or exact) overrides the setting.
     """
     import multiprocessing as mp
 
@@ -302,13 +321,17 @@ def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0) -> dict:
 
     ctx = mp.get_context("spawn")
     ready = ctx.Queue()
-    server = ctx.Process(target=_serve_outlets, args=(N_ARTICLES, ready), daemon=True)
+    n_served = (60 if QUICK else 200) if long else N_ARTICLES
+    server = ctx.Process(target=_serve_outlets, args=(n_served, ready, long), daemon=True)
     server.start()
     feeds = ready.get(timeout=120)
     settings = Settings()
     settings.allow_private_networks = True
     settings.crawl.per_host_delay_s = per_host_delay_s
     settings.crawl.per_host_concurrency = 4 if not per_host_delay_s else 2
+    settings.analysis.static_home = static_home()  # built once per machine, not per run
+    if framing:
+        settings.analysis.framing = framing
     timings = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -333,4 +356,5 @@ def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0) -> dict:
     return {"articles": n, "seconds": total, "articles_per_s": n / total,
             "stage_seconds": timings, "new_articles": rec.counts.get("articles_new"),
             "framed_while_fetching": framed_alongside, "alongside": alongside,
-            "per_host_delay_s": per_host_delay_s}  # fmt: skip
+            "per_host_delay_s": per_host_delay_s, "long": long,
+            "framing": settings.analysis.framing}  # fmt: skip

@@ -85,6 +85,12 @@ class AnalysisSettings:
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels
     # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
     finetune_steps: int = 600
+    # exact: every sentence through the model; fast: a static model (distilled once from
+    # `model`) scores every sentence and only the deciding ones go through the model. Not the
+    # default: on real-length articles it lost 2-5 points of eval figures (README, issue 25).
+    framing: str = "exact"
+    # Where the static model is kept; empty: beside the store (STORE.models/).
+    static_home: str = ""
 
 
 @dataclass
@@ -336,6 +342,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):
         raise ConfigError(
             f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
+        )
+    if settings.analysis.framing not in {"fast", "exact"}:
+        raise ConfigError(
+            f"{p}: analysis.framing must be fast or exact, got {settings.analysis.framing!r}"
         )
     return settings
 

@@ -45,6 +45,10 @@ def load_embedder(
     One branch per backend, each importing its private module only when chosen; any other
     name is a sentence-transformers model (a directory, or the packaged default).
     """
+    if name.startswith("static:"):  # a model2vec static model folder (fast framing)
+        from framewatch.analysis.embedding._static import StaticEmbedder
+
+        return StaticEmbedder(name)
     return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.stage import article_input
 from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.label_files import LabelledText
 from framewatch.analysis.framing.label_splits import few_shot, kfold
 from framewatch.analysis.framing.linear import features, fit, is_multi_label, scores
@@ -89,10 +90,9 @@ class Evaluation:
                  on_progress=None):  # fmt: skip
         self.cb, self.settings, self.seed = cb, settings, seed
         self.model = embedder_for(settings)
-        self.framer = ZeroShotFramer(
-            cb, SentenceEncoder(self.model, batch_size=max(settings.batch_size, 128)),
-            settings.frame_threshold,
-        )  # fmt: skip
+        self.framer = make_framer(
+            cb, settings, SentenceEncoder(self.model, batch_size=max(settings.batch_size, 128))
+        )
         self.n_eval = len(rows)
         self.data = prepare(rows + (train_rows or []), self.framer, self.model)
         self.prior = prepare(codebook_rows(cb), self.framer, self.model)

@@ -15,8 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.static_models import with_home
 from framewatch.analysis.embedding.vectors import vectors_from_arrow
 from framewatch.analysis.framing.codebook import Codebook, register, resolve_codebook
+from framewatch.analysis.framing.framers import make_framer, version_suffix
 from framewatch.analysis.framing.linear import FrameClassifier, features
 from framewatch.analysis.framing.zeroshot import ArticleFraming, SentenceEncoder, ZeroShotFramer
 from framewatch.config import AnalysisSettings
@@ -103,6 +105,7 @@ class FramingJob:
 
     def __init__(self, store: Store, settings: AnalysisSettings, codebook_id: str,
                  encoder: SentenceEncoder | None = None):  # fmt: skip
+        settings = with_home(settings, store.path)  # a static model lives beside the store
         self.store, self.settings, self.encoder = store, settings, encoder
         self.cb = resolve_codebook(codebook_id, store)
         with store.transaction():
@@ -114,6 +117,7 @@ class FramingJob:
             self.version = f"{self.method}:{mid}:{self.cb.hash}"
         else:
             self.method, self.version = "zero-shot", f"zero-shot:{settings.model}:{self.cb.hash}"
+        self.version += version_suffix(settings)
         self._framer: ZeroShotFramer | None = None  # built on first need: idle runs load no model
 
     def pending(self, limit: int = CHUNK) -> pa.Table | None:
@@ -146,7 +150,7 @@ class FramingJob:
             return self.verdicts(rows, models.frame(self.cb, self.docs(rows)))
         if self._framer is None:
             self.encoder = self.encoder or sentence_encoder(self.settings)
-            self._framer = ZeroShotFramer(self.cb, self.encoder, self.settings.frame_threshold)
+            self._framer = make_framer(self.cb, self.settings, self.encoder)
         return self.verdicts(rows, self._framer.frame_articles(self.docs(rows)))
 
     def verdicts(self, rows: pa.Table, results: list) -> tuple[list[int], list, np.ndarray | None]:

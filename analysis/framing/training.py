@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.static_models import with_home
 from framewatch.analysis.embedding.vectors import vectors_from_arrow
 from framewatch.analysis.framing.codebook import Codebook
 from framewatch.analysis.framing.evaluate import codebook_rows, eval_framing, prepare
+from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.label_files import (  # noqa: F401 - the labelling API in one place
     LabelledText,
     parse_frames,
@@ -83,7 +85,7 @@ def label_count(store: Store, codebook_id: str) -> int:
 
 
 def _framer(cb: Codebook, settings: AnalysisSettings) -> ZeroShotFramer:
-    return ZeroShotFramer(cb, SentenceEncoder(embedder_for(settings)), settings.frame_threshold)
+    return make_framer(cb, settings, SentenceEncoder(embedder_for(settings)))
 
 
 def models_dir(store: Store) -> Path:
@@ -125,6 +127,7 @@ def train(
     method = "linear" if method == "supervised" else method
     if method not in TRAIN_METHODS:
         raise InputError(f"unknown method {method!r} (linear, finetune or supervised)")
+    settings = with_home(settings, store.path)
     t, y, frames, skipped = _stored_labels(store, cb, settings)
     multi = is_multi_label(y)
     X, prior = _features(t, cb, settings), _prior(cb, settings, frames)

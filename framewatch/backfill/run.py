@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from framewatch.analysis.embedding.static_models import with_home
+from framewatch.analysis.framing.framers import prepare_static
 from framewatch.analysis.framing.stage import FramingJob
 from framewatch.backfill.engines import check_engine, select_engine
 from framewatch.backfill.load import Loader
@@ -72,6 +74,9 @@ def backfill(
     pending = plan.to_load()
     unloaded = set(pending)
     todo = [i for i in plan.to_analyse() if i in unloaded]
+    a = with_home(a, store.path)  # a static model (fast framing) lives beside the store
+    if todo:  # ... built once here, not by each worker
+        prepare_static(a)
     spec = WorkSpec(
         str(plan.folder.resolve()), a, tuple(j.cb for j in jobs), settings.crawl.min_words
     )

@@ -23,8 +23,9 @@ import pyarrow.parquet as pq
 from framewatch.analysis.embedding.select import embedder_for
 from framewatch.analysis.embedding.stage import embed_rows
 from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.stage import sentence_encoder
-from framewatch.analysis.framing.zeroshot import ArticleFraming, ZeroShotFramer
+from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.backfill.extract import page_article
 from framewatch.config import AnalysisSettings
 
@@ -79,9 +80,7 @@ class PartitionWorker:
         self.spec = spec
         self.model = embedder_for(spec.settings)
         encoder = sentence_encoder(spec.settings)
-        self.framers = [
-            ZeroShotFramer(cb, encoder, spec.settings.frame_threshold) for cb in spec.codebooks
-        ]
+        self.framers = [make_framer(cb, spec.settings, encoder) for cb in spec.codebooks]
         self.setup_cpu_s = time.process_time() - started  # counted with the first partition
 
     def __call__(self, index: int) -> dict:

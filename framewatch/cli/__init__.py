@@ -17,7 +17,7 @@ from framewatch.cli import framing, query  # noqa: F401
 from framewatch.cli import compare, sources
 
 # isort: split
-from framewatch.cli import search, service, users  # noqa: F401 - search, service register on import
+from framewatch.cli import models, search, service, users  # noqa: F401 - search, service register on import
 
 app.add_typer(sources.sources_app, name="sources")
 app.add_typer(eval_app, name="eval")
@@ -25,5 +25,6 @@ app.add_typer(framing.codebooks_app, name="codebooks")
 app.add_typer(compare.outlets_app, name="outlets")
 app.add_typer(compare.watch_app, name="watch")
 app.add_typer(users.users_app, name="users")
+app.add_typer(models.models_app, name="models")
 
 __all__ = ["app"]

@@ -239,6 +239,7 @@ def eval_framing_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Scores of a framing method beside the majority class and a logistic regression."""
+    from framewatch.analysis.embedding.static_models import with_home
     from framewatch.analysis.framing.codebook import resolve_codebook
     from framewatch.analysis.framing.evaluate import eval_framing, plot_learning_curve
     from framewatch.analysis.framing.label_files import (
@@ -256,7 +257,8 @@ def eval_framing_cmd(
     rows = sample_labelled() if sample else read_labelled_file(file, cb, mapping)
     train_rows = read_labelled_file(train_file, cb, mapping) if train_file else None
     sizes = [2, 5, 10, 20, 40] if learning_curve else None
-    result = eval_framing(rows, cb, ctx.obj.settings.analysis, method, train_rows, cv,
+    analysis = with_home(ctx.obj.settings.analysis, ctx.obj.db)  # the static model's place
+    result = eval_framing(rows, cb, analysis, method, train_rows, cv,
                           few_shot, seed, sizes)  # fmt: skip
     if learning_curve:
         plot_learning_curve(result["learning_curve"], result["method"], plot)

@@ -56,15 +56,15 @@ def _embed(rows: list[tuple], threads: int) -> np.ndarray:
 
 
 def _framer(cb: Codebook):
+    from framewatch.analysis.framing.framers import make_framer
     from framewatch.analysis.framing.stage import sentence_encoder
-    from framewatch.analysis.framing.zeroshot import ZeroShotFramer
 
     s = _state["settings"]
     if "encoder" not in _state:  # one sentence cache for every codebook
         _state["encoder"] = sentence_encoder(s)
     key = ("framer", cb.id, cb.hash)
     if key not in _state:
-        _state[key] = ZeroShotFramer(cb, _state["encoder"], s.frame_threshold)
+        _state[key] = make_framer(cb, s, _state["encoder"])
     return _state[key]
 
 

@@ -55,10 +55,11 @@ def run_all(
     The model lives in one worker process for the whole run (see model_worker.py); a
     long-lived caller (serve) passes its own ModelWorker so the model loads only once.
     """
+    from framewatch.analysis.embedding.static_models import with_home
     from framewatch.pipeline.model_worker import ModelWorker
 
     if models is None:
-        with ModelWorker(settings.analysis) as own:
+        with ModelWorker(with_home(settings.analysis, store.path)) as own:
             run_all(store, settings, rec, force, own)
         return
     fetch_stage(store, settings, rec, force=force, models=models)

@@ -258,6 +258,7 @@ class Service:
         return job
 
     def run(self) -> None:
+        from framewatch.analysis.embedding.static_models import with_home
         from framewatch.pipeline.health_http import HealthServer
         from framewatch.pipeline.model_worker import ModelWorker
 
@@ -266,7 +267,7 @@ class Service:
         s = self.settings.serve
         try:
             self._prepare()
-            self.models = ModelWorker(self.settings.analysis)
+            self.models = ModelWorker(with_home(self.settings.analysis, self.db))
             try:
                 self.health = HealthServer(s.health_host, s.health_port, self.report, s.metrics)
             except OSError as exc:
