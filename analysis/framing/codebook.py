@@ -125,7 +125,8 @@ def parse_codebook(text: str, origin: str) -> Codebook:
             if key != "examples":
                 translated.append((key.split("_", 1)[1], tuple(e.strip() for e in examples)))
         examples = f.get("examples", [])
-        unknown = {k for k in f if not _EXAMPLES_IN.match(k)} - {"id", "label", "description", "examples"}
+        known = {"id", "label", "description", "examples"}
+        unknown = {k for k in f if not _EXAMPLES_IN.match(k)} - known
         if unknown:
             raise CodebookError(
                 f"{origin}: frames[{i}] has unknown key {sorted(unknown)[0]!r} (line {line})"

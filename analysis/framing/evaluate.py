@@ -63,7 +63,9 @@ def prepare(rows: list[LabelledText], framer: ZeroShotFramer, model) -> Prepared
 
 def codebook_rows(cb: Codebook) -> list[LabelledText]:
     """The codebook's own words as labelled examples: each description and example."""
-    return [LabelledText("", t, [f.id]) for f in cb.frames for t in (f.description, *f.all_examples)]
+    return [
+        LabelledText("", t, [f.id]) for f in cb.frames for t in (f.description, *f.all_examples)
+    ]
 
 
 def zero_shot_sets(framings: list[ArticleFraming], multi_label: bool) -> list[list[str]]:

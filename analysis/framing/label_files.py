@@ -103,9 +103,10 @@ def read_labelled_file(
 
 
 def _language(rec: dict, title: str, text: str) -> str | None:
-    from framewatch.language import language_of
+    """The file's `language` column when it has one (it is the gold), else detected."""
+    from framewatch.language import language_of, normalise
 
-    return language_of(title, text, str(rec.get("language") or "") or None).code
+    return normalise(str(rec.get("language") or "")) or language_of(title, text).code
 
 
 def sample_labelled() -> list[LabelledText]:

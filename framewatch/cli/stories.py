@@ -95,7 +95,11 @@ def eval_stories_cmd(
     from framewatch.analysis.stories.pairs import eval_pairs, is_pair_file, read_pairs
 
     pairwise = file is not None and is_pair_file(file)
-    arts = None if pairwise else (sample_articles(level) if sample else labelled_articles(file, LEVELS[level]))
+    arts = (
+        None
+        if pairwise
+        else (sample_articles(level) if sample else labelled_articles(file, LEVELS[level]))
+    )
     a = ctx.obj.settings.analysis
     prefix = "topic" if level == "topic" else "story"
     if threshold is not None:
@@ -107,8 +111,11 @@ def eval_stories_cmd(
         print_json(result)
         return
     if pairwise:
-        rows = [("all pairs", result["overall"]), ("across languages", result["across_languages"]),
-                *result["by_language_pair"].items()]
+        rows = [
+            ("all pairs", result["overall"]),
+            ("across languages", result["across_languages"]),
+            *result["by_language_pair"].items(),
+        ]
         print_table(["pairs", "rated", "same event", "precision", "recall", "f1"],
                     [(k, v["pairs"], v["same_event"], v["precision"], v["recall"], v["f1"])
                      for k, v in rows if v])  # fmt: skip

@@ -19,7 +19,7 @@ WHERE coalesce(a.language, oa.value) IS NOT NULL;
 CREATE OR REPLACE VIEW story_coverage_by_attribute AS
 WITH keys AS (
     SELECT DISTINCT attribute FROM outlet_attributes
-    UNION SELECT 'language' WHERE EXISTS (SELECT 1 FROM articles WHERE language IS NOT NULL)
+    UNION SELECT 'language' WHERE (SELECT count(DISTINCT language) FROM articles) >= 2
 ), tagged AS (
     SELECT x.story_id, x.outlet, x.article_at, k.attribute, aa.value
     FROM article_facts x
@@ -39,7 +39,7 @@ GROUP BY story_id, attribute, value;
 CREATE OR REPLACE VIEW story_frames_by_attribute AS
 WITH keys AS (
     SELECT DISTINCT attribute FROM outlet_attributes
-    UNION SELECT 'language' WHERE EXISTS (SELECT 1 FROM articles WHERE language IS NOT NULL)
+    UNION SELECT 'language' WHERE (SELECT count(DISTINCT language) FROM articles) >= 2
 ), tagged AS (
     SELECT x.story_id, x.article_id, k.attribute, aa.value
     FROM article_facts x
