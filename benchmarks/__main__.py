@@ -36,8 +36,8 @@ POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
 # Beyond the stages: end_to_end_long runs real-length articles end to end with the fast
 # and the exact framing path; backfill_long (not by default: minutes) backfills 1,000 of
 # them with the fast path, on the local engine and on Ray with 2 workers.
-EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backfill_long"]
-DEFAULT_EXTRA = ["end_to_end", "end_to_end_long", "backfill"]
+EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backfill_long", "backends"]
+DEFAULT_EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backends"]
 
 
 def _isolated(fn, *args):
@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", *_backfill(out)]
     if "backfill_long" in only:
         lines += ["", *_backfill_long(out)]
+    if "backends" in only:
+        from benchmarks.backends import BACKENDS, measure, report
+
+        print("measuring backends ...", file=sys.stderr, flush=True)
+        out["backends"] = [_isolated(measure, name, QUICK) for name in BACKENDS]
+        lines += ["", *report(out["backends"])]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%S}.json"

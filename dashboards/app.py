@@ -16,6 +16,7 @@ import streamlit as st
 
 from framewatch.analysis.stories.read import resolve_story, story_header
 from framewatch.dashboards import compare_pages as cp
+from framewatch.dashboards import languages as lg
 from framewatch.dashboards import queries as q
 from framewatch.dashboards import search_page as sp
 from framewatch.dashboards.auth import LOGOUT, visitor
@@ -79,9 +80,10 @@ topic = st.sidebar.selectbox(
     format_func=lambda t: "All topics" if t is None else topic_names[t], key="topic",
 )  # fmt: skip
 by = cp.attribute_picker(con, params.get("by"))
+picked_languages = lg.language_picker(con, params.get_all("language"))
 write_params(
     params, page=page, **{"from": start, "to": end}, outlet=chosen, codebook=codebook, by=by,
-    topic=topic,
+    topic=topic, language=picked_languages,
 )  # fmt: skip
 labels = q.frame_labels(con, codebook)
 order = list(labels.values())
@@ -97,6 +99,8 @@ def frame_colour() -> alt.Color:
 def overview() -> None:
     st.title("Stories by coverage")
     stories = q.top_stories(con, start, end, chosen, topic=topic)
+    if (in_languages := lg.stories_in(con, picked_languages)) is not None:
+        stories = stories[stories["story"].isin(in_languages)]
     if stories.empty:
         st.info("No stories in this period.")
         return
@@ -154,7 +158,10 @@ def story_page() -> None:
                f"{head.first_seen:%d %b %Y} – {head.last_seen:%d %b %Y}")  # fmt: skip
     write_params(params, story=sid)
     cp.story_comparison(con, sid, codebook, by, labels)
+    lg.show_story_languages(con, sid)
     arts = q.story_articles(con, sid, codebook)
+    arts["language"] = arts["article"].map(lg.article_languages(con, arts["article"].tolist()))
+    arts = arts[arts["article"].isin(lg.allowed(con, arts["article"].tolist(), picked_languages))]
     st.subheader("Articles")
     arts["link"] = arts["url"].map(http_only)
     arts["shares"] = arts["shares"].map(
@@ -164,7 +171,7 @@ def story_page() -> None:
     )
     originals = arts[arts["copy_of"].isna()]
     st.dataframe(
-        originals[["time", "outlet", "headline", "link", "primary_frame", "shares"]], hide_index=True,
+        originals[["time", "outlet", "language", "headline", "link", "primary_frame", "shares"]], hide_index=True,
         width="stretch", key="articles_table",
         column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},
     )  # fmt: skip
@@ -180,7 +187,9 @@ def story_page() -> None:
             for frame, group in ev.groupby("frame", sort=False):
                 st.markdown(f"**{safe(frame)}**")
                 for _, row in group.iterrows():
-                    st.markdown(f"> {safe(row['sentence'])}  \n*score {row['score']:.2f}*")
+                    st.markdown(
+                        f"> {safe(row['sentence'])}  \n*{safe(a['language'])} · score {row['score']:.2f}*"
+                    )
             for _, c in copies.iterrows():
                 st.markdown(f"Copy: {safe(c['outlet'])} — {safe(c['headline'])}")
 

@@ -13,7 +13,7 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
         """WITH arts AS (
                SELECT x.article_id, x.outlet, coalesce(oa.value, ?) AS grp
                FROM article_facts x
-               LEFT JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = ?
+               LEFT JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
                WHERE x.story_id = ?),
            sh AS (
                SELECT a.grp, a.outlet, af.frame_id, avg(af.share) AS share, count(*) AS articles
@@ -50,7 +50,7 @@ def group_coverage_by_day(con, story_id: int, by: str | None) -> pd.DataFrame:
     return con.execute(
         """WITH arts AS (
                SELECT x.day, coalesce(oa.value, ?) AS grp FROM article_facts x
-               LEFT JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = ?
+               LEFT JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
                WHERE x.story_id = ?),
            days AS (SELECT unnest(generate_series(min(day), max(day), INTERVAL 1 DAY))::DATE AS day FROM arts),
            groups AS (SELECT DISTINCT grp FROM arts)

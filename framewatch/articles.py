@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from framewatch.language import with_language
 from framewatch.store import utcnow
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def entry_key(feed_url: str, guid: str | None, content: str) -> str:
 ARTICLE_COLUMNS = (
     "source_id", "url", "canonical_url", "title", "author", "published_at", "language",
     "site_name", "text", "summary", "word_count", "content_hash", "extraction", "extraction_note",
+    "language_confidence", "language_declared",
 )  # fmt: skip
 
 
@@ -76,7 +78,9 @@ def insert_articles(
     Call inside a transaction. A row whose canonical URL or content hash is already
     stored (or earlier in the same batch) is not inserted again. An undated row is
     dated by when framewatch first saw it, marked as inferred, so every path that
-    stores articles (crawl, import, backfill) clusters it the same way.
+    stores articles (crawl, import, backfill) clusters it the same way. A row's
+    ``language`` is what its source declared; the stored language is detected from the
+    text (see ``framewatch.language``), the declared one kept beside it.
     """
     if not rows:
         return [], []
@@ -103,7 +107,8 @@ def insert_articles(
         if r["content_hash"] in by_hash:
             copies.append((r, by_hash[r["content_hash"]]))
             continue
-        values = [r.get(c) for c in ARTICLE_COLUMNS]
+        detected = with_language(r)
+        values = [detected.get(c) for c in ARTICLE_COLUMNS]
         undated = r.get("published_at") is None
         if undated:
             values[ARTICLE_COLUMNS.index("published_at")] = now

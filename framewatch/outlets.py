@@ -197,10 +197,12 @@ def list_outlet_attributes(con) -> list[OutletAttributes]:
 
 
 def attribute_names(con) -> list[str]:
+    """Outlet attributes, and ``language`` (each article's own) once articles are in two."""
     return [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT attribute FROM outlet_attributes ORDER BY 1"
+            "SELECT DISTINCT attribute FROM outlet_attributes UNION SELECT 'language' "
+            "WHERE (SELECT count(DISTINCT language) FROM articles) >= 2 ORDER BY 1"
         ).fetchall()
     ]
 
@@ -209,8 +211,10 @@ def attribute_values(con, attribute: str) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT value FROM outlet_attributes WHERE attribute = ? ORDER BY 1",
-            [attribute],
+            "SELECT DISTINCT value FROM outlet_attributes WHERE attribute = ? UNION "
+            "SELECT DISTINCT language FROM articles WHERE ? = 'language' AND language IS NOT NULL "
+            "ORDER BY 1",
+            [attribute, attribute],
         ).fetchall()
     ]
 

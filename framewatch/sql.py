@@ -30,6 +30,7 @@ PUBLIC_VIEWS = [
     "framing_shifts",
     "story_coverage_by_attribute",
     "story_frames_by_attribute",
+    "article_attributes",
 ]
 
 

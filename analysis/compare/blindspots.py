@@ -81,7 +81,7 @@ def find_blind_spots(
     rows = con.execute(
         """WITH tagged AS (
                SELECT x.story_id, x.day, x.outlet, oa.value FROM article_facts x
-               JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = ?),
+               JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?),
            periodic AS (
                SELECT * FROM tagged WHERE story_id IS NOT NULL
                  AND (?::DATE IS NULL OR day >= ?::DATE) AND (?::DATE IS NULL OR day <= ?::DATE)),

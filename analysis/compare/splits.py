@@ -100,7 +100,7 @@ def find_splits(
     rows = con.execute(
         """SELECT x.story_id, oa.value, x.outlet, x.article_id, af.frame_id, af.share
            FROM article_facts x
-           JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = ?
+           JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
            JOIN article_frames af ON af.article_id = x.article_id AND af.codebook_id = ?
            WHERE x.story_id IS NOT NULL AND af.frame_id <> 'none' AND af.share > 0
              AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
@@ -202,7 +202,7 @@ def _evidence(con, s: Split, by, codebook, since, until, per_group) -> dict[str,
             row = con.execute(
                 """SELECT e.sentence, x.outlet, e.score FROM frame_evidence e
                    JOIN article_facts x ON x.article_id = e.article_id
-                   JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = ?
+                   JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
                    WHERE x.story_id = ? AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
                      AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
                    ORDER BY e.score DESC, e.article_id, e.rank LIMIT 1""",

@@ -144,7 +144,7 @@ def _conditions(w: Watch) -> tuple[list[str], list]:
     params: list = []
     if w.attribute:
         sql.append(
-            "AND x.outlet IN (SELECT outlet FROM outlet_attributes WHERE attribute = ? AND value = ?)"
+            "AND x.article_id IN (SELECT article_id FROM article_attributes WHERE attribute = ? AND value = ?)"
         )
         params += [w.attribute, w.value]
     if w.frame_id:

@@ -20,6 +20,11 @@ class Embedder(ABC):
 
     name: str
     default_batch_size: int = 64
+    # How widely the cosine similarities of unrelated sentences spread, relative to
+    # all-MiniLM-L6-v2 (standard deviation over the shipped background sentences: MiniLM
+    # 0.101, USE 0.105, e5 0.030). Zero-shot framing's threshold is a similarity margin,
+    # so it is scaled by this.
+    similarity_scale: float = 1.0
 
     @property
     @abstractmethod

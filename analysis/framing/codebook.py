@@ -17,6 +17,7 @@ import tomllib
 from framewatch.errors import InputError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+_EXAMPLES_IN = re.compile(r"^examples_[a-z]{2,3}$")  # examples_de, examples_ar, ...
 
 
 class CodebookError(InputError):
@@ -29,6 +30,13 @@ class Frame:
     label: str
     description: str
     examples: tuple[str, ...]
+    # Examples in other languages (``examples_de = [...]``): (language, examples) pairs.
+    translated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def all_examples(self) -> tuple[str, ...]:
+        """The English examples and those in every other language, as prototypes."""
+        return self.examples + tuple(e for _, ex in self.translated for e in ex)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ class Codebook:
     @property
     def hash(self) -> str:
         """Content hash of what classification depends on, not of comments or layout."""
-        canon = repr([(f.id, f.description, f.examples) for f in self.frames])
+        canon = repr([(f.id, f.description, f.examples, *((f.translated,) if f.translated else ()))
+                      for f in self.frames])  # fmt: skip
         return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
     @property
@@ -104,14 +113,20 @@ def parse_codebook(text: str, origin: str) -> Codebook:
         if fid in seen:
             raise CodebookError(f"{origin}: frames[{i}].id {fid!r} is used twice (line {line})")
         seen.add(fid)
+        translated = []
+        for key in ["examples", *sorted(k for k in f if _EXAMPLES_IN.match(k))]:
+            examples = f.get(key, [])
+            if not isinstance(examples, list) or not all(
+                isinstance(e, str) and e.strip() for e in examples
+            ):
+                raise CodebookError(
+                    f"{origin}: frames[{i}].{key} must be a list of strings (line {line})"
+                )
+            if key != "examples":
+                translated.append((key.split("_", 1)[1], tuple(e.strip() for e in examples)))
         examples = f.get("examples", [])
-        if not isinstance(examples, list) or not all(
-            isinstance(e, str) and e.strip() for e in examples
-        ):
-            raise CodebookError(
-                f"{origin}: frames[{i}].examples must be a list of strings (line {line})"
-            )
-        unknown = set(f) - {"id", "label", "description", "examples"}
+        known = {"id", "label", "description", "examples"}
+        unknown = {k for k in f if not _EXAMPLES_IN.match(k)} - known
         if unknown:
             raise CodebookError(
                 f"{origin}: frames[{i}] has unknown key {sorted(unknown)[0]!r} (line {line})"
@@ -122,6 +137,7 @@ def parse_codebook(text: str, origin: str) -> Codebook:
                 need_str(f, "label", where, line),
                 need_str(f, "description", where, line),
                 tuple(e.strip() for e in examples),
+                tuple(translated),
             )  # fmt: skip
         )
     return Codebook(

@@ -64,7 +64,9 @@ def prepare(rows: list[LabelledText], framer: ZeroShotFramer, model) -> Prepared
 
 def codebook_rows(cb: Codebook) -> list[LabelledText]:
     """The codebook's own words as labelled examples: each description and example."""
-    return [LabelledText("", t, [f.id]) for f in cb.frames for t in (f.description, *f.examples)]
+    return [
+        LabelledText("", t, [f.id]) for f in cb.frames for t in (f.description, *f.all_examples)
+    ]
 
 
 def zero_shot_sets(framings: list[ArticleFraming], multi_label: bool) -> list[list[str]]:
@@ -161,8 +163,20 @@ class Evaluation:
         gold = [self.data.gold[i] for i in idx]
         preds = [pred[i] for i in idx]
         out = scores(gold, preds, self.cb.frame_ids)
+        out["per_language"] = self._per_language(idx, gold, preds)
         out["ci95"] = bootstrap_ci(gold, preds, self.cb.frame_ids, self.seed)
         out["confusion"] = confusion(gold, preds)
+        return out
+
+    def _per_language(self, idx: list[int], gold, preds) -> dict[str, dict]:
+        """Headline figures of each language's rows (the file's `language` column, else
+        detected), beside the overall ones; "?" for rows too short to tell."""
+        langs = [self.data.rows[i].language or "?" for i in idx]
+        out = {}
+        for lang in sorted(set(langs)):
+            sel = [k for k, x in enumerate(langs) if x == lang]
+            sc = scores([gold[k] for k in sel], [preds[k] for k in sel], self.cb.frame_ids)
+            out[lang] = {k: sc[k] for k in ("n", *HEADLINE)}
         return out
 
     def learning_curve(self, method: str, sizes: list[int], seeds: int = 3) -> list[dict]:
@@ -188,7 +202,7 @@ class Evaluation:
 
 
 def _headline(result: dict) -> dict:
-    return {k: result[k] for k in ("n", *HEADLINE, "ci95", "per_frame")}
+    return {k: result[k] for k in ("n", *HEADLINE, "ci95", "per_frame", "per_language")}
 
 
 def majority(gold: list[list[str]], tr: np.ndarray, n_test: int, multi: bool) -> list[list[str]]:

@@ -167,7 +167,7 @@ def training_rows(
     labels = [[f for f in r.frames if f in frames] for r in rows]
     for f in cb.frames:
         if f.id in frames:
-            for t in (f.description, *f.examples):
+            for t in (f.description, *f.all_examples):
                 texts.append(t)
                 labels.append([f.id])
     return texts, labels, frames

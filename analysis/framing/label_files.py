@@ -25,6 +25,7 @@ class LabelledText:
     title: str
     text: str
     frames: list[str]
+    language: str | None = None  # the file's `language` column, else detected from the text
 
 
 def parse_frames(value: object) -> list[str]:
@@ -89,7 +90,7 @@ def read_labelled_file(
                 unknown[label] += 1
             elif fid not in frames:
                 frames.append(fid)
-        out.append(LabelledText(title, text or title, frames))
+        out.append(LabelledText(title, text or title, frames, _language(rec, title, text)))
     if unknown:
         listed = ", ".join(f"{k!r} ({n})" for k, n in sorted(unknown.items()))
         raise InputError(
@@ -101,7 +102,14 @@ def read_labelled_file(
     return out
 
 
+def _language(rec: dict, title: str, text: str) -> str | None:
+    """The file's `language` column when it has one (it is the gold), else detected."""
+    from framewatch.language import language_of, normalise
+
+    return normalise(str(rec.get("language") or "")) or language_of(title, text).code
+
+
 def sample_labelled() -> list[LabelledText]:
     from framewatch.sample_site import load_corpus
 
-    return [LabelledText(a.title, a.text, [a.frame]) for a in load_corpus()]
+    return [LabelledText(a.title, a.text, [a.frame], "en") for a in load_corpus()]

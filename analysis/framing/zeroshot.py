@@ -20,20 +20,23 @@ from importlib import resources
 import numpy as np
 
 from framewatch.analysis.framing.codebook import Codebook
+from framewatch.analysis.framing.sentences import sentences
 
 TITLE_WEIGHT = 2.0
 EVIDENCE_PER_FRAME = 2
 MIN_WORDS, MAX_CHARS = 4, 600
-_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
+MIN_CHARS = 8  # a sentence of Chinese or Japanese has no spaces to count words by
+_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]")
 
 
-def split_sentences(text: str) -> list[str]:
-    out = []
-    for part in _SPLIT.split(text or ""):
-        s = " ".join(part.split())
-        if len(s.split()) >= MIN_WORDS:
-            out.append(s[:MAX_CHARS])
-    return out
+def split_sentences(text: str, language: str | None = None) -> list[str]:
+    """Sentences worth scoring: long enough to frame anything (``MIN_WORDS``, or for
+    scripts written without spaces, ``MIN_CHARS``), cut at ``MAX_CHARS``."""
+    return [s[:MAX_CHARS] for s in sentences(text, language) if _long_enough(s)]
+
+
+def _long_enough(s: str) -> bool:
+    return len(s.split()) >= MIN_WORDS or len(_SPACELESS.findall(s)) >= MIN_CHARS
 
 
 def article_sentences(title: str | None, text: str | None) -> tuple[list[str], list[float]]:
@@ -102,10 +105,10 @@ class ZeroShotFramer:
     def __init__(self, codebook: Codebook, encoder: SentenceEncoder, threshold: float):
         self.codebook = codebook
         self.encoder = encoder
-        self.threshold = threshold
+        self.threshold = threshold * getattr(encoder.model, "similarity_scale", 1.0)
         protos, owner = [], []
         for j, f in enumerate(codebook.frames):
-            for p in (f.description, *f.examples):
+            for p in (f.description, *f.all_examples):
                 protos.append(p)
                 owner.append(j)
         self._protos = encoder.encode(protos)

@@ -60,6 +60,20 @@ def _doc(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{t or ''}. {t or ''}. {(x or '')[:1500]}" for t, x in rows)
 
 
+def main_languages(members: list[tuple[int, str | None]]) -> dict[int, str | None]:
+    """Each story's most common language (ties: the code first in alphabetical order).
+
+    A story told in several languages is labelled and headlined in the language most of
+    its articles use, so its label is words of one language and its headline readable
+    beside them; the story page shows its coverage by language.
+    """
+    counts: dict[int, dict[str | None, int]] = {}
+    for sid, lang in members:
+        c = counts.setdefault(sid, {})
+        c[lang] = c.get(lang, 0) + 1
+    return {sid: min(c, key=lambda k: (-c[k], k or "")) for sid, c in counts.items()}
+
+
 def refresh_stories(
     store: Store, story_ids: list[int], model: str, settings: AnalysisSettings
 ) -> None:
@@ -74,14 +88,16 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     if not story_ids:
         return
     rows = store.execute(
-        """SELECT m.story_id, a.id, a.title, a.text FROM story_members m
+        """SELECT m.story_id, a.id, a.title, a.text, a.language FROM story_members m
            JOIN articles a ON a.id = m.article_id
            WHERE m.story_id IN (SELECT unnest(?))""",
         [story_ids],
     ).fetchall()
+    main = main_languages([(sid, lang) for sid, _aid, _t, _x, lang in rows])
     texts: dict[int, list[tuple[str, str]]] = {}
-    for sid, _aid, title, text in rows:
-        texts.setdefault(sid, []).append((title, text))
+    for sid, _aid, title, text, lang in rows:
+        if lang == main[sid]:  # label and headline speak the story's main language
+            texts.setdefault(sid, []).append((title, text))
     # Background: other stories around the same time, so labels say what is distinctive.
     bg = store.execute(
         """SELECT m.story_id, any_value(a.title), string_agg(left(a.text, 600), ' ')
@@ -105,11 +121,12 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
              FROM story_members m JOIN stories s ON s.id = m.story_id
              JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
              JOIN articles a ON a.id = m.article_id
-             WHERE m.story_id IN (SELECT unnest(?))),
+             JOIN (SELECT unnest(?) AS story_id, unnest(?) AS language) ml
+               ON ml.story_id = m.story_id AND ml.language IS NOT DISTINCT FROM a.language),
            ranked AS (SELECT *, max(sim) OVER (PARTITION BY story_id) AS best FROM members)
            SELECT story_id, article_id, title FROM ranked WHERE sim >= best - ?
            QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY seen_at NULLS LAST, article_id) = 1""",
-        [model, ids, NEAR_TIE],
+        [model, ids, [main[i] for i in ids], NEAR_TIE],
     ).fetchall()
     head = {sid: (aid, title) for sid, aid, title in near}
     updates = [

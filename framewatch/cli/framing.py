@@ -53,7 +53,7 @@ def codebooks_show(
         cb = resolve_codebook(codebook, store)
     out.print(f"{cb.id}: {cb.name} ({len(cb.frames)} frames, hash {cb.hash})", markup=False)
     print_table(["frame", "label", "description", "examples"],
-                [(f.id, f.label, f.description, len(f.examples)) for f in cb.frames])  # fmt: skip
+                [(f.id, f.label, f.description, len(f.all_examples)) for f in cb.frames])  # fmt: skip
 
 
 @codebooks_app.command("suggest")
@@ -282,6 +282,10 @@ def eval_framing_cmd(
             out.print(line(f"baseline {name}", b))
     print_table(["frame", "precision", "recall", "f1", "support"],
                 [(f, v["precision"], v["recall"], v["f1"], v["support"]) for f, v in result["per_frame"].items()])  # fmt: skip
+    lr = result["baselines"].get("logistic_regression", {}).get("per_language", {})
+    print_table(["language", "rows", "accuracy", "micro-F1", "macro-F1", "LR micro-F1"],
+                [(lang, v["n"], v["accuracy"], v["micro_f1"], v["macro_f1"], lr.get(lang, {}).get("micro_f1", ""))
+                 for lang, v in result["per_language"].items()], title="by language")  # fmt: skip
     preds = sorted({p for row in result["confusion"].values() for p in row})
     print_table(["gold \\ predicted", *preds],
                 [(g, *(row.get(p, "") for p in preds)) for g, row in result["confusion"].items()],

@@ -76,7 +76,11 @@ def eval_stories_cmd(
         float | None, typer.Option(help="Override story_window_days (topic_window_days).")
     ] = None,
 ) -> None:
-    """B-cubed precision/recall/F1 and ARI of the story (or topic) clustering on labelled data."""
+    """B-cubed precision/recall/F1 and ARI of the story (or topic) clustering on labelled data.
+
+    A file of rated pairs (id1, text1, id2, text2, overall: 1 same event .. 4 unrelated, as
+    SemEval-2022 Task 8) gets pairwise precision, recall and F1, overall and across languages.
+    """
     from framewatch.analysis.stories.evaluate import (
         LEVELS,
         eval_stories,
@@ -88,15 +92,34 @@ def eval_stories_cmd(
         raise UsageError("give a labelled FILE or --sample")
     if level not in LEVELS:
         raise UsageError(f"unknown --level {level!r} (use {' or '.join(LEVELS)})")
-    arts = sample_articles(level) if sample else labelled_articles(file, LEVELS[level])
+    from framewatch.analysis.stories.pairs import eval_pairs, is_pair_file, read_pairs
+
+    pairwise = file is not None and is_pair_file(file)
+    arts = (
+        None
+        if pairwise
+        else (sample_articles(level) if sample else labelled_articles(file, LEVELS[level]))
+    )
     a = ctx.obj.settings.analysis
     prefix = "topic" if level == "topic" else "story"
     if threshold is not None:
         setattr(a, f"{prefix}_threshold", threshold)
     if window is not None:
         setattr(a, f"{prefix}_window_days", window)
-    result = eval_stories(arts, a, level)
+    result = eval_pairs(read_pairs(file), a) if pairwise else eval_stories(arts, a, level)
     if as_json:
         print_json(result)
+        return
+    if pairwise:
+        rows = [
+            ("all pairs", result["overall"]),
+            ("across languages", result["across_languages"]),
+            *result["by_language_pair"].items(),
+        ]
+        print_table(["pairs", "rated", "same event", "precision", "recall", "f1"],
+                    [(k, v["pairs"], v["same_event"], v["precision"], v["recall"], v["f1"])
+                     for k, v in rows if v])  # fmt: skip
+        out.print(f"model {result['model']}, story_threshold {result['threshold']}; "
+                  f"{result['skipped_in_between']} pairs rated between 1.5 and 3.5 left out")  # fmt: skip
         return
     print_table(["metric", "value"], [(k, v) for k, v in result.items()])

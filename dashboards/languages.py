@@ -1,0 +1,80 @@
+"""The dashboard's languages: a sidebar filter, a story's coverage by language, and the
+language of each evidence sentence (shown as written, never translated)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from framewatch.dashboards.markup import safe
+
+UNKNOWN = "?"  # too short to tell, and nothing declared
+
+
+def languages(con) -> list[str]:
+    """Languages of the store's articles, most articles first."""
+    return [r[0] for r in con.execute(
+        """SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1""",
+        [UNKNOWN],
+    ).fetchall()]  # fmt: skip
+
+
+def language_picker(con, wanted: list[str]) -> list[str]:
+    """The sidebar's "Languages" filter (empty: all); shown only when the store has two."""
+    names = languages(con)
+    if len(names) < 2:
+        return []
+    return st.sidebar.multiselect(
+        "Languages", names, default=[w for w in wanted if w in names], key="languages"
+    )
+
+
+def story_languages(con, story_id: int) -> pd.DataFrame:
+    """Articles and outlets of a story per language (copies counted once)."""
+    return con.execute(
+        """SELECT coalesce(a.language, ?) AS language, count(*) AS articles,
+                  count(DISTINCT x.outlet) AS outlets,
+                  round(avg(a.language_confidence), 2) AS mean_confidence
+           FROM article_facts x JOIN articles a ON a.id = x.article_id
+           WHERE x.story_id = ? GROUP BY 1 ORDER BY articles DESC, language""",
+        [UNKNOWN, story_id],
+    ).df()
+
+
+def article_languages(con, article_ids: list[int]) -> dict[int, str]:
+    return dict(con.execute(
+        "SELECT id, coalesce(language, ?) FROM articles WHERE id IN (SELECT unnest(?))",
+        [UNKNOWN, article_ids],
+    ).fetchall())  # fmt: skip
+
+
+def show_story_languages(con, story_id: int) -> None:
+    """Coverage by language, and which language the label and headline speak."""
+    by_lang = story_languages(con, story_id)
+    if len(by_lang) < 2:
+        return
+    st.subheader("Coverage by language")
+    st.dataframe(by_lang, hide_index=True, key="story_languages")
+    st.caption(
+        f"Label and headline are in {safe(str(by_lang.iloc[0]['language']))}, the language "
+        "most of the story's articles use; evidence sentences below are shown as written."
+    )
+
+
+def allowed(con, article_ids: list[int], picked: list[str]) -> set[int]:
+    """The articles in the picked languages (all of them when none is picked)."""
+    if not picked:
+        return set(article_ids)
+    langs = article_languages(con, article_ids)
+    return {a for a in article_ids if langs.get(a) in picked}
+
+
+def stories_in(con, picked: list[str]) -> set[int] | None:
+    """Stories with at least one article in the picked languages (None: no filter)."""
+    if not picked:
+        return None
+    return {r[0] for r in con.execute(
+        """SELECT DISTINCT x.story_id FROM article_facts x JOIN articles a ON a.id = x.article_id
+           WHERE x.story_id IS NOT NULL AND list_contains(?::VARCHAR[], coalesce(a.language, ?))""",
+        [picked, UNKNOWN],
+    ).fetchall()}  # fmt: skip

