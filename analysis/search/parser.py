@@ -196,7 +196,8 @@ def describe(node: Node) -> str:
         return f'~"{node.text}"'
     if isinstance(node, Field):
         v = node.value
-        return f"{node.name}:" + (f'"{v}"' if any(c.isspace() for c in v) else v)
+        bare = v and all(c.isalnum() or c in "_.-" for c in v)  # else it would read back as more
+        return f"{node.name}:" + (v if bare else f'"{v}"')
     if isinstance(node, Not):
         return "NOT " + _wrap(node.item)
     sep = " AND " if isinstance(node, And) else " OR "

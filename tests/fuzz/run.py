@@ -29,12 +29,13 @@ def main() -> None:
         return
     import atheris
 
-    with atheris.instrument_imports(include=["framewatch", "feedparser", "tomllib"]):
+    with atheris.instrument_imports(include=["framewatch", "feedparser", "tomllib", "lark"]):
         import targets  # noqa: F401 - instruments the parsers it imports below
         import tomllib  # noqa: F401 - the codebook parser's TOML reader, guided too
 
         from framewatch import importer  # noqa: F401
         from framewatch.analysis.framing import codebook  # noqa: F401
+        from framewatch.analysis.search import parser  # noqa: F401 - and lark's parser under it
         from framewatch.crawler import feeds, opml  # noqa: F401
 
     ap = argparse.ArgumentParser(description=__doc__)
