@@ -77,6 +77,17 @@ def _split_store(tmp_path):
     return db
 
 
+def test_a_watch_reports_a_split_that_holds_up_once_and_never_one_article_a_side(tmp_path):
+    db = _split_store(tmp_path)
+    assert fw("watch", "add", "chips", "chip OR ferry", "--split-by", "lean", db=db).exit_code == 0
+    first = json.loads(fw("watch", "check", "--json", db=db).stdout)
+    assert sorted((m["kind"], m["story_id"]) for m in first) == [
+        ("match", 1), ("match", 2), ("split", 1)]  # fmt: skip
+    detail = next(m["detail"] for m in first if m["kind"] == "split")
+    assert "between" in detail and "6 and 6 outlets" in detail and "p = " in detail
+    assert json.loads(fw("watch", "check", "--json", db=db).stdout) == []
+
+
 def test_only_splits_that_hold_up_are_listed_with_counts_and_intervals(tmp_path):
     db = _split_store(tmp_path)
     r = fw("splits", "--by", "lean", "--json", db=db)

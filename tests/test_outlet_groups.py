@@ -322,18 +322,3 @@ def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
     assert fw("watch", "remove", "budget", db=db).exit_code == 2
     assert fw("watch", "add", "nothing", db=db).exit_code == 2
     assert fw("watch", "add", "bad", "--group", "lean", db=db).exit_code == 2
-
-
-def test_a_watch_reports_a_new_framing_split_once(tmp_path):
-    n = Newsroom(tmp_path / "wsplit.duckdb")
-    n.article("Left One", 1, "2026-11-10", "Chip plant opens", {"threat": 1.0})
-    n.article("Right One", 1, "2026-11-10", "Chip plant opens its doors", {"opportunity": 1.0})
-    db = n.close()
-    csv_file = tmp_path / "leans.csv"
-    csv_file.write_text(LEANS)
-    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
-    assert fw("watch", "add", "chips", "chip", "--split-by", "lean", db=db).exit_code == 0
-    first = json.loads(fw("watch", "check", "--json", db=db).stdout)
-    assert sorted(m["kind"] for m in first) == ["match", "split"]
-    assert "between left and right" in next(m["detail"] for m in first if m["kind"] == "split")
-    assert json.loads(fw("watch", "check", "--json", db=db).stdout) == []

@@ -6,7 +6,9 @@ comes from its outlet group (``attribute = value``) and has its frame as primary
 each when given. Watches saved before the query language hold their words as a query of
 those words (migration 011). A story matches when one of its articles does. With ``split_by`` a
 watch also reports a matched story whose groups frame it apart (divergence at least
-``compare.split_threshold``).
+``compare.split_threshold``) and holds up against chance as the Splits page's do
+(permutation test of outlet labels within the story, ``compare.false_discovery_rate``):
+one article a side is never reported as a split.
 
 ``framewatch watch check`` records what it reported in ``watch_reports``, so a match is
 reported once. The digest reads a snapshot and cannot write: it reports the matches
@@ -226,13 +228,15 @@ def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | Non
         return None
     found = find_splits(
         con, w.split_by, w.codebook_id or "geopolitics-tech", cfg, until=until, story=story_id,
-        evidence_per_group=0,
+        evidence_per_group=0, holding_only=True,
     )  # fmt: skip
     return found[0] if found and found[0].divergence >= cfg.split_threshold else None
 
 
 def _split_detail(s) -> str:
-    return f"framing split {s.divergence:.2f} between {s.pair[0]} and {s.pair[1]}"
+    a, b = s.pair
+    return (f"framing split {s.divergence:.2f} between {a} and {b} "
+            f"({s.outlets.get(a, 0)} and {s.outlets.get(b, 0)} outlets, p = {s.p_value:.3f})")  # fmt: skip
 
 
 def check_watches(
