@@ -118,7 +118,7 @@ def _backfill(out: dict) -> list[str]:
 def _end_to_end_long(out: dict) -> list[str]:
     """Real-length articles end to end, fast framing against exact."""
     runs = {}
-    for mode in ("fast", "exact"):
+    for mode in ("fast", "bf16", "exact"):
         print(
             f"measuring end to end, real-length articles ({mode}) ...", file=sys.stderr, flush=True
         )
@@ -130,6 +130,9 @@ def _end_to_end_long(out: dict) -> list[str]:
         lines.append(f"  {mode:<6} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s "
                      f"(framing stage {r['stage_seconds']['framing']:.1f}s after the fetch)")  # fmt: skip
     lines.append(f"  fast / exact: {ratio:.1f}x (target 3x)")
+    bf16 = runs["bf16"]["articles_per_s"] / runs["exact"]["articles_per_s"]
+    out["end_to_end_long"]["bf16_speedup"] = bf16
+    lines.append(f"  bf16 / exact: {bf16:.1f}x")
     return lines
 
 
@@ -205,7 +208,10 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{results['framing_long']['exact_articles_per_s']:.1f} exact -> "
         f"{results['framing_long']['speedup']:.1f}x (target 5x; "
         f"{results['framing_long']['transformer_share']:.0%} of sentences through the transformer, "
-        f"primary frames identical for {results['framing_long']['primary_agreement']:.0%})",
+        f"primary frames identical for {results['framing_long']['primary_agreement']:.0%}); "
+        f"bf16 {results['framing_long']['bf16_articles_per_s']:.1f} articles/s -> "
+        f"{results['framing_long']['bf16_speedup']:.1f}x (primary frames identical for "
+        f"{results['framing_long']['bf16_primary_agreement']:.0%}; AMX: {results['framing_long']['cpu_has_amx']})",
         f"fine-tuning ({results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
         f"{results['finetune']['minutes']:.1f} min (target <= 10)",
         f"search over {results['search']['articles']:,} articles: p95 {results['search']['p95_ms']:.0f} ms, "

@@ -5,7 +5,8 @@ FrAC, the climate articles and the sample corpus with both paths, in one table; 
 the primary-frame agreement on the AllSides articles and whether fast evidence
 sentences are among the exact path's top three for their frame. Needs
 ../shared/dev-data (or FRAMEWATCH_DEV_DATA); a set that is missing is skipped.
-FRAMEWATCH_QUALITY_SETS=climate,sample limits the table to those sets.
+FRAMEWATCH_QUALITY_SETS=climate,sample limits the table to those sets;
+FRAMEWATCH_QUALITY_PATH=bf16 compares the bf16 path with exact instead of the fast one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 DEV = Path(os.environ.get("FRAMEWATCH_DEV_DATA", Path(__file__).parents[1] / "../shared/dev-data"))
 DOCS = Path(__file__).parents[1] / "docs" / "codebooks"
+PATH = os.environ.get("FRAMEWATCH_QUALITY_PATH", "fast")  # the path compared with exact
 
 
 def _sets():
@@ -42,7 +44,7 @@ def quality_table(settings, home: str) -> list[dict]:
 
     rows = []
     for name, cb, data in _sets():
-        for mode in ("exact", "fast"):
+        for mode in ("exact", PATH):
             print(f"{name} {mode} ...", file=sys.stderr, flush=True)
             ev = Evaluation(data, cb, replace(settings, framing=mode, static_home=home))
             k = 10 if name != "sample" else 3  # the sample has 5-6 articles a frame
@@ -72,7 +74,7 @@ def agreement(settings, home: str) -> dict:
     for name, cb, docs in sets:
         enc = sentence_encoder(settings)
         exact = make_framer(cb, replace(settings, framing="exact"), enc)
-        fast = make_framer(cb, replace(settings, framing="fast", static_home=home), enc)
+        fast = make_framer(cb, replace(settings, framing=PATH, static_home=home), enc)
         re_, rf = exact.frame_articles(docs), fast.frame_articles(docs)
         agree = np.mean([a.primary == b.primary for a, b in zip(re_, rf, strict=True)])
         ok = n = 0
@@ -84,7 +86,7 @@ def agreement(settings, home: str) -> dict:
                     ok += s in top3
         out[f"{name} ({cb.id})"] = {"articles": len(docs), "primary_agreement": round(float(agree), 4),
                                    "evidence_in_exact_top3": round(ok / max(n, 1), 4), "evidence": n,
-                                   "transformer_share": round(fast.transformer_sentences / max(1, fast.all_sentences), 3)}  # fmt: skip
+                                   "transformer_share": round(getattr(fast, "transformer_sentences", 1) / max(1, getattr(fast, "all_sentences", 1)), 3)}  # fmt: skip
     return out
 
 
@@ -114,14 +116,14 @@ def main() -> int:
     )
     table = quality_table(settings, home)
     print(
-        "| data | method | exact acc / micro-F1 / macro-F1 | fast acc / micro-F1 / macro-F1 | largest gap (points) |"
+        f"| data | method | exact acc / micro-F1 / macro-F1 | {PATH} acc / micro-F1 / macro-F1 | largest gap (points) |"
     )
     print("|---|---|---|---|---|")
     for ex in (r for r in table if r["path"] == "exact"):
         fa = next(
             r
             for r in table
-            if r["path"] == "fast" and r["data"] == ex["data"] and r["method"] == ex["method"]
+            if r["path"] == PATH and r["data"] == ex["data"] and r["method"] == ex["method"]
         )
         gap = max(abs(ex[m] - fa[m]) for m in ("accuracy", "micro_f1", "macro_f1")) * 100
         fmt = lambda r: " / ".join(f"{r[m]:.3f}" for m in ("accuracy", "micro_f1", "macro_f1"))  # noqa: E731

@@ -201,7 +201,8 @@ def static_home() -> str:
 
 def stage_framing_long() -> dict:
     """Zero-shot framing of real-length articles (about 650 words, 27 sentences): the fast
-    path (``articles_per_s``) and the exact one (``exact_articles_per_s``), side by side."""
+    path (``articles_per_s``), the exact one (``exact_articles_per_s``) and the bf16 one
+    (``bf16_articles_per_s``), side by side."""
     from dataclasses import replace
 
     from benchmarks.corpus import long_articles
@@ -220,23 +221,39 @@ def stage_framing_long() -> dict:
     n_sent = sum(len(article_sentences(t, x)[0]) for t, x in docs)
     words = sum(len(x.split()) for _, x in docs) / len(docs)
     out, res = {}, {}
-    for key, mode in (("exact_", "exact"), ("", "fast")):  # fresh caches for each path
+    framers = {}
+    for key, mode in (("exact_", "exact"), ("", "fast"), ("bf16_", "bf16")):  # fresh caches
         framer = make_framer(cb, replace(settings, framing=mode), SentenceEncoder(model, 128))
         res[mode], t = _timed(
             lambda f=framer: [
                 r for i in range(0, len(docs), 16) for r in f.frame_articles(docs[i : i + 16])
             ]
         )
+        framers[mode] = framer
         out[f"{key}articles_per_s"] = len(docs) / t
         out[f"{key}sentences_per_s"] = n_sent / t
-    fast = framer
-    agree = [a.primary == b.primary for a, b in zip(res["fast"], res["exact"], strict=True)]
+    fast = framers["fast"]
+
+    def agree(mode: str) -> float:
+        same = [a.primary == b.primary for a, b in zip(res[mode], res["exact"], strict=True)]
+        return sum(same) / len(same)
+
     return {"articles": len(docs), "words_per_article": round(words),
             "sentences_per_article": round(n_sent / len(docs), 1), **out,
             "speedup": out["articles_per_s"] / out["exact_articles_per_s"],
             "transformer_share": fast.transformer_sentences / max(1, fast.all_sentences),
-            "primary_agreement": sum(agree) / len(agree), "static_build_or_check_s": t_build,
+            "primary_agreement": agree("fast"), "static_build_or_check_s": t_build,
+            "bf16_speedup": out["bf16_articles_per_s"] / out["exact_articles_per_s"],
+            "bf16_primary_agreement": agree("bf16"), "cpu_has_amx": _has_amx(),
             **_runs_on(model)}  # fmt: skip
+
+
+def _has_amx() -> bool:
+    """bf16 framing is fast only where the CPU has bfloat16 matrix units (Intel AMX)."""
+    import torch
+
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
 
 
 def stage_finetune() -> dict:
@@ -307,7 +324,7 @@ def end_to_end(alongside: bool = True, per_host_delay_s: float = 0.0, long: bool
     waits for the last and the model runs in this process. ``per_host_delay_s``
     above 0 fetches as politely as the crawler does by default (2 requests per host
     at once, 0.5 s apart), which is what makes a real crawl take time. ``long`` serves
-    real-length articles; ``framing`` (fast or exact) overrides the setting.
+    real-length articles; ``framing`` (exact, bf16 or fast) overrides the setting.
     """
     import multiprocessing as mp
 

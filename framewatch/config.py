@@ -91,10 +91,13 @@ class AnalysisSettings:
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels
     # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
     finetune_steps: int = 600
-    # exact: every sentence through the model; fast: a static model (distilled once from
-    # `model`) scores every sentence and only the deciding ones go through the model. Not the
-    # default: on real-length articles it lost 2-5 points of eval figures (README, issue 25).
-    framing: str = "exact"
+    # exact: every sentence through the model in float32 (the reference). bf16: every
+    # sentence, matrix products in bfloat16 (the same verdicts within float noise; 2.7x on
+    # CPUs with Intel AMX, slower than exact on CPUs without bfloat16 units). auto (default):
+    # bf16 where the hardware has bfloat16 units (AMX, or a CUDA GPU), else exact. fast: a
+    # static model (distilled once from `model`) scores every sentence and only the deciding
+    # ones go through the model; it lost 2-5 points of eval figures on real-length articles.
+    framing: str = "auto"
     # Where the static model is kept; empty: beside the store (STORE.models/).
     static_home: str = ""
 
@@ -353,9 +356,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(
             f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
         )
-    if settings.analysis.framing not in {"fast", "exact"}:
+    if settings.analysis.framing not in {"auto", "exact", "bf16", "fast"}:
         raise ConfigError(
-            f"{p}: analysis.framing must be fast or exact, got {settings.analysis.framing!r}"
+            f"{p}: analysis.framing must be auto, exact, bf16 or fast, "
+            f"got {settings.analysis.framing!r}"
         )
     return settings
 

