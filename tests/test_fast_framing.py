@@ -163,6 +163,13 @@ def test_bf16_falls_back_to_exact_where_the_backend_cannot(tmp_path):
         assert not is_bf16(settings) and version_suffix(settings) == ""
     assert version_suffix(AnalysisSettings(framing="bf16")) == ":bf16"
     assert version_suffix(AnalysisSettings(framing="bf16", device="mps")) == ""
+    # `models show` says which path the default resolves to on this machine.
+    from framewatch.analysis.embedding.select import bf16_is_fast
+
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "x.duckdb"), "models", "show"])
+    shown = json.loads(res.stdout)
+    assert shown["framing"] == "auto"
+    assert shown["framing_here"] == ("bf16" if bf16_is_fast("auto") else "exact")
 
 
 def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transformer(model, tmp_path):

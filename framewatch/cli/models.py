@@ -28,7 +28,11 @@ def models_build(
 @models_app.command("show")
 @handles_errors
 def models_show(ctx: typer.Context) -> None:
-    """Where the static model is, what it was built from, and whether it is current."""
+    """Which framing path runs on this machine (`framing = "auto"` resolved), and where the
+    static model is, what it was built from, and whether it is current."""
     from framewatch.analysis.embedding.static_models import describe, with_home
+    from framewatch.analysis.framing.framers import path
 
-    print_json(describe(with_home(ctx.obj.settings.analysis, ctx.obj.db)))
+    settings = ctx.obj.settings.analysis
+    print_json({"framing": settings.framing, "framing_here": path(settings),
+                **describe(with_home(settings, ctx.obj.db))})  # fmt: skip
