@@ -137,7 +137,7 @@ def _end_to_end_long(out: dict) -> list[str]:
 
 
 def _backfill_long(out: dict) -> list[str]:
-    """1,000 real-length articles backfilled with the fast framing path."""
+    """1,000 real-length articles backfilled with the default framing path (auto)."""
     import importlib.util
 
     from benchmarks.backfill import backfill_run
@@ -150,7 +150,10 @@ def _backfill_long(out: dict) -> list[str]:
               file=sys.stderr, flush=True)  # fmt: skip
         runs[f"{engine}_{workers}"] = _isolated(backfill_run, engine, workers, n, True)
     out["backfill_long"] = runs
-    lines = [f"backfill of {n} real-length articles, fast framing:"]
+    from framewatch.analysis.framing.framers import path
+    from framewatch.config import AnalysisSettings
+
+    lines = [f"backfill of {n} real-length articles, default framing ({path(AnalysisSettings())}):"]
     for key, r in runs.items():
         lines.append(f"  {key:<8} {r['seconds']:6.1f}s  {r['articles_per_s']:5.1f} articles/s "
                      f"(CPU {r['cpu_ms_per_article']:5.1f} ms/article)")  # fmt: skip

@@ -99,8 +99,6 @@ def backfill_run(engine: str, workers: int, n: int = N_ARTICLES, long: bool = Fa
         opts = BackfillOptions(engine=engine, workers=workers, partition_size=50)
         settings = Settings()
         settings.analysis.static_home = static_home()
-        if long:
-            settings.analysis.framing = "fast"
         with TreeCPU() as cpu:
             start = time.perf_counter()
             with recorded_run(store, "backfill") as rec:
