@@ -91,13 +91,15 @@ class AnalysisSettings:
     # Most training batches of `framewatch train --method finetune` (8 passes over the labels
     # up to this); 600 batches of short texts take about 4 minutes on 2 CPU cores.
     finetune_steps: int = 600
-    # exact: every sentence through the model in float32 (the reference). bf16: every
-    # sentence, matrix products in bfloat16 (the same verdicts within float noise; 2.7x on
-    # CPUs with Intel AMX, slower than exact on CPUs without bfloat16 units). auto (default):
-    # bf16 where the hardware has bfloat16 units (AMX, or a CUDA GPU), else exact. fast: a
-    # static model (distilled once from `model`) scores every sentence and only the deciding
-    # ones go through the model; it lost 2-5 points of eval figures on real-length articles.
-    framing: str = "auto"
+    # exact (default): every sentence through the model in float32, the same verdicts
+    # whatever the batches. bf16: every sentence, matrix products in bfloat16 (the same
+    # quality, 2.4-2.7x on CPUs with Intel AMX, slower than exact on CPUs without bfloat16
+    # units; a vector moves by up to 1e-3 with the batch it is in, so a re-run may differ on
+    # sentences at a threshold). auto: bf16 where the hardware has bfloat16 units (AMX, a
+    # CUDA GPU), else exact. fast: a static model (distilled once from `model`) scores every
+    # sentence and only the deciding ones go through the model; it lost 2-5 points of eval
+    # figures on real-length articles.
+    framing: str = "exact"
     # Where the static model is kept; empty: beside the store (STORE.models/).
     static_home: str = ""
 

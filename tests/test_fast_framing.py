@@ -1,4 +1,4 @@
-"""Cheaper framing (issue 25): bfloat16 arithmetic (bf16, the default where the hardware
+"""Cheaper framing (issue 25): bfloat16 arithmetic (bf16; auto picks it where the hardware
 has bfloat16 units), or a static model picking the sentences the transformer scores (fast).
 
 The static model is distilled with model2vec from the packaged model (no network);
@@ -109,15 +109,16 @@ def test_exact_setting_stores_todays_per_sentence_results(tmp_path, model):
 
 def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
     """The fast and bf16 paths frame the sample corpus with the same primary frames, and
-    mark their verdicts so switching paths re-frames. The default (auto) is bf16 where the
-    hardware has bfloat16 units, else exact: never the lossy fast path."""
+    mark their verdicts so switching paths re-frames. The default stays exact (the same
+    verdicts whatever the batches); auto is bf16 where the hardware has bfloat16 units."""
     from framewatch.analysis.embedding.select import bf16_is_fast
     from framewatch.analysis.framing.framers import path
     from framewatch.store import open_store
 
     settings = Settings()
-    assert settings.analysis.framing == "auto"
-    assert path(settings.analysis) == ("bf16" if bf16_is_fast("auto") else "exact")
+    assert settings.analysis.framing == "exact"
+    auto = replace(settings.analysis, framing="auto")
+    assert path(auto) == ("bf16" if bf16_is_fast("auto") else "exact")
     paths = {}
     for mode in ("fast", "bf16", "exact"):
         settings.analysis.framing = mode
@@ -166,7 +167,10 @@ def test_bf16_falls_back_to_exact_where_the_backend_cannot(tmp_path):
     # `models show` says which path the default resolves to on this machine.
     from framewatch.analysis.embedding.select import bf16_is_fast
 
-    res = CliRunner().invoke(app, ["--db", str(tmp_path / "x.duckdb"), "models", "show"])
+    cfg = tmp_path / "fw.toml"
+    cfg.write_text('[analysis]\nframing = "auto"\n')
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "x.duckdb"), "--config", str(cfg),
+                                   "models", "show"])  # fmt: skip
     shown = json.loads(res.stdout)
     assert shown["framing"] == "auto"
     assert shown["framing_here"] == ("bf16" if bf16_is_fast("auto") else "exact")
