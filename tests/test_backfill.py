@@ -323,7 +323,7 @@ def ray_cluster():
         yield f"127.0.0.1:{port}"
     finally:
         os.killpg(head.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10  # Ray's own shutdown; what outlasts it is killed
+        deadline = time.monotonic() + 3  # Ray's own shutdown; what outlasts it is killed
         while _ray_processes(tmp) and time.monotonic() < deadline:
             time.sleep(0.2)
         os.killpg(head.pid, signal.SIGKILL)  # the group lives while its leader is unreaped
