@@ -257,7 +257,7 @@ def test_word_queries_equal_a_regex_reference_on_allsides(tmp_path):
 @pytest.mark.slow
 @needs_chromium
 def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     port = free_port()
     proc = start_dashboard(demo_db, port)
@@ -281,8 +281,9 @@ def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_p
             fresh = browser.new_page(viewport={"width": 1400, "height": 1100})
             fresh.goto(url, wait_until="domcontentloaded")
             fresh.get_by_text("Attention over time").wait_for(timeout=60_000)
-            assert (
-                fresh.get_by_role("textbox", name="Query").input_value() == "lithography OR seabed"
+            # The box is filled as the page finishes its run: wait for it, not one look.
+            expect(fresh.get_by_role("textbox", name="Query")).to_have_value(
+                "lithography OR seabed", timeout=30_000
             )
             fresh.get_by_text("7 of 35 articles match", exact=False).first.wait_for(timeout=30_000)
             browser.close()
