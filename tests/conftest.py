@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -244,3 +249,79 @@ def hostile_db(demo_db, tmp_path_factory) -> Path:
     assert runner.invoke(app, ["--db", str(db), "import", str(f)]).exit_code == 0
     assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
     return db
+
+
+# -- real processes: free ports, the dashboard, headless Chromium --------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's chromium in a container: no sandbox, no GPU, /tmp instead of a small /dev/shm,
+# and none of the background traffic a desktop browser starts.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="Debian's chromium is not installed (make test installs it)",
+)
+
+
+def launch_chromium(pw):
+    """Headless Debian chromium through Playwright (``pw`` from sync_playwright())."""
+    return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_group(pgid: int) -> list[str]:
+    """Live processes of a process group ("pid (command)"), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended while we looked
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(f"{stat.parent.name} {text[text.index('(') : text.rindex(')') + 1]}")
+    return found
+
+
+def start_dashboard(
+    db: Path, port: int, *args: str, config: Path | None = None, timeout: float = 120
+) -> subprocess.Popen:
+    """`framewatch dashboard` in its own process group, answering /_stcore/health when it
+    returns; its output stays readable on ``proc.stdout``. Stop it with stop_dashboard."""
+    cmd = [sys.executable, "-m", "framewatch", "--db", str(db)]
+    cmd += ["--config", str(config)] if config else []
+    proc = subprocess.Popen(
+        [*cmd, "dashboard", "--port", str(port), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    pytest.fail("the dashboard did not start: " + proc.stdout.read().decode(errors="replace"))
+
+
+def stop_dashboard(proc: subprocess.Popen) -> None:
+    """SIGTERM, then assert that no process of its group is left (killing any that is)."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while process_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = process_group(proc.pid)
+    for pid in (int(p.split()[0]) for p in left):  # never leave them running, even on failure
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left after SIGTERM: {left}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, Route, rss, write_jsonl
+from conftest import REPO, Route, free_port, rss, write_jsonl
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -306,7 +306,7 @@ def ray_cluster():
 
     tmp = tempfile.mkdtemp(prefix="fwray", dir="/tmp")  # short: Ray's socket paths are limited
     ray_bin = Path(sys.executable).parent / "ray"
-    port = _free_port()
+    port = free_port()
     # Ray turns token auth on when ~/.ray/auth_token exists (any earlier local
     # ray.init writes one): say what this loopback-only cluster and its driver use.
     saved = os.environ.get("RAY_AUTH_MODE")
@@ -322,12 +322,11 @@ def ray_cluster():
         _wait_for(lambda: "Ray runtime started" in log.read_text(errors="replace"), 180)
         yield f"127.0.0.1:{port}"
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(head.pid, sig)
-            except ProcessLookupError:
-                break
-            time.sleep(3)
+        os.killpg(head.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3  # Ray's own shutdown; what outlasts it is killed
+        while _ray_processes(tmp) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(head.pid, signal.SIGKILL)  # the group lives while its leader is unreaped
         head.wait(timeout=30)
         _wait_for(lambda: not _ray_processes(tmp), 60)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -335,14 +334,6 @@ def ray_cluster():
             os.environ.pop("RAY_AUTH_MODE", None)
         else:
             os.environ["RAY_AUTH_MODE"] = saved
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -7,18 +7,21 @@ names try to inject markup: every page must show them as text.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from conftest import HOSTILE_OUTLET, REPO
+from conftest import (
+    HOSTILE_OUTLET,
+    REPO,
+    free_port,
+    launch_chromium,
+    needs_chromium,
+    start_dashboard,
+    stop_dashboard,
+)
 from streamlit.testing.v1 import AppTest
-from test_dashboard import CHROMIUM, _free_port, _story_id
+from test_dashboard import _story_id
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -166,34 +169,16 @@ def _sentence(tooltip: str) -> str | None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+@needs_chromium
 def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "framewatch", "--db", str(groups_db), "dashboard", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    port = free_port()
+    proc = start_dashboard(groups_db, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(
-                "the dashboard did not start: " + proc.stdout.read1().decode(errors="replace")
-            )
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            )  # fmt: skip
+            browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
 
             def inert() -> None:
@@ -264,5 +249,4 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
             browser.close()
         assert (tmp_path / "splits.png").stat().st_size > 10_000
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_dashboard(proc)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO
+from conftest import (
+    REPO,
+    free_port,
+    launch_chromium,
+    needs_chromium,
+    process_group,
+    start_dashboard,
+    stop_dashboard,
+)
 from streamlit.testing.v1 import AppTest
 
 APP = str(REPO / "dashboards" / "app.py")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _app(db, monkeypatch, **query) -> AppTest:
@@ -114,84 +113,23 @@ def test_every_page_renders_on_an_empty_store(tmp_path, monkeypatch):
         assert "no articles yet" in at.info[0].value
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _group(pgid: int) -> list[str]:
-    """Live processes of a process group ("pid command"), read from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # it ended while we looked
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(f"{stat.parent.name} {text[text.index('(') : text.rindex(')') + 1]}")
-    return found
-
-
-def _start_dashboard(db, port: int) -> subprocess.Popen:
-    """`framewatch dashboard` in its own process group, answering HTTP before it returns."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "framewatch", "--db", str(db), "dashboard", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if (
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status
-                == 200
-            ):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    pytest.fail("the dashboard did not start: " + proc.stdout.read1().decode(errors="replace"))
-
-
-def _stop_and_check_nothing_is_left(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-    deadline = time.time() + 10
-    while _group(proc.pid) and time.time() < deadline:
-        time.sleep(0.2)
-    left = _group(proc.pid)
-    for pid in (int(p.split()[0]) for p in left):  # never leave them running, even on failure
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes left after SIGTERM: {left}"
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_sigterm_to_dashboard_leaves_no_process(demo_db):
-    proc = _start_dashboard(demo_db, _free_port())
-    assert len(_group(proc.pid)) >= 1
-    _stop_and_check_nothing_is_left(proc)
+    proc = start_dashboard(demo_db, free_port())
+    assert len(process_group(proc.pid)) >= 1
+    stop_dashboard(proc)
 
 
-@pytest.mark.skipif(
-    not os.path.exists(CHROMIUM),
-    reason="Debian's chromium is not installed (make test installs it)",
-)
+@needs_chromium
 def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    proc = _start_dashboard(hostile_db, port)
+    port = free_port()
+    proc = start_dashboard(hostile_db, port)
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            )  # fmt: skip
+            browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(base, wait_until="domcontentloaded")
             page.get_by_text("Stories by coverage").wait_for(timeout=60_000)
@@ -235,4 +173,4 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             browser.close()
         assert (tmp_path / "story.png").stat().st_size > 10_000
     finally:
-        _stop_and_check_nothing_is_left(proc)
+        stop_dashboard(proc)

@@ -10,14 +10,13 @@ import http.client
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.parse
 from pathlib import Path
 
 import duckdb
 import pytest
-from test_dashboard import CHROMIUM, _free_port, _stop_and_check_nothing_is_left
+from conftest import free_port, launch_chromium, needs_chromium, start_dashboard, stop_dashboard
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -102,26 +101,6 @@ def _secrets(db: Path) -> list[str]:
     return [r[0] for r in rows if r[0] and len(r[0]) > 8]
 
 
-def _start(db: Path, port: int, *args: str, config: Path | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "framewatch", "--db", str(db)]
-    cmd += ["--config", str(config)] if config else []
-    proc = subprocess.Popen(
-        [*cmd, "dashboard", "--port", str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if _get(port, "/_stcore/health")[0] == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    pytest.fail("the dashboard did not start: " + proc.stdout.read1().decode(errors="replace"))
-
-
 def _get(port, path, headers=None, method="GET", body=None, source="127.0.0.1"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     conn.request(method, path, body=body, headers=headers or {})
@@ -185,10 +164,10 @@ def guarded(demo_db, tmp_path_factory):
         assert CliRunner().invoke(app, args, input=PASSWORDS[user] + "\n").exit_code == 0
     config = folder / "framewatch.toml"
     config.write_text('[dashboard]\ntrusted_proxies = ["127.0.0.1"]\n', encoding="utf-8")
-    port = _free_port()
-    proc = _start(db, port, "--auth", "password", config=config)
+    port = free_port()
+    proc = start_dashboard(db, port, "--auth", "password", config=config)
     yield port, db, proc
-    _stop_and_check_nothing_is_left(proc)
+    stop_dashboard(proc)
 
 
 URLS = ["/", "/?page=SQL", "/?page=Story&story=1", "/?page=Overview&embed=true", "/index.html",
@@ -303,8 +282,8 @@ def test_header_auth_trusts_only_the_proxy(demo_db, tmp_path):
     config = tmp_path / "framewatch.toml"
     config.write_text('[dashboard]\nauth = "header"\ntrusted_proxies = ["127.0.0.1"]\n'
                       'user_header = "X-Remote-User"\n', encoding="utf-8")  # fmt: skip
-    port = _free_port()
-    proc = _start(db, port, config=config)
+    port = free_port()
+    proc = start_dashboard(db, port, config=config)
     try:
         assert _get(port, "/", {"X-Remote-User": "dana"})[0] == 200
         assert _get(port, "/")[0] == 403
@@ -320,14 +299,11 @@ def test_header_auth_trusts_only_the_proxy(demo_db, tmp_path):
         seen = _stream(port, {"X-Remote-User": "dana"})
         assert "Signed in as dana" in seen and "SQL (read-only)" not in seen
     finally:
-        _stop_and_check_nothing_is_left(proc)
+        stop_dashboard(proc)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.path.exists(CHROMIUM),
-    reason="Debian's chromium is not installed (make test installs it)",
-)
+@needs_chromium
 def test_sign_in_in_a_real_browser(guarded, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -335,11 +311,7 @@ def test_sign_in_in_a_real_browser(guarded, tmp_path):
     base = f"http://127.0.0.1:{port}"
     secrets = _secrets(db)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for url in (base + "/", base + "/?page=Story&story=1", base + "/?page=SQL"):
             page.goto(url, wait_until="domcontentloaded")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import email
 import shutil
-import socket
+import time
 from email import policy
 
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import free_port
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -20,6 +21,7 @@ class Inbox:
 
     def __init__(self):
         self.messages: list[tuple[list[str], bytes]] = []
+        self.arrived: list[float] = []  # time.time() of each message, as it was accepted
         self.refuse: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
@@ -29,20 +31,15 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.arrived.append(time.time())
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port)
     ctl.start()
     inbox.port = port
@@ -122,7 +119,7 @@ def test_refused_recipient_does_not_stop_others_and_rerun_sends_only_to_it(
 
 
 def test_unreachable_smtp_server_is_reported_per_recipient(store_copy, tmp_path, monkeypatch):
-    _config(tmp_path, monkeypatch, _free_port(), ["ana@example.org"])
+    _config(tmp_path, monkeypatch, free_port(), ["ana@example.org"])
     r = CliRunner().invoke(app, ["digest", "--send"])
     assert r.exit_code == 3 and "ana@example.org: failed" in r.output and "Connection" in r.output
 

@@ -34,14 +34,15 @@ def test_readme_examples_run_on_the_demo_store(demo_db, tmp_path, monkeypatch):
 
 def test_readme_states_the_figures_the_code_measures():
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    runner = CliRunner()
-    stories = json.loads(runner.invoke(app, ["eval", "stories", "--sample", "--json"]).stdout)
-    framing = json.loads(runner.invoke(app, ["eval", "framing", "--sample", "--json"]).stdout)
-    supervised = json.loads(
-        runner.invoke(
-            app, ["eval", "framing", "--sample", "--method", "supervised", "--cv", "5", "--json"]
-        ).stdout
-    )
+
+    def measured(*args: str) -> dict:
+        result = CliRunner().invoke(app, ["eval", *args, "--sample", "--json"])
+        assert result.exit_code == 0, f"eval {' '.join(args)}: {result.output}"
+        return json.loads(result.stdout)
+
+    stories = measured("stories")
+    framing = measured("framing")
+    supervised = measured("framing", "--method", "supervised", "--cv", "5")
     assert f"B-cubed F1 **{stories['bcubed_f1']:.2f}**" in text
     assert f"accuracy **{framing['accuracy']:.3f}**" in text
     assert f"macro-F1 **{supervised['macro_f1']:.3f}**" in text

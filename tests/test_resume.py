@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,6 +33,11 @@ def _fw(tmp_path, db, *args):
     return [sys.executable, "-m", "framewatch", *args], env
 
 
+def _page_hits(srv) -> list[str]:
+    """Article pages the server was asked for (not feeds), in order."""
+    return [p for p, _ in list(srv.requests) if re.fullmatch(r"/f\d+/a\d+", p)]
+
+
 def _urls(db):
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -56,11 +62,19 @@ def test_killed_fetch_resumes_without_loss_or_doubles(http_server, tmp_path):
     expected = sorted(_urls(reference))
     assert len(expected) == 36
 
+    # Each attempt is killed once the server has answered a given number of its page
+    # requests: inside the run (a batch half stored, a page half read) however slowly
+    # the process starts on a loaded machine.
     kills = 0
-    for delay in (1.2, 1.6, 2.0, 2.4, 2.8):
+    for pages in (1, 4, 7, 11, 16):
+        before = len(_page_hits(srv))
         cmd, env = _fw(tmp_path, killed, "fetch", "--all")
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if len(_page_hits(srv)) - before >= pages:
+                break
+            time.sleep(0.01)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

@@ -8,13 +8,19 @@ real tantivy folder beside the store.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import write_jsonl
+from conftest import (
+    free_port,
+    launch_chromium,
+    needs_chromium,
+    start_dashboard,
+    stop_dashboard,
+    write_jsonl,
+)
 from typer.testing import CliRunner
 
 from framewatch.analysis.search.parser import And, Field, Meaning, Not, Or, QueryError, Words, parse
@@ -248,21 +254,16 @@ def test_word_queries_equal_a_regex_reference_on_allsides(tmp_path):
 
 
 # -- the dashboard in a real browser ---------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+@needs_chromium
 def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_path):
-    from playwright.sync_api import sync_playwright
-    from test_dashboard import _free_port, _start_dashboard, _stop_and_check_nothing_is_left
+    from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
-    proc = _start_dashboard(demo_db, port)
+    port = free_port()
+    proc = start_dashboard(demo_db, port)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+            browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"http://127.0.0.1:{port}/?page=Search", wait_until="domcontentloaded")
             box = page.get_by_role("textbox", name="Query")
@@ -280,11 +281,12 @@ def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_p
             fresh = browser.new_page(viewport={"width": 1400, "height": 1100})
             fresh.goto(url, wait_until="domcontentloaded")
             fresh.get_by_text("Attention over time").wait_for(timeout=60_000)
-            assert (
-                fresh.get_by_role("textbox", name="Query").input_value() == "lithography OR seabed"
+            # The box is filled as the page finishes its run: wait for it, not one look.
+            expect(fresh.get_by_role("textbox", name="Query")).to_have_value(
+                "lithography OR seabed", timeout=30_000
             )
             fresh.get_by_text("7 of 35 articles match", exact=False).first.wait_for(timeout=30_000)
             browser.close()
         assert (tmp_path / "search.png").stat().st_size > 10_000
     finally:
-        _stop_and_check_nothing_is_left(proc)
+        stop_dashboard(proc)

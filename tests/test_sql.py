@@ -200,10 +200,13 @@ def test_notebook_connect_is_read_only(demo_db):
 
 
 READER = """
-import sys, time, json, framewatch
+import sys, time, json, pathlib, framewatch
+stop, ready = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 seen = []
-deadline = time.time() + float(sys.argv[2])
-while time.time() < deadline:
+ready.touch()
+deadline = time.monotonic() + 300  # only if the test never says stop
+# Read until the test says the writer is done, at least 11 times (once after the writer ended).
+while time.monotonic() < deadline and not (stop.exists() and len(seen) > 10):
     try:
         con = framewatch.connect(sys.argv[1])
     except Exception as exc:
@@ -229,14 +232,29 @@ def test_readers_never_block_the_crawler_nor_see_half_a_batch(http_server, tmp_p
     for f in range(4):
         subprocess.run([sys.executable, "-m", "framewatch", "sources", "add", "--no-discover", srv.url(f"/f{f}.xml")],
                        env=env, check=True, capture_output=True)  # fmt: skip
-    writer = subprocess.Popen([sys.executable, "-m", "framewatch", "fetch"], env=env,
+    # The reader runs from before the writer starts until after it ends, however slowly
+    # either starts on a loaded machine.
+    stop, ready = tmp_path / "stop", tmp_path / "ready"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(ready)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    reader = subprocess.run([sys.executable, "-c", READER, str(db), "6"], env=env,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    _, werr = writer.communicate(timeout=120)
+    writer = None
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and reader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        writer = subprocess.Popen([sys.executable, "-m", "framewatch", "fetch"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        _, werr = writer.communicate(timeout=120)
+        stop.touch()
+        out, rerr = reader.communicate(timeout=120)
+    finally:
+        for proc in (reader, writer):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert writer.returncode == 0, werr
-    assert reader.returncode == 0, reader.stderr
-    seen = json.loads(reader.stdout)
+    assert reader.returncode == 0, rerr
+    seen = json.loads(out)
     assert len(seen) > 10
     assert all(n % 12 == 0 for n in seen), f"a reader saw half a batch: {seen}"
     assert seen == sorted(seen)
