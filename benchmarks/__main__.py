@@ -33,9 +33,9 @@ STAGES = [
     "search",
 ]
 POLITE_DELAY_S = 0.5  # the crawler's default per-host delay
-# Beyond the stages: end_to_end_long runs real-length articles end to end with the fast
-# and the exact framing path; backfill_long (not by default: minutes) backfills 1,000 of
-# them with the fast path, on the local engine and on Ray with 2 workers.
+# Beyond the stages: end_to_end_long runs real-length articles end to end with the fast,
+# bf16 and exact framing paths; backfill_long (not by default: minutes) backfills 1,000 of
+# them with the default path, on the local engine and on Ray with 2 workers.
 EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backfill_long", "backends"]
 DEFAULT_EXTRA = ["end_to_end", "end_to_end_long", "backfill", "backends"]
 
@@ -116,7 +116,7 @@ def _backfill(out: dict) -> list[str]:
 
 
 def _end_to_end_long(out: dict) -> list[str]:
-    """Real-length articles end to end, fast framing against exact."""
+    """Real-length articles end to end, the fast and bf16 framing paths against exact."""
     runs = {}
     for mode in ("fast", "bf16", "exact"):
         print(
@@ -137,7 +137,7 @@ def _end_to_end_long(out: dict) -> list[str]:
 
 
 def _backfill_long(out: dict) -> list[str]:
-    """1,000 real-length articles backfilled with the default framing path (auto)."""
+    """1,000 real-length articles backfilled with the default framing path."""
     import importlib.util
 
     from benchmarks.backfill import backfill_run

@@ -57,10 +57,8 @@ class SentenceTransformerEmbedder(Embedder):
         """bfloat16 through torch's autocast: matrix products in bfloat16, layer norms and
         softmax in float32, so vectors stay within 1e-4 cosine of float32 ones (MiniLM on
         real sentences). The weights are shared, not copied."""
-        if precision == "fp32":
-            return self
         if precision != "bf16" or self.model.device.type not in ("cpu", "cuda"):
-            return None
+            return super().at_precision(precision)
         import torch
 
         view = copy.copy(self)

@@ -2,11 +2,12 @@
 ``"fast"``.
 
 exact: every sentence through the transformer in float32 (the reference). bf16: every
-sentence, the transformer's matrix products in bfloat16 (the same verdicts but for
-sentences within about 1e-4 of a threshold; fast only on hardware with bfloat16 units,
-such as Intel AMX or a GPU). fast: a static model picks the few sentences the
-transformer scores (lossy on real-length articles; README "Fast framing"). auto: bf16
-where the hardware computes bfloat16 fast, exact elsewhere.
+sentence, the transformer's matrix products in bfloat16 (the same quality; a vector
+moves by up to 1e-3 with the batch it is in, so a sentence at a threshold may get
+another verdict; fast only on hardware with bfloat16 units, such as Intel AMX or a GPU).
+fast: a static model picks the few sentences the transformer scores (lossy on
+real-length articles; README "Cheaper framing"). auto: bf16 where the hardware computes
+bfloat16 fast, exact elsewhere.
 """
 
 from __future__ import annotations
