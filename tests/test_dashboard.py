@@ -144,9 +144,11 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             page.get_by_text("Who framed it how", exact=False).first.wait_for(timeout=60_000)
             page.get_by_text("Frontier Tech Review — Halvard Labs").first.wait_for(timeout=30_000)
             page.get_by_text("The Northern Ledger — Kestrel-4 misused").first.click()
-            page.get_by_text("danger to national security", exact=False).first.wait_for(
-                timeout=60_000  # a rerun on a loaded 2-core machine can take half a minute
-            )
+            # The visible evidence line: the same words also sit in the articles table's
+            # hidden grid cells, which came first in the page once and were never shown.
+            page.get_by_text("danger to national security", exact=False).filter(
+                visible=True
+            ).first.wait_for(timeout=60_000)  # a rerun on a loaded machine can take 30 s
             page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
             assert page.evaluate("window.__pwned === undefined")
             # The hostile story renders as text, and its javascript: link is not a link.
