@@ -137,6 +137,7 @@ def overview() -> None:
             tooltip=["story_label:N", "frame:N", alt.Tooltip("share:Q", format=".0%")],
         )  # fmt: skip
         st.subheader("Frame mix per story")
+        cp.codebook_caption(con, codebook)
         st.altair_chart(chart, width="stretch")
 
 
@@ -157,6 +158,7 @@ def story_page() -> None:
     st.caption(f"{head.size} articles ({head.copies} near-duplicate copies) from {head.outlets} outlets, "
                f"{head.first_seen:%d %b %Y} – {head.last_seen:%d %b %Y}")  # fmt: skip
     write_params(params, story=sid)
+    cp.codebook_caption(con, codebook)
     cp.story_comparison(con, sid, codebook, by, labels)
     lg.show_story_languages(con, sid)
     arts = q.story_articles(con, sid, codebook)
@@ -206,6 +208,7 @@ def outlets_page() -> None:
     if mix.empty:
         st.info("These outlets have no framed articles in this period.")
     else:
+        cp.codebook_caption(con, codebook)
         st.altair_chart(alt.Chart(mix).mark_bar().encode(
             y=alt.Y("outlet:N", title=None), x=alt.X("sum(share):Q", stack="normalize", axis=alt.Axis(format="%"), title="Frame mix"),
             color=frame_colour(), order=alt.Order("position:Q"),
@@ -240,6 +243,7 @@ def trends_page() -> None:
     if data.empty:
         st.info("No framed articles for this selection.")
         return
+    cp.codebook_caption(con, codebook)
     cp.frame_trends_chart(data, frame_colour())  # with 90% intervals (issue 23)
 
 

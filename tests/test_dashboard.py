@@ -44,6 +44,11 @@ def _story_id(db, like: str) -> int:
     return sid
 
 
+def _names_codebook(at: AppTest) -> bool:
+    """A page that shows frames says, in its body, which codebook they come from."""
+    return any("codebook **Technology and geopolitics**" in c.value for c in at.main.caption)
+
+
 def test_overview_ranks_stories_with_frame_mix(hostile_db, monkeypatch):
     at = _app(hostile_db, monkeypatch)
     assert at.title[0].value == "Stories by coverage"
@@ -56,6 +61,7 @@ def test_overview_ranks_stories_with_frame_mix(hostile_db, monkeypatch):
         "coverage",
     }
     assert table.iloc[0]["articles"] == 6
+    assert _names_codebook(at)
     links = " ".join(m.value for m in at.markdown)
     assert "?page=Story&story=" in links and "kestrel" in links.lower()
     # Hostile feed text arrives escaped: no live HTML tag reaches the page's Markdown.
@@ -73,6 +79,7 @@ def test_story_page_shows_articles_frames_and_evidence(hostile_db, monkeypatch):
         p.lower().split()[0] for p in arts["primary_frame"] if p
     }
     assert len(at.expander) == 6
+    assert _names_codebook(at)
     evidence = " ".join(m.value for e in at.expander for m in e.markdown)
     assert "Threat" in evidence and "danger to national security" in evidence
 
@@ -83,11 +90,13 @@ def test_outlet_comparison_and_blind_spots(hostile_db, monkeypatch):
     spots = at.dataframe[0].value
     assert "glasslock" in " ".join(spots["label"]).lower()
     assert set(spots["outlet"]) == {"Civic Wire"}
+    assert _names_codebook(at)
 
 
 def test_frame_trends_and_sql_pages(hostile_db, monkeypatch):
     at = _page(_app(hostile_db, monkeypatch), "Frame trends")
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 3  # three weeks
+    assert _names_codebook(at)  # on the page, not only in the sidebar's picker
     at.radio(key="trend_mode").set_value("One outlet").run()
     assert not at.exception
     _page(at, "SQL")
