@@ -64,7 +64,8 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         return
     for note in matches.notes:
         st.caption(note)
-    st.markdown(f"**{a.matched}** of {a.total} articles match `{safe(query.strip())}`.")
+    copies = f" ({a.copies} of them near-identical copies of another)" if a.copies else ""
+    st.markdown(f"**{a.matched}** of {a.total} articles match `{safe(query.strip())}`{copies}.")
     if not a.matched:
         return
     _chart(a)
@@ -90,7 +91,7 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     rows = pd.DataFrame(hit_rows(con, matches, SHOWN))
     rows["link"] = rows["url"].map(http_only)
     st.dataframe(
-        rows[["rank", "score", "published_at", "outlet", "title", "link", "id"]], hide_index=True,
+        rows[["rank", "score", "published_at", "outlet", "title", "link", "id", "copy_of"]], hide_index=True,
         width="stretch", key="search_articles",
         column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},
     )  # fmt: skip

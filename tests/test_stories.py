@@ -107,6 +107,20 @@ def test_near_duplicate_copies_count_once_but_stay_visible(store, tmp_path):
     assert (size, copies, outlets) == (1, 1, 2)
     members = store.execute("SELECT count(*) FROM story_members").fetchone()[0]
     assert members == 2
+    # Search and attention say which hit is the copy, so ten outlets' reporting is not
+    # mistaken for one wire text carried ten times.
+    original, copy = store.execute(
+        "SELECT duplicate_of, article_id FROM article_duplicates"
+    ).fetchone()
+    store.publish_snapshot()
+    store.close()
+    word = max(base.title.split(), key=len).strip(".,:;!?'\"")
+    run = CliRunner()
+    hits = json.loads(run.invoke(app, ["--db", str(store.path), "search", word, "--json"]).stdout)
+    assert {h["id"]: h["copy_of"] for h in hits} == {original: None, copy: original}
+    r = run.invoke(app, ["--db", str(store.path), "attention", word, "--json"])
+    assert r.exit_code == 0, r.output
+    assert (json.loads(r.stdout)["matched"], json.loads(r.stdout)["copies"]) == (2, 1)
 
 
 def test_switching_model_re_embeds_instead_of_mixing(store, tmp_path):

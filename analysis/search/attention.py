@@ -29,6 +29,7 @@ class Attention:
     by: str | None
     matched: int
     total: int
+    copies: int = 0  # matches that are near-identical copies of another article (wire copy)
     series: list[dict] = field(default_factory=list)  # period, group, matched, total, share
     outlets: list[dict] = field(default_factory=list)  # outlet, matched, articles, share
     words: list[dict] = field(default_factory=list)  # word, articles, weight
@@ -77,6 +78,9 @@ def attention(
     if not len(matches):
         return result
     with matched_table(con, matches.ids) as t:
+        result.copies = con.execute(
+            f"SELECT count(*) FROM {t} m JOIN article_duplicates d ON d.article_id = m.id"
+        ).fetchall()[0][0]
         result.series = [
             {"period": p, "group": g, "matched": m, "total": n, "share": round(m / n, 4) if n else 0.0}
             for p, g, m, n in con.execute(

@@ -10,7 +10,9 @@ import pyarrow as pa
 
 from framewatch.analysis.search.engine import Matches
 
-COLUMNS = ["rank", "id", "score", "published_at", "outlet", "language", "story_id", "title", "url"]
+COLUMNS = [
+    "rank", "id", "score", "published_at", "outlet", "language", "story_id", "title", "url", "copy_of",
+]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -25,7 +27,11 @@ def matched_table(con, ids: np.ndarray, name: str = "search_matched") -> Iterato
 
 
 def hit_rows(con, matches: Matches, limit: int | None = None) -> list[dict]:
-    """The first ``limit`` matches (all when None) with their article's facts."""
+    """The first ``limit`` matches (all when None) with their article's facts.
+
+    ``copy_of`` names the article a hit is a near-identical copy of (wire copy carried by
+    several outlets), so a reader can tell ten outlets' reporting from one text ten times.
+    """
     n = len(matches) if limit is None else min(limit, len(matches))
     ids, scores = matches.ids[:n], matches.scores[:n]
     if n == 0:
@@ -33,15 +39,16 @@ def hit_rows(con, matches: Matches, limit: int | None = None) -> list[dict]:
     with matched_table(con, ids) as t:
         rows = con.execute(
             f"""SELECT m.rank, a.id, coalesce(a.published_at, a.fetched_at), s.name, a.language,
-                       sm.story_id, coalesce(nullif(a.title, ''), left(a.text, 100)), a.url
+                       sm.story_id, coalesce(nullif(a.title, ''), left(a.text, 100)), a.url, d.duplicate_of
                 FROM {t} m JOIN articles a ON a.id = m.id
                 LEFT JOIN sources s ON s.id = a.source_id
+                LEFT JOIN article_duplicates d ON d.article_id = a.id
                 LEFT JOIN story_members sm ON sm.article_id = a.id
                 ORDER BY m.rank"""
         ).fetchall()
     return [
         {"rank": r[0], "id": r[1], "score": round(float(scores[r[0] - 1]), 4),
          "published_at": r[2], "outlet": r[3], "language": r[4], "story_id": r[5],
-         "title": r[6], "url": r[7]}
+         "title": r[6], "url": r[7], "copy_of": r[8]}
         for r in rows
     ]  # fmt: skip

@@ -127,7 +127,8 @@ def attention(
     if as_json:
         print_json(asdict(a))
         return
-    out.print(f"{a.matched} of {a.total} articles match", markup=False)
+    copies = f" ({a.copies} of them near-identical copies of another)" if a.copies else ""
+    out.print(f"{a.matched} of {a.total} articles match{copies}", markup=False)
     if not a.matched:
         return
     print_table(
