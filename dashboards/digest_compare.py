@@ -32,6 +32,7 @@ class Comparison:
     spots_seen: int = 0  # blind spots by the descriptive rules, before the test
     splits_seen: int = 0  # stories covered by two or more groups
     watch_attention: list[WatchAttention] = field(default_factory=list)
+    note: str = ""  # said above the sections, e.g. that they cover more than the digest's outlets
 
 
 def build_comparison(
@@ -120,7 +121,9 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
         for r in c.watches
     ]
     watches += [f"<b>{_e(a.watch)}</b>: attention {_e(a.describe())}" for a in c.watch_attention]
+    note = (f'<tr><td style="font-size:12px;color:#777">{_e(c.note)}</td></tr>',) if c.note else ()
     return "\n".join([
+        *note,
         _section("Blind spots", spots, _empty(c, c.spots_seen, "candidates")),
         _section("Biggest framing splits", splits, _empty(c, c.splits_seen, "stories")),
         _section("Watches", watches, "No new match this week."),
@@ -128,7 +131,8 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
 
 
 def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
-    lines = ["BLIND SPOTS"]
+    lines = [c.note, ""] if c.note else []
+    lines += ["BLIND SPOTS"]
     lines += [f"- {s.headline or s.label} ({attr}): covered by {_covered(s)}; missed by {', '.join(s.missing)}"
               + f" {_missed(s).join('()')}" for attr, s in c.blind_spots] or [f"- {_empty(c, c.spots_seen, 'candidates')}"]  # fmt: skip
     lines += ["", "BIGGEST FRAMING SPLITS"]

@@ -152,7 +152,12 @@ def build_digest(
     d.stopped_feeds = stopped_feeds(con)
     from framewatch.dashboards.digest_compare import build_comparison
 
-    d.comparison = build_comparison(con, start, codebook, compare, top)  # all outlets
+    d.comparison = build_comparison(con, start, codebook, compare, top)
+    if outlet_filter:  # a group's coverage means nothing among a handful of chosen outlets
+        d.comparison.note = (
+            "Blind spots, splits and watches below compare all outlets in the store, "
+            "not only the ones this digest follows."
+        )
     return d
 
 

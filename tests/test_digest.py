@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import shutil
 import time
 from email import policy
@@ -57,8 +58,13 @@ def store_copy(hostile_db, tmp_path, monkeypatch):
     return db
 
 
-def _config(tmp_path, monkeypatch, port, subscribers):
-    subs = "".join(f'\n[[subscribers]]\nemail = "{s}"\n' for s in subscribers)
+def _config(tmp_path, monkeypatch, port, subscribers, outlets=None):
+    follows = {} if outlets is None else outlets  # email -> the outlets that subscriber follows
+    subs = "".join(
+        f'\n[[subscribers]]\nemail = "{s}"\n'
+        + (f"outlets = {json.dumps(follows[s])}\n" if s in follows else "")
+        for s in subscribers
+    )
     cfg = tmp_path / "framewatch.toml"
     cfg.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsender = "framewatch <digest@example.org>"\n{subs}'
@@ -73,7 +79,8 @@ def _parse(raw: bytes):
 def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     smtp, store_copy, tmp_path, monkeypatch
 ):
-    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org"])
+    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org"],
+            outlets={"ben@example.org": ["Civic Wire", "The Northern Ledger"]})  # fmt: skip
     result = CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"])
     assert result.exit_code == 0, result.output
     assert len(smtp.messages) == 2
@@ -91,6 +98,10 @@ def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     assert "<img src=x" not in html_part and "Evil &lt;img" in html_part
     assert "<script" not in html_part.lower().replace("&lt;script", "")
     assert "http://" in html_part and "<img" not in html_part  # links, no remote images
+    # Ben follows two outlets; the group comparisons still cover every outlet, and say so.
+    by_rcpt = {rs[0]: _parse(raw).get_body(("plain",)).get_content() for rs, raw in smtp.messages}
+    assert "not only the ones this digest follows" in by_rcpt["ben@example.org"]
+    assert "not only the ones this digest follows" not in by_rcpt["ana@example.org"]
     con = duckdb.connect(str(store_copy))
     sends = con.execute("SELECT recipient, status FROM digest_sends ORDER BY 1").fetchall()
     con.close()
