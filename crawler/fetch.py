@@ -22,6 +22,7 @@ from framewatch.crawler.downloads import Fetcher, FetchError, Response
 from framewatch.crawler.feeds import FeedEntry, discover_feeds, looks_like_feed, parse_feed
 from framewatch.crawler.health import feed_state_of, record_failure, record_success
 from framewatch.crawler.pages import choose_text, read_page
+from framewatch.sources import POLLED
 from framewatch.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,9 @@ def fetch_due(
     """
     now = utcnow()
     rows = store.execute(
-        """SELECT s.id, s.url, s.name, s.language, f.etag, f.last_modified
+        f"""SELECT s.id, s.url, s.name, s.language, f.etag, f.last_modified
            FROM sources s LEFT JOIN feed_state f ON f.source_id = s.id
-           WHERE s.active AND (? OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
+           WHERE {POLLED} AND (? OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
            ORDER BY s.id""",
         [force, now],
     ).fetchall()

@@ -82,6 +82,11 @@ def add_source(
     return sid
 
 
+# A source that is polled: outlets that came in by `import` or `backfill` (archives, WARC
+# files) have no feed, and counting them would make every one a failing feed.
+POLLED = "s.active AND s.origin <> 'import'"
+
+
 def list_sources(store: Store) -> list[Source]:
     rows = store.execute(
         """SELECT s.id, s.url, s.name, s.site_url, s.country, s.language, s.origin,
@@ -117,7 +122,7 @@ def sync_config_sources(store: Store, settings: Settings) -> None:
 
 
 def totals(store: Store) -> tuple[int, int]:
-    """Active sources and stored articles: the figures a run's summary starts with."""
-    n_sources = store.execute("SELECT count(*) FROM sources WHERE active").fetchone()[0]
+    """Polled feeds and stored articles: the figures a run's summary starts with."""
+    n_sources = store.execute(f"SELECT count(*) FROM sources s WHERE {POLLED}").fetchone()[0]
     n_articles = store.execute("SELECT count(*) FROM articles").fetchone()[0]
     return n_sources, n_articles

@@ -136,6 +136,11 @@ def test_status_reports_a_failing_feed_and_exits_1(tmp_path, http_server):
     db = tmp_path / "fw.duckdb"
     cfg = _config(tmp_path, http_server)
     http_server.routes["/feed.xml"] = Route(body="down for maintenance", status=500)
+    # An archive imported beside the feed: its outlet is not a feed, never polled nor failing.
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text(json.dumps({"title": "Tram depot opens", "text": " ".join(LOREM),
+                                   "source": "Old Gazette", "published_at": "2025-05-01"}) + "\n")  # fmt: skip
+    assert _cli(db, "import", str(archive), cfg=cfg).returncode == 0
     assert _cli(db, "fetch", cfg=cfg).returncode == 3  # partial: the feed failed
     done = _cli(db, "status", "--json", cfg=cfg)
     assert done.returncode == 1
@@ -143,7 +148,7 @@ def test_status_reports_a_failing_feed_and_exits_1(tmp_path, http_server):
     assert r["healthy"] is False
     assert r["reasons"] == ["every feed is failing (1)"]
     assert [(f["name"], f["streak"]) for f in r["failing_feeds"]] == [("Loopback News", 1)]
-    assert r["last_run"]["command"] == "fetch" and r["articles"] == 0
+    assert r["last_run"]["command"] == "fetch" and r["articles"] == 1  # the archive's
     assert r["digest"]["send_at"] == "Mon 07:00" and r["digest"]["next_at"]
     assert r["store"]["bytes"] > 0
     text = _cli(db, "status", cfg=cfg)
@@ -155,5 +160,5 @@ def test_status_reports_a_failing_feed_and_exits_1(tmp_path, http_server):
     _feed(http_server, 2)
     assert _cli(db, "fetch", "--all", cfg=cfg).returncode == 0
     r = json.loads(_cli(db, "status", "--json", cfg=cfg).stdout)
-    assert r["healthy"] and r["failing_feeds"] == [] and r["articles"] == 2
-    assert r["waiting_for_analysis"]["embedding"] == 2
+    assert r["healthy"] and r["failing_feeds"] == [] and r["articles"] == 3
+    assert r["waiting_for_analysis"]["embedding"] == 3

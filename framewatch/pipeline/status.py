@@ -15,6 +15,7 @@ import duckdb
 from framewatch.config import Settings
 from framewatch.journal import journal_records
 from framewatch.schedule import last_digest, next_digest, week_reported
+from framewatch.sources import POLLED
 from framewatch.store import snapshot_path
 
 
@@ -68,10 +69,10 @@ def _waiting(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, in
 
 def _failing(con: duckdb.DuckDBPyConnection) -> list[dict]:
     rows = con.execute(
-        """SELECT s.name, s.url, f.consecutive_failures, f.last_error, f.last_success_at,
+        f"""SELECT s.name, s.url, f.consecutive_failures, f.last_error, f.last_success_at,
                   f.next_poll_at
            FROM sources s JOIN feed_state f ON f.source_id = s.id
-           WHERE s.active AND f.consecutive_failures > 0
+           WHERE {POLLED} AND f.consecutive_failures > 0
            ORDER BY f.consecutive_failures DESC, s.name"""
     ).fetchall()
     return [{"name": r[0], "url": r[1], "streak": r[2], "last_error": r[3],
@@ -99,7 +100,7 @@ def read_status(
     now = now or datetime.now(timezone.utc)
     naive_now = now.astimezone(timezone.utc).replace(tzinfo=None)
     run, last_ok = _last_runs(con)
-    n_sources = con.execute("SELECT count(*) FROM sources WHERE active").fetchone()[0]
+    n_sources = con.execute(f"SELECT count(*) FROM sources s WHERE {POLLED}").fetchone()[0]
     n_articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     n_stories = con.execute("SELECT count(*) FROM stories").fetchone()[0]
     failing = _failing(con)
