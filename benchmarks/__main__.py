@@ -29,6 +29,7 @@ STAGES = [
     "framing",
     "framing_long",
     "finetune",
+    "train_linear",
     "clustering",
     "search",
 ]
@@ -217,6 +218,10 @@ def _end_to_end(results: dict, out: dict) -> list[str]:
         f"{results['framing_long']['bf16_primary_agreement']:.0%}; AMX: {results['framing_long']['cpu_has_amx']})",
         f"fine-tuning ({results['finetune']['texts']} short texts, {results['finetune']['steps']} steps): "
         f"{results['finetune']['minutes']:.1f} min (target <= 10)",
+        f"linear head ({results['train_linear']['texts']} labelled texts, inner-CV grid): "
+        f"{results['train_linear']['seconds']:.1f}s with one BLAS thread, "
+        f"{results['train_linear']['all_threads_seconds']:.1f}s with all "
+        f"({results['train_linear']['speedup']:.1f}x)",
         f"search over {results['search']['articles']:,} articles: p95 {results['search']['p95_ms']:.0f} ms, "
         f'p50 {results["search"]["p50_ms"]:.0f} ms (target p95 < 300); ~"meaning" p95 '
         f"{results['search']['meaning_p95_ms']:.0f} ms; indexing {results['search']['index_articles_per_s']:.0f} "

@@ -274,6 +274,32 @@ def stage_finetune() -> dict:
     return {"texts": len(rows), "steps": steps, "seconds": t, "minutes": t / 60}
 
 
+def stage_train_linear() -> dict:
+    """The linear head as `framewatch train` fits it (inner-CV grid, 61 fits) on 2,000
+    labelled short texts, with one BLAS thread (as framewatch runs it) and with every
+    thread BLAS wants, taking turns so that a change in load falls on both."""
+    from benchmarks.corpus import short_labelled
+    from framewatch.analysis.framing import linear
+    from framewatch.analysis.framing.codebook import builtin_codebooks
+
+    rows = short_labelled(300 if QUICK else 2000)
+    X = _model().embed([t for t, _ in rows], 64)
+    y = [[f] for _, f in rows]
+    frames = [f.id for f in builtin_codebooks()["geopolitics-tech"].frames]
+    times: dict[str, list[float]] = {"one_thread": [], "all_threads": []}
+    for _ in range(1 if QUICK else 2):
+        for name, threads in (("one_thread", 1), ("all_threads", None)):
+            _, t = _timed(linear.fit, X, y, frames, None, 0, None, 0, threads)
+            times[name].append(t)
+    one, every = min(times["one_thread"]), min(times["all_threads"])
+    return {
+        "texts": len(rows),
+        "seconds": one,
+        "all_threads_seconds": every,
+        "speedup": every / one,
+    }
+
+
 def stage_search() -> dict:
     from benchmarks.search import stage_search as measure
 
