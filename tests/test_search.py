@@ -134,6 +134,23 @@ def test_whole_words_any_case_accent_and_script(small_db):
     ]
 
 
+def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
+    def notes(query: str) -> str:
+        r = fw("search", query, db=small_db)
+        assert r.exit_code == 0, r.output
+        return " ".join(line for line in r.stderr.splitlines() if line.startswith("note:"))
+
+    assert "operators are upper case: OR" in notes("war or storm")
+    assert "to leave it out, write NOT warning" in notes("storm -warning")
+    assert "did you mean 'Harbour Herald'?" in notes("outlet:Harbour war")
+    assert "did you mean 'right'?" in notes("lean:rigth")
+    assert "no date is in between" in notes("from:2026-03-11 to:2026-03-02")
+    assert "6 of 6 have none yet (framewatch analyze embeds them)" in notes('~"a war"')
+    assert notes('war OR "or else" lean:right') == ""  # nothing to say about a clean query
+    bad = fw("search", "lang:english", db=small_db)
+    assert bad.exit_code == 2 and "lang: takes a language code like en or de" in bad.output
+
+
 def test_search_output_formats(small_db):
     rows = json.loads(fw("search", "war OR warnings", "--json", db=small_db).stdout)
     assert [r["rank"] for r in rows] == [1, 2, 3]

@@ -264,10 +264,12 @@ class Searcher:
         return acc
 
     def run(self, query: str | Node) -> Matches:
+        from framewatch.analysis.search.hints import query_hints
+
         node = parse(query) if isinstance(query, str) else query
         ids, scores = self.evaluate(node)
         ranked = _rank(self.con, ids, scores)
-        notes = []
+        notes = query_hints(self.con, query, node, self.model) if isinstance(query, str) else []
         lag = self.lag or 0
         if lag:
             notes.append(

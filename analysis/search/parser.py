@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from framewatch.analysis.search.text import words
 from framewatch.errors import InputError
+from framewatch.language import normalise
 
 FIELDS = {"outlet", "lang", "story", "topic", "frame", "from", "to"}
 ALIASES = {"language": "lang", "source": "outlet", "until": "to", "since": "from"}
@@ -129,6 +130,8 @@ class _Build(Transformer):
         value = _strip_quotes(value).strip()
         if not value:
             raise QueryError(f"{name}: needs a value")
+        if name == "lang" and not normalise(value):
+            raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
         if name in ("story", "topic") and not value.isdigit():
             raise QueryError(f"{name}: takes a number, got {value!r}")
         if name in ("from", "to"):
