@@ -219,8 +219,12 @@ def attribute_values(con, attribute: str) -> list[str]:
     ]
 
 
+ATTRIBUTE_ALIASES = {"lang": "language"}  # as the search language spells it
+
+
 def require_attribute(con, attribute: str) -> str:
-    """The attribute, or a clear error that lists the ones the store has."""
+    """The attribute (``lang`` means ``language``), or a clear error listing the store's."""
+    attribute = ATTRIBUTE_ALIASES.get(attribute, attribute)
     names = attribute_names(con)
     if attribute not in names:
         have = ", ".join(names) if names else "none yet (see `framewatch outlets set`)"

@@ -46,6 +46,12 @@ def schema_version_known() -> int:
     return max(v for v, _, _ in _migrations())
 
 
+def require_store(path: str | os.PathLike) -> None:
+    """A clear error for a store that does not exist (a mistyped --db), instead of a new one."""
+    if not Path(path).exists():
+        raise StoreError(f"no store at {path}: run `framewatch fetch` or `framewatch demo` first")
+
+
 def snapshot_path(db_path: str | os.PathLike) -> Path:
     return Path(str(db_path) + ".snapshot")
 
@@ -255,8 +261,7 @@ def connect(
             with store:
                 store.publish_snapshot()
     if not snap.exists():
-        if not p.exists():
-            raise StoreError(f"no store at {p}: run `framewatch fetch` or `framewatch demo` first")
+        require_store(p)
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
     con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
     version = _current_version(con)

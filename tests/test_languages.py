@@ -66,6 +66,9 @@ def test_imported_articles_get_language_and_confidence(tmp_path, store):
 
     assert "language" in attribute_names(store.con)
     assert attribute_values(store.con, "language") == ["ar", "de", "en"]
+    from framewatch.outlets import require_attribute
+
+    assert require_attribute(store.con, "lang") == "language"  # as the search language says it
 
 
 def test_crawled_german_and_arabic_feeds_store_their_languages(http_server, store, settings):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -210,6 +211,26 @@ def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_pat
     )
     r = fw("blindspots", "--by", "leaning", db=db)
     assert r.exit_code == 2 and "attributes: lean, owner" in r.output
+    # --limit 0 lists all, as in search; a cut list says so (on stderr, so JSON stays a list).
+    assert (
+        len(
+            json.loads(
+                fw("blindspots", "--by", "lean", "--all", "--limit", "0", "--json", db=db).stdout
+            )
+        )
+        == 1
+    )
+    story2 = fw("splits", "--by", "lean", "--all", "--limit", "0", "--json", db=db)
+    assert story2.exit_code == 0 and len(json.loads(story2.stdout)) == 1
+    every = json.loads(
+        fw("splits", "--by", "owner", "--all", "--limit", "0", "--json", db=db).stdout
+    )
+    cut = fw("splits", "--by", "owner", "--all", "--limit", "1", "--json", db=db)
+    assert len(every) == 2 and json.loads(cut.stdout) == every[:1]
+    assert "note: showing 1 of 2; --limit 0 lists all" in cut.stderr
+    assert fw("splits", "--by", "lean", "--limit", "-1", db=db).exit_code == 2
+    unframed = fw("splits", "--by", "lean", "--codebook", "policy-frames", db=db)
+    assert unframed.exit_code == 2 and "has not framed this store" in unframed.output
     assert fw("blindspots", "--by", "lean", "--since", "last week", db=db).exit_code == 2
 
 
@@ -322,3 +343,12 @@ def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
     assert fw("watch", "remove", "budget", db=db).exit_code == 2
     assert fw("watch", "add", "nothing", db=db).exit_code == 2
     assert fw("watch", "add", "bad", "--group", "lean", db=db).exit_code == 2
+    # An attribute no outlet has could never match: refused, as search refuses it.
+    r = fw("watch", "add", "party", "strike", "--group", "party=right", db=db)
+    assert r.exit_code == 2 and "no outlet has the attribute 'party'" in r.output
+    assert fw("watch", "add", "by party", "strike", "--split-by", "party", db=db).exit_code == 2
+    # A mistyped --db is an error, not a new empty store that has nothing new forever.
+    typo = Path(db).with_name("grups.duckdb")
+    for args in (["watch", "check"], ["watch", "list"]):
+        r = fw(*args, db=typo)
+        assert r.exit_code != 0 and "no store at" in r.output and not typo.exists()

@@ -95,7 +95,8 @@ def find_splits(
     ]
     if not frames:
         raise InputError(
-            f"no codebook {codebook!r} in this store (see `framewatch codebooks list`)"
+            f"codebook {codebook!r} has not framed this store: add it to [analysis] codebooks"
+            " and run `framewatch analyze` (`framewatch codebooks list` shows the codebooks)"
         )
     rows = con.execute(
         """SELECT x.story_id, oa.value, x.outlet, x.article_id, af.frame_id, af.share

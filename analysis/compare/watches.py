@@ -27,6 +27,7 @@ from framewatch.analysis.search.parser import describe, parse
 from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
+from framewatch.outlets import require_attribute
 from framewatch.store import Store, utcnow
 
 
@@ -114,6 +115,9 @@ def add_watch(
             raise WatchError(f"codebook {codebook!r} has no frame {frame!r}")
     if not (query or attribute or frame):
         raise WatchError("a watch needs a query, --group or --frame")
+    # An attribute no outlet has would never match (search refuses it the same way).
+    attribute = require_attribute(store.con, attribute) if attribute else None
+    split_by = require_attribute(store.con, split_by) if split_by else None
     if store.execute("SELECT 1 FROM watches WHERE name = ?", [name]).fetchone():
         raise WatchError(f"a watch named {name!r} exists; remove it first")
     split_by = split_by or attribute

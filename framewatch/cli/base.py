@@ -54,10 +54,15 @@ class Ctx:
             self._settings = load_settings(self.config)
         return self._settings
 
-    def store(self) -> Store:
+    def store(self, existing: bool = False) -> Store:
+        """The store, created if missing unless ``existing`` (commands that only read or
+        change what is there: a mistyped --db must not answer from a new, empty store)."""
         from framewatch.sources import sync_config_sources
+        from framewatch.store import require_store
 
         settings = self.settings  # a bad config fails before the store is opened
+        if existing:
+            require_store(self.db)
         store = open_store(self.db)
         store.snapshot_interval_s = settings.snapshot_interval_s
         try:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from framewatch.cli.base import (
+    UsageError,
     app,
     err,
     handles_errors,
@@ -88,6 +89,16 @@ def outlets_list(
                  for r in rows])  # fmt: skip
 
 
+def _first(items: list, limit: int) -> list:
+    """The first ``limit`` (0: all), saying on stderr when some are left out."""
+    if limit < 0:
+        raise UsageError("--limit must be 0 (all) or more")
+    if limit and len(items) > limit:
+        err.print(f"note: showing {limit} of {len(items)}; --limit 0 lists all", markup=False)
+        return items[:limit]
+    return items
+
+
 @app.command()
 @handles_errors
 def blindspots(
@@ -95,7 +106,7 @@ def blindspots(
     by: Annotated[str, typer.Option("--by", help="Outlet attribute to compare, e.g. lean.")],
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
-    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 50,
+    limit: Annotated[int, typer.Option(help="How many stories to show (0: all).")] = 50,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also those that do not hold up against chance.")
     ] = False,
@@ -109,11 +120,12 @@ def blindspots(
     con = reader(ctx)
     c = ctx.obj.settings.compare
     try:
-        require_attribute(con, by)
+        by = require_attribute(con, by)
         spots = find_blind_spots(con, by, c, start, end, None)
     finally:
         con.close()
-    shown = (spots if show_all else [s for s in spots if s.holds_up])[:limit]
+    listed = spots if show_all else [s for s in spots if s.holds_up]
+    shown = _first(listed, limit)
     if as_json:
         print_json([s.as_json() for s in shown])
         return
@@ -146,7 +158,7 @@ def splits(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
-    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+    limit: Annotated[int, typer.Option(help="How many stories to show (0: all).")] = 20,
     show_all: Annotated[
         bool, typer.Option("--all", help="Every story two or more groups covered, ranked.")
     ] = False,
@@ -161,9 +173,9 @@ def splits(
     c = ctx.obj.settings.compare
     con = reader(ctx)
     try:
-        require_attribute(con, by)
+        by = require_attribute(con, by)
         every = find_splits(con, by, cb, c, start, end, limit=None, evidence_per_group=0)
-        found = [s for s in every if show_all or s.holds_up][:limit]
+        found = _first([s for s in every if show_all or s.holds_up], limit)
         add_evidence(con, found, by, cb, start, end)
     finally:
         con.close()
@@ -233,7 +245,7 @@ def watch_list(ctx: typer.Context) -> None:
     """Saved watches."""
     from framewatch.analysis.compare.watches import list_watches
 
-    with ctx.obj.store() as store:
+    with ctx.obj.store(existing=True) as store:
         rows = list_watches(store.con)
     print_table(["id", "name", "query"], [(w.id, w.name, w.describe()) for w in rows])
 
@@ -246,7 +258,7 @@ def watch_remove(
     """Delete a watch and what it reported."""
     from framewatch.analysis.compare.watches import remove_watch
 
-    with ctx.obj.store() as store:
+    with ctx.obj.store(existing=True) as store:
         w = remove_watch(store, key)
         store.publish_snapshot()
     out.print(f"removed watch {w.id} ({w.name})", markup=False)
@@ -265,7 +277,7 @@ def watch_check(
     from framewatch.cli.search import query_embedder
 
     a = ctx.obj.settings.analysis
-    with ctx.obj.store() as store:
+    with ctx.obj.store(existing=True) as store:
         reports = check_watches(
             store, ctx.obj.settings.compare, embed=query_embedder(a), model=a.model
         )
