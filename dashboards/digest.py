@@ -96,7 +96,7 @@ def render_html(d: Digest) -> str:
     parts.append(_section_html("New stories",
         [f"<b>{_e(s.label)}</b> — {_e(s.headline)} ({s.articles} articles)" for s in d.new_stories]))  # fmt: skip
     parts.append(_section_html("Outlets framing differently",
-        [f"<b>{_e(o)}</b> leans on {_e(f)}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]))  # fmt: skip
+        [f"<b>{_e(u.outlet)}</b>{_e(u.describe().removeprefix(u.outlet))}" for u in d.unusual_outlets]))  # fmt: skip
     parts.append(stopped_feeds_html(d))
     if d.comparison is not None:
         parts.append(comparison_html(d.comparison, d.frame_labels))
@@ -157,7 +157,7 @@ def render_text(d: Digest) -> str:
         ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{st}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),
         ("FRAMES RISING AND FALLING", [f"{f}: {b:.0%} -> {a:.0%}" for f, b, a in d.frame_moves]),
         ("NEW STORIES", [f"{s.label} — {s.headline} ({s.articles} articles)" for s in d.new_stories]),
-        ("OUTLETS FRAMING DIFFERENTLY", [f"{o} leans on {f}: {s:.0%} against {r:.0%} elsewhere" for o, f, s, r in d.unusual_outlets]),
+        ("OUTLETS FRAMING DIFFERENTLY", [u.describe() for u in d.unusual_outlets]),
     ]  # fmt: skip
     for title, items in sections:
         lines += [title] + [f"- {i}" for i in (items or ["Nothing this week."])] + [""]

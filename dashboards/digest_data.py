@@ -51,9 +51,7 @@ class Digest:
         default_factory=list
     )  # frame label, before, after
     new_stories: list[StoryItem] = field(default_factory=list)
-    unusual_outlets: list[tuple[str, str, float, float]] = field(
-        default_factory=list
-    )  # outlet, frame label, outlet share, others
+    unusual_outlets: list[UnusualOutlet] = field(default_factory=list)
     total_articles: int = 0
     stopped_feeds: list[StoppedFeed] = field(default_factory=list)
     comparison: Any = None  # digest_compare.Comparison: blind spots, splits, watches
@@ -202,19 +200,60 @@ def _story(con, codebook, labels, sid, label, headline, n, o, is_new) -> StoryIt
                      ev[0] if ev else None, ev[1] if ev else None, links, bool(is_new))  # fmt: skip
 
 
-def _unusual(con, codebook, labels, limit: int = 3) -> list[tuple[str, str, float, float]]:
-    """Outlets whose frame mix this week differs most from everyone else's."""
-    rows = con.execute(
-        """WITH o AS (SELECT w.outlet, af.frame_id, avg(af.share) AS share, count(*) AS n
-                      FROM wk w JOIN article_frames af ON af.article_id = w.article_id
-                      WHERE af.codebook_id = ? AND af.frame_id <> 'none' GROUP BY ALL),
-           rest AS (SELECT o1.outlet, o1.frame_id, o1.share,
-                           (SELECT sum(o2.share * o2.n) / sum(o2.n) FROM o o2
-                            WHERE o2.frame_id = o1.frame_id AND o2.outlet <> o1.outlet) AS others
-                    FROM o o1)
-           SELECT outlet, arg_max(frame_id, share - others) AS frame, max_by(share, share - others),
-                  max_by(others, share - others), sum(abs(share - others)) / 2 AS distance
-           FROM rest WHERE others IS NOT NULL GROUP BY outlet ORDER BY distance DESC LIMIT ?""",
-        [codebook, limit],
-    ).fetchall()
-    return [(outlet, labels.get(f, f), float(s), float(r)) for outlet, f, s, r, _ in rows]
+UNUSUAL_MIN_ARTICLES = 5  # framed articles an outlet needs this week to be compared
+
+
+@dataclass
+class UnusualOutlet:
+    outlet: str
+    frame: str  # label
+    share: float  # the outlet's mean share of the frame this week
+    others: float  # every other outlet's
+    articles: int  # the outlet's framed articles this week
+    interval: tuple[float, float]  # 90% Jeffreys interval of ``share``
+
+    def describe(self) -> str:
+        lo, hi = self.interval
+        return (f"{self.outlet} leans on {self.frame}: {self.share:.0%} (90% interval {lo:.0%}–"
+                f"{hi:.0%}, {self.articles} articles) against {self.others:.0%} elsewhere")  # fmt: skip
+
+
+def _unusual(con, codebook, labels, limit: int = 3) -> list[UnusualOutlet]:
+    """Outlets that lean on a frame this week far more than every other outlet does.
+
+    One article's frame is not an outlet's framing: an outlet needs
+    ``UNUSUAL_MIN_ARTICLES`` framed articles, and the 90% interval of its share (each
+    article one trial, weighted by its share) must lie above the others' share."""
+    from framewatch.analysis.compare.stats import jeffreys_interval
+
+    n = dict(con.execute(
+        """SELECT w.outlet, count(DISTINCT w.article_id) FROM wk w
+           JOIN article_frames af ON af.article_id = w.article_id
+           WHERE af.codebook_id = ? GROUP BY 1""", [codebook]).fetchall())  # fmt: skip
+    mass: dict[tuple[str, str], float] = {
+        (o, f): float(m)
+        for o, f, m in con.execute(
+            """SELECT w.outlet, af.frame_id, sum(af.share) FROM wk w
+               JOIN article_frames af ON af.article_id = w.article_id
+               WHERE af.codebook_id = ? AND af.frame_id <> 'none' GROUP BY ALL""",
+            [codebook],
+        ).fetchall()
+    }
+    total_n = sum(n.values())
+    total_mass: dict[str, float] = {}
+    for (_, f), m in mass.items():
+        total_mass[f] = total_mass.get(f, 0.0) + m
+    best: dict[str, UnusualOutlet] = {}
+    for (outlet, f), m in sorted(mass.items()):
+        k = n[outlet]
+        if k < UNUSUAL_MIN_ARTICLES or total_n == k:
+            continue
+        share, others = m / k, (total_mass[f] - m) / (total_n - k)
+        lo, hi = jeffreys_interval(m, k)
+        if share <= others or lo <= others:  # leans on it, beyond its own uncertainty
+            continue
+        u = UnusualOutlet(outlet, labels.get(f, f), share, others, k, (lo, hi))
+        if outlet not in best or share - others > best[outlet].share - best[outlet].others:
+            best[outlet] = u
+    ranked = sorted(best.values(), key=lambda u: (-abs(u.share - u.others), u.outlet))
+    return ranked[:limit]

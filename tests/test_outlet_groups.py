@@ -352,3 +352,25 @@ def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
     for args in (["watch", "check"], ["watch", "list"]):
         r = fw(*args, db=typo)
         assert r.exit_code != 0 and "no store at" in r.output and not typo.exists()
+
+
+def test_digest_names_an_outlet_framing_differently_only_when_its_articles_show_it(tmp_path):
+    from framewatch.dashboards.digest_data import build_digest
+
+    n = Newsroom(tmp_path / "lean.duckdb")
+    threat, economic = {"threat": 0.8, "economic": 0.2}, {"economic": 0.7, "threat": 0.1}
+    for i in range(8):  # eight articles, mostly threat, where everyone else is economic
+        n.article("Alarm Daily", None, "2026-11-10", f"Danger ahead, part {i}", threat)
+    for i in range(12):
+        n.article(f"Market Wire {i % 4}", None, "2026-11-11", f"Prices move, part {i}", economic)
+    n.article("One Shot Post", None, "2026-11-12", "A single alarming piece", {"threat": 1.0})
+    db = n.close()
+    con = duckdb.connect(db + ".snapshot", read_only=True)
+    d = build_digest(con, "2026-W46", CB)
+    con.close()
+    # One article's frame is not an outlet's framing: One Shot Post is not named.
+    assert [u.outlet for u in d.unusual_outlets] == ["Alarm Daily"]
+    u = d.unusual_outlets[0]
+    assert u.frame == "Threat" and u.articles == 8 and u.interval[0] > u.others
+    assert "Alarm Daily leans on Threat: 80% (90% interval" in u.describe()
+    assert "8 articles) against" in u.describe()
