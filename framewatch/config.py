@@ -322,7 +322,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             raise ConfigError(f"{p}: not UTF-8 text ({exc})") from exc
     elif explicit:
         raise ConfigError(f"config file {p} does not exist")
-    settings = _build(Settings, data, "")
+    try:
+        settings = _build(Settings, data, "")
+    except ConfigError as exc:  # name the file: "where" is empty for a top-level key
+        raise ConfigError(f"{p}: {str(exc).removeprefix(': ')}") from None
     if p.exists():
         settings.config_path = p
     for i, s in enumerate(settings.sources):
@@ -378,3 +381,18 @@ def _check_serve(settings: Settings, p: Path) -> None:
         )
     if settings.crawl.poll_interval_min <= 0:
         raise ConfigError(f"{p}: crawl.poll_interval_min must be positive")
+    ports = {"serve.dashboard_port": settings.serve.dashboard_port,
+             "serve.health_port": settings.serve.health_port, "smtp.port": settings.smtp.port}  # fmt: skip
+    for key, port in ports.items():
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{p}: {key} must be a port from 1 to 65535, got {port}")
+    if settings.serve.stale_after_polls <= 0:
+        raise ConfigError(f"{p}: serve.stale_after_polls must be positive")
+    if settings.digest.catch_up_hours < 0:
+        raise ConfigError(f"{p}: digest.catch_up_hours must be 0 or more")
+    for i, sub in enumerate(settings.subscribers):
+        local, _, domain = sub.email.strip().rpartition("@")
+        if not local or not domain or any(c.isspace() for c in sub.email.strip()):
+            raise ConfigError(
+                f"{p}: subscribers[{i}].email is not an e-mail address: {sub.email!r}"
+            )

@@ -29,6 +29,7 @@ def _cli(*args: str):
         ["codebooks", "validate", "{tmp}/bad.toml"],
         ["--config", "{tmp}/missing.toml", "fetch"],
         ["sql", "DELETE FROM articles"],
+        ["digest", "--preview", "{tmp}/no/such/folder/digest.html"],  # not a bug: a path
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, tmp_path, state_dir, demo_db):

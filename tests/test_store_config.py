@@ -104,6 +104,24 @@ def test_config_unknown_key_and_wrong_type_are_named(tmp_path):
     cfg.write_text('[[sources]]\nurl = "ftp://x"\n')
     with pytest.raises(ConfigError, match=r"sources\[0\].url must be an http"):
         load_settings(cfg)
+    # Every message names the file, top-level keys included; values that would only fail
+    # later (a port serve cannot bind, a recipient that is no address) fail here.
+    for text, message in [
+        ("alow_private_networks = true\n", r"framewatch.toml: unknown key 'alow_private"),
+        ('[serve]\nhealth_port = "8502"\n', r"framewatch.toml: serve.health_port: expected an int"),
+        (
+            "[serve]\ndashboard_port = 99999\n",
+            r"framewatch.toml: serve.dashboard_port must be a port",
+        ),
+        ("[serve]\nstale_after_polls = 0\n", r"serve.stale_after_polls must be positive"),
+        ("[digest]\ncatch_up_hours = -1\n", r"digest.catch_up_hours must be 0 or more"),
+        ('[[subscribers]]\nemail = "not-an-email"\n', r"subscribers\[0\].email is not an e-mail"),
+    ]:
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_settings(cfg)
+    cfg.write_text('[[subscribers]]\nemail = "root@localhost"\n')
+    assert load_settings(cfg).subscribers[0].email == "root@localhost"
 
 
 def test_config_sources_and_env_override(tmp_path, monkeypatch):

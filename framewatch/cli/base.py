@@ -80,6 +80,9 @@ class UsageError(InputError):
 _verbose = [False]  # set by the app callback for this invocation; read when a bug surfaces
 
 
+_PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
 def handles_errors(fn):
     """One clear line and a meaningful exit code; a bug also leaves its traceback.
 
@@ -99,6 +102,13 @@ def handles_errors(fn):
         except FramewatchError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
+        except _PATH_ERRORS as exc:
+            if exc.filename is None:
+                _report_bug(exc)
+                raise typer.Exit(EXIT_FAILURE) from None
+            # A path the user gave that is missing, a folder, or not theirs to write.
+            err.print(f"error: {exc.filename}: {exc.strerror or exc}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
         except KeyboardInterrupt:
             err.print("interrupted; the next run resumes where this one stopped")
             raise typer.Exit(130) from None
