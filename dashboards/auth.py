@@ -64,38 +64,51 @@ class LoginLimiter:
 
     The n-th failure beyond ``free`` locks the address for 2**n seconds (at most
     ``max_delay_s``); a try during the lock is refused without checking the password.
-    Failures older than ``window_s`` are forgotten; a success clears the address.
+    Failures older than ``window_s`` are forgotten. A success forgives only the failures
+    for that same user name: someone who mistyped their own password is not slowed, but
+    signing in with one's own login does not buy fresh guesses at another's.
     """
 
     def __init__(self, free: int = 5, window_s: float = 900.0, max_delay_s: float = 300.0,
                  clock=time.monotonic, max_addresses: int = 10_000) -> None:  # fmt: skip
         self.free, self.window_s, self.max_delay_s = free, window_s, max_delay_s
         self.clock, self.max_addresses = clock, max_addresses
-        self._fails: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        # address -> (failures by lower-case user name, time of the last failure)
+        self._fails: OrderedDict[str, tuple[dict[str, int], float]] = OrderedDict()
+
+    def _recent(self, addr: str) -> tuple[dict[str, int], float]:
+        names, last = self._fails.get(addr, ({}, 0.0))
+        if names and self.clock() - last > self.window_s:
+            del self._fails[addr]
+            return {}, 0.0
+        return names, last
 
     def wait_s(self, addr: str) -> float:
         """Seconds this address must still wait before its next try (0: go ahead)."""
-        count, last = self._fails.get(addr, (0, 0.0))
-        now = self.clock()
-        if count and now - last > self.window_s:
-            del self._fails[addr]
-            return 0.0
+        names, last = self._recent(addr)
+        count = sum(names.values())
         if count < self.free:
             return 0.0
         delay = min(2.0 ** (count - self.free), self.max_delay_s)
-        return max(0.0, last + delay - now)
+        return max(0.0, last + delay - self.clock())
 
-    def failed(self, addr: str) -> int:
-        count, last = self._fails.pop(addr, (0, 0.0))
-        if count and self.clock() - last > self.window_s:
-            count = 0
-        self._fails[addr] = (count + 1, self.clock())
+    def failed(self, addr: str, name: str = "") -> int:
+        names, _ = self._recent(addr)
+        names = dict(names)
+        names[name.lower()] = names.get(name.lower(), 0) + 1
+        self._fails.pop(addr, None)
+        self._fails[addr] = (names, self.clock())
         while len(self._fails) > self.max_addresses:
             self._fails.popitem(last=False)
-        return count + 1
+        return sum(names.values())
 
-    def succeeded(self, addr: str) -> None:
-        self._fails.pop(addr, None)
+    def succeeded(self, addr: str, name: str = "") -> None:
+        names, last = self._recent(addr)
+        rest = {n: c for n, c in names.items() if n != name.lower()}
+        if rest:
+            self._fails[addr] = (rest, last)
+        else:
+            self._fails.pop(addr, None)
 
 
 def _fingerprint(login: Login) -> str:
@@ -273,12 +286,12 @@ class AuthGate:
             verify, login.password_hash if login else dummy_hash(), password
         )
         if not (ok and login is not None):
-            count = self.limiter.failed(addr)
+            count = self.limiter.failed(addr, name)
             log.warning("sign-in failed for %r from %s (%d recent failures)", name, addr, count)
             return await _respond(
                 send, 401, _form(nxt, "Wrong user name or password.", name), _HTML
             )
-        self.limiter.succeeded(addr)
+        self.limiter.succeeded(addr, login.name)
         log.info("%s signed in from %s", login.name, addr)
         token = self.signer.dumps({"u": login.name, "f": _fingerprint(login)})
         await _respond(send, 303, b"", [(b"location", quote(nxt, safe=_URL_SAFE).encode()),

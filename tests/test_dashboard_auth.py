@@ -47,6 +47,14 @@ def test_limiter_slows_an_address_down_and_forgets_it():
     limiter.failed("203.0.113.9")
     limiter.succeeded("203.0.113.9")
     assert limiter.wait_s("203.0.113.9") == 0
+    # Signing in with one's own login does not buy fresh guesses at someone else's.
+    for _ in range(5):
+        limiter.failed("203.0.113.9", "alice")
+    limiter.succeeded("203.0.113.9", "Bob")
+    limiter.failed("203.0.113.9", "ALICE")
+    assert limiter.wait_s("203.0.113.9") > 0
+    limiter.succeeded("203.0.113.9", "alice")  # alice typo'd her own: forgiven
+    assert limiter.wait_s("203.0.113.9") == 0
 
 
 @pytest.mark.parametrize(
