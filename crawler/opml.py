@@ -305,6 +305,8 @@ def write_opml(path: Path, sources: list[OpmlSource], title: str = "framewatch s
             attrs["category"] = s.category
         if s.language:
             attrs["language"] = s.language
+        # The outlet's attributes (lean="right" country="GB"), as import-opml reads them.
+        attrs |= {k: v for k, v in sorted(s.attributes.items()) if k not in attrs and v}
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

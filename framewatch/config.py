@@ -331,6 +331,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     for i, s in enumerate(settings.sources):
         if not s.url.startswith(("http://", "https://")):
             raise ConfigError(f"{p}: sources[{i}].url must be an http(s) URL, got {s.url!r}")
+    _check_outlets(settings.sources, p)
     c = settings.compare
     if not 0.5 <= c.dominance <= 1.0:
         raise ConfigError(f"{p}: compare.dominance must be between 0.5 and 1, got {c.dominance}")
@@ -367,6 +368,34 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             f"got {settings.analysis.framing!r}"
         )
     return settings
+
+
+def _check_outlets(sources: list[SourceConfig], p: Path) -> None:
+    """Feeds that end up one outlet must not disagree about its attributes.
+
+    Feeds share an outlet by sharing a name, and a feed without one is named after its
+    host: two unnamed feeds on one host (feedburner, a CDN) would silently become one
+    outlet, and the last lean written would be everyone's.
+    """
+    from urllib.parse import urlsplit
+
+    seen: dict[str, tuple[int, dict[str, str]]] = {}
+    for i, s in enumerate(sources):
+        name = s.name or urlsplit(s.url).hostname or s.url
+        attrs = {**s.attributes, **{k: v for k, v in (("country", s.country),
+                                                          ("language", s.language)) if v}}  # fmt: skip
+        if name not in seen:
+            seen[name] = (i, attrs)
+            continue
+        j, first = seen[name]
+        for key in sorted(set(first) & set(attrs)):
+            if first[key] != attrs[key]:
+                unnamed = "" if s.name else " (a source without a name is named after its host)"
+                raise ConfigError(
+                    f"{p}: sources[{j}] and sources[{i}] are both the outlet {name!r}{unnamed}"
+                    f" but give {key} = {first[key]!r} and {attrs[key]!r}: give each its own name"
+                )
+        seen[name] = (j, {**first, **attrs})
 
 
 def _check_serve(settings: Settings, p: Path) -> None:

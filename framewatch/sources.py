@@ -49,11 +49,17 @@ def add_source(
 ) -> int:
     """Insert or reactivate a source; given fields overwrite stored ones.
 
+    Except the name, which is the outlet's identity (its attributes, subscribers' filters):
+    only the origin that named a source renames it (the config file its own entries, an
+    OPML list its own outlines); an OPML list that titles a feed added by hand differently
+    does not rename it.
     Country and language also become outlet attributes, so outlets can be grouped by them.
     """
     attrs = json.dumps(opml_attributes, ensure_ascii=False) if opml_attributes else None
-    row = store.execute("SELECT id FROM sources WHERE url = ?", [url]).fetchone()
+    row = store.execute("SELECT id, origin FROM sources WHERE url = ?", [url]).fetchone()
     if row:
+        if name is not None and origin != row[1]:
+            name = None
         sid, outlet = store.execute(
             "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"
             " country = coalesce(?, country), language = coalesce(?, language),"
@@ -82,6 +88,11 @@ def add_source(
     return sid
 
 
+def source_urls(store: Store) -> set[str]:
+    """Every source's URL, removed ones included: what an import would add anew."""
+    return {r[0] for r in store.execute("SELECT url FROM sources").fetchall()}
+
+
 # A source that is polled: outlets that came in by `import` or `backfill` (archives, WARC
 # files) have no feed, and counting them would make every one a failing feed.
 POLLED = "s.active AND s.origin <> 'import'"
@@ -100,9 +111,20 @@ def list_sources(store: Store) -> list[Source]:
 
 
 def remove_source(store: Store, key: str) -> Source | None:
-    """Stop polling a source (by id, URL or name); its articles stay in the store."""
+    """Stop polling a source (by id, URL or name); its articles stay in the store.
+
+    A source from the config file is refused: every command reads the file again and
+    would bring it back, so it is removed there.
+    """
+    from framewatch.errors import InputError
+
     for s in list_sources(store):
         if key in (str(s.id), s.url, s.name):
+            if s.origin == "config":
+                raise InputError(
+                    f"source {s.id} ({s.name}) comes from the config file's [[sources]]:"
+                    " remove it there (a running `framewatch serve` reads it at its next start)"
+                )
             store.execute("UPDATE sources SET active = false WHERE id = ?", [s.id])
             return s
     return None

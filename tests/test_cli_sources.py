@@ -94,6 +94,10 @@ def test_sources_from_the_config_file_end_up_in_the_store(fw, tmp_path, monkeypa
     )
     listing = fw("sources", "list")
     assert listing.exit_code == 0 and "Config News" in listing.output and "IE" in listing.output
+    # Removing it by hand would be undone by the next command, which reads the file again.
+    removed = fw("sources", "remove", "Config News")
+    assert removed.exit_code == 2 and "comes from the config file" in removed.output
+    assert "Config News" in fw("sources", "list").output
     cfg.write_text('[crawl]\nretries = "many"\n')
     bad = fw("sources", "list")
     assert bad.exit_code == 2 and "crawl.retries: expected an integer" in bad.output

@@ -66,7 +66,7 @@ def test_cli_imports_the_readable_feeds_keeps_attributes_and_reports_skips(tmp_p
     db = tmp_path / "fw.duckdb"
     r = CliRunner().invoke(app, ["--db", str(db), "sources", "import-opml", str(opml)])
     assert r.exit_code == 3, r.output  # partial: some outlines were skipped
-    assert "imported 4, skipped 4" in r.output
+    assert "imported 4 (4 new, 0 already sources), skipped 4" in r.output
     assert "skipped line 13: xmlUrl 'mailto:editor@example.org' is not an http(s) URL" in r.output
     assert "Traceback" not in r.output
     store = open_store(db)
@@ -86,11 +86,32 @@ def test_cli_imports_the_readable_feeds_keeps_attributes_and_reports_skips(tmp_p
         "en",
     )
     assert json.loads(attrs)["xmlUrl"] == url
-    # Importing the same file again adds nothing.
+    # Importing the same file again adds nothing, and says so.
     r = CliRunner().invoke(app, ["--db", str(db), "sources", "import-opml", str(opml)])
+    assert "imported 4 (0 new, 4 already sources)" in r.output
+    # A list that titles a feed added by hand differently does not rename its outlet (its
+    # attributes and subscribers' filters hang on the name).
+    other = tmp_path / "other.opml"
+    other.write_text(
+        '<opml version="2.0"><body><outline text="Harbour dup" type="rss"'
+        f' xmlUrl="{url}"/></body></opml>',
+        encoding="utf-8",
+    )
+    store = open_store(db)
+    try:
+        store.execute("UPDATE sources SET origin = 'cli' WHERE url = ?", [url])
+    finally:
+        store.close()
+    assert (
+        CliRunner().invoke(app, ["--db", str(db), "sources", "import-opml", str(other)]).exit_code
+        == 0
+    )
     store = open_store(db)
     try:
         assert store.execute("SELECT count(*) FROM sources").fetchone()[0] == 4
+        assert store.execute("SELECT name FROM sources WHERE url = ?", [url]).fetchone() == (
+            "Harbour Times",
+        )
     finally:
         store.close()
 
@@ -102,10 +123,20 @@ def test_export_then_import_round_trips_category_and_language(tmp_path):
     runner = CliRunner()
     runner.invoke(app, ["--db", str(db), "sources", "import-opml", str(opml)])
     assert runner.invoke(app, ["--db", str(db), "sources", "export-opml", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["--db", str(db), "outlets", "set", "Harbour Times", "lean=center",
+                               "owner=Harbour Media"]).exit_code == 0  # fmt: skip
+    assert runner.invoke(app, ["--db", str(db), "sources", "export-opml", str(out)]).exit_code == 0
     r = runner.invoke(app, ["--db", str(db2), "sources", "import-opml", str(out)])
-    assert r.exit_code == 0 and "imported 4, skipped 0" in r.output
+    assert r.exit_code == 0 and "imported 4 (4 new, 0 already sources), skipped 0" in r.output
     cafe = [s for s in parse_opml(out.read_bytes()).sources if "cafe" in s.url][0]
     assert cafe.category == "/Politics/France" and cafe.language == "fr"
+    # Outlet attributes travel with the list: a new server gets the same groups.
+    listed = json.loads(runner.invoke(app, ["--db", str(db2), "outlets", "list", "--json"]).stdout)
+    harbour = next(o for o in listed if o["outlet"] == "Harbour Times")
+    assert (
+        harbour["attributes"]["lean"] == "center"
+        and harbour["attributes"]["owner"] == "Harbour Media"
+    )
 
 
 def test_a_file_with_no_feed_at_all_is_refused_with_one_line(tmp_path):

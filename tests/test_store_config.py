@@ -120,6 +120,15 @@ def test_config_unknown_key_and_wrong_type_are_named(tmp_path):
         cfg.write_text(text)
         with pytest.raises(ConfigError, match=message):
             load_settings(cfg)
+    # Two unnamed feeds on one host are one outlet: if they disagree on its lean, say so.
+    cfg.write_text('[[sources]]\nurl = "https://feeds.example/a.xml"\nlean = "left"\n'
+                   '[[sources]]\nurl = "https://feeds.example/b.xml"\nlean = "right"\n')  # fmt: skip
+    with pytest.raises(ConfigError, match=r"sources\[0\] and sources\[1\] are both the outlet "
+                       r"'feeds.example' \(a source without a name is named after its host\)"):  # fmt: skip
+        load_settings(cfg)
+    cfg.write_text('[[sources]]\nurl = "https://feeds.example/a.xml"\nlean = "left"\n'
+                   '[[sources]]\nurl = "https://feeds.example/b.xml"\nname = "B"\nlean = "right"\n')  # fmt: skip
+    assert len(load_settings(cfg).sources) == 2
     cfg.write_text('[[subscribers]]\nemail = "root@localhost"\n')
     assert load_settings(cfg).subscribers[0].email == "root@localhost"
 

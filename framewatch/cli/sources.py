@@ -106,10 +106,11 @@ def sources_remove(
 def sources_import_opml(ctx: typer.Context, file: Path) -> None:
     """Add every readable feed of an OPML file; unreadable outlines are listed by line."""
     from framewatch.crawler.opml import read_opml
-    from framewatch.sources import add_source
+    from framewatch.sources import add_source, source_urls
 
     result = read_opml(file)
     with ctx.obj.store() as store, store.transaction():
+        known = source_urls(store)
         for e in result.sources:
             add_source(
                 store, e.url, name=e.name, site_url=e.site_url, language=e.language,
@@ -117,7 +118,9 @@ def sources_import_opml(ctx: typer.Context, file: Path) -> None:
             )  # fmt: skip
     with ctx.obj.store() as store:
         store.publish_snapshot()
-    out.print(f"imported {len(result.sources)}, skipped {len(result.skipped)} from {file}")
+    new = len({e.url for e in result.sources} - known)
+    out.print(f"imported {len(result.sources)} ({new} new, {len(result.sources) - new} already"
+              f" sources), skipped {len(result.skipped)} from {file}")  # fmt: skip
     for s in result.skipped:
         err.print(f"  skipped line {s.line}: {s.reason}", markup=False)
     if result.skipped:
@@ -129,9 +132,12 @@ def sources_import_opml(ctx: typer.Context, file: Path) -> None:
 def sources_export_opml(ctx: typer.Context, file: Path) -> None:
     """Write all sources to an OPML file."""
     from framewatch.crawler.opml import OpmlSource, write_opml
+    from framewatch.outlets import list_outlet_attributes
     from framewatch.sources import list_sources
 
     with ctx.obj.store() as store:
         rows = list_sources(store)
-    write_opml(file, [OpmlSource(s.url, s.name, s.site_url, s.category, s.language) for s in rows])
+        attrs = {o.outlet: o.attributes for o in list_outlet_attributes(store.con)}
+    write_opml(file, [OpmlSource(s.url, s.name, s.site_url, s.category, s.language,
+                                 attributes=attrs.get(s.name, {})) for s in rows])  # fmt: skip
     out.print(f"wrote {len(rows)} sources to {file}")
