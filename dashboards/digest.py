@@ -252,6 +252,12 @@ def deliver(
     from framewatch.dashboards.digest_data import latest_week
 
     week = week or latest_week(con)
+    in_week = con.execute(
+        "SELECT count(*) FROM article_facts WHERE iso_week = ?", [week]
+    ).fetchone()[0]
+    if not in_week:  # e.g. serve's first start, catching up on a week before any fetch
+        why = f"no articles in {week}: nothing sent, and nothing recorded (a later send can)"
+        return [SendResult(sub.email, "skipped", why) for sub in settings.subscribers]
     conn = _Connection(settings.smtp)
     journal = journal_records(db)  # read once; this run appends its own outcomes
     results = []

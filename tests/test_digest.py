@@ -132,7 +132,22 @@ def test_refused_recipient_does_not_stop_others_and_rerun_sends_only_to_it(
 def test_unreachable_smtp_server_is_reported_per_recipient(store_copy, tmp_path, monkeypatch):
     _config(tmp_path, monkeypatch, free_port(), ["ana@example.org"])
     r = CliRunner().invoke(app, ["digest", "--send"])
-    assert r.exit_code == 3 and "ana@example.org: failed" in r.output and "Connection" in r.output
+    # Nobody got it: a failure (1), not a partial success (3).
+    assert r.exit_code == 1 and "ana@example.org: failed" in r.output and "Connection" in r.output
+
+
+def test_a_week_without_articles_is_not_sent_nor_marked_sent(
+    smtp, store_copy, tmp_path, monkeypatch
+):
+    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org"])
+    empty = CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W30"])
+    assert (
+        empty.exit_code == 0 and "ana@example.org: skipped (no articles in 2026-W30" in empty.output
+    )
+    assert smtp.messages == []
+    # A week with articles still goes out, and the empty one was never locked as sent.
+    assert CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"]).exit_code == 0
+    assert len(smtp.messages) == 1
 
 
 def test_preview_and_eml_files(demo_db, tmp_path):

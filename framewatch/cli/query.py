@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from framewatch.cli.base import (
+    EXIT_FAILURE,
     EXIT_PARTIAL,
     EXIT_USAGE,
     UsageError,
@@ -149,8 +150,9 @@ def digest(
             with store.transaction():
                 merge_journal(store)
             store.publish_snapshot()
-    if any(r.status == "failed" for r in results):
-        raise typer.Exit(EXIT_PARTIAL)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:  # none sent is a failure; some sent, partial
+        raise typer.Exit(EXIT_FAILURE if len(failed) == len(results) else EXIT_PARTIAL)
 
 
 @app.command()
