@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from framewatch.errors import InputError
 from framewatch.journal import journal_path
 from framewatch.store import StoreError, open_store, schema_version_known, snapshot_path, utcnow
 from framewatch.users import reinstate_credentials
@@ -67,7 +68,7 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
     if not db.exists():
         raise StoreError(f"no store at {db}")
     if folder.exists() and any(folder.iterdir()):
-        raise StoreError(f"{folder} is not empty; give a new folder for the backup")
+        raise InputError(f"{folder} is not empty; give a new folder for the backup")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / STORE_FILE
     tmp = folder / (STORE_FILE + ".part")
@@ -108,7 +109,7 @@ def verify(folder: str | os.PathLike) -> dict:
     folder = Path(folder)
     mpath = folder / MANIFEST
     if not mpath.exists():
-        raise StoreError(f"{folder} is not a framewatch backup (no {MANIFEST})")
+        raise InputError(f"{folder} is not a framewatch backup (no {MANIFEST})")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         files = dict(manifest["sha256"])
@@ -140,7 +141,7 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
                     f"{db} is in use; stop `framewatch serve` (and runs) first"
                 ) from exc
     if not db.parent.exists():
-        raise StoreError(f"folder {db.parent} does not exist")
+        raise InputError(f"folder {db.parent} does not exist")
     tmp = db.with_name(db.name + ".restoring")
     _copy(folder / STORE_FILE, tmp)
     kept = None

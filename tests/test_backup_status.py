@@ -129,7 +129,8 @@ def test_backup_while_a_run_writes_and_restore_round_trip(tmp_path, http_server)
     assert bad.returncode == 1 and "does not match the manifest's checksum" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert _articles(db) == final
-    assert _cli(db, "backup", str(tmp_path / "quick")).returncode == 1  # not an empty folder
+    assert _cli(db, "backup", str(tmp_path / "quick")).returncode == 2  # not an empty folder
+    assert _cli(db, "restore", str(tmp_path)).returncode == 2  # not a backup: no manifest
 
 
 def test_status_reports_a_failing_feed_and_exits_1(tmp_path, http_server):
