@@ -127,7 +127,7 @@ def test_framing_splits_on_real_coverage(allsides):
     assert 0 <= min(divergences) < max(divergences) <= 1
     for s in found:
         lo, hi = s["divergence_interval"]
-        assert 0 <= lo <= hi <= 1 and sum(s["articles"].values()) >= 2
+        assert 0 <= lo <= s["divergence_shrunk"] <= hi <= 1 and sum(s["articles"].values()) >= 2
         assert set(s["articles"]) == set(s["outlets"]) == set(s["intervals"]) == set(s["groups"])
     for s in found:
         assert len(s["groups"]) >= 2 and set(s["pair"]) <= set(s["groups"])
