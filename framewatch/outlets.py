@@ -72,6 +72,14 @@ def set_outlet_attributes(
             )
             changed[key] = ""
             continue
+        # One value, one spelling: "us" for one outlet and "US" for another would be two
+        # groups in every comparison, while search (case-folded) reads them as one.
+        same = store.execute(
+            "SELECT value FROM outlet_attributes WHERE attribute = ? AND outlet <> ?"
+            " AND lower(value) = lower(?) ORDER BY value LIMIT 1",
+            [key, outlet, value],
+        ).fetchone()
+        value = same[0] if same else value
         store.execute(
             """INSERT INTO outlet_attributes (outlet, attribute, value, origin, updated_at)
                VALUES (?, ?, ?, ?, ?)
@@ -173,7 +181,7 @@ def sync_attributes(
             "SELECT attribute, value FROM outlet_attributes WHERE outlet = ?", [outlet]
         ).fetchall()
     )
-    wanted = {k: v for k, v in attrs.items() if v and current.get(k) != v}
+    wanted = {k: v for k, v in attrs.items() if v and (current.get(k) or "").lower() != v.lower()}
     if wanted:
         set_outlet_attributes(store, outlet, wanted, origin)
 

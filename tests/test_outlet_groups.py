@@ -148,6 +148,10 @@ def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_
     assert _attrs(db, "Coast Courier") == {"lean": "left", "owner": "Coast Media Ltd"}
     assert fw("outlets", "set", "Coast Courier", "owner=", db=db).exit_code == 0
     assert _attrs(db, "Coast Courier") == {"lean": "left"}
+    # One value, one spelling: "CENTER" joins Harbour Radio's "center", not a group of its own.
+    assert fw("outlets", "set", "Coast Courier", "lean=CENTER", db=db).exit_code == 0
+    assert _attrs(db, "Coast Courier") == {"lean": "center"}
+    assert fw("outlets", "set", "Coast Courier", "lean=left", db=db).exit_code == 0
     typo = fw("outlets", "set", "Coast courier", "lean=left", db=db)
     assert typo.exit_code == 0 and "did you mean: Coast Courier" in typo.output
     # 4. a CSV; an empty cell leaves the attribute alone
