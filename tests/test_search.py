@@ -151,6 +151,18 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     assert bad.exit_code == 2 and "lang: takes a language code like en or de" in bad.output
 
 
+def test_attention_top_words_leave_out_function_words_of_the_matches_language(small_db, tmp_path):
+    more = write_jsonl(tmp_path / "de.jsonl", [
+        {"title": "Zürcher Wirte gegen die Mieten", "text": "Die Wirte protestieren in Zürich gegen die Mieten.",
+         "source": "Alpen Zeitung", "published_at": "2026-03-11T10:00:00Z", "language": "de"}])  # fmt: skip
+    assert fw("import", str(more), db=small_db).exit_code == 0
+    r = fw("attention", "zurich", "--json", db=small_db)
+    assert r.exit_code == 0, r.output
+    top = [w["word"] for w in json.loads(r.stdout)["words"]]
+    assert {"mieten", "protestieren"} <= set(top)  # what the German matches are about
+    assert not {"die", "gegen", "der"} & set(top)  # not merely that they are German
+
+
 def test_search_output_formats(small_db):
     rows = json.loads(fw("search", "war OR warnings", "--json", db=small_db).stdout)
     assert [r["rank"] for r in rows] == [1, 2, 3]

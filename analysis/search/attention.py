@@ -9,6 +9,7 @@ the frames behind it, and sample articles with the sentence that shows their fra
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -133,19 +134,38 @@ def _first_codebook(con, t: str) -> str | None:
     return row[0][0] if row else None
 
 
+@functools.lru_cache(maxsize=64)
+def stop_words(language: str) -> frozenset[str]:
+    """A language's function words, folded as the index folds text (``für`` -> ``fur``).
+
+    Without them a German query's top words are "der, die, das" in a mostly English
+    store: over-represented in the matches only because the matches are German.
+    """
+    from stop_words import LANGUAGE_MAPPING, get_stop_words
+
+    if language not in LANGUAGE_MAPPING:
+        return frozenset()
+    return frozenset(w for s in get_stop_words(language) for w in words(s))
+
+
 def _top_words(searcher: Searcher, t: str, top: int) -> list[dict]:
-    """Words much more common in the matches than in all articles (document frequencies)."""
+    """Words much more common in the matches than in all articles (document frequencies),
+    leaving out the function words of the matches' languages."""
     rows = searcher.con.execute(
-        f"""SELECT a.title, a.text FROM {t} m JOIN articles a ON a.id = m.id
+        f"""SELECT a.title, a.text, a.language FROM {t} m JOIN articles a ON a.id = m.id
             WHERE m.rank <= {_WORDS_SAMPLE}"""
     ).fetchall()
     if not rows:
         return []
+    skip = frozenset().union(
+        *(stop_words(lang.split("-")[0]) for lang in {r[2] or "en" for r in rows})
+    )
     df: Counter = Counter()
-    for title, text in rows:
+    for title, text, _ in rows:
         df.update(
-            {w for w in words(f"{title or ''} {text or ''}") if len(w) > 2 and not w.isdigit()}
-        )
+            {w for w in words(f"{title or ''} {text or ''}")
+             if len(w) > 2 and not w.isdigit() and w not in skip}
+        )  # fmt: skip
     candidates = [w for w, n in df.most_common(400) if n >= 2]
     if not candidates:
         return []
