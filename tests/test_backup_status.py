@@ -150,6 +150,7 @@ def test_status_reports_a_failing_feed_and_exits_1(tmp_path, http_server):
     assert r["reasons"] == ["every feed is failing (1)"]
     assert [(f["name"], f["streak"]) for f in r["failing_feeds"]] == [("Loopback News", 1)]
     assert r["last_run"]["command"] == "fetch" and r["articles"] == 1  # the archive's
+    assert r["last_run"]["finished_at"].endswith("+00:00")  # every time carries its offset
     assert r["digest"]["send_at"] == "Mon 07:00" and r["digest"]["next_at"]
     assert r["store"]["bytes"] > 0
     text = _cli(db, "status", cfg=cfg)

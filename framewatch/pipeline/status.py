@@ -25,7 +25,10 @@ def store_bytes(db: str | Path) -> int:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.isoformat(timespec="seconds")
+    """ISO 8601 with its offset; the store's naive timestamps are UTC."""
+    if t is None:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
 
 
 def _last_runs(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, datetime | None]:
