@@ -22,6 +22,7 @@ import duckdb
 
 from framewatch.errors import InputError
 from framewatch.journal import journal_path
+from framewatch.service_marker import serving
 from framewatch.store import StoreError, open_store, schema_version_known, snapshot_path, utcnow
 from framewatch.users import reinstate_credentials
 
@@ -132,6 +133,11 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
     returns that name (None when there was none). Refuses while a process writes ``db``."""
     folder, db = Path(folder), Path(db)
     verify(folder)
+    if (pid := serving(db)) is not None:
+        raise StoreError(
+            f"`framewatch serve` (pid {pid}) works on {db}: stop it first"
+            " (systemctl stop framewatch), then restore, then start it again"
+        )
     if db.exists():
         try:
             open_store(db, lock_timeout_s=0).close()

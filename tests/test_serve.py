@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psutil
@@ -224,10 +225,27 @@ name = "Loopback Daily"
         assert report["digest"]["last_week"] == last_week and report["digest"]["sent"] == 1
         assert report["articles"] == 3  # nothing doubled by the restart
 
+        # A backup may be taken while serve runs; a restore is refused until it stops
+        # (between runs nothing holds the store, but serve keeps its state in memory).
+        fw = [sys.executable, "-m", "framewatch", "--db", str(db), "--config", str(cfg)]
+        backup = subprocess.run(
+            [*fw, "backup", str(tmp_path / "bk")], capture_output=True, text=True, timeout=120
+        )
+        assert backup.returncode == 0, backup.stderr
+        refused = subprocess.run(
+            [*fw, "restore", str(tmp_path / "bk")], capture_output=True, text=True, timeout=120
+        )
+        assert (
+            refused.returncode == 1
+            and f"(pid {proc.pid})" in refused.stderr
+            and "stop it first" in refused.stderr
+        )
+
         # SIGTERM: a clean stop, nothing left behind.
         kids = _wait(lambda: children(proc), 60, proc, log)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+        assert not Path(f"{db}.serve").exists()  # so a restore may go ahead now
         assert _gone(kids) == []
     finally:
         if proc.poll() is None:

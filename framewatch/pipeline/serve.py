@@ -261,11 +261,13 @@ class Service:
         from framewatch.analysis.embedding.static_models import with_home
         from framewatch.pipeline.health_http import HealthServer
         from framewatch.pipeline.model_worker import ModelWorker
+        from framewatch.service_marker import mark
 
         signal.signal(signal.SIGTERM, self._on_sigterm)  # SIGINT keeps Python's own handler
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job is noise
         s = self.settings.serve
         try:
+            mark(self.db)  # `restore` refuses while this process lives
             self._prepare()
             self.models = ModelWorker(with_home(self.settings.analysis, self.db))
             try:
@@ -309,4 +311,7 @@ class Service:
         self._stop_dashboard()
         if self.models is not None:
             self.models.close()
+        from framewatch.service_marker import unmark
+
+        unmark(self.db)
         log.info("stopped")
