@@ -64,7 +64,8 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         return
     for note in matches.notes:
         st.caption(note)
-    copies = f" ({a.copies} of them near-identical copies of another)" if a.copies else ""
+    copies = (f" ({a.copies} of them {'is a near-identical copy' if a.copies == 1 else 'are near-identical copies'}"
+              " of another)") if a.copies else ""  # fmt: skip
     st.markdown(f"**{a.matched}** of {a.total} articles match `{safe(query.strip())}`{copies}.")
     if not a.matched:
         return

@@ -127,7 +127,8 @@ def attention(
     if as_json:
         print_json(asdict(a))
         return
-    copies = f" ({a.copies} of them near-identical copies of another)" if a.copies else ""
+    copies = (f" ({a.copies} of them {'is a near-identical copy' if a.copies == 1 else 'are near-identical copies'}"
+              " of another)") if a.copies else ""  # fmt: skip
     out.print(f"{a.matched} of {a.total} articles match{copies}", markup=False)
     if not a.matched:
         return

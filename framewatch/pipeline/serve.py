@@ -147,8 +147,9 @@ class Service:
             log.error("digest %s not sent: %s: %s", week, type(exc).__name__, exc)
             return
         for r in results:
-            log.info("digest %s to %s: %s%s", week, r.recipient, r.status,
-                     f" ({r.error})" if r.error else "")  # fmt: skip
+            level = logging.WARNING if r.status == "failed" else logging.INFO
+            log.log(level, "digest %s to %s: %s%s", week, r.recipient, r.status,
+                    f" ({r.error})" if r.error else "")  # fmt: skip
         with self._store() as store:  # record the sends in the store too
             with store.transaction():
                 merge_journal(store)
