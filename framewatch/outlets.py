@@ -122,7 +122,9 @@ def similar_outlets(store: Store, outlet: str) -> list[str]:
 def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
     """Attributes from a CSV with an ``outlet`` column and one column per attribute.
 
-    Empty cells are left alone (not removed). Returns (outlets updated, unknown outlets).
+    Empty cells are left alone (not removed). An outlet on two rows that disagree about
+    an attribute is refused (which one was meant?), nothing stored. Returns (outlets
+    updated, unknown outlets).
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -141,18 +143,29 @@ def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
                 outlet = (rec.get("outlet") or "").strip()
                 if not outlet:
                     raise OutletAttributeError(f"{path} line {reader.line_num}: empty outlet")
-                rows.append((outlet, {c: (rec.get(c) or "").strip() for c in columns}))
+                rows.append((outlet, {c: (rec.get(c) or "").strip() for c in columns},
+                             reader.line_num))  # fmt: skip
     except OSError as exc:
         raise OutletAttributeError(f"{path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise OutletAttributeError(f"{path}: not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
         raise OutletAttributeError(f"{path}: not valid CSV ({exc})") from exc
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for outlet, attrs, line in rows:
+        for k, v in attrs.items():
+            seen = first.setdefault((outlet, k), (v, line)) if v else None
+            if seen and seen[0] != v:
+                raise OutletAttributeError(
+                    f"{path} lines {seen[1]} and {line}: {outlet!r} has {k} = {seen[0]!r} and"
+                    f" {v!r}; keep one row per outlet"
+                )
     known = set(known_outlets(store))
     with store.transaction():
-        for outlet, attrs in rows:
+        for outlet, attrs, _ in rows:
             set_outlet_attributes(store, outlet, {k: v for k, v in attrs.items() if v}, "csv")
-    return len(rows), sorted({o for o, _ in rows} - known)
+    outlets = {o for o, _, _ in rows}
+    return len(outlets), sorted(outlets - known)
 
 
 def opml_outlet_attributes(attrs: dict[str, str]) -> dict[str, str]:

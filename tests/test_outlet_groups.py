@@ -160,7 +160,7 @@ def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_
         "outlet,owner,lean\nCoast Courier,Coast Media Ltd,\nDaily Beacon,,far-right\n"
     )
     r = fw("outlets", "import", str(csv_file), db=db, config=cfg)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "set attributes of 2 outlets" in r.output, r.output
     assert _attrs(db, "Coast Courier") == {"lean": "left", "owner": "Coast Media Ltd"}
     # The imported article's outlet is grouped through SQL like any feed's.
     con = duckdb.connect(str(db), read_only=True)
@@ -175,6 +175,13 @@ def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_
     bad_csv.write_text("name,lean\nX,left\n")
     r = fw("outlets", "import", str(bad_csv), db=db)
     assert r.exit_code == 2 and "needs an 'outlet' column" in r.output
+    twice = tmp_path / "twice.csv"
+    twice.write_text("outlet,lean\nCoast Courier,right\nCoast Courier,center\n")
+    r = fw("outlets", "import", str(twice), db=db)
+    assert (
+        r.exit_code == 2
+        and "lines 2 and 3: 'Coast Courier' has lean = 'right' and 'center'" in r.output
+    )
     assert fw("outlets", "set", "Coast Courier", "lean", db=db).exit_code == 2
     assert fw("outlets", "set", "Coast Courier", "9lives=x", db=db).exit_code == 2
     cfg.write_text('[[sources]]\nurl = "https://beacon.example/feed.xml"\nlean = ["right"]\n')
