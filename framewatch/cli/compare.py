@@ -142,6 +142,8 @@ def blindspots(
         return (f"{v} {g.articles}/{s.articles} ({lo:.0%}–{hi:.0%}; usual {g.usual_share:.0%}, "
                 f"q={g.q_value:.2g})")  # fmt: skip
 
+    if not shown:
+        return
     print_table(["story", "articles", "covered by", "missing (share 90% CI; usual; q)", "holds up", "days", "headline"],
                 [(s.story_id, s.articles, ", ".join(f"{v} {n}" for v, n in s.covered_by.items()),
                   "; ".join(gap(s, v) for v in s.missing), "yes" if s.holds_up else "no",
