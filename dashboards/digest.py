@@ -61,8 +61,10 @@ def render_html(d: Digest) -> str:
         f'<tr><td><h1 style="font-size:22px;margin:0">framewatch weekly digest — {_e(d.week)}</h1>'
         f'<p style="color:#555;margin:4px 0 0">{d.total_articles} articles framed with {_e(d.codebook_name)}, '
         f"week of {d.week_start:%d %B %Y}</p></td></tr>",
-        '<tr><td><h2 style="font-size:18px;margin:0 0 8px">Top stories</h2>',
     ]
+    if d.unknown_outlets:
+        parts.append(f'<tr><td style="color:#a33">{_e(_unknown_line(d))}</td></tr>')
+    parts.append('<tr><td><h2 style="font-size:18px;margin:0 0 8px">Top stories</h2>')
     if not d.stories:
         parts.append("<p>No stories this week.</p>")
     for s in d.stories:
@@ -141,10 +143,18 @@ def stopped_feeds_text(d: Digest) -> list[str]:
     return lines + [""]
 
 
+def _unknown_line(d: Digest) -> str:
+    names = ", ".join(repr(o) for o in d.unknown_outlets)
+    return (
+        f"This digest follows {names}, but no outlet has that name in the store "
+        "(renamed, or spelt otherwise): ask for your subscription to be corrected."
+    )
+
+
 def render_text(d: Digest) -> str:
     lines = [f"framewatch weekly digest — {d.week}",
              f"{d.total_articles} articles framed with {d.codebook_name}, week of {d.week_start:%d %B %Y}", "",
-             "TOP STORIES"]  # fmt: skip
+             *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES"]  # fmt: skip
     for i, s in enumerate(d.stories, 1):
         mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
         lines += [f"{i}. {s.headline}", f"   {s.label} · {s.articles} articles from {s.outlets} outlets"

@@ -55,6 +55,7 @@ class Digest:
     total_articles: int = 0
     stopped_feeds: list[StoppedFeed] = field(default_factory=list)
     comparison: Any = None  # digest_compare.Comparison: blind spots, splits, watches
+    unknown_outlets: list[str] = field(default_factory=list)  # followed, but no such outlet
 
 
 def parse_week(week: str) -> date:
@@ -91,6 +92,9 @@ def build_digest(
     )
     d = Digest(week, start, codebook, cb[0], labels)
     outlet_filter = outlets or None
+    if outlet_filter:  # a renamed or misspelt outlet would make an empty digest, unexplained
+        have = {r[0] for r in con.execute("SELECT DISTINCT name FROM sources").fetchall()}
+        d.unknown_outlets = sorted(set(outlet_filter) - have)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts
            WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))""",

@@ -80,7 +80,7 @@ def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     smtp, store_copy, tmp_path, monkeypatch
 ):
     _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org"],
-            outlets={"ben@example.org": ["Civic Wire", "The Northern Ledger"]})  # fmt: skip
+            outlets={"ben@example.org": ["Civic Wire", "The Northern Ledger", "Civic Wyre"]})  # fmt: skip
     result = CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"])
     assert result.exit_code == 0, result.output
     assert len(smtp.messages) == 2
@@ -102,6 +102,8 @@ def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     by_rcpt = {rs[0]: _parse(raw).get_body(("plain",)).get_content() for rs, raw in smtp.messages}
     assert "not only the ones this digest follows" in by_rcpt["ben@example.org"]
     assert "not only the ones this digest follows" not in by_rcpt["ana@example.org"]
+    # A misspelt outlet in a subscription is named, not silently an empty filter.
+    assert "follows 'Civic Wyre', but no outlet has that name" in by_rcpt["ben@example.org"]
     con = duckdb.connect(str(store_copy))
     sends = con.execute("SELECT recipient, status FROM digest_sends ORDER BY 1").fetchall()
     con.close()
