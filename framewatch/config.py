@@ -410,11 +410,12 @@ def _check_serve(settings: Settings, p: Path) -> None:
         )
     if settings.crawl.poll_interval_min <= 0:
         raise ConfigError(f"{p}: crawl.poll_interval_min must be positive")
-    ports = {"serve.dashboard_port": settings.serve.dashboard_port,
-             "serve.health_port": settings.serve.health_port, "smtp.port": settings.smtp.port}  # fmt: skip
-    for key, port in ports.items():
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"{p}: {key} must be a port from 1 to 65535, got {port}")
+    ports = {"serve.dashboard_port": (settings.serve.dashboard_port, 1),
+             "serve.health_port": (settings.serve.health_port, 0),  # 0: any free port
+             "smtp.port": (settings.smtp.port, 1)}  # fmt: skip
+    for key, (port, lowest) in ports.items():
+        if not lowest <= port <= 65535:
+            raise ConfigError(f"{p}: {key} must be a port from {lowest} to 65535, got {port}")
     if settings.serve.stale_after_polls <= 0:
         raise ConfigError(f"{p}: serve.stale_after_polls must be positive")
     if settings.digest.catch_up_hours < 0:

@@ -129,8 +129,9 @@ def test_config_unknown_key_and_wrong_type_are_named(tmp_path):
     cfg.write_text('[[sources]]\nurl = "https://feeds.example/a.xml"\nlean = "left"\n'
                    '[[sources]]\nurl = "https://feeds.example/b.xml"\nname = "B"\nlean = "right"\n')  # fmt: skip
     assert len(load_settings(cfg).sources) == 2
-    cfg.write_text('[[subscribers]]\nemail = "root@localhost"\n')
-    assert load_settings(cfg).subscribers[0].email == "root@localhost"
+    cfg.write_text('[[subscribers]]\nemail = "root@localhost"\n[serve]\nhealth_port = 0\n')
+    loaded = load_settings(cfg)  # health_port 0: any free port (the soak's serves use it)
+    assert loaded.subscribers[0].email == "root@localhost" and loaded.serve.health_port == 0
 
 
 def test_config_sources_and_env_override(tmp_path, monkeypatch):
