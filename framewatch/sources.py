@@ -46,19 +46,20 @@ def add_source(
     origin: str = "cli",
     category: str | None = None,
     opml_attributes: dict[str, str] | None = None,
+    rename: bool = False,
 ) -> int:
     """Insert or reactivate a source; given fields overwrite stored ones.
 
     Except the name, which is the outlet's identity (its attributes, subscribers' filters):
     only the origin that named a source renames it (the config file its own entries, an
-    OPML list its own outlines); an OPML list that titles a feed added by hand differently
-    does not rename it.
+    OPML list its own outlines, or ``rename``: `sources add --name`); an OPML list that
+    titles a feed added by hand differently does not rename it.
     Country and language also become outlet attributes, so outlets can be grouped by them.
     """
     attrs = json.dumps(opml_attributes, ensure_ascii=False) if opml_attributes else None
     row = store.execute("SELECT id, origin FROM sources WHERE url = ?", [url]).fetchone()
     if row:
-        if name is not None and origin != row[1]:
+        if name is not None and origin != row[1] and not rename:
             name = None
         sid, outlet = store.execute(
             "UPDATE sources SET active = true, name = coalesce(?, name), site_url = coalesce(?, site_url),"

@@ -49,8 +49,9 @@ def sources_add(
             raise typer.Exit(EXIT_FAILURE) from None
     with c.store() as store:
         sid = add_source(
-            store, feed_url, name=name or title, site_url=site, country=country, language=language
-        )
+            store, feed_url, name=name or title, site_url=site, country=country,
+            language=language, rename=name is not None,
+        )  # fmt: skip
         store.publish_snapshot()
     out.print(
         f"source {sid}: {feed_url}" + (f" (discovered from {url})" if feed_url != url else "")
