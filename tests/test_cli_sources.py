@@ -75,6 +75,9 @@ def test_bad_inputs_get_one_clear_line_and_usage_exit_code(fw, tmp_path, http_se
     r = fw("sources", "add", http_server.url("/plain"))
     assert r.exit_code == 1 and "announces no feed" in r.output
     assert "Traceback" not in r.output
+    # A private address is refused unless allowed: the user's to change (2), not a failure.
+    r = fw("sources", "add", "http://10.255.255.1/feed.xml")
+    assert r.exit_code == 2 and "allow_private_networks" in r.output
 
 
 def test_fetch_exit_code_reports_partial_failure(fw, http_server):

@@ -34,6 +34,7 @@ def sources_add(
     no_discover: Annotated[bool, typer.Option(help="Store the URL as given, offline.")] = False,
 ) -> None:
     """Add a source; a web page URL is resolved to the feed it announces."""
+    from framewatch.crawler.downloads import RefusedAddress
     from framewatch.crawler.fetch import SourceDiscoveryError, discover_source
     from framewatch.sources import add_source
 
@@ -46,7 +47,9 @@ def sources_add(
             feed_url, title, site = asyncio.run(discover_source(url, c.settings))
         except SourceDiscoveryError as exc:
             err.print(f"error: {exc}", markup=False)
-            raise typer.Exit(EXIT_FAILURE) from None
+            # A refused (private) address is the user's to allow; a dead host is a failure.
+            refused = isinstance(exc.__cause__, RefusedAddress)
+            raise typer.Exit(EXIT_USAGE if refused else EXIT_FAILURE) from None
     with c.store() as store:
         sid = add_source(
             store, feed_url, name=name or title, site_url=site, country=country,
