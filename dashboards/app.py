@@ -89,9 +89,17 @@ labels = q.frame_labels(con, codebook)
 order = list(labels.values())
 
 
+_PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+            "#ff9da7", "#9c755f", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#499894",
+            "#86bcb6", "#d37295", "#fabfd2", "#d4a6c8"]  # fmt: skip
+
+
 def frame_colour() -> alt.Color:
+    """The codebook's frames in order, then "No frame" in grey."""
+    domain = [*order, q.NO_FRAME]
+    colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(order))] + ["#d9d9d9"]
     return alt.Color(
-        "frame:N", sort=order, scale=alt.Scale(domain=order, scheme="tableau10"), title="Frame"
+        "frame:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title="Frame"
     )
 
 
@@ -104,7 +112,9 @@ def overview() -> None:
     if stories.empty:
         st.info("No stories in this period.")
         return
-    st.caption(f"{len(stories)} stories between {start} and {end}.")
+    total = int(stories["stories_in_period"].iloc[0])
+    listed = "" if total <= len(stories) else f"; the {len(stories)} with the most articles below"
+    st.caption(f"{total} {'story' if total == 1 else 'stories'} between {start} and {end}{listed}.")
     for _, r in stories.head(10).iterrows():
         st.markdown(
             f"**[{safe(r['label'] or 'story ' + str(r['story']))}](?page=Story&story={int(r['story'])})** — "
@@ -132,7 +142,7 @@ def overview() -> None:
         mix["story_label"] = mix["story"].map(names)
         chart = alt.Chart(mix).mark_bar().encode(
             y=alt.Y("story_label:N", sort=list(names.values()), title=None),
-            x=alt.X("sum(share):Q", stack="normalize", title="Frame mix", axis=alt.Axis(format="%")),
+            x=alt.X("sum(share):Q", stack="normalize", title="Share of sentences", axis=alt.Axis(format="%")),
             color=frame_colour(), order=alt.Order("position:Q"),
             tooltip=["story_label:N", "frame:N", alt.Tooltip("share:Q", format=".0%")],
         )  # fmt: skip
@@ -210,9 +220,10 @@ def outlets_page() -> None:
     else:
         cp.codebook_caption(con, codebook)
         st.altair_chart(alt.Chart(mix).mark_bar().encode(
-            y=alt.Y("outlet:N", title=None), x=alt.X("sum(share):Q", stack="normalize", axis=alt.Axis(format="%"), title="Frame mix"),
+            y=alt.Y("outlet:N", title=None), x=alt.X("sum(share):Q", stack="normalize", axis=alt.Axis(format="%"), title="Share of sentences"),
             color=frame_colour(), order=alt.Order("position:Q"),
-            tooltip=["outlet:N", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q"],
+            tooltip=["outlet:N", "frame:N", alt.Tooltip("share:Q", format=".0%", title="share of sentences"),
+                     alt.Tooltip("articles:Q", title="articles of the outlet")],
         ), width="stretch")  # fmt: skip
     st.subheader("Blind spots: stories only one of them covered")
     spots = q.blind_spots(con, picked, start, end)

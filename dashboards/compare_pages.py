@@ -93,7 +93,7 @@ def integer_axis(title: str) -> alt.Axis:
 # -- Story: who framed it how --------------------------------------------------------
 def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[str, str]) -> None:
     """Outlet x frame heatmap grouped by ``by``, coverage per group, group frame shares."""
-    order = list(labels.values())
+    order = [*labels.values(), "No frame"]
     matrix = cq.outlet_frame_matrix(con, sid, codebook, by)
     group_title = by or "group"
     st.subheader(f"Who framed it how: outlets by {group_title}")
@@ -137,7 +137,10 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
             on_select="rerun", key="heatmap",
         )  # fmt: skip
         picked = (event or {}).get("selection", {}).get("cell") or []
-        st.caption("Hover a cell for its strongest sentence; click it to read all of them.")
+        st.caption(
+            "Each row is an outlet's sentences, adding up to 100% with those that frame "
+            "nothing. Hover a cell for its strongest sentence; click it to read all of them."
+        )
         if picked and picked[0].get("outlet"):
             o, f = picked[0]["outlet"], picked[0]["frame"]
             st.markdown(f"**{safe(o)} · {safe(f)}**")
@@ -191,7 +194,8 @@ def group_shares_chart(
     # is given where the family is known: the Framing splits page, not one story's page.
     said = (("holds up against chance" if s.holds_up else
              "does not hold up against chance: groups this small often differ this much")
-            if verdict else "whether it holds up among the period's stories: Framing splits page")  # fmt: skip
+            if verdict else "whether it holds up against chance depends on every story compared: "
+            "see the Framing splits page")  # fmt: skip
     where.caption(
         f"Divergence {s.divergence_shrunk:.2f} (90% interval {lo:.2f}–{hi:.2f}; Jensen-Shannon, "
         f"0 = same framing, 1 = nothing in common; {s.divergence:.2f} before shrinking small "
@@ -199,8 +203,9 @@ def group_shares_chart(
         f"{safe(s.pair[1])}; permutation p = {s.p_value:.3g}"
         + (f", q = {s.q_value:.3g}" if verdict else "")
         + f": {said}. "
-        "Shares are parts of each group's framed sentences (group's article count in brackets), "
-        "with 90% intervals."
+        "Shares are parts of each group's framed sentences, sentences that frame nothing left "
+        "out, so they can be higher than the outlets' cells above (group's article count in "
+        "brackets), with 90% intervals."
     )
     height = 12 * len(s.groups) * data["frame"].nunique() + 20
     y = alt.Y("frame:N", sort=[labels.get(f, f) for f in order] or None, title=None,

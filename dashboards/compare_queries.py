@@ -8,7 +8,8 @@ NO_VALUE = "(no value)"
 
 
 def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd.DataFrame:
-    """Per outlet of a story and frame: mean share, articles and the strongest sentence."""
+    """Per outlet of a story and frame: mean share of its sentences (with "No frame", so a
+    row adds up to 100%), articles and the strongest sentence."""
     return con.execute(
         """WITH arts AS (
                SELECT x.article_id, x.outlet, coalesce(oa.value, ?) AS grp
@@ -18,14 +19,15 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
            sh AS (
                SELECT a.grp, a.outlet, af.frame_id, avg(af.share) AS share, count(*) AS articles
                FROM arts a JOIN article_frames af ON af.article_id = a.article_id
-               WHERE af.codebook_id = ? AND af.frame_id <> 'none' GROUP BY ALL),
+               WHERE af.codebook_id = ? GROUP BY ALL),
            ev AS (
                SELECT a.outlet, e.frame_id, arg_max(e.sentence, e.score) AS sentence, max(e.score) AS score
                FROM arts a JOIN frame_evidence e ON e.article_id = a.article_id
                WHERE e.codebook_id = ? GROUP BY ALL)
-           SELECT sh.grp AS "group", sh.outlet, f.label AS frame, f.position, sh.share, sh.articles,
+           SELECT sh.grp AS "group", sh.outlet, coalesce(f.label, 'No frame') AS frame,
+                  coalesce(f.position, 9999) AS position, sh.share, sh.articles,
                   coalesce(ev.sentence, '') AS evidence, ev.score
-           FROM sh JOIN frames f ON f.codebook_id = ? AND f.frame_id = sh.frame_id
+           FROM sh LEFT JOIN frames f ON f.codebook_id = ? AND f.frame_id = sh.frame_id
            LEFT JOIN ev ON ev.outlet = sh.outlet AND ev.frame_id = sh.frame_id
            ORDER BY "group", sh.outlet, f.position""",
         [NO_VALUE, by, story_id, codebook, codebook, codebook],

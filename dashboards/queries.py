@@ -34,6 +34,11 @@ def codebooks(con) -> list[str]:
     ]
 
 
+# Sentences that frame nothing: part of every mix, so a bar's length is its share of all
+# sentences, as its tooltip says.
+NO_FRAME = "No frame"
+
+
 def frame_labels(con, codebook: str) -> dict[str, str]:
     return dict(
         con.execute(
@@ -59,6 +64,7 @@ def top_stories(
                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))),
            days AS (SELECT story_id, day, count(*) AS n FROM p GROUP BY ALL)
            SELECT s.id AS story, s.label, s.headline, count(*) AS articles, count(DISTINCT p.source_id) AS outlets,
+                  count(*) OVER () AS stories_in_period,
                   min(p.day) AS first_day, max(p.day) AS last_day,
                   (SELECT list(coalesce(d.n, 0) ORDER BY g.day)
                    FROM (SELECT unnest(generate_series(min(p.day), max(p.day), INTERVAL 1 DAY))::DATE AS day) g
@@ -75,9 +81,10 @@ def story_frame_mix(
 ) -> pd.DataFrame:
     o = _outlets(outlet_list)
     return con.execute(
-        """SELECT x.story_id AS story, f.label AS frame, f.position, avg(af.share) AS share
+        f"""SELECT x.story_id AS story, coalesce(f.label, '{NO_FRAME}') AS frame,
+                  coalesce(f.position, 9999) AS position, avg(af.share) AS share
            FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
-           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
+           LEFT JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.codebook_id = ? AND x.story_id IN (SELECT unnest(?)) AND x.day BETWEEN ? AND ?
              AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
            GROUP BY ALL ORDER BY story, position""",
@@ -114,11 +121,12 @@ def evidence(con, article_id: int, codebook: str) -> pd.DataFrame:
 
 def outlet_mix(con, outlet_list: list[str], codebook: str, start: date, end: date) -> pd.DataFrame:
     return con.execute(
-        """SELECT x.outlet, f.label AS frame, f.position, sum(af.share) / count(*) AS share, count(*) AS articles
+        f"""SELECT x.outlet, coalesce(f.label, '{NO_FRAME}') AS frame, coalesce(f.position, 9999) AS position,
+                  sum(af.share) / count(*) AS share, count(*) AS articles
            FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
-           JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
+           LEFT JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.codebook_id = ? AND list_contains(?::VARCHAR[], x.outlet) AND x.day BETWEEN ? AND ?
-           GROUP BY ALL ORDER BY x.outlet, f.position""",
+           GROUP BY ALL ORDER BY x.outlet, position""",
         [codebook, outlet_list, start, end],
     ).df()
 

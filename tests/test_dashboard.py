@@ -62,11 +62,35 @@ def test_overview_ranks_stories_with_frame_mix(hostile_db, monkeypatch):
     }
     assert table.iloc[0]["articles"] == 6
     assert _names_codebook(at)
+    assert any(c.value.startswith("7 stories between") for c in at.caption)
     links = " ".join(m.value for m in at.markdown)
     assert "?page=Story&story=" in links and "kestrel" in links.lower()
     # Hostile feed text arrives escaped: no live HTML tag reaches the page's Markdown.
     assert "\\<script\\>" in links
     assert not re.search(r"(?<!\\)<", links), "an unescaped < reached the Markdown"
+
+
+def test_counts_and_shares_mean_what_their_labels_say(hostile_db):
+    """The caption counts every story of the period, not the listed top; a frame-mix bar
+    and a heatmap row add up to all of their sentences, those that frame nothing included."""
+    from datetime import date
+
+    from framewatch.dashboards import compare_queries as cq
+    from framewatch.dashboards import queries as q
+
+    con = duckdb.connect(str(hostile_db) + ".snapshot", read_only=True)
+    try:
+        span = (date(2026, 1, 1), date(2026, 12, 31))
+        top = q.top_stories(con, *span, None, limit=2)
+        assert len(top) == 2 and set(top["stories_in_period"]) == {7}
+        mix = q.outlet_mix(con, ["Civic Wire", "Frontier Tech Review"], "geopolitics-tech", *span)
+        assert q.NO_FRAME in set(mix["frame"])
+        assert mix.groupby("outlet")["share"].sum().round(6).eq(1.0).all()
+        sid = _story_id(hostile_db, "kestrel")
+        cells = cq.outlet_frame_matrix(con, sid, "geopolitics-tech", "country")
+        assert cells.groupby("outlet")["share"].sum().round(6).eq(1.0).all()
+    finally:
+        con.close()
 
 
 def test_story_page_shows_articles_frames_and_evidence(hostile_db, monkeypatch):
