@@ -250,11 +250,15 @@ def trends_page() -> None:
             if choices
             else None
         )
-    data = q.weekly_trends(con, codebook, outlet, story)
+    data = q.weekly_trends(con, codebook, outlet, story, start, end)
     if data.empty:
-        st.info("No framed articles for this selection.")
+        st.info("No framed articles for this selection in this period.")
         return
     cp.codebook_caption(con, codebook)
+    st.caption(
+        f"Weeks overlapping {start} – {end}; the sidebar's outlets and topic do not "
+        "apply here (pick one outlet or one story above)."
+    )
     cp.frame_trends_chart(data, frame_colour())  # with 90% intervals (issue 23)
 
 

@@ -231,7 +231,9 @@ def group_shares_chart(
 def frame_trends_chart(data: pd.DataFrame, colour: alt.Color) -> None:
     """Weekly mean shares with their 90% intervals (a band), and the table behind them."""
     data = cq.with_share_intervals(data)
-    x = alt.X("week:O", title="ISO week")
+    data["week_start"] = pd.to_datetime(data["period_start"])
+    # On a time axis, so weeks without framed articles leave their gap instead of closing up.
+    x = alt.X("week_start:T", title="Week (Monday)", axis=alt.Axis(format="%d %b %Y"))
     tips = ["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q",
             alt.Tooltip("low:Q", format=".0%", title="90% low"), alt.Tooltip("high:Q", format=".0%", title="90% high")]  # fmt: skip
     band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=colour)

@@ -143,8 +143,12 @@ def blind_spots(con, outlet_list: list[str], start: date, end: date) -> pd.DataF
     ).df()
 
 
-def weekly_trends(con, codebook: str, outlet: str | None, story: int | None) -> pd.DataFrame:
-    """Weekly mean share per frame from frame_trends, for all, one outlet or one story.
+def weekly_trends(
+    con, codebook: str, outlet: str | None, story: int | None,
+    start: date | None = None, end: date | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Weekly mean share per frame from frame_trends, for all, one outlet or one story,
+    for the weeks that overlap the period (``start``..``end``, when given).
 
     frame_trends has no outlet-by-story slice, so giving both returns nothing.
     """
@@ -154,8 +158,10 @@ def weekly_trends(con, codebook: str, outlet: str | None, story: int | None) -> 
            WHERE t.granularity = 'week' AND t.codebook_id = ?
              AND ((?::VARCHAR IS NULL AND t.source_id IS NULL) OR t.outlet = ?)
              AND ((?::BIGINT IS NULL AND t.story_id IS NULL) OR t.story_id = ?)
+             AND (?::DATE IS NULL OR CAST(t.period_start AS DATE) + 6 >= ?::DATE)
+             AND (?::DATE IS NULL OR CAST(t.period_start AS DATE) <= ?::DATE)
            ORDER BY t.period_start, f.position""",
-        [codebook, outlet, outlet, story, story],
+        [codebook, outlet, outlet, story, story, start, start, end, end],
     ).df()
 
 

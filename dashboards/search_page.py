@@ -18,7 +18,8 @@ from framewatch.analysis.search.attention import INTERVALS, attention
 from framewatch.analysis.search.engine import Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows
-from framewatch.dashboards.markup import http_only, safe
+from framewatch.dashboards.markup import http_only
+from framewatch.dashboards.queries import frame_labels
 from framewatch.dashboards.url_state import write_params
 
 SHOWN = 50  # articles listed
@@ -66,7 +67,12 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         st.caption(note)
     copies = (f" ({a.copies} of them {'is a near-identical copy' if a.copies == 1 else 'are near-identical copies'}"
               " of another)") if a.copies else ""  # fmt: skip
-    st.markdown(f"**{a.matched}** of {a.total} articles match `{safe(query.strip())}`{copies}.")
+    st.markdown(f"**{a.matched}** of {a.total} articles match{copies}:")
+    st.code(query.strip(), language=None)  # as typed: no Markdown escapes in the way
+    st.caption(
+        "Search covers the whole store: the sidebar's period and outlets do not apply; "
+        'add from:, to: or outlet:"..." to the query.'
+    )
     if not a.matched:
         return
     _chart(a)
@@ -74,14 +80,17 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     with left:
         st.subheader("Outlets")
         st.dataframe(
-            pd.DataFrame(a.outlets), hide_index=True, width="stretch", key="search_outlets"
-        )
+            pd.DataFrame(a.outlets), hide_index=True, width="stretch", key="search_outlets",
+            column_config={"share": st.column_config.NumberColumn("share of its articles", format="percent")},
+        )  # fmt: skip
         st.subheader("Words")
         st.dataframe(pd.DataFrame(a.words), hide_index=True, width="stretch", key="search_words")
     with right:
-        st.subheader("Frames" + (f" ({a.frames[0]['codebook']})" if a.frames else ""))
+        st.subheader("Primary frames" + (f" ({a.frames[0]['codebook']})" if a.frames else ""))
         if a.frames:
             frames = pd.DataFrame(a.frames)
+            names = {**frame_labels(con, a.frames[0]["codebook"]), "none": "No frame"}
+            frames["frame"] = frames["frame"].map(lambda f: names.get(f, f))
             st.altair_chart(alt.Chart(frames).mark_bar().encode(
                 y=alt.Y("frame:N", sort="-x", title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
                 tooltip=["frame:N", "articles:Q", alt.Tooltip("share:Q", format=".0%")],

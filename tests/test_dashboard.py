@@ -89,6 +89,12 @@ def test_counts_and_shares_mean_what_their_labels_say(hostile_db):
         sid = _story_id(hostile_db, "kestrel")
         cells = cq.outlet_frame_matrix(con, sid, "geopolitics-tech", "country")
         assert cells.groupby("outlet")["share"].sum().round(6).eq(1.0).all()
+        # Frame trends keep to the sidebar's period: three weeks in all, one in a week's span.
+        assert q.weekly_trends(con, "geopolitics-tech", None, None)["week"].nunique() == 3
+        one = q.weekly_trends(
+            con, "geopolitics-tech", None, None, date(2026, 11, 10), date(2026, 11, 12)
+        )
+        assert one["week"].nunique() == 1
     finally:
         con.close()
 
