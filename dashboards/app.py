@@ -21,7 +21,7 @@ from framewatch.dashboards import queries as q
 from framewatch.dashboards import search_page as sp
 from framewatch.dashboards.auth import LOGOUT, visitor
 from framewatch.dashboards.markup import http_only, safe
-from framewatch.dashboards.url_state import date_param, page_from_param, write_params
+from framewatch.dashboards.url_state import date_param, page_from_param, page_link, write_params
 from framewatch.store import StoreError, connect
 
 PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame trends", "SQL"]
@@ -94,6 +94,10 @@ _PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#
             "#86bcb6", "#d37295", "#fabfd2", "#d4a6c8"]  # fmt: skip
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def frame_colour() -> alt.Color:
     """The codebook's frames in order, then "No frame" in grey."""
     domain = [*order, q.NO_FRAME]
@@ -117,8 +121,8 @@ def overview() -> None:
     st.caption(f"{total} {'story' if total == 1 else 'stories'} between {start} and {end}{listed}.")
     for _, r in stories.head(10).iterrows():
         st.markdown(
-            f"**[{safe(r['label'] or 'story ' + str(r['story']))}](?page=Story&story={int(r['story'])})** — "
-            f"{safe(r['headline'])} · {r['articles']} articles, {r['outlets']} outlets"
+            f"**[{safe(r['label'] or 'story ' + str(r['story']))}]({page_link(params, 'Story', story=int(r['story']))})** — "
+            f"{safe(r['headline'])} · {_n(r['articles'], 'article')}, {_n(r['outlets'], 'outlet')}"
         )
     table = stories[
         ["story", "label", "headline", "articles", "outlets", "coverage", "first_day", "last_day"]
@@ -161,6 +165,9 @@ def story_page() -> None:
     wanted = params.get("story")
     wanted = str(resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+    if wanted and not (wanted.isdigit() and int(wanted) in ids):
+        st.warning(f"No story {safe(wanted)} here (a link to another store, or a story that "
+                   "was merged away and not redirected); showing the first story instead.")  # fmt: skip
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
     head = story_header(con, sid)
     st.title(head.label or f"Story {sid}")

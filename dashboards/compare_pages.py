@@ -18,6 +18,7 @@ from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.dashboards import compare_queries as cq
 from framewatch.dashboards.markup import safe
+from framewatch.dashboards.url_state import page_link
 from framewatch.outlets import attribute_names
 
 
@@ -47,14 +48,8 @@ def _no_attributes() -> None:
 
 
 def _story_link(story_id: int, text: str, by: str | None) -> str:
-    query = f"?page=Story&story={int(story_id)}" + (f"&by={_url(by)}" if by else "")
+    query = page_link(st.query_params, "Story", story=int(story_id), by=by)
     return f"[{safe(text) or 'story ' + str(story_id)}]({query})"
-
-
-def _url(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
 
 
 def params_int(value: str | None, default: int) -> int:
@@ -275,9 +270,11 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
         return
     per_value = pd.DataFrame(list(missing_counts(spots).items()), columns=["missing", "stories"])
     height = 34 * len(per_value)
+    held = all(s.holds_up for s in spots)
     st.altair_chart(alt.Chart(per_value).mark_bar().encode(
         y=alt.Y("missing:N", sort="-x", title=f"Missed by ({by})"),
-        x=alt.X("stories:Q", axis=integer_axis("Blind spots")),
+        x=alt.X("stories:Q", axis=integer_axis(
+            "Blind spots" if held else "Candidates, holding up against chance or not")),
         tooltip=["missing:N", "stories:Q"],
     ).properties(height=height), width="stretch", height=height + 60)  # fmt: skip
     for s in spots[:15]:

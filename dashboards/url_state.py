@@ -30,3 +30,20 @@ def write_params(params, **values: object) -> None:
             params[key] = [str(v) for v in value]
         else:
             params[key] = str(value)
+
+
+KEPT = ("codebook", "by", "from", "to", "outlet", "lang", "topic")  # the view a link keeps
+
+
+def page_link(params, page: str, **values: object) -> str:
+    """A ``?page=...`` link that keeps the reader's codebook, grouping, period and filters."""
+    from urllib.parse import urlencode
+
+    pairs: list[tuple[str, str]] = [("page", page)]
+    pairs += [(k, str(v)) for k, v in values.items() if v not in (None, "")]
+    for key in KEPT:
+        if key in values or key not in params:
+            continue
+        got = params.get_all(key) if hasattr(params, "get_all") else [params.get(key)]
+        pairs += [(key, str(v)) for v in got if v not in (None, "")]
+    return "?" + urlencode(pairs)

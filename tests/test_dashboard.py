@@ -123,6 +123,18 @@ def test_outlet_comparison_and_blind_spots(hostile_db, monkeypatch):
     assert _names_codebook(at)
 
 
+def test_a_link_to_a_missing_story_says_so_and_links_keep_the_view(hostile_db, monkeypatch):
+    at = _app(hostile_db, monkeypatch, page="Story", story="999")
+    assert "No story 999 here" in at.warning[0].value
+    at = _app(hostile_db, monkeypatch, codebook="geopolitics-tech", by="country")
+    links = " ".join(m.value for m in at.markdown)
+    assert (
+        "page=Story&story=" in links
+        and "codebook=geopolitics-tech" in links
+        and "by=country" in links
+    )
+
+
 def test_frame_trends_and_sql_pages(hostile_db, monkeypatch):
     at = _page(_app(hostile_db, monkeypatch), "Frame trends")
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 3  # three weeks
