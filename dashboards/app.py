@@ -232,7 +232,11 @@ def outlets_page() -> None:
             tooltip=["outlet:N", "frame:N", alt.Tooltip("share:Q", format=".0%", title="share of sentences"),
                      alt.Tooltip("articles:Q", title="articles of the outlet")],
         ), width="stretch")  # fmt: skip
-    st.subheader("Blind spots: stories only one of them covered")
+    st.subheader("Stories only one of them covered")
+    st.caption(
+        "Not the Blind spots page (outlet groups, tested against chance): just the "
+        "stories in this period that one of these outlets wrote about and the others did not."
+    )
     spots = q.blind_spots(con, picked, start, end)
     if spots.empty:
         st.write("None: every story was covered by at least two of these outlets.")
