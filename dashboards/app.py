@@ -246,21 +246,28 @@ def outlets_page() -> None:
 
 def trends_page() -> None:
     st.title("Frame trends")
-    mode = st.radio(
-        "For", ["All outlets", "One outlet", "One story"], horizontal=True, key="trend_mode"
-    )
+    # In the URL too (for=outlet&trend_outlet=...), so a shared link shows the same trend.
+    modes = {"all": "All outlets", "outlet": "One outlet", "story": "One story"}
+    asked = params.get("for") if params.get("for") in modes else "all"
+    mode = st.radio("For", list(modes.values()), index=list(modes).index(asked),
+                    horizontal=True, key="trend_mode")  # fmt: skip
     outlet = story = None
     if mode == "One outlet":
-        outlet = st.selectbox("Outlet", all_outlets, key="trend_outlet")
+        wanted = params.get("trend_outlet")
+        outlet = st.selectbox("Outlet", all_outlets, key="trend_outlet",
+                              index=all_outlets.index(wanted) if wanted in all_outlets else 0)  # fmt: skip
     elif mode == "One story":
         choices = q.story_choices(con)
+        ids = [c[0] for c in choices]
+        wanted = params.get("trend_story")
+        pick = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
         story = (
-            st.selectbox(
-                "Story", [c[0] for c in choices], format_func=dict(choices).get, key="trend_story"
-            )
+            st.selectbox("Story", ids, index=pick, format_func=dict(choices).get, key="trend_story")
             if choices
             else None
         )
+    write_params(params, **{"for": next(k for k, v in modes.items() if v == mode)},
+                 trend_outlet=outlet, trend_story=story)  # fmt: skip
     data = q.weekly_trends(con, codebook, outlet, story, start, end)
     if data.empty:
         st.info("No framed articles for this selection in this period.")

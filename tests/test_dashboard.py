@@ -141,6 +141,12 @@ def test_frame_trends_and_sql_pages(hostile_db, monkeypatch):
     assert _names_codebook(at)  # on the page, not only in the sidebar's picker
     at.radio(key="trend_mode").set_value("One outlet").run()
     assert not at.exception
+    assert at.query_params["for"] == "outlet" and at.query_params["trend_outlet"]
+    # The link opens the same view.
+    shared = _app(hostile_db, monkeypatch, page="Frame trends", **{"for": "outlet"},
+                  trend_outlet="Civic Wire")  # fmt: skip
+    assert shared.radio(key="trend_mode").value == "One outlet"
+    assert shared.selectbox(key="trend_outlet").value == "Civic Wire"
     _page(at, "SQL")
     at.text_area(key="sql").set_value("DELETE FROM articles").run()
     at.button(key="run_sql").click().run()
