@@ -21,7 +21,13 @@ from framewatch.dashboards import queries as q
 from framewatch.dashboards import search_page as sp
 from framewatch.dashboards.auth import LOGOUT, visitor
 from framewatch.dashboards.markup import http_only, safe
-from framewatch.dashboards.url_state import date_param, page_from_param, page_link, write_params
+from framewatch.dashboards.url_state import (
+    date_param,
+    out_of_range,
+    page_from_param,
+    page_link,
+    write_params,
+)
 from framewatch.store import StoreError, connect
 
 PAGES = ["Overview", "Story", "Outlets", "Blind spots", "Framing splits", "Frame trends", "SQL"]
@@ -62,6 +68,14 @@ period = st.sidebar.date_input(
     min_value=lo, max_value=hi, key="period",
 )  # fmt: skip
 start, end = (period[0], period[1]) if isinstance(period, tuple) and len(period) == 2 else (lo, hi)
+outside = [v for v in (params.get("from"), params.get("to")) if out_of_range(v, lo, hi)]
+if outside:  # a link's dates beyond the store's days are moved inside them: say so
+    what = (
+        "date " + outside[0] + " was"
+        if len(outside) == 1
+        else "dates " + " and ".join(outside) + " were"
+    )
+    st.sidebar.warning(f"The store holds {lo} – {hi}; the link's {what} moved into that range.")
 all_outlets = q.outlets(con)
 chosen = st.sidebar.multiselect(
     "Outlets", all_outlets, default=[o for o in params.get_all("outlet") if o in all_outlets],

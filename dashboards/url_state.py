@@ -20,6 +20,15 @@ def date_param(value: str | None, lo: date, hi: date) -> date | None:
     return None if day is None else min(max(day, lo), hi)
 
 
+def out_of_range(value: str | None, lo: date, hi: date) -> bool:
+    """A valid date outside the store's days (``date_param`` moves it to the nearest one)."""
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        return False
+    return day is not None and not lo <= day <= hi
+
+
 def write_params(params, **values: object) -> None:
     """Put the current filters in the URL; empty ones are dropped from it."""
     for key, value in values.items():

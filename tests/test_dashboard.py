@@ -126,6 +126,12 @@ def test_outlet_comparison_and_blind_spots(hostile_db, monkeypatch):
 def test_a_link_to_a_missing_story_says_so_and_links_keep_the_view(hostile_db, monkeypatch):
     at = _app(hostile_db, monkeypatch, page="Story", story="999")
     assert "No story 999 here" in at.warning[0].value
+    later = _app(hostile_db, monkeypatch, **{"from": "2030-01-01", "to": "2030-02-01"})
+    assert any(
+        "the link's dates 2030-01-01 and 2030-02-01 were moved" in w.value
+        for w in later.sidebar.warning
+    )
+    assert not _app(hostile_db, monkeypatch, **{"from": "2026-11-10"}).sidebar.warning
     at = _app(hostile_db, monkeypatch, codebook="geopolitics-tech", by="country")
     links = " ".join(m.value for m in at.markdown)
     assert (
