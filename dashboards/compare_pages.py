@@ -18,6 +18,7 @@ from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.dashboards import compare_queries as cq
 from framewatch.dashboards.markup import safe
+from framewatch.dashboards.queries import NO_FRAME
 from framewatch.dashboards.url_state import page_link
 from framewatch.outlets import attribute_names
 
@@ -88,7 +89,7 @@ def integer_axis(title: str) -> alt.Axis:
 # -- Story: who framed it how --------------------------------------------------------
 def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[str, str]) -> None:
     """Outlet x frame heatmap grouped by ``by``, coverage per group, group frame shares."""
-    order = [*labels.values(), "No frame"]
+    order = [*labels.values(), NO_FRAME]
     matrix = cq.outlet_frame_matrix(con, sid, codebook, by)
     group_title = by or "group"
     st.subheader(f"Who framed it how: outlets by {group_title}")

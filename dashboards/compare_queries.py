@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from framewatch.dashboards.queries import NO_FRAME
+
 NO_VALUE = "(no value)"
 
 
@@ -11,7 +13,7 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
     """Per outlet of a story and frame: mean share of its sentences (with "No frame", so a
     row adds up to 100%), articles and the strongest sentence."""
     return con.execute(
-        """WITH arts AS (
+        f"""WITH arts AS (
                SELECT x.article_id, x.outlet, coalesce(oa.value, ?) AS grp
                FROM article_facts x
                LEFT JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
@@ -24,7 +26,7 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
                SELECT a.outlet, e.frame_id, arg_max(e.sentence, e.score) AS sentence, max(e.score) AS score
                FROM arts a JOIN frame_evidence e ON e.article_id = a.article_id
                WHERE e.codebook_id = ? GROUP BY ALL)
-           SELECT sh.grp AS "group", sh.outlet, coalesce(f.label, 'No frame') AS frame,
+           SELECT sh.grp AS "group", sh.outlet, coalesce(f.label, '{NO_FRAME}') AS frame,
                   coalesce(f.position, 9999) AS position, sh.share, sh.articles,
                   coalesce(ev.sentence, '') AS evidence, ev.score
            FROM sh LEFT JOIN frames f ON f.codebook_id = ? AND f.frame_id = sh.frame_id

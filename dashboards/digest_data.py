@@ -10,6 +10,7 @@ import duckdb
 
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
+from framewatch.outlets import known_outlets
 
 
 @dataclass
@@ -93,8 +94,7 @@ def build_digest(
     d = Digest(week, start, codebook, cb[0], labels)
     outlet_filter = outlets or None
     if outlet_filter:  # a renamed or misspelt outlet would make an empty digest, unexplained
-        have = {r[0] for r in con.execute("SELECT DISTINCT name FROM sources").fetchall()}
-        d.unknown_outlets = sorted(set(outlet_filter) - have)
+        d.unknown_outlets = sorted(set(outlet_filter) - set(known_outlets(con)))
     con.execute(
         """CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts
            WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))""",

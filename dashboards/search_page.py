@@ -19,7 +19,7 @@ from framewatch.analysis.search.engine import Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows
 from framewatch.dashboards.markup import http_only
-from framewatch.dashboards.queries import frame_labels
+from framewatch.dashboards.queries import NO_FRAME, frame_labels
 from framewatch.dashboards.url_state import write_params
 
 SHOWN = 50  # articles listed
@@ -65,9 +65,7 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         return
     for note in matches.notes:
         st.caption(note)
-    copies = (f" ({a.copies} of them {'is a near-identical copy' if a.copies == 1 else 'are near-identical copies'}"
-              " of another)") if a.copies else ""  # fmt: skip
-    st.markdown(f"**{a.matched}** of {a.total} articles match{copies}:")
+    st.markdown(f"**{a.matched}** of {a.total} articles match{a.copies_note()}:")
     st.code(query.strip(), language=None)  # as typed: no Markdown escapes in the way
     st.caption(
         "Search covers the whole store: the sidebar's period and outlets do not apply; "
@@ -89,7 +87,7 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         st.subheader("Primary frames" + (f" ({a.frames[0]['codebook']})" if a.frames else ""))
         if a.frames:
             frames = pd.DataFrame(a.frames)
-            names = {**frame_labels(con, a.frames[0]["codebook"]), "none": "No frame"}
+            names = {**frame_labels(con, a.frames[0]["codebook"]), "none": NO_FRAME}
             frames["frame"] = frames["frame"].map(lambda f: names.get(f, f))
             st.altair_chart(alt.Chart(frames).mark_bar().encode(
                 y=alt.Y("frame:N", sort="-x", title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),

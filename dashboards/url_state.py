@@ -11,21 +11,23 @@ def page_from_param(value: str | None, pages: list[str]) -> str:
     return {p.lower(): p for p in pages}.get(wanted, pages[0])
 
 
-def date_param(value: str | None, lo: date, hi: date) -> date | None:
-    """A ``YYYY-MM-DD`` parameter clamped to the store's days; None when absent or bad."""
+def _day(value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` parameter; None when absent or bad."""
     try:
-        day = date.fromisoformat(value) if value else None
+        return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def date_param(value: str | None, lo: date, hi: date) -> date | None:
+    """A ``YYYY-MM-DD`` parameter clamped to the store's days; None when absent or bad."""
+    day = _day(value)
     return None if day is None else min(max(day, lo), hi)
 
 
 def out_of_range(value: str | None, lo: date, hi: date) -> bool:
     """A valid date outside the store's days (``date_param`` moves it to the nearest one)."""
-    try:
-        day = date.fromisoformat(value) if value else None
-    except ValueError:
-        return False
+    day = _day(value)
     return day is not None and not lo <= day <= hi
 
 

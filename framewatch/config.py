@@ -377,11 +377,11 @@ def _check_outlets(sources: list[SourceConfig], p: Path) -> None:
     host: two unnamed feeds on one host (feedburner, a CDN) would silently become one
     outlet, and the last lean written would be everyone's.
     """
-    from urllib.parse import urlsplit
+    from framewatch.sources import default_name
 
     seen: dict[str, tuple[int, dict[str, str]]] = {}
     for i, s in enumerate(sources):
-        name = s.name or urlsplit(s.url).hostname or s.url
+        name = s.name or default_name(s.url)
         attrs = {**s.attributes, **{k: v for k, v in (("country", s.country),
                                                           ("language", s.language)) if v}}  # fmt: skip
         if name not in seen:

@@ -18,6 +18,7 @@ from framewatch.analysis.search.engine import Matches, Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows, matched_table
 from framewatch.analysis.search.text import words
+from framewatch.language import normalise
 
 INTERVALS = ("day", "week")
 NO_VALUE = "(none)"
@@ -36,6 +37,13 @@ class Attention:
     words: list[dict] = field(default_factory=list)  # word, articles, weight
     frames: list[dict] = field(default_factory=list)  # codebook, frame, articles, share
     samples: list[dict] = field(default_factory=list)  # hit row + frame + evidence
+
+    def copies_note(self) -> str:
+        """ " (3 of them are near-identical copies of another)", or "" without copies."""
+        if not self.copies:
+            return ""
+        are = "is a near-identical copy" if self.copies == 1 else "are near-identical copies"
+        return f" ({self.copies} of them {are} of another)"
 
 
 def _group_sql(con, by: str | None) -> str:
@@ -157,9 +165,8 @@ def _top_words(searcher: Searcher, t: str, top: int) -> list[dict]:
     ).fetchall()
     if not rows:
         return []
-    skip = frozenset().union(
-        *(stop_words(lang.split("-")[0]) for lang in {r[2] or "en" for r in rows})
-    )
+    languages = {normalise(r[2]) or "en" for r in rows}
+    skip = frozenset().union(*(stop_words(lang) for lang in languages))
     df: Counter = Counter()
     for title, text, _ in rows:
         df.update(

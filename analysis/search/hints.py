@@ -13,6 +13,7 @@ import difflib
 import re
 
 from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or
+from framewatch.outlets import known_outlets
 
 _LOWER_OPERATOR = re.compile(r"(?<![\w\"])(and|or|not)(?![\w\"])")
 _MINUS_WORD = re.compile(r"(?:^|\s)-(\w+)")
@@ -62,7 +63,7 @@ def _field_hints(con, fields: list[Field]) -> list[str]:
     notes = []
     for f in fields:
         if f.name == "outlet":
-            names = [r[0] for r in con.execute("SELECT DISTINCT name FROM sources").fetchall()]
+            names = known_outlets(con)
             if f.value.lower() not in {n.lower() for n in names}:
                 notes.append(_unknown(f"no outlet is named {f.value!r}", f.value, names))
         elif f.name not in ("lang", "story", "topic", "frame", "from", "to"):

@@ -127,9 +127,7 @@ def attention(
     if as_json:
         print_json(asdict(a))
         return
-    copies = (f" ({a.copies} of them {'is a near-identical copy' if a.copies == 1 else 'are near-identical copies'}"
-              " of another)") if a.copies else ""  # fmt: skip
-    out.print(f"{a.matched} of {a.total} articles match{copies}", markup=False)
+    out.print(f"{a.matched} of {a.total} articles match{a.copies_note()}", markup=False)
     if not a.matched:
         return
     print_table(

@@ -30,6 +30,7 @@ from framewatch.errors import FramewatchError
 from framewatch.journal import journal_records, merge_journal, sent_already
 from framewatch.pipeline.children import die_with_parent
 from framewatch.schedule import digest_trigger, last_digest, week_reported
+from framewatch.service_marker import mark, unmark
 from framewatch.store import Store, open_store
 
 log = logging.getLogger("framewatch.serve")
@@ -262,7 +263,6 @@ class Service:
         from framewatch.analysis.embedding.static_models import with_home
         from framewatch.pipeline.health_http import HealthServer
         from framewatch.pipeline.model_worker import ModelWorker
-        from framewatch.service_marker import mark
 
         signal.signal(signal.SIGTERM, self._on_sigterm)  # SIGINT keeps Python's own handler
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job is noise
@@ -312,7 +312,5 @@ class Service:
         self._stop_dashboard()
         if self.models is not None:
             self.models.close()
-        from framewatch.service_marker import unmark
-
         unmark(self.db)
         log.info("stopped")
