@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from framewatch.cli.base import (
-    UsageError,
     app,
     err,
     handles_errors,
@@ -91,8 +90,6 @@ def outlets_list(
 
 def _first(items: list, limit: int) -> list:
     """The first ``limit`` (0: all), saying on stderr when some are left out."""
-    if limit < 0:
-        raise UsageError("--limit must be 0 (all) or more")
     if limit and len(items) > limit:
         err.print(f"note: showing {limit} of {len(items)}; --limit 0 lists all", markup=False)
         return items[:limit]
@@ -106,7 +103,7 @@ def blindspots(
     by: Annotated[str, typer.Option("--by", help="Outlet attribute to compare, e.g. lean.")],
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
-    limit: Annotated[int, typer.Option(help="How many stories to show (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="How many stories to show (0: all).")] = 50,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also those that do not hold up against chance.")
     ] = False,
@@ -160,7 +157,7 @@ def splits(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Articles on or after DATE.")] = None,
     until: Annotated[str | None, typer.Option(help="Articles on or before DATE.")] = None,
-    limit: Annotated[int, typer.Option(help="How many stories to show (0: all).")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="How many stories to show (0: all).")] = 20,
     show_all: Annotated[
         bool, typer.Option("--all", help="Every story two or more groups covered, ranked.")
     ] = False,
