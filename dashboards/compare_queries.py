@@ -73,7 +73,7 @@ def with_share_intervals(
     A week with three framed articles says much less than one with three hundred; each
     article counts as one trial that is as much "this frame" as its share.
     """
-    from framewatch.analysis.compare.stats import jeffreys_interval
+    from framewatch.analysis.intervals import jeffreys_interval
 
     bounds = [
         jeffreys_interval(float(s) * int(k), int(k))

@@ -228,7 +228,7 @@ def _unusual(con, codebook, labels, limit: int = 3) -> list[UnusualOutlet]:
     One article's frame is not an outlet's framing: an outlet needs
     ``UNUSUAL_MIN_ARTICLES`` framed articles, and the 90% interval of its share (each
     article one trial, weighted by its share) must lie above the others' share."""
-    from framewatch.analysis.compare.stats import jeffreys_interval
+    from framewatch.analysis.intervals import jeffreys_interval
 
     n = dict(con.execute(
         """SELECT w.outlet, count(DISTINCT w.article_id) FROM wk w

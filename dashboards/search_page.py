@@ -79,7 +79,11 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         st.subheader("Outlets")
         st.dataframe(
             pd.DataFrame(a.outlets), hide_index=True, width="stretch", key="search_outlets",
-            column_config={"share": st.column_config.NumberColumn("share of its articles", format="percent")},
+            column_config={
+                "share": st.column_config.NumberColumn("share of its articles", format="percent"),
+                "lo": st.column_config.NumberColumn("90% from", format="percent"),
+                "hi": st.column_config.NumberColumn("90% to", format="percent"),
+            },
         )  # fmt: skip
         st.subheader("Words")
         st.dataframe(pd.DataFrame(a.words), hide_index=True, width="stretch", key="search_words")
@@ -89,10 +93,18 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
             frames = pd.DataFrame(a.frames)
             names = {**frame_labels(con, a.frames[0]["codebook"]), "none": NO_FRAME}
             frames["frame"] = frames["frame"].map(lambda f: names.get(f, f))
-            st.altair_chart(alt.Chart(frames).mark_bar().encode(
-                y=alt.Y("frame:N", sort="-x", title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
-                tooltip=["frame:N", "articles:Q", alt.Tooltip("share:Q", format=".0%")],
-            ), width="stretch")  # fmt: skip
+            y = alt.Y(
+                "frame:N", sort=alt.EncodingSortField("share", order="descending"), title=None
+            )
+            tips = ["frame:N", "articles:Q", *(alt.Tooltip(f"{c}:Q", format=".0%", title=t)
+                    for c, t in (("share", "share"), ("lo", "90% from"), ("hi", "90% to")))]  # fmt: skip
+            base = alt.Chart(frames)
+            st.altair_chart(
+                base.mark_bar().encode(y=y, x=alt.X("share:Q", axis=alt.Axis(format="%")), tooltip=tips)
+                + base.mark_rule(color="black").encode(y=y, x="lo:Q", x2="hi:Q", tooltip=tips),
+                width="stretch",
+            )  # fmt: skip
+            st.caption("Black lines: 90% intervals of each share.")
         else:
             st.write("No matching article is framed yet.")
     st.subheader("Articles")
@@ -113,13 +125,23 @@ def _chart(a) -> None:
     measure = st.radio(
         "Show", ["share of all articles", "articles"], horizontal=True, key="search_measure"
     )
-    y = "share:Q" if measure.startswith("share") else "matched:Q"
+    share = measure.startswith("share")
     enc = {
         "x": alt.X("period:T", title=a.interval),
-        "y": alt.Y(y, title=measure, axis=alt.Axis(format="%") if y == "share:Q" else None),
-        "tooltip": ["period:T", "group:N", "matched:Q", "total:Q", alt.Tooltip("share:Q", format=".1%")],
+        "tooltip": ["period:T", "group:N", "matched:Q", "total:Q",
+                    *(alt.Tooltip(f"{c}:Q", format=".1%", title=t)
+                      for c, t in (("share", "share"), ("lo", "90% from"), ("hi", "90% to")))],
     }  # fmt: skip
     if a.by:
         enc["color"] = alt.Color("group:N", title=a.by)
+    line = alt.Chart(data).mark_line(point=True).encode(
+        y=alt.Y("share:Q" if share else "matched:Q", title=measure,
+                axis=alt.Axis(format="%") if share else None), **enc,
+    )  # fmt: skip
     st.subheader("Attention over time")
-    st.altair_chart(alt.Chart(data).mark_line(point=True).encode(**enc), width="stretch")
+    if share:  # a quiet week's share is unsure: its 90% interval is drawn as a band
+        band = alt.Chart(data).mark_area(opacity=0.2).encode(y="lo:Q", y2="hi:Q", **enc)
+        st.altair_chart(band + line, width="stretch")
+        st.caption("Shaded: each share's 90% interval; a week with few articles says little.")
+    else:
+        st.altair_chart(line, width="stretch")

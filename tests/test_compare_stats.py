@@ -18,6 +18,7 @@ from scipy.stats import false_discovery_control
 from test_outlet_groups import CB, Newsroom, fw
 
 from framewatch.analysis.compare import stats
+from framewatch.analysis.intervals import jeffreys_interval
 
 SIDES = ["left", "center", "right"]
 
@@ -32,9 +33,9 @@ def test_benjamini_hochberg_and_jeffreys_match_their_definitions():
     p = [0.001, 0.04, 0.03, 0.5, 0.02, 0.9, 0.04]
     assert stats.bh_adjust(p) == pytest.approx(list(false_discovery_control(p, method="bh")))
     assert stats.bh_adjust([]) == []
-    lo, hi = stats.jeffreys_interval(0, 2)
+    lo, hi = jeffreys_interval(0, 2)
     assert lo == 0.0 and 0.5 < hi < 0.65  # two articles say little
-    lo, hi = stats.jeffreys_interval(10, 40)
+    lo, hi = jeffreys_interval(10, 40)
     assert lo < 0.25 < hi and hi - lo < 0.25
 
 

@@ -163,6 +163,27 @@ def test_attention_top_words_leave_out_function_words_of_the_matches_language(sm
     assert not {"die", "gegen", "der"} & set(top)  # not merely that they are German
 
 
+def test_attention_shares_carry_their_90_percent_interval(small_db):
+    a = json.loads(fw("attention", "war OR warnings", "--json", db=small_db).stdout)
+    rows = a["series"] + a["outlets"] + a["frames"]
+    assert rows and all(r["lo"] <= r["share"] <= r["hi"] for r in rows)
+    # 2 of 2 articles in a week is 100% of that week, but two articles say little.
+    full = next(r for r in a["series"] if r["matched"] == r["total"] == 2)
+    assert full["hi"] == 1.0 and full["lo"] < 0.5
+    table = fw("attention", "war OR warnings", db=small_db).output
+    assert "share (90% interval)" in table and "100.0% (" in table
+
+
+def test_a_week_on_week_change_from_few_articles_reads_as_within_chance():
+    from framewatch.analysis.compare.watches import WatchAttention
+
+    few = WatchAttention("ai", articles=2, share=2 / 40, articles_before=1, share_before=1 / 40,
+                         total=40, total_before=40)  # fmt: skip
+    assert "change +100%, within chance: p = 1)" in few.describe()
+    many = WatchAttention("ai", 40, 40 / 400, 10, 10 / 400, 400, 400)
+    assert many.holds_up and "within chance" not in many.describe()
+
+
 def test_search_output_formats(small_db):
     rows = json.loads(fw("search", "war OR warnings", "--json", db=small_db).stdout)
     assert [r["rank"] for r in rows] == [1, 2, 3]
@@ -187,7 +208,8 @@ def test_a_watch_matches_whole_words_and_the_digest_reports_attention(small_db):
     # W10 (2-8 March): 2 articles, both with "war"; W11: 4 articles, none ("warnings" is not "war").
     assert (w10.articles, w10.share) == (2, 1.0)
     assert (w11.articles, w11.share, w11.articles_before, w11.share_before) == (0, 0.0, 2, 1.0)
-    assert "-100%" in w11.describe()
+    # 0 of 4 against 2 of 2: Fisher's exact p = 1/15, so the drop holds up at 10%.
+    assert "-100%" in w11.describe() and "p = 0.067" in w11.describe()
 
 
 # -- the index stays in step ---------------------------------------------------------------

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from framewatch.analysis.compare import stats
+from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.config import CompareSettings
 
 
@@ -130,7 +131,7 @@ def find_blind_spots(
             x = counts.get(v, 0)
             p = stats.fewer_outlets_p(outlets.get(v, 0), sum(outlets.values()), pool[v],
                                       sum(pool.values()))  # fmt: skip
-            gaps[v] = Gap(x, round(x / n, 4), tuple(round(b, 4) for b in stats.jeffreys_interval(x, n)),
+            gaps[v] = Gap(x, round(x / n, 4), tuple(round(b, 4) for b in jeffreys_interval(x, n)),
                           round(seen / total, 4), outlets.get(v, 0), pool[v], round(p, 6))  # fmt: skip
             tested.append(gaps[v])
         missing = [

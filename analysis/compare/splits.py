@@ -29,6 +29,7 @@ from datetime import date
 import numpy as np
 
 from framewatch.analysis.compare import stats
+from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
 
@@ -185,7 +186,7 @@ def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | N
         divergence_shrunk=_r(d_shrunk),
         divergence_interval=(_r(div_iv[0]), _r(div_iv[1])),
         intervals={
-            v: {f: tuple(_r(b) for b in stats.jeffreys_interval(g_n[i] * own[i, j], g_n[i]))
+            v: {f: tuple(_r(b) for b in jeffreys_interval(g_n[i] * own[i, j], g_n[i]))
                 for j, f in enumerate(frames) if overall[j] > 0}
             for i, v in enumerate(values)
         },

@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy.special import xlogy
-from scipy.stats import beta, hypergeom
+from scipy.stats import hypergeom
 
-LEVEL = 0.90  # every interval framewatch shows is a 90% interval
+from framewatch.analysis.intervals import LEVEL
+
 _TOL = 1e-9  # statistics closer than this count as equal (ties go against discovery)
 
 
@@ -135,19 +136,6 @@ def divergence_interval(
     lo, mid, hi = np.quantile(div, [(1 - LEVEL) / 2, 0.5, 1 - (1 - LEVEL) / 2])
     shown, _ = max_pair_divergence(shrink(mass[:, used], n, overall[used], prior))
     return np.clip([shown - (mid - lo), shown + (hi - mid)], 0.0, 1.0)
-
-
-def jeffreys_interval(x: float, n: float) -> tuple[float, float]:
-    """90% Jeffreys interval of a proportion x/n (0 and 1 at the edges, as Brown et al. advise).
-
-    ``x`` may be fractional: a group's articles each count their share of a frame.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    a = (1 - LEVEL) / 2
-    lo = 0.0 if x <= 0 else float(beta.ppf(a, x + 0.5, n - x + 0.5))
-    hi = 1.0 if x >= n else float(beta.ppf(1 - a, x + 0.5, n - x + 0.5))
-    return lo, hi
 
 
 def fewer_outlets_p(covering_in: int, covering: int, active_in: int, active: int) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from framewatch.analysis.intervals import LEVEL
 from framewatch.analysis.search.engine import Embed, Searcher
 from framewatch.analysis.search.parser import describe, parse
 from framewatch.analysis.search.results import matched_table
@@ -71,22 +72,49 @@ class Report:
 
 @dataclass
 class WatchAttention:
-    """A watch's matching articles in a week and the week before, and their shares of all."""
+    """A watch's matching articles in a week and the week before, and their shares of all.
+
+    A change in share says whether it holds up: Fisher's exact test of the two weeks'
+    matches against their articles, at the 10% level every framewatch interval uses. In a
+    quiet store +100% is often one article against none.
+    """
 
     watch: str
     articles: int
     share: float
     articles_before: int
     share_before: float
+    total: int = 0  # all articles of the week
+    total_before: int = 0
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided p of "the share did not change" (1.0 when a week has no articles)."""
+        if not (self.total and self.total_before):
+            return 1.0
+        from scipy.stats import fisher_exact
+
+        table = [[self.articles, self.total - self.articles],
+                 [self.articles_before, self.total_before - self.articles_before]]  # fmt: skip
+        return float(fisher_exact(table).pvalue)
+
+    @property
+    def holds_up(self) -> bool:
+        return self.p_value < 1 - LEVEL
 
     def describe(self) -> str:
         change = (
             f"{self.share / self.share_before - 1:+.0%}" if self.share_before else
             ("new" if self.share else "none either week")
         )  # fmt: skip
+        sure = (
+            "" if not (self.total and self.total_before)  # no week to compare with
+            else f", p = {self.p_value:.2g}" if self.holds_up
+            else f", within chance: p = {self.p_value:.2g}"
+        )  # fmt: skip
         return (
             f"{self.articles} article(s), {self.share:.1%} of all (week before: "
-            f"{self.articles_before}, {self.share_before:.1%}; change {change})"
+            f"{self.articles_before}, {self.share_before:.1%}; change {change}{sure})"
         )
 
 
@@ -221,7 +249,7 @@ def week_attention(
         if not (n or n0):
             continue  # nothing either week: no news
         out.append(WatchAttention(w.name, n, n / total if total else 0.0, n0,
-                                  n0 / total0 if total0 else 0.0))  # fmt: skip
+                                  n0 / total0 if total0 else 0.0, total, total0))  # fmt: skip
     return out
 
 

@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.analysis.search.engine import Matches, Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows, matched_table
@@ -32,10 +33,12 @@ class Attention:
     matched: int
     total: int
     copies: int = 0  # matches that are near-identical copies of another article (wire copy)
-    series: list[dict] = field(default_factory=list)  # period, group, matched, total, share
-    outlets: list[dict] = field(default_factory=list)  # outlet, matched, articles, share
+    # Every share comes with lo/hi, its 90% interval: a week of 3 articles with 1 match
+    # reads "33% (8%-75%)", not as a peak.
+    series: list[dict] = field(default_factory=list)  # period, group, matched, total, share, lo, hi
+    outlets: list[dict] = field(default_factory=list)  # outlet, matched, articles, share, lo, hi
     words: list[dict] = field(default_factory=list)  # word, articles, weight
-    frames: list[dict] = field(default_factory=list)  # codebook, frame, articles, share
+    frames: list[dict] = field(default_factory=list)  # codebook, frame, articles, share, lo, hi
     samples: list[dict] = field(default_factory=list)  # hit row + frame + evidence
 
     def copies_note(self) -> str:
@@ -91,7 +94,7 @@ def attention(
             f"SELECT count(*) FROM {t} m JOIN article_duplicates d ON d.article_id = m.id"
         ).fetchall()[0][0]
         result.series = [
-            {"period": p, "group": g, "matched": m, "total": n, "share": round(m / n, 4) if n else 0.0}
+            {"period": p, "group": g, "matched": m, "total": n, **_share(m, n)}
             for p, g, m, n in con.execute(
                 f"""WITH x AS (
                         SELECT {period} AS period, {group} AS grp, (a.id IN (SELECT id FROM {t})) AS hit
@@ -103,7 +106,7 @@ def attention(
             ).fetchall()
         ]  # fmt: skip
         result.outlets = [
-            {"outlet": o, "matched": m, "articles": n, "share": round(m / n, 4)}
+            {"outlet": o, "matched": m, "articles": n, **_share(m, n)}
             for o, m, n in con.execute(
                 f"""SELECT coalesce(s.name, '{NO_VALUE}'),
                            count(*) FILTER (WHERE a.id IN (SELECT id FROM {t})) AS m, count(*)
@@ -120,8 +123,7 @@ def attention(
                 [cb],
             ).fetchall()[0][0]
             result.frames = [
-                {"codebook": cb, "frame": f or "none", "articles": n,
-                 "share": round(n / framed, 4) if framed else 0.0}
+                {"codebook": cb, "frame": f or "none", "articles": n, **_share(n, framed)}
                 for f, n in con.execute(
                     f"""SELECT f.primary_frame, count(*) FROM article_framing f
                         JOIN {t} m ON m.id = f.article_id WHERE f.codebook_id = ?
@@ -132,6 +134,11 @@ def attention(
         result.words = _top_words(searcher, t, top)
     result.samples = _samples(con, matches, cb, samples)
     return result
+
+
+def _share(x: int, n: int) -> dict[str, float]:
+    lo, hi = jeffreys_interval(x, n)
+    return {"share": round(x / n, 4) if n else 0.0, "lo": round(lo, 4), "hi": round(hi, 4)}
 
 
 def _first_codebook(con, t: str) -> str | None:

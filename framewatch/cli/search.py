@@ -131,31 +131,36 @@ def attention(
     if not a.matched:
         return
     print_table(
-        [a.interval, *([a.by] if a.by else []), "articles", "of all", "share"],
+        [a.interval, *([a.by] if a.by else []), "articles", "of all", "share (90% interval)"],
         [
             (
                 str(r["period"]),
                 *([r["group"]] if a.by else []),
                 r["matched"],
                 r["total"],
-                f"{r['share']:.1%}",
+                _share(r, ".1%"),
             )
             for r in a.series
         ],  # fmt: skip
         title="Attention",
     )
-    print_table(["outlet", "articles", "share of its articles"],
-                [(o["outlet"], o["matched"], f"{o['share']:.1%}") for o in a.outlets],
+    print_table(["outlet", "articles", "share of its articles (90% interval)"],
+                [(o["outlet"], o["matched"], _share(o, ".1%")) for o in a.outlets],
                 title="Top outlets")  # fmt: skip
     print_table(
         ["word", "articles"], [(w["word"], w["articles"]) for w in a.words], title="Top words"
     )
     if a.frames:
-        print_table(["frame", "articles", "share"],
-                    [(f["frame"], f["articles"], f"{f['share']:.0%}") for f in a.frames],
+        print_table(["frame", "articles", "share (90% interval)"],
+                    [(f["frame"], f["articles"], _share(f, ".0%")) for f in a.frames],
                     title=f"Frame mix ({a.frames[0]['codebook']})")  # fmt: skip
     for r in a.samples:
         out.print(f"\n{str(r['published_at'])[:10]} · {r['outlet']} · {r['title']}", markup=False)
         if r["evidence"]:
             out.print(f"  {r['frame']}: “{r['evidence']}”", markup=False)
         out.print(f"  {r['url']}", markup=False)
+
+
+def _share(row: dict, fmt: str) -> str:
+    """A share with its interval, so one article in a quiet week does not read as a peak."""
+    return f"{row['share']:{fmt}} ({row['lo']:{fmt}}-{row['hi']:{fmt}})"
