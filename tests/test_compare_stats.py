@@ -189,15 +189,16 @@ def _house_style_store(tmp_path, seed: int = 7):
     outlets = [f"Outlet {i:02d}" for i in range(30)]
     house = {o: rng.dirichlet(np.full(len(frames), 0.4)) for o in outlets}
     n = Newsroom(tmp_path / "house.duckdb")
-    for story in range(1, 41):
-        day = f"2026-11-{1 + story % 28:02d}"
-        for o in rng.choice(outlets, size=int(rng.integers(6, 13)), replace=False):
-            for k in range(int(rng.integers(1, 4))):
-                mix = rng.dirichlet(house[o] * 20 + 0.05)
-                shares = {f: round(float(x) * 0.8, 4) for f, x in zip(frames, mix, strict=True)}
-                n.article(
-                    str(o), story, day, f"Story {story} by {o} ({k})", {**shares, "none": 0.2}
-                )
+    with n.store.transaction():  # one commit, not one per row
+        for story in range(1, 41):
+            day = f"2026-11-{1 + story % 28:02d}"
+            for o in rng.choice(outlets, size=int(rng.integers(6, 13)), replace=False):
+                for k in range(int(rng.integers(1, 4))):
+                    mix = rng.dirichlet(house[o] * 20 + 0.05)
+                    shares = {f: round(float(x) * 0.8, 4) for f, x in zip(frames, mix, strict=True)}
+                    n.article(
+                        str(o), story, day, f"Story {story} by {o} ({k})", {**shares, "none": 0.2}
+                    )
     return n.close(), outlets, house, frames
 
 

@@ -29,7 +29,7 @@ from datetime import date
 import numpy as np
 
 from framewatch.analysis.compare import stats
-from framewatch.analysis.intervals import jeffreys_interval
+from framewatch.analysis.intervals import jeffreys_intervals
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
 
@@ -177,6 +177,7 @@ def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | N
     rng = np.random.default_rng([cfg.seed, sid])
     div_iv = stats.divergence_interval(g_mass, g_n, overall, cfg.prior_articles, rng)
     _, p = stats.permutation_p(o_mass, o_arts, labels, cfg.prior_articles, rng, cfg.permutations)
+    lo, hi = jeffreys_intervals(g_n[:, None] * own, g_n[:, None])
     return Split(
         sid, "", "", _r(raw), (values[a], values[b]),
         {v: {f: _r(own[i, j]) for j, f in enumerate(frames) if own[i, j] > 0}
@@ -186,8 +187,7 @@ def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | N
         divergence_shrunk=_r(d_shrunk),
         divergence_interval=(_r(div_iv[0]), _r(div_iv[1])),
         intervals={
-            v: {f: tuple(_r(b) for b in jeffreys_interval(g_n[i] * own[i, j], g_n[i]))
-                for j, f in enumerate(frames) if overall[j] > 0}
+            v: {f: (_r(lo[i, j]), _r(hi[i, j])) for j, f in enumerate(frames) if overall[j] > 0}
             for i, v in enumerate(values)
         },
         p_value=_r(p),
