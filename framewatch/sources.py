@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -111,24 +112,38 @@ def list_sources(store: Store) -> list[Source]:
     return [Source(*r) for r in rows]
 
 
-def remove_source(store: Store, key: str) -> Source | None:
+def remove_source(store: Store, key: str, configured: Collection[str] = ()) -> Source | None:
     """Stop polling a source (by id, URL or name); its articles stay in the store.
 
-    A source from the config file is refused: every command reads the file again and
-    would bring it back, so it is removed there.
+    A source the config file still lists (``configured``: its URLs) is refused: every
+    command reads the file again and would bring it back, so it is removed there first.
     """
     from framewatch.errors import InputError
 
     for s in list_sources(store):
         if key in (str(s.id), s.url, s.name):
-            if s.origin == "config":
+            if s.origin == "config" and s.url in configured:
                 raise InputError(
                     f"source {s.id} ({s.name}) comes from the config file's [[sources]]:"
-                    " remove it there (a running `framewatch serve` reads it at its next start)"
+                    " remove it there (a running `framewatch serve` stops polling it on"
+                    " SIGHUP or at its next start)"
                 )
             store.execute("UPDATE sources SET active = false WHERE id = ?", [s.id])
             return s
     return None
+
+
+def forget_config_sources(store: Store, urls: Collection[str]) -> list[str]:
+    """Stop polling config-file sources whose entries were taken out of the file; their
+    names. Only sources that came from the config are touched."""
+    if not urls:
+        return []
+    rows = store.execute(
+        "UPDATE sources SET active = false WHERE origin = 'config' AND active AND list_contains(?, url)"
+        " RETURNING name",
+        [sorted(urls)],
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def sync_config_sources(store: Store, settings: Settings) -> None:

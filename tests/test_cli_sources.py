@@ -101,6 +101,10 @@ def test_sources_from_the_config_file_end_up_in_the_store(fw, tmp_path, monkeypa
     removed = fw("sources", "remove", "Config News")
     assert removed.exit_code == 2 and "comes from the config file" in removed.output
     assert "Config News" in fw("sources", "list").output
+    # Taken out of the file, it may be removed: the file no longer brings it back.
+    cfg.write_text('[crawl]\nallow_hosts = ["127.0.0.1"]\n')
+    assert fw("sources", "remove", "Config News").exit_code == 0
+    assert "Config News" not in fw("sources", "list").output
     cfg.write_text('[crawl]\nretries = "many"\n')
     bad = fw("sources", "list")
     assert bad.exit_code == 2 and "crawl.retries: expected an integer" in bad.output

@@ -96,8 +96,9 @@ def sources_remove(
     """Stop polling a source. Its articles stay in the store."""
     from framewatch.sources import remove_source
 
+    configured = {c.url for c in ctx.obj.settings.sources}
     with ctx.obj.store() as store:
-        s = remove_source(store, key)
+        s = remove_source(store, key, configured)
         store.publish_snapshot()
     if s is None:
         err.print(f"error: no source {key!r}", markup=False)

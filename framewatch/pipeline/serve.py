@@ -8,10 +8,15 @@ the way an interrupted `framewatch run` does, and the next start resumes it.
 Nothing is held between runs: the store is opened for each run and closed after, so
 `framewatch backup`, `digest --send` or a manual `run` can use it in between. The digest
 send journal (framewatch/journal.py) makes a week's digest go out once, across restarts.
+
+SIGHUP (`systemctl reload`) reads the config file again between jobs: new or removed
+[[sources]], subscribers, schedules and analysis settings apply without a restart; a
+config that does not load is logged and the running one kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -25,7 +30,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from framewatch.config import Settings
+from framewatch.config import ConfigError, Settings, load_settings
 from framewatch.errors import FramewatchError
 from framewatch.journal import journal_records, merge_journal, sent_already
 from framewatch.pipeline.children import die_with_parent
@@ -52,6 +57,7 @@ class Service:
         self.dashboard: subprocess.Popen | None = None
         self._dashboard_started = 0.0
         self._stopping = False
+        self._reload = False  # set by SIGHUP, acted on by the main loop between jobs
         self.models = None
         self.scheduler: BackgroundScheduler | None = None
         self.health = None
@@ -216,6 +222,66 @@ class Service:
         }
         return r
 
+    # -- reload ------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read the config file again and apply what changed; a bad file changes nothing."""
+        from framewatch.analysis.embedding.static_models import with_home
+        from framewatch.pipeline.model_worker import ModelWorker
+
+        if self.config is None and self.settings.config_path is None:
+            log.warning("SIGHUP: no config file to reload (serve was started without one)")
+            return
+        path = self.config or self.settings.config_path
+        try:
+            new = load_settings(path)
+        except ConfigError as exc:
+            log.error("SIGHUP: config not reloaded, the running one is kept: %s", exc)
+            return
+        old, self.settings = self.settings, new
+        changed = [f.name for f in dataclasses.fields(Settings)
+                   if f.name != "config_path" and getattr(old, f.name) != getattr(new, f.name)]  # fmt: skip
+        if not changed:
+            log.info("SIGHUP: config reloaded from %s, nothing changed", path)
+            return
+        gone = {c.url for c in old.sources} - {c.url for c in new.sources}
+        if gone:
+            from framewatch.sources import forget_config_sources
+
+            with self._store() as store:  # also adds the new entries, before the next poll
+                names = forget_config_sources(store, gone)
+                store.publish_snapshot()
+            if names:
+                log.info("SIGHUP: no longer polling %s (taken out of the config)", ", ".join(names))
+        if old.analysis != new.analysis and self.models is not None:
+            self.models.close()  # the next run loads the model the new settings name
+            self.models = ModelWorker(with_home(new.analysis, self.db))
+        if self.scheduler is not None:
+            if (old.crawl.poll_interval_min, old.serve.poll_jitter) != (
+                new.crawl.poll_interval_min,
+                new.serve.poll_jitter,
+            ):
+                self.scheduler.reschedule_job("poll", trigger=self._poll_trigger())
+            if (old.digest.send_at, old.digest.timezone) != (
+                new.digest.send_at,
+                new.digest.timezone,
+            ):
+                d = new.digest
+                self.scheduler.reschedule_job(
+                    "digest", trigger=digest_trigger(d.send_at, d.timezone)
+                )
+        if (old.serve.health_host, old.serve.health_port, old.serve.metrics) != (
+            new.serve.health_host,
+            new.serve.health_port,
+            new.serve.metrics,
+        ):
+            log.warning("SIGHUP: [serve] health settings apply at the next start of serve")
+        if self.dashboard is not None or new.serve.dashboard:
+            self._stop_dashboard()  # it reads the config as it starts
+            self.dashboard = None
+            if new.serve.dashboard:
+                self._start_dashboard()
+        log.info("SIGHUP: config reloaded from %s: %s changed", path, ", ".join(changed))
+
     # -- the process -------------------------------------------------------------------
     def _on_sigterm(self, signum, frame) -> None:
         """SIGTERM stops the work as Ctrl+C does: SIGINT's handler of the moment is either
@@ -230,14 +296,16 @@ class Service:
             raise KeyboardInterrupt
         handler(signal.SIGINT, frame)
 
+    def _poll_trigger(self) -> IntervalTrigger:
+        seconds = self.settings.crawl.poll_interval_min * 60
+        return IntervalTrigger(seconds=seconds, jitter=seconds * self.settings.serve.poll_jitter)
+
     def _schedule(self) -> None:
-        c, d = self.settings.crawl, self.settings.digest
-        seconds = c.poll_interval_min * 60
+        d = self.settings.digest
         self.scheduler = BackgroundScheduler(timezone=timezone.utc)
         self.scheduler.add_job(
-            self.jobs.put, IntervalTrigger(seconds=seconds, jitter=seconds * self.settings.serve.poll_jitter),
-            args=["poll"], id="poll", next_run_time=datetime.now(timezone.utc),
-            coalesce=True, max_instances=1,
+            self.jobs.put, self._poll_trigger(), args=["poll"], id="poll",
+            next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1,
         )  # fmt: skip
         self.scheduler.add_job(self.jobs.put, digest_trigger(d.send_at, d.timezone),
                                args=["digest"], id="digest", coalesce=True)  # fmt: skip
@@ -265,6 +333,8 @@ class Service:
         from framewatch.pipeline.model_worker import ModelWorker
 
         signal.signal(signal.SIGTERM, self._on_sigterm)  # SIGINT keeps Python's own handler
+        # A flag only: the handler may run while the main thread holds the job queue's lock.
+        signal.signal(signal.SIGHUP, lambda *_: setattr(self, "_reload", True))
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job is noise
         s = self.settings.serve
         try:
@@ -290,6 +360,9 @@ class Service:
                     self.send_digest()
                 if self._stopping:  # a job that finished despite SIGTERM: stop now
                     break
+                if self._reload:
+                    self._reload = False
+                    self.reload()
                 self._watch_dashboard()
         except KeyboardInterrupt:
             if not self._stopping:
@@ -305,6 +378,7 @@ class Service:
     def _shutdown(self) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.health is not None:
