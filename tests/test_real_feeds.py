@@ -369,8 +369,8 @@ def _random_feed(items, kind: str, base: str) -> bytes:
     return _rss("".join(parts)).encode()
 
 
-@settings(
-    max_examples=40,
+@settings(  # two polls an example; the parsers get 150 examples above and `make fuzz`
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
