@@ -78,12 +78,10 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     with left:
         st.subheader("Outlets")
         st.dataframe(
-            pd.DataFrame(a.outlets), hide_index=True, width="stretch", key="search_outlets",
-            column_config={
-                "share": st.column_config.NumberColumn("share of its articles", format="percent"),
-                "lo": st.column_config.NumberColumn("90% from", format="percent"),
-                "hi": st.column_config.NumberColumn("90% to", format="percent"),
-            },
+            _with_interval(pd.DataFrame(a.outlets)), hide_index=True, width="stretch",
+            key="search_outlets",
+            column_config={"share": st.column_config.TextColumn(
+                "share (90% interval)", help="of the outlet's articles")},
         )  # fmt: skip
         st.subheader("Words")
         st.dataframe(pd.DataFrame(a.words), hide_index=True, width="stretch", key="search_words")
@@ -100,7 +98,10 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
                     for c, t in (("share", "share"), ("lo", "90% from"), ("hi", "90% to")))]  # fmt: skip
             base = alt.Chart(frames)
             st.altair_chart(
-                base.mark_bar().encode(y=y, x=alt.X("share:Q", axis=alt.Axis(format="%")), tooltip=tips)
+                base.mark_bar().encode(
+                    y=y, x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of framed matches"),
+                    tooltip=tips,
+                )
                 + base.mark_rule(color="black").encode(y=y, x="lo:Q", x2="hi:Q", tooltip=tips),
                 width="stretch",
             )  # fmt: skip
@@ -117,6 +118,15 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     )  # fmt: skip
     if len(matches) > SHOWN:
         st.caption(f"The first {SHOWN} of {len(matches)}; `framewatch search --csv` lists all.")
+
+
+def _with_interval(df: pd.DataFrame) -> pd.DataFrame:
+    """Share and its interval in one narrow column ("33% (10%-64%)"), so it fits in half a page."""
+    df["share"] = [
+        f"{s:.0%} ({lo:.0%}-{hi:.0%})"
+        for s, lo, hi in zip(df["share"], df["lo"], df["hi"], strict=True)
+    ]
+    return df.drop(columns=["lo", "hi"])
 
 
 def _chart(a) -> None:
@@ -140,7 +150,7 @@ def _chart(a) -> None:
     )  # fmt: skip
     st.subheader("Attention over time")
     if share:  # a quiet week's share is unsure: its 90% interval is drawn as a band
-        band = alt.Chart(data).mark_area(opacity=0.2).encode(y="lo:Q", y2="hi:Q", **enc)
+        band = alt.Chart(data).mark_area(opacity=0.15).encode(y="lo:Q", y2="hi:Q", **enc)
         st.altair_chart(band + line, width="stretch")
         st.caption("Shaded: each share's 90% interval; a week with few articles says little.")
     else:
