@@ -27,6 +27,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import duckdb
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -247,9 +248,13 @@ class Service:
         if gone:
             from framewatch.sources import forget_config_sources
 
-            with self._store() as store:  # also adds the new entries, before the next poll
-                names = forget_config_sources(store, gone)
-                store.publish_snapshot()
+            try:
+                with self._store() as store:  # also adds the new entries, before the next poll
+                    names = forget_config_sources(store, gone)
+                    store.publish_snapshot()
+            except (FramewatchError, OSError, duckdb.Error) as exc:  # a store held too long
+                log.error("SIGHUP: feeds taken out of the config are still polled: %s", exc)
+                names = []
             if names:
                 log.info("SIGHUP: no longer polling %s (taken out of the config)", ", ".join(names))
         if old.analysis != new.analysis and self.models is not None:
