@@ -22,8 +22,8 @@ class _Bar:
         self.total = total
         if self.progress is not None:
             self.task = self.progress.add_task(self.label, total=total)
-        else:
-            log.info("%s: %d to do", self.label, total)
+        else:  # an idle stage (serve polls every few minutes) is not worth a log line
+            log.log(logging.INFO if total else logging.DEBUG, "%s: %d to do", self.label, total)
 
     def sub(self, label: str) -> _Bar:
         """A second line under this bar, for work that runs alongside it."""
@@ -43,7 +43,8 @@ def progress_for(label: str) -> Iterator[_Bar]:
     if not sys.stderr.isatty():
         bar = _Bar(label)
         yield bar
-        log.info("%s: %d done", label, bar.done)
+        level = logging.INFO if bar.done or bar.total else logging.DEBUG
+        log.log(level, "%s: %d done", label, bar.done)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

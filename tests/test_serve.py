@@ -275,3 +275,5 @@ name = "Loopback Daily"
     text = log.read_text()
     assert "Traceback" not in text, text[-3000:]
     assert "SIGTERM: stopping" in text and "stopped" in text
+    # Idle polls (every 3 s here) log their one "run #N done" line, not a line per stage.
+    assert ": 0 to do" not in text and ": 0 done" not in text and "run #" in text
