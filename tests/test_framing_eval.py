@@ -165,11 +165,12 @@ def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monk
     # a new process (a restart) frames new articles with the stored fine-tuned model
     more = [{"title": a.title, "text": a.text, "source": a.outlet_name,
              "published_at": a.published.isoformat()} for a in later]  # fmt: skip
+    more_file = write_jsonl(tmp_path / "more.jsonl", more)
+    assert runner.invoke(app, ["import", str(more_file)]).exit_code == 0
     env = {**os.environ, "FRAMEWATCH_DB": str(db), "FRAMEWATCH_CONFIG": str(tmp_path / "fw.toml")}
-    for cmd in (["import", str(write_jsonl(tmp_path / "more.jsonl", more))], ["analyze"]):
-        done = subprocess.run([sys.executable, "-m", "framewatch", *cmd], env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "framewatch", "analyze"], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
     con = duckdb.connect(str(db) + ".snapshot", read_only=True)
     n = con.execute(
         """SELECT count(*) FROM article_framing f JOIN articles a ON a.id = f.article_id
