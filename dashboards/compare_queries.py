@@ -73,10 +73,8 @@ def with_share_intervals(
     A week with three framed articles says much less than one with three hundred; each
     article counts as one trial that is as much "this frame" as its share.
     """
-    from framewatch.analysis.intervals import jeffreys_interval
+    from framewatch.analysis.intervals import jeffreys_intervals
 
-    bounds = [
-        jeffreys_interval(float(s) * int(k), int(k))
-        for s, k in zip(data[share], data[n], strict=True)
-    ]
-    return data.assign(low=[b[0] for b in bounds], high=[b[1] for b in bounds])
+    k = data[n].to_numpy(dtype=int).astype(float)
+    low, high = jeffreys_intervals(data[share].to_numpy(dtype=float) * k, k)
+    return data.assign(low=low, high=high)

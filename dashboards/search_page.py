@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from framewatch.analysis.search.attention import INTERVALS, attention
+from framewatch.analysis.search.attention import INTERVALS, attention, share_text
 from framewatch.analysis.search.engine import Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows
@@ -122,10 +122,7 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
 
 def _with_interval(df: pd.DataFrame) -> pd.DataFrame:
     """Share and its interval in one narrow column ("33% (10%-64%)"), so it fits in half a page."""
-    df["share"] = [
-        f"{s:.0%} ({lo:.0%}-{hi:.0%})"
-        for s, lo, hi in zip(df["share"], df["lo"], df["hi"], strict=True)
-    ]
+    df["share"] = [share_text(r, ".0%") for r in df.to_dict("records")]
     return df.drop(columns=["lo", "hi"])
 
 

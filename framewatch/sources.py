@@ -125,8 +125,8 @@ def remove_source(store: Store, key: str, configured: Collection[str] = ()) -> S
             if s.origin == "config" and s.url in configured:
                 raise InputError(
                     f"source {s.id} ({s.name}) comes from the config file's [[sources]]:"
-                    " remove it there (a running `framewatch serve` stops polling it on"
-                    " SIGHUP or at its next start)"
+                    " take it out there, then remove it here (a running `framewatch serve`"
+                    " stops polling it on SIGHUP)"
                 )
             store.execute("UPDATE sources SET active = false WHERE id = ?", [s.id])
             return s

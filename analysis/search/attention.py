@@ -136,6 +136,12 @@ def attention(
     return result
 
 
+def share_text(row: dict, fmt: str = ".1%") -> str:
+    """A row's share with its interval, "33.3% (6.2%-76.4%)": one article in a quiet week
+    does not read as a peak."""
+    return f"{row['share']:{fmt}} ({row['lo']:{fmt}}-{row['hi']:{fmt}})"
+
+
 def _share(x: int, n: int) -> dict[str, float]:
     lo, hi = jeffreys_interval(x, n)
     return {"share": round(x / n, 4) if n else 0.0, "lo": round(lo, 4), "hi": round(hi, 4)}

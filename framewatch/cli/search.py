@@ -116,6 +116,7 @@ def attention(
     from dataclasses import asdict
 
     from framewatch.analysis.search.attention import attention as attention_of
+    from framewatch.analysis.search.attention import share_text
 
     s = _searcher(ctx)
     try:
@@ -138,29 +139,24 @@ def attention(
                 *([r["group"]] if a.by else []),
                 r["matched"],
                 r["total"],
-                _share(r, ".1%"),
+                share_text(r),
             )
             for r in a.series
         ],  # fmt: skip
         title="Attention",
     )
     print_table(["outlet", "articles", "share of its articles (90% interval)"],
-                [(o["outlet"], o["matched"], _share(o, ".1%")) for o in a.outlets],
+                [(o["outlet"], o["matched"], share_text(o)) for o in a.outlets],
                 title="Top outlets")  # fmt: skip
     print_table(
         ["word", "articles"], [(w["word"], w["articles"]) for w in a.words], title="Top words"
     )
     if a.frames:
         print_table(["frame", "articles", "share (90% interval)"],
-                    [(f["frame"], f["articles"], _share(f, ".0%")) for f in a.frames],
+                    [(f["frame"], f["articles"], share_text(f, ".0%")) for f in a.frames],
                     title=f"Frame mix ({a.frames[0]['codebook']})")  # fmt: skip
     for r in a.samples:
         out.print(f"\n{str(r['published_at'])[:10]} · {r['outlet']} · {r['title']}", markup=False)
         if r["evidence"]:
             out.print(f"  {r['frame']}: “{r['evidence']}”", markup=False)
         out.print(f"  {r['url']}", markup=False)
-
-
-def _share(row: dict, fmt: str) -> str:
-    """A share with its interval, so one article in a quiet week does not read as a peak."""
-    return f"{row['share']:{fmt}} ({row['lo']:{fmt}}-{row['hi']:{fmt}})"
