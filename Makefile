@@ -47,8 +47,11 @@ browser:
 demo: $(STAMP)
 	$(BIN)/framewatch --db demo.duckdb demo
 
+# Two test processes (pytest-xdist): half the suite waits on subprocesses, sockets and
+# sleeps, so two keep both cores busy; `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal) tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

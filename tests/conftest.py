@@ -21,6 +21,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# pytest-xdist's workers export COLUMNS=80 and LINES=24, which rich reads once, when the CLI's
+# console is created, and then ignores the width a test asks for: drop them, as in a plain run.
+for _var in ("COLUMNS", "LINES"):
+    os.environ.pop(_var, None)
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO.parent / "shared" / "seeds"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import tantivy
 
@@ -304,7 +305,7 @@ def _recorded_model(con) -> str | None:
     """The ``[analysis] model`` of the last run (for readers without the config: the digest)."""
     try:
         rows = con.execute("SELECT value FROM settings WHERE key = 'search_model'").fetchall()
-    except Exception:
+    except duckdb.CatalogException:  # a store older than the settings table
         return None
     return rows[0][0] if rows else None
 

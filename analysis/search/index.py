@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import tantivy
 
@@ -100,7 +101,9 @@ def count_pending(con) -> int:
     """Articles the index does not hold yet (or holds with an older text)."""
     try:
         return con.execute("SELECT count(*)" + _PENDING).fetchall()[0][0]
-    except Exception:  # a snapshot from before the search migration: nothing is indexed
+    # Only a missing table (a snapshot from before the search migration: nothing is
+    # indexed); a query interrupted by SIGTERM must stop the run, not count as "all pending".
+    except duckdb.CatalogException:
         return con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
 
 
@@ -108,7 +111,7 @@ def count_unindexed(con, articles: int) -> int:
     """Readers' cheap check: articles beyond those the index records (not changed texts)."""
     try:
         return articles - con.execute("SELECT count(*) FROM search_index").fetchall()[0][0]
-    except Exception:  # a snapshot from before the search migration
+    except duckdb.CatalogException:  # a snapshot from before the search migration
         return articles
 
 
