@@ -110,3 +110,17 @@ def test_model_work_runs_in_place_inside_a_daemonic_pool_worker():
     with mp.get_context("spawn").Pool(1) as pool:
         daemon, shape = pool.apply(_embed_in_a_pool_worker)
     assert daemon and shape == (1, 384)
+
+
+def test_model_threads_honour_the_cpu_set_and_omp_num_threads(monkeypatch):
+    # framewatch sets torch's thread count itself; an operator's cap must still hold.
+    allowed = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert ModelWorker(AnalysisSettings()).threads == allowed
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    worker = ModelWorker(AnalysisSettings())
+    assert worker.threads == 1
+    worker.share_cores(True)
+    assert worker.threads == 1  # never 0, whatever the fetcher needs
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")  # not a number: ignored
+    assert ModelWorker(AnalysisSettings()).threads == allowed

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from framewatch import cores
 from framewatch.analysis.embedding.base import Embedder
 from framewatch.config import ConfigError
 
@@ -27,7 +26,7 @@ class USEEmbedder(Embedder):
         self.name = name
         # As much text as `embed_max_tokens` word pieces: title and lead, as for the default.
         self.max_chars = max_tokens * CHARS_PER_TOKEN
-        self.model = USE(threads=threads or os.cpu_count() or 1)
+        self.model = USE(threads=threads or cores.available())
         self._dim: int | None = None
 
     @property

@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from framewatch import cores
 from framewatch.analysis.framing.codebook import Codebook
 from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.config import AnalysisSettings
@@ -92,7 +93,7 @@ class ModelWorker:
 
     def __init__(self, settings: AnalysisSettings):
         self.settings = settings
-        self.cores = os.cpu_count() or 1
+        self.cores = cores.available()
         self.threads = self.cores
         self._pool: ProcessPoolExecutor | None = None
 

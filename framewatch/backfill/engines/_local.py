@@ -8,10 +8,10 @@ processes, each loading the model once.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from framewatch import cores
 from framewatch.backfill.engines.base import Engine, OnDone
 from framewatch.backfill.worker import PartitionWorker, WorkSpec
 
@@ -37,7 +37,7 @@ class LocalEngine(Engine):
         if self.workers == 1:
             self.watched(lambda: self._here(spec, parts), on_done, "is the machine out of memory?")
             return
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        threads = max(1, cores.available() // self.workers)
         spec = WorkSpec(spec.folder, spec.settings, spec.codebooks, spec.min_words, threads)
         with ProcessPoolExecutor(
             max_workers=min(self.workers, len(parts)), mp_context=mp.get_context("spawn"),
