@@ -37,6 +37,22 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO.parent / "shared" / "seeds"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding the longest tests (marked slow, the longest with their rough seconds)
+    first, each file whole: xdist's ``loadfile`` hands files to workers in this order, so the
+    two share the long ones and end together, and a file's fixtures are built once."""
+
+    def weight(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("slow")
+        return 0 if mark is None else (mark.args[0] if mark.args else 1)
+
+    heaviest: dict[str, float] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        heaviest[path] = max(heaviest.get(path, 0), weight(item))
+    items[:] = sorted(items, key=lambda item: -heaviest[item.nodeid.split("::")[0]])
+
+
 @dataclass
 class Route:
     body: bytes | str = b""

@@ -74,6 +74,7 @@ def cli_backfill(db: Path, *args: str) -> object:
     return runner.invoke(app, ["--db", str(db), "backfill", *args])
 
 
+@pytest.mark.slow
 def test_backfill_jsonl_gives_the_same_store_as_import_and_analyze(tmp_path):
     # 210 articles (the sample corpus and 5 rewrites of it, a week apart) in 7 partitions:
     # enough for stories and story ids to cross partitions; more only costs suite time.
@@ -336,7 +337,7 @@ def ray_cluster():
             os.environ["RAY_AUTH_MODE"] = saved
 
 
-@pytest.mark.slow
+@pytest.mark.slow(55)
 def test_ray_cluster_backfills_jsonl_and_warc_like_the_local_engine(ray_cluster, tmp_path):
     rows = sample_rows()
     expected = import_and_analyze(tmp_path, "ref", rows)

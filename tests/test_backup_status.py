@@ -55,6 +55,7 @@ def _articles(db: Path) -> list[str]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_backup_while_a_run_writes_and_restore_round_trip(tmp_path, http_server):
     db = tmp_path / "fw.duckdb"

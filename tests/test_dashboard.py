@@ -183,6 +183,7 @@ def test_sigterm_to_dashboard_leaves_no_process(demo_db):
     stop_dashboard(proc)
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
     from playwright.sync_api import sync_playwright

@@ -89,6 +89,7 @@ def test_evidence_sentence_is_from_the_article_and_shows_the_frame(demo_db):
     )
 
 
+@pytest.mark.slow
 def test_label_train_and_pipeline_switches_to_supervised(tmp_path, monkeypatch):
     db = tmp_path / "sup.duckdb"
     monkeypatch.setenv("FRAMEWATCH_DB", str(db))
@@ -135,6 +136,7 @@ def test_label_train_and_pipeline_switches_to_supervised(tmp_path, monkeypatch):
     assert 0.5 <= metrics["macro_f1"] <= 1.0 and "threat" in metrics["per_frame"]
 
 
+@pytest.mark.slow
 def test_eval_framing_zero_shot_and_supervised(tmp_path):
     arts = load_corpus()
     rows = [{"title": a.title, "text": a.text, "frame": a.frame} for a in arts]

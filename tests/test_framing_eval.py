@@ -34,6 +34,7 @@ def _multi_label_rows() -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_multi_label_file_with_empty_label_sets_is_scored_with_baselines(tmp_path):
     rows = _multi_label_rows()
     assert sum(1 for r in rows if not r["frames"]) == 6
@@ -120,7 +121,7 @@ def test_learning_curve_prints_and_plots(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(50)
 @pytest.mark.timeout(900)
 def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monkeypatch):
     pytest.importorskip("accelerate")

@@ -70,6 +70,7 @@ def test_fast_outlet_is_framed_while_a_slow_one_still_downloads(http_server, sto
     assert rec.counts["articles_embedded"] == 19
 
 
+@pytest.mark.slow
 def test_a_killed_model_process_is_restarted_and_gives_the_same_vectors():
     rows = [(1, "Harbour terminal opens", " ".join(LOREM))]
     with ModelWorker(AnalysisSettings()) as models:

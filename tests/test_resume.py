@@ -10,6 +10,7 @@ import sys
 import time
 
 import duckdb
+import pytest
 from conftest import LOREM, Route, article_html, rss
 
 
@@ -47,6 +48,7 @@ def _urls(db):
     return [r[0] for r in rows]
 
 
+@pytest.mark.slow
 def test_killed_fetch_resumes_without_loss_or_doubles(http_server, tmp_path):
     srv = http_server
     _serve_corpus(srv)

@@ -132,6 +132,7 @@ def _gone(pids: set[int], timeout: float = 30) -> list[int]:
         time.sleep(0.3)
 
 
+@pytest.mark.slow(75)
 @pytest.mark.timeout(420)
 def test_serve_polls_analyses_reports_sends_the_digest_once_and_stops_cleanly(
     tmp_path,

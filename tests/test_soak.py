@@ -10,6 +10,7 @@ import pytest
 from benchmarks.soak import SoakConfig, run_soak
 
 
+@pytest.mark.slow(100)
 @pytest.mark.timeout(1200)
 def test_short_soak_matches_the_uninterrupted_run(tmp_path):
     # Each kill 1-6 s into a tick (the long soak: 1-12 s), while serve works on the tick's

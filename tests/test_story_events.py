@@ -229,6 +229,7 @@ def test_an_undated_labelled_file_evaluates_at_both_levels(tmp_path):
     assert topics["gold_clusters"] == 6 and stories["gold_clusters"] == 18
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not ALLSIDES.exists(), reason="../shared/dev-data is not present")
 def test_dense_real_stream_stays_events():
     result = _eval([str(ALLSIDES)])
