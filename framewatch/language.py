@@ -57,10 +57,10 @@ def detect(text: str | None) -> tuple[str | None, float]:
     """(code, probability) of the text's language; (None, 0.0) for text too short to tell."""
     sample = " ".join((text or "")[: SAMPLE_CHARS * 2].split())[:SAMPLE_CHARS]
     letters = len(_LETTER.findall(sample))
-    cjk = (kana := len(_KANA.findall(sample))) + len(_HAN.findall(sample))
-    if (
-        cjk >= MIN_CJK and 2 * cjk >= letters
-    ):  # mostly CJK: the script decides, its share the confidence
+    kana = len(_KANA.findall(sample))
+    cjk = kana + len(_HAN.findall(sample))
+    # Mostly CJK: the script decides, and its share of the letters is the confidence.
+    if cjk >= MIN_CJK and 2 * cjk >= letters:
         return ("ja" if kana else "zh"), round(cjk / letters, 4)
     if letters < MIN_LETTERS:
         return None, 0.0

@@ -29,7 +29,9 @@ for _var in ("COLUMNS", "LINES"):
 # processes a test starts inherit it, and framewatch honours OMP_NUM_THREADS), or their
 # threads wait on each other (the framing tests took 40% longer with 2 threads in each).
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    _share = len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    from framewatch import cores
+
+    _share = cores.available() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, str(max(1, _share)))
 
@@ -46,11 +48,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         mark = item.get_closest_marker("slow")
         return 0 if mark is None else (mark.args[0] if mark.args else 1)
 
-    heaviest: dict[str, float] = {}
+    heaviest: dict[Path, float] = {}
     for item in items:
-        path = item.nodeid.split("::")[0]
-        heaviest[path] = max(heaviest.get(path, 0), weight(item))
-    items[:] = sorted(items, key=lambda item: -heaviest[item.nodeid.split("::")[0]])
+        heaviest[item.path] = max(heaviest.get(item.path, 0), weight(item))
+    items[:] = sorted(items, key=lambda item: -heaviest[item.path])
 
 
 @dataclass
