@@ -228,6 +228,32 @@ def test_the_index_follows_changes_and_survives_losing_its_folder(small_db, tmp_
         "Harbour reopens", "Storm warning for the coast", "War in the north escalates"]  # fmt: skip
 
 
+def test_an_interrupted_count_stops_the_run_and_only_a_missing_index_counts_all(small_db):
+    """SIGTERM reaches a running DuckDB query as an interrupt: serve must stop, not go on
+    to index "every article" (it used to log "6 to do ... 0 done" and record the run done)."""
+    from framewatch.analysis.search.index import count_pending, count_unindexed, index_pending
+    from framewatch.store import open_store
+
+    class Interrupted:  # what DuckDB raises when a signal lands during the first query
+        def __init__(self, con):
+            self.con, self.calls = con, 0
+
+        def execute(self, *args):
+            self.calls += 1
+            if self.calls == 1:
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            return self.con.execute(*args)
+
+    with open_store(small_db) as store:
+        index_pending(store)
+        for count in (count_pending, lambda con: count_unindexed(con, 6)):
+            with pytest.raises(duckdb.InterruptException):
+                count(Interrupted(store.con))
+        assert count_pending(store.con) == 0 and count_unindexed(store.con, 6) == 0
+        store.con.execute("DROP TABLE search_index")  # a snapshot from before the search migration
+        assert count_pending(store.con) == 6 and count_unindexed(store.con, 6) == 6
+
+
 def test_demo_run_is_searchable_by_words_and_meaning(demo_db):
     """`framewatch demo` is a real `run` against a loopback site: its articles are indexed."""
     con = duckdb.connect(str(demo_db) + ".snapshot", read_only=True)
