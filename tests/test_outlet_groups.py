@@ -37,7 +37,7 @@ class Newsroom:
 
     def article(self, outlet: str, story: int | None, day: str, title: str,
                 frames: dict[str, float] | None = None, evidence: dict[str, str] | None = None,
-                text: str = "") -> int:  # fmt: skip
+                text: str = "", language: str | None = None) -> int:  # fmt: skip
         from framewatch.sources import add_source
 
         st = self.store
@@ -46,10 +46,10 @@ class Newsroom:
         h = hashlib.sha256(f"{outlet}{title}{body}".encode()).hexdigest()
         aid = st.execute(
             """INSERT INTO articles (source_id, url, canonical_url, title, published_at, text,
-                                     content_hash, extraction)
-               VALUES (?, ?, ?, ?, ?, ?, ?, 'imported') RETURNING id""",
+                                     content_hash, extraction, language)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 'imported', ?) RETURNING id""",
             [sid, f"https://news.example/{h[:12]}", f"https://news.example/{h[:12]}", title,
-             datetime.fromisoformat(day + "T09:00:00"), body, h],
+             datetime.fromisoformat(day + "T09:00:00"), body, h, language],
         ).fetchone()[0]  # fmt: skip
         if story is not None:
             st.execute(
@@ -243,6 +243,24 @@ def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_pat
     unframed = fw("splits", "--by", "lean", "--codebook", "policy-frames", db=db)
     assert unframed.exit_code == 2 and "has not framed this store" in unframed.output
     assert fw("blindspots", "--by", "lean", "--since", "last week", db=db).exit_code == 2
+
+
+def test_a_multilingual_outlet_counts_in_each_language_it_wrote(tmp_path):
+    # Language belongs to the article: DW's English piece is English coverage, not German.
+    n = Newsroom(tmp_path / "languages.duckdb")
+    for outlet, lang, frames in [("DW", "en", {"milestone": 1.0}), ("Reuters", "en", {"milestone": 1.0}),
+                                 ("DW", "de", {"threat": 1.0}), ("Spiegel", "de", {"threat": 1.0})]:  # fmt: skip
+        n.article(outlet, 1, "2026-11-10", f"Launch ({outlet}, {lang})", frames, language=lang)
+    # One outlet told story 2 in two languages: still a story covered by two languages.
+    n.article("DW", 2, "2026-11-11", "Flood warning", {"threat": 1.0}, language="en")
+    n.article("DW", 2, "2026-11-11", "Hochwasserwarnung", {"report": 1.0}, language="de")
+    db = n.close()
+    r = fw("splits", "--by", "language", "--codebook", CB, "--all", "--json", db=db)
+    assert r.exit_code == 0, r.output
+    found = {s["story_id"]: s for s in json.loads(r.stdout)}
+    assert found[1]["articles"] == {"de": 2, "en": 2} and found[1]["outlets"] == {"de": 2, "en": 2}
+    assert found[1]["groups"] == {"de": {"threat": 1.0}, "en": {"milestone": 1.0}}
+    assert found[2]["articles"] == {"de": 1, "en": 1}
 
 
 def _jsd(p: list[float], q: list[float]) -> float:

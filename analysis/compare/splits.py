@@ -111,17 +111,20 @@ def find_splits(
         [by, codebook, since, since, until, until, story, story],
     ).fetchall()
     index = {f: i for i, f in enumerate(frames)}
-    # story -> outlet -> (value, frame mass, articles)
-    mass: dict[int, dict[str, np.ndarray]] = defaultdict(dict)
-    value_of: dict[int, dict[str, str]] = defaultdict(dict)
-    arts: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    # story -> (outlet, value) -> value, frame mass, articles. The unit that moves as one in
+    # the permutation test is an outlet's articles within one group: an outlet writing in
+    # two languages counts in both (its lean, an outlet attribute, has one value).
+    mass: dict[int, dict[tuple[str, str], np.ndarray]] = defaultdict(dict)
+    value_of: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
+    arts: dict[int, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
     for sid, value, outlet, aid, fid, share in rows:
         if fid not in index:
             continue
-        vec = mass[sid].setdefault(outlet, np.zeros(len(frames)))
+        unit = (outlet, value)
+        vec = mass[sid].setdefault(unit, np.zeros(len(frames)))
         vec[index[fid]] += share
-        value_of[sid][outlet] = value
-        arts[sid][outlet].add(aid)
+        value_of[sid][unit] = value
+        arts[sid][unit].add(aid)
     found: list[Split] = []
     for sid in sorted(mass):
         s = _judge(sid, mass[sid], value_of[sid], arts[sid], frames, cfg)
@@ -154,7 +157,7 @@ def add_evidence(con, splits: list[Split], by: str, codebook: str, since: date |
 
 def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | None:
     """One story's split: shares, shrunk divergence, intervals and permutation p-value."""
-    outlets = sorted(mass)
+    outlets = sorted(mass)  # (outlet, value) units
     counts: dict[str, int] = defaultdict(int)
     for o in outlets:
         counts[value_of[o]] += len(arts[o])

@@ -182,7 +182,7 @@ def splits(
         print_json([s.as_json() for s in found])
         return
     held = sum(s.holds_up for s in every)
-    out.print(f"{held} of {len(every)} stories covered by two or more values of {by} are split "
+    out.print(f"{held} of {len(every)} stories with framed articles from two or more values of {by} are split "
               f"beyond chance (codebook {cb}; false-discovery rate {c.false_discovery_rate:.0%})"
               + ("" if show_all or held == len(every) else "; --all lists every story, ranked"),
               markup=False)  # fmt: skip
