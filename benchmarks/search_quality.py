@@ -22,13 +22,17 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+# Letters NFKD keeps whole, and Arabic/Persian spelling variants, as the README states them.
+_SAME = {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "þ": "th",
+         "æ": "ae", "œ": "oe", "ى": "ي", "ی": "ي", "ة": "ه", "ۀ": "ه", "ک": "ك", "ـ": ""}  # fmt: skip
+
 
 def _fold(text: str) -> str:
     kept = "".join(
         c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c)[0] != "M"
         and unicodedata.category(c) != "Cf"
     )  # fmt: skip
-    return unicodedata.normalize("NFC", kept.casefold())
+    return unicodedata.normalize("NFC", "".join(_SAME.get(c, c) for c in kept.casefold()))
 
 
 def _rx(words: str) -> re.Pattern:

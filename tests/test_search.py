@@ -134,6 +134,28 @@ def test_whole_words_any_case_accent_and_script(small_db):
     ]
 
 
+def test_letters_accents_cannot_split_and_arabic_spelling_variants_match(tmp_path):
+    # Turkish datelines come in capitals and users type without Turkish or Polish keys;
+    # the English press writes "Lukasz". Egyptian papers write في as فى, and الصحة as الصحه.
+    db = tmp_path / "letters.duckdb"
+    rows = [
+        {"title": "Sağlık Bakanlığı uyardı", "text": "AĞRI - Ağrı'da SAĞLIK ekipleri çalışıyor.",
+         "source": "Anadolu", "published_at": "2026-03-02T09:00:00Z", "language": "tr"},
+        {"title": "Według Łukasza Kowalskiego", "text": "Minister mówił o budżecie.",
+         "source": "Rzeczpospolita", "published_at": "2026-03-02T10:00:00Z", "language": "pl"},
+        {"title": "وزارة الصحة تحذر", "text": "ارتفع سعر الدولار فى مصر.",
+         "source": "Al Ahram", "published_at": "2026-03-02T11:00:00Z", "language": "ar"},
+    ]  # fmt: skip
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
+    turkish, polish, arabic = (r["title"] for r in rows)
+    for query in ("saglik", "SAĞLIK", "BAKANLIGI", "agri", "Ağrı"):
+        assert titles(db, query) == [turkish], query
+    for query in ("wedlug", "WEDŁUG", "lukasza", "Łukasza"):
+        assert titles(db, query) == [polish], query
+    for query in ("في", "فى", "الصحه", "الصحة", "الـصحة"):
+        assert titles(db, query) == [arabic], query
+
+
 def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     def notes(query: str) -> str:
         r = fw("search", query, db=small_db)
@@ -149,6 +171,10 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     assert notes('war OR "or else" lean:right') == ""  # nothing to say about a clean query
     bad = fw("search", "lang:english", db=small_db)
     assert bad.exit_code == 2 and "lang: takes a language code like en or de" in bad.output
+    assert titles(small_db, "lang:de-CH") == titles(small_db, "lang:DE") == [
+        "Café owners in Zürich protest rent rises"]  # fmt: skip
+    assert "no article is in language 'deu' (did you mean 'de'?)" in notes("lang:deu")
+    assert "no article is in language 'xx' (known: ar, de, en)" in notes("lang:xx")
 
 
 def test_attention_top_words_leave_out_function_words_of_the_matches_language(small_db, tmp_path):
@@ -201,6 +227,9 @@ def test_a_watch_matches_whole_words_and_the_digest_reports_attention(small_db):
 
     r = fw("watch", "add", "war", "war", db=small_db)
     assert r.exit_code == 0 and "query: war" in r.output
+    typed = fw("watch", "add", "müller", 'MÜLLER OR "Café  owners"', db=small_db)
+    assert 'query: MÜLLER OR "Café owners"' in typed.output  # as typed, not folded
+    assert fw("watch", "remove", "müller", db=small_db).exit_code == 0
     assert fw("watch", "add", "bad", "war", "AND", db=small_db).exit_code == 2
     con = duckdb.connect(str(small_db) + ".snapshot", read_only=True)
     w10, w11 = (week_attention(con, parse_week(w))[0] for w in ("2026-W10", "2026-W11"))

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from framewatch.analysis.intervals import LEVEL
 from framewatch.analysis.search.engine import Embed, Searcher
-from framewatch.analysis.search.parser import describe, parse
+from framewatch.analysis.search.parser import parse
 from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
@@ -129,7 +129,9 @@ def add_watch(
     name = " ".join((name or "").split())
     if not name:
         raise WatchError("a watch needs a name")
-    query = describe(parse(query)) if query and query.strip() else None
+    query = " ".join((query or "").split()) or None
+    if query:
+        parse(query)  # refused now if malformed; kept as typed, for the user to read
     attribute = value = None
     if group is not None:
         if "=" not in group or not group.split("=", 1)[0].strip() or not group.split("=", 1)[1]:

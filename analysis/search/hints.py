@@ -66,7 +66,12 @@ def _field_hints(con, fields: list[Field]) -> list[str]:
             names = known_outlets(con)
             if f.value.lower() not in {n.lower() for n in names}:
                 notes.append(_unknown(f"no outlet is named {f.value!r}", f.value, names))
-        elif f.name not in ("lang", "story", "topic", "frame", "from", "to"):
+        elif f.name == "lang":
+            held = [r[0] for r in con.execute(
+                "SELECT DISTINCT language FROM articles WHERE language IS NOT NULL").fetchall()]  # fmt: skip
+            if f.value not in held:
+                notes.append(_unknown(f"no article is in language {f.value!r}", f.value, held))
+        elif f.name not in ("story", "topic", "frame", "from", "to"):
             values = [
                 r[0]
                 for r in con.execute(

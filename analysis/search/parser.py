@@ -130,8 +130,10 @@ class _Build(Transformer):
         value = _strip_quotes(value).strip()
         if not value:
             raise QueryError(f"{name}: needs a value")
-        if name == "lang" and not normalise(value):
-            raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
+        if name == "lang":
+            if not normalise(value):
+                raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
+            value = normalise(value)  # de-DE, DE: de, as stored
         if name in ("story", "topic") and not value.isdigit():
             raise QueryError(f"{name}: takes a number, got {value!r}")
         if name in ("from", "to"):

@@ -1,8 +1,9 @@
 """Text as the search index sees it: whole words, case- and accent-folded, in any script.
 
 The same folding runs on the indexed texts and on the query, so ``Müller`` finds
-``muller`` and ``MULLER``, ``café`` finds ``Cafe``, and an Arabic word finds its
-vocalised spelling. A word is a run of Unicode word characters (``\\w``), which is
+``muller`` and ``MULLER``, ``café`` finds ``Cafe``, ``SAĞLIK`` and ``saglik`` find
+``Sağlık``, ``Lukasz`` finds ``Łukasz``, and an Arabic word finds its vocalised spelling
+and its common variants (``فى``/``في``, ``الصحه``/``الصحة``). A word is a run of Unicode word characters (``\\w``), which is
 also what tantivy's regex tokenizer splits on, so both sides agree on word edges.
 """
 
@@ -17,18 +18,28 @@ WORD_PATTERN = r"\w+"  # the index's tokenizer: the same pattern, Rust's regex e
 # joiners): dropped, so spellings with and without them match, and so Python's and
 # Rust's ``\w`` (which disagree on marks) split the same words.
 _DROPPED = {"Mn", "Mc", "Me", "Cf"}
+# Letters that carry their stroke or dot in the letter itself, so NFKD keeps them whole
+# (Turkish dotless i, Polish l with stroke, Nordic o with stroke...): folded as accents
+# are, as Lucene's ASCII folding does. Arabic and Persian spelling variants are unified as
+# Lucene's Arabic and Persian normalisers do: alef maksura and Persian yeh as yeh, teh
+# marbuta as heh, keheh as kaf; the tatweel (a stretching stroke) is dropped.
+_LETTERS = str.maketrans({
+    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "þ": "th",
+    "æ": "ae", "œ": "oe", "ى": "ي", "ی": "ي", "ة": "ه", "ۀ": "ه", "ک": "ك", "ـ": None,
+})  # fmt: skip
 
 
 def fold(text: str) -> str:
     """Lower case, no accents or other combining marks, compatibility forms unified.
 
     NFKD splits ``é`` into ``e`` and a combining accent, which is dropped (as are all
-    marks and format characters); casefold
-    maps ``ß`` to ``ss`` and Greek final sigma to sigma; NFC puts back what remains.
+    marks and format characters); casefold maps ``ß`` to ``ss`` and Greek final sigma
+    to sigma; letters NFKD cannot split are mapped (``_LETTERS``); NFC puts back what
+    remains.
     """
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in _DROPPED)
-    return unicodedata.normalize("NFC", kept.casefold())
+    return unicodedata.normalize("NFC", kept.casefold().translate(_LETTERS))
 
 
 def words(text: str) -> list[str]:
