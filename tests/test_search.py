@@ -253,6 +253,9 @@ def test_the_index_follows_changes_and_survives_losing_its_folder(small_db, tmp_
     assert titles(small_db, "harbour") == ["Harbour reopens"]  # no writer: the reader catches up
     shutil.rmtree(index_path(small_db))  # lost: rebuilt from the store by the next reader
     assert titles(small_db, "harbour") == ["Harbour reopens"]
+    marker = index_path(small_db) / "framewatch-index.json"  # left by an older framewatch
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "format": 1}))
+    assert titles(small_db, "harbour") == ["Harbour reopens"]
     assert sorted(titles(small_db, "harbour OR war")) == [
         "Harbour reopens", "Storm warning for the coast", "War in the north escalates"]  # fmt: skip
 

@@ -70,8 +70,9 @@ def open_index(db_path: str | Path) -> tantivy.Index | None:
 
 
 def index_id(db_path: str | Path) -> str | None:
+    """The id of the index beside the store; None when missing or of an older format."""
     m = _marker(index_path(db_path))
-    return m.get("id") if m else None
+    return m.get("id") if m and m.get("format") == FORMAT else None
 
 
 def _writable(store: Store) -> tantivy.Index:
