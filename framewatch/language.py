@@ -122,3 +122,17 @@ def with_language(row: dict) -> dict:
         "language_confidence": lang.confidence,
         "language_declared": lang.declared,
     }
+
+
+@functools.lru_cache(maxsize=64)
+def function_words(code: str | None) -> frozenset[str]:
+    """A language's function words ("der", "und"), lower case; empty when none are listed.
+
+    From the ``stop-words`` package (about 50 languages): labels and top words leave them
+    out in the language the text is written in, not only English's.
+    """
+    from stop_words import LANGUAGE_MAPPING, get_stop_words
+
+    if not code or code not in LANGUAGE_MAPPING:
+        return frozenset()
+    return frozenset(w.lower() for w in get_stop_words(code))

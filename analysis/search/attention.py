@@ -19,7 +19,7 @@ from framewatch.analysis.search.engine import Matches, Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows, matched_table
 from framewatch.analysis.search.text import words
-from framewatch.language import normalise
+from framewatch.language import function_words, normalise
 
 INTERVALS = ("day", "week")
 NO_VALUE = "(none)"
@@ -162,11 +162,7 @@ def stop_words(language: str) -> frozenset[str]:
     Without them a German query's top words are "der, die, das" in a mostly English
     store: over-represented in the matches only because the matches are German.
     """
-    from stop_words import LANGUAGE_MAPPING, get_stop_words
-
-    if language not in LANGUAGE_MAPPING:
-        return frozenset()
-    return frozenset(w for s in get_stop_words(language) for w in words(s))
+    return frozenset(w for s in function_words(language) for w in words(s))
 
 
 def _top_words(searcher: Searcher, t: str, top: int) -> list[dict]:

@@ -14,13 +14,21 @@ NEAR_TIE = 1e-4  # cosine similarities closer than this are a tie (float32 noise
 _TOKEN = r"(?u)\b[^\W\d_][\w\-]*[\w]\b|\b\w+-\d+\b"
 
 
-def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
-    """One label per class document: its terms most frequent here and rare elsewhere."""
+def ctfidf_labels(
+    docs: list[str], n_terms: int = LABEL_TERMS, languages: list[str | None] | None = None
+) -> list[str]:
+    """One label per class document: its terms most frequent here and rare elsewhere.
+
+    English function words never count; ``languages`` (one per document, as far as it
+    goes) also keeps each document's own language's function words out of its label.
+    """
     if not docs:
         return []
     from sklearn.feature_extraction.text import (
         CountVectorizer,
     )  # slow to import: only when labelling
+
+    from framewatch.language import function_words
 
     vec = CountVectorizer(
         stop_words="english", ngram_range=(1, 2), token_pattern=_TOKEN, lowercase=True
@@ -40,6 +48,8 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
     n_words = np.char.count(vocab.astype(str), " ") + 1
     labels = []
     for i in range(scores.shape[0]):
+        lang = languages[i] if languages and i < len(languages) else None
+        own = function_words(lang) if lang != "en" else frozenset()  # en: sklearn's list
         lo, hi = scores.indptr[i], scores.indptr[i + 1]
         cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
         picked: list[str] = []
@@ -49,7 +59,7 @@ def ctfidf_labels(docs: list[str], n_terms: int = LABEL_TERMS) -> list[str]:
             if len(picked) == n_terms:
                 break
             term = vocab[j]
-            if any(term in p or p in term for p in picked):
+            if any(term in p or p in term for p in picked) or own.intersection(term.split()):
                 continue
             picked.append(term)
         labels.append(" · ".join(picked))
@@ -109,7 +119,7 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     ).fetchall()
     ids = [s for s in story_ids if s in texts]
     docs = [_doc(texts[s]) for s in ids] + [f"{t}. {x}" for _, t, x in bg]
-    labels = ctfidf_labels(docs)[: len(ids)]
+    labels = ctfidf_labels(docs, languages=[main[s] for s in ids])[: len(ids)]
     # Headline: the member nearest the story's centroid. Members within NEAR_TIE of the
     # nearest count as equally near (with two members both are, and float32 noise would
     # pick one): among them the earliest article, then the smallest id.
