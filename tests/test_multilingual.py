@@ -116,6 +116,14 @@ def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tm
     _sid, model, langs, headline = stories[0]
     assert model != "multilingual"  # vectors and stories carry the real model's name
     assert sorted(langs) == ["de", "en"]
+    # The CLI shows each story's languages and finds the stories that reach a language.
+    cli = ["--db", str(multi)]
+    listed = runner.invoke(app, [*cli, "stories", "--lang", "DE"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and "de 1, en 1" in listed.output, listed.output
+    assert "de 1, en 1" not in runner.invoke(app, [*cli, "stories", "--lang", "ar"]).output
+    assert runner.invoke(app, [*cli, "stories", "--lang", "german"]).exit_code == 2
+    shown = runner.invoke(app, [*cli, "story", str(stories[0][0])], env={"COLUMNS": "250"})
+    assert "│ de " in shown.output and "│ en " in shown.output, shown.output
     # The story page's coverage by language, and language as a "compare by" attribute.
     import duckdb
 

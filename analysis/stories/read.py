@@ -15,14 +15,26 @@ def resolve_story(con, story_id: int) -> int:
     return row[0] if row else story_id
 
 
-def list_stories(con, since: str | None, limit: int) -> list[tuple]:
-    """Stories by coverage: id, label, size, outlets, first and last seen, headline."""
+def list_stories(con, since: str | None, limit: int, language: str | None = None) -> list[tuple]:
+    """Stories by coverage: id, label, size, outlets, languages, first and last seen, headline.
+
+    ``languages`` reads "de 2, en 1" (most first); ``language`` keeps the stories with at
+    least one article in it, so a desk can find the stories that cross into its language.
+    """
     return con.execute(
-        """SELECT id, label, size, outlets, strftime(first_seen, '%Y-%m-%d %H:%M'),
-                  strftime(last_seen, '%Y-%m-%d %H:%M'), headline
-           FROM stories WHERE ? IS NULL OR last_seen >= ?::TIMESTAMP
-           ORDER BY size DESC, last_seen DESC LIMIT ?""",
-        [since, since, limit],
+        """WITH langs AS (
+             SELECT story_id, string_agg(language || ' ' || n, ', ' ORDER BY n DESC, language) AS languages,
+                    bool_or(language = ?) AS has_language
+             FROM (SELECT m.story_id, a.language, count(*) AS n FROM story_members m
+                   JOIN articles a ON a.id = m.article_id WHERE a.language IS NOT NULL GROUP BY ALL)
+             GROUP BY story_id)
+           SELECT s.id, s.label, s.size, s.outlets, coalesce(l.languages, ''),
+                  strftime(s.first_seen, '%Y-%m-%d %H:%M'), strftime(s.last_seen, '%Y-%m-%d %H:%M'),
+                  s.headline
+           FROM stories s LEFT JOIN langs l ON l.story_id = s.id
+           WHERE (? IS NULL OR s.last_seen >= ?::TIMESTAMP) AND (? IS NULL OR l.has_language)
+           ORDER BY s.size DESC, s.last_seen DESC, s.id LIMIT ?""",
+        [language, since, since, language, limit],
     ).fetchall()
 
 
@@ -47,9 +59,10 @@ def story_header(con, story_id: int) -> StoryHeader | None:
 
 
 def story_timeline(con, story_id: int) -> list[tuple]:
-    """A story's articles in time order: time, outlet, title, copy-of note, article id."""
+    """A story's articles in time order: time, outlet, language, title, copy-of note, id."""
     return con.execute(
-        """SELECT strftime(coalesce(a.published_at, a.fetched_at), '%Y-%m-%d %H:%M'), s.name, a.title,
+        """SELECT strftime(coalesce(a.published_at, a.fetched_at), '%Y-%m-%d %H:%M'), s.name,
+                  coalesce(a.language, ''), a.title,
                   CASE WHEN d.duplicate_of IS NULL THEN '' ELSE 'copy of ' || d.duplicate_of END, a.id
            FROM story_members m JOIN articles a ON a.id = m.article_id
            LEFT JOIN sources s ON s.id = a.source_id

@@ -27,12 +27,21 @@ def stories(
         str | None, typer.Option(help="Only stories seen on or after DATE (YYYY-MM-DD).")
     ] = None,
     limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Only stories with an article in this language (de, ar, ...)."),
+    ] = None,
 ) -> None:
-    """List stories: id, label, size, outlets, first and last seen, headline."""
+    """List stories: id, label, size, outlets, languages, first and last seen, headline."""
     from framewatch.analysis.stories.read import list_stories
+    from framewatch.language import normalise
 
-    rows = list_stories(reader(ctx), since, limit)
-    print_table(["id", "label", "articles", "outlets", "first seen", "last seen", "headline"], rows)
+    code = normalise(lang) if lang is not None else None
+    if lang is not None and code is None:
+        raise UsageError(f"--lang takes a language code like en or de, got {lang!r}")
+    rows = list_stories(reader(ctx), since, limit, code)
+    print_table(["id", "label", "articles", "outlets", "languages", "first seen", "last seen",
+                 "headline"], rows)  # fmt: skip
 
 
 @app.command()
@@ -51,7 +60,7 @@ def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A st
     out.print(f"story {story_id}: {head.label} — {head.size} articles from {head.outlets} outlets")
     out.print(f"headline: {head.headline}", markup=False)
     rows = story_timeline(con, story_id)
-    print_table(["time", "outlet", "headline", "copy", "article"], rows)
+    print_table(["time", "outlet", "language", "headline", "copy", "article"], rows)
 
 
 @eval_app.command("stories")
