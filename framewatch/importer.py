@@ -187,8 +187,13 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     return good, errors
 
 
-def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
-    """Store the good rows of a file; returns (new, already stored, errors)."""
+def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]:
+    """Store the good rows of a file; returns (new, already stored, errors, copy notes).
+
+    A row with the same title and text as a stored article (or an earlier row) under
+    another URL is not stored again, as the crawler does; each such row gets a note
+    naming its line, its outlet and the article it copies, so no row vanishes unexplained.
+    """
     from framewatch.articles import canonical_url, content_hash, insert_articles
     from framewatch.sources import add_source
 
@@ -211,5 +216,10 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError]]:
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
             })  # fmt: skip
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
-        new, _copies = insert_articles(store, rows)
-    return len(new), len(rows) - len(new), errors
+        new, copies = insert_articles(store, rows)
+    notes = [
+        f"{r['extraction_note']} ({r['site_name'] or path.stem}): same title and text as "
+        f"article {original}, not stored again"
+        for r, original in copies
+    ]
+    return len(new), len(rows) - len(new), errors, notes

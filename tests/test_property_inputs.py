@@ -78,7 +78,7 @@ def _check_import(folder, suffix: str, data: bytes) -> None:
     db = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}.duckdb"
     db.unlink(missing_ok=True)  # a fresh store for each example, so each stands alone
     with open_store(db) as store:
-        new, known, errors = import_file(store, path)  # no exception: errors are per row
+        new, known, errors, _copies = import_file(store, path)  # no exception: errors are per row
         assert all(e.line >= 1 and e.message for e in errors)
         n = store.execute("SELECT count(*) FROM articles").fetchone()[0]
         assert n == new and new + known + len(errors) >= 0

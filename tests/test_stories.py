@@ -156,10 +156,17 @@ def test_import_reports_bad_rows_by_line_and_keeps_good_ones(tmp_path, monkeypat
         '{"title": "", "text": ""}\n'
         '{"title": "Bad date", "text": "x", "published_at": "yesterday-ish"}\n'
         '{"title": "Good two", "text": "Another fine article.", "published_at": "2026-11-10T08:00:00Z"}\n'
+        '{"title": "Good two", "text": "Another fine article.", "source": "Partner Daily",'
+        ' "url": "https://partner.example/2"}\n'
     )
     result = CliRunner().invoke(app, ["import", str(f)])
     assert result.exit_code == 3
-    assert "imported 2 new articles" in result.output
+    assert "imported 2 new articles (1 already stored)" in result.output
+    # The copy under another outlet and URL is named, not dropped silently.
+    assert (
+        "line 6 (Partner Daily): same title and text as article 2, not stored again"
+        in result.output
+    )
     for line in (
         "line 2: not valid JSON",
         "line 3: needs a title or a text",
@@ -167,7 +174,7 @@ def test_import_reports_bad_rows_by_line_and_keeps_good_ones(tmp_path, monkeypat
     ):
         assert line in result.output
     again = CliRunner().invoke(app, ["import", str(f)])
-    assert "imported 0 new articles (2 already stored)" in again.output
+    assert "imported 0 new articles (3 already stored)" in again.output
 
 
 def test_import_csv_and_parquet(store, tmp_path):
@@ -178,7 +185,7 @@ def test_import_csv_and_parquet(store, tmp_path):
 
     csv_file = tmp_path / "a.csv"
     csv_file.write_text('title,text,source\n"CSV story","Text, with a comma.",Outlet A\n,,\n')
-    new, _, errors = import_file(store, csv_file)
+    new, _, errors, _ = import_file(store, csv_file)
     assert new == 1 and [e.line for e in errors] == [3]
     pq_file = tmp_path / "a.parquet"
     pq.write_table(pa.table({"title": ["Parquet story"], "text": ["Columnar text."]}), pq_file)

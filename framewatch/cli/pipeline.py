@@ -137,9 +137,13 @@ def import_(
     from framewatch.importer import import_file
 
     with ctx.obj.store() as store:
-        new, known, errors = import_file(store, file)
+        new, known, errors, copies = import_file(store, file)
         store.publish_snapshot()
     out.print(f"imported {new} new articles ({known} already stored) from {file}")
+    for note in copies[:20]:
+        err.print(f"note: {note}", markup=False)
+    if len(copies) > 20:
+        err.print(f"note: {len(copies) - 20} more rows copy a stored article", markup=False)
     for e in errors[:50]:
         err.print(f"  skipped {e}", markup=False)
     if errors:
