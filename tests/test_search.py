@@ -187,6 +187,7 @@ def test_attention_top_words_leave_out_function_words_of_the_matches_language(sm
     top = [w["word"] for w in json.loads(r.stdout)["words"]]
     assert {"mieten", "protestieren"} <= set(top)  # what the German matches are about
     assert not {"die", "gegen", "der"} & set(top)  # not merely that they are German
+    assert "zürich" in top and "zurich" not in top  # as written, not as folded for matching
 
 
 def test_attention_shares_carry_their_90_percent_interval(small_db):

@@ -18,7 +18,7 @@ from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.analysis.search.engine import Matches, Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows, matched_table
-from framewatch.analysis.search.text import words
+from framewatch.analysis.search.text import WORD, fold, words
 from framewatch.language import function_words, normalise
 
 INTERVALS = ("day", "week")
@@ -193,7 +193,26 @@ def _top_words(searcher: Searcher, t: str, top: int) -> list[dict]:
         share_all = (everywhere.get(w, df[w]) + 1) / (total + 1)
         scored.append((share_in * math.log(max(share_in / share_all, 1.0)), w))
     scored.sort(reverse=True)
-    return [{"word": w, "articles": df[w], "weight": round(s, 4)} for s, w in scored[:top] if s > 0]
+    best = [(s, w) for s, w in scored[:top] if s > 0]
+    shown = _as_written({w for _, w in best}, rows)
+    return [{"word": shown.get(w, w), "articles": df[w], "weight": round(s, 4)} for s, w in best]
+
+
+@functools.lru_cache(maxsize=65536)
+def _folded(token: str) -> str:
+    return fold(token)
+
+
+def _as_written(folded: set[str], rows: list[tuple]) -> dict[str, str]:
+    """Each folded word as the matches most often write it (in lower case): ``göre``, not
+    ``gore``; ties go to the form first in alphabetical order."""
+    seen: dict[str, Counter] = {w: Counter() for w in folded}
+    for title, text, _ in rows:
+        for token in set(WORD.findall(f"{title or ''} {text or ''}".lower())):
+            form = seen.get(_folded(token))
+            if form is not None:
+                form[token] += 1
+    return {w: min(c, key=lambda t: (-c[t], t)) for w, c in seen.items() if c}
 
 
 def _samples(con, matches: Matches, codebook: str | None, n: int) -> list[dict]:
