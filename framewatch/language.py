@@ -48,11 +48,23 @@ class Language(NamedTuple):
 
 
 def normalise(code: str | None) -> str | None:
-    """``de-AT``, ``DE``, ``de_DE`` -> ``de``; anything that is not a code -> None."""
+    """``de-AT``, ``DE``, ``de_DE``, ``German`` -> ``de``; anything else that is not a code -> None."""
     if not code:
         return None
-    base = re.split(r"[-_]", str(code).strip().lower(), maxsplit=1)[0]
+    text = str(code).strip().lower()
+    if text in _language_names():
+        return _language_names()[text]
+    base = re.split(r"[-_]", text, maxsplit=1)[0]
     return base if _CODE.match(base) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _language_names() -> dict[str, str]:
+    """English language names as files and feeds write them ("English", "German")."""
+    from stop_words import LANGUAGE_MAPPING
+
+    names = {name: code for code, name in LANGUAGE_MAPPING.items()}
+    return {**names, "malay": "ms", "norwegian": "no", "farsi": "fa"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,6 +41,9 @@ def test_text_decides_and_declared_language_fills_in_for_short_text():
     # Too short to tell: the declared language, with no detector confidence.
     short = language_of("Live", "", declared="FR")
     assert (short.code, short.confidence) == ("fr", None)
+    # Files write the language's name as often as its code.
+    assert language_of("Live", "", declared="German").code == "de"
+    assert language_of("Live", "", declared=" english ").declared == "en"
     assert language_of("Update", "").code is None
 
 

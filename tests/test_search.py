@@ -169,8 +169,9 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     assert "no date is in between" in notes("from:2026-03-11 to:2026-03-02")
     assert "6 of 6 have none yet (framewatch analyze embeds them)" in notes('~"a war"')
     assert notes('war OR "or else" lean:right') == ""  # nothing to say about a clean query
-    bad = fw("search", "lang:english", db=small_db)
+    bad = fw("search", "lang:klingon", db=small_db)
     assert bad.exit_code == 2 and "lang: takes a language code like en or de" in bad.output
+    assert titles(small_db, "lang:german") == ["Café owners in Zürich protest rent rises"]
     assert titles(small_db, "lang:de-CH") == titles(small_db, "lang:DE") == [
         "Café owners in Zürich protest rent rises"]  # fmt: skip
     assert "no article is in language 'deu' (did you mean 'de'?)" in notes("lang:deu")
