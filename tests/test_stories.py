@@ -139,6 +139,16 @@ def test_switching_model_re_embeds_instead_of_mixing(store, tmp_path):
     assert dims == {384}
 
 
+def test_a_story_of_an_untitled_article_is_headlined_by_its_opening(store, tmp_path):
+    text = ("Ferry services between the islands resumed on Tuesday after a three-day strike "
+            "by deck crews ended with a pay deal, the operator said.")  # fmt: skip
+    _import(store, tmp_path, [{"title": "", "text": text, "source": "Island Post",
+                               "published_at": "2026-11-10T08:00:00Z"}])  # fmt: skip
+    _analyze(store)
+    (headline,) = store.execute("SELECT headline FROM stories").fetchone()
+    assert headline == text[:100].rstrip() + "…"
+
+
 def test_unknown_model_gives_a_clear_error(store, tmp_path):
     _import(store, tmp_path, _corpus_rows(load_corpus()[:1]))
     s = Settings()

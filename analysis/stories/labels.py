@@ -66,6 +66,11 @@ def ctfidf_labels(
     return labels
 
 
+# A row without a title (some exports have none) is headlined by its text's opening.
+_TITLE = """coalesce(nullif(trim(a.title), ''), CASE WHEN length(trim(a.text)) > 100
+    THEN rtrim(left(trim(a.text), 100)) || '…' ELSE trim(a.text) END)"""
+
+
 def _doc(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{t or ''}. {t or ''}. {(x or '')[:1500]}" for t, x in rows)
 
@@ -132,8 +137,8 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
     # nearest count as equally near (with two members both are, and float32 noise would
     # pick one): among them the earliest article, then the smallest id.
     near = store.execute(
-        """WITH members AS (
-             SELECT m.story_id, m.article_id, a.title,
+        f"""WITH members AS (
+             SELECT m.story_id, m.article_id, {_TITLE} AS title,
                     list_cosine_similarity(e.vector, s.centroid) AS sim,
                     coalesce(a.published_at, a.fetched_at) AS seen_at
              FROM story_members m JOIN stories s ON s.id = m.story_id
