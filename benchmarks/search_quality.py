@@ -35,8 +35,17 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(_SAME.get(c, c) for c in kept.casefold()))
 
 
+_ARABIC_WORD = re.compile(r"[\u0621-\u064a]{2,}")
+_ATTACHED = "(?:ال|وال|بال|فال|كال|لل)"  # the article and prepositions written onto a noun
+
+
 def _rx(words: str) -> re.Pattern:
     parts = [re.escape(_fold(w)) for w in words.split()]
+    if len(parts) == 1 and _ARABIC_WORD.fullmatch(parts[0]):  # one Arabic word: its attached forms
+        word = parts[0]
+        if word.startswith("ال") and len(word) > 3:
+            return re.compile(r"(?<!\w)" + _ATTACHED + word[2:] + r"(?!\w)")
+        return re.compile(r"(?<!\w)" + _ATTACHED + "?" + word + r"(?!\w)")
     return re.compile(r"(?<!\w)" + r"\W+".join(parts) + r"(?!\w)")
 
 

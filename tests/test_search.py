@@ -152,8 +152,9 @@ def test_letters_accents_cannot_split_and_arabic_spelling_variants_match(tmp_pat
         assert titles(db, query) == [turkish], query
     for query in ("wedlug", "WEDŁUG", "lukasza", "Łukasza"):
         assert titles(db, query) == [polish], query
-    for query in ("في", "فى", "الصحه", "الصحة", "الـصحة"):
-        assert titles(db, query) == [arabic], query
+    for query in ("في", "فى", "الصحه", "الصحة", "الـصحة", "صحة", "دولار"):
+        assert titles(db, query) == [arabic], query  # صحة, دولار: الصحة, الدولار (attached)
+    assert titles(db, '"سعر دولار"') == []  # a phrase matches as written
 
 
 def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):

@@ -36,6 +36,7 @@ from framewatch.analysis.search.parser import (
     Words,
     parse,
 )
+from framewatch.analysis.search.text import word_forms
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -143,7 +144,12 @@ class Searcher:
         schema = index.schema
         if isinstance(node, Words):
             if len(node.items) == 1:
-                return tantivy.Query.term_query(schema, "body", node.items[0])
+                forms = word_forms(node.items[0])
+                if len(forms) == 1:
+                    return tantivy.Query.term_query(schema, "body", forms[0])
+                return tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", f)) for f in forms]
+                )  # fmt: skip
             return tantivy.Query.phrase_query(schema, "body", list(node.items))
         if isinstance(node, Not):
             return tantivy.Query.boolean_query(

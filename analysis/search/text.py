@@ -50,3 +50,21 @@ def words(text: str) -> list[str]:
 def document(title: str | None, text: str | None) -> str:
     """What the index holds for an article: its title, then its text, folded."""
     return fold(f"{title or ''}\n{text or ''}")
+
+
+# Arabic writes the article and some prepositions attached to the noun: "الدولار" (the
+# dollar), "بالدولار" (in dollars), "للدولار" (for the dollar). A query word stands for
+# these forms too, as Lucene's Arabic stemmers strip the same prefixes; "و" alone and
+# other clitics are left alone (too many words begin with those letters).
+_ARABIC = re.compile(r"^[\u0621-\u064a]{2,}$")
+_DEFINITE = ("ال", "وال", "بال", "فال", "كال")
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """The folded forms a folded query word matches: itself, and for an Arabic word the
+    same word with the definite article and the prepositions written onto it."""
+    if not _ARABIC.match(word):
+        return (word,)
+    base = word[2:] if word.startswith("ال") and len(word) > 3 else word
+    forms = [*(p + base for p in _DEFINITE), "لل" + base]
+    return tuple(dict.fromkeys([word, *forms]))
