@@ -311,6 +311,9 @@ def test_demo_run_is_searchable_by_words_and_meaning(demo_db):
     assert len(titles(demo_db, "kestrel")) == 6
     found = titles(demo_db, '~"ransomware attack on hospitals"')
     assert found and all("GlassLock" in t or "Riverside" in t for t in found[:5])
+    # Nothing near enough: the user is told how near the nearest came, not just "0".
+    far = fw("search", '~"recipe for lemon cake"', db=demo_db)
+    assert far.exit_code == 0 and "no article reaches the cut-off 0.40" in far.stderr, far.output
 
 
 @pytest.mark.slow

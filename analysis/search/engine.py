@@ -111,6 +111,7 @@ class Searcher:
         self._universe: np.ndarray | None = None
         self._n_articles: int | None = None
         self._vectors: tuple[np.ndarray, np.ndarray] | None = None
+        self._notes: list[str] = []  # what evaluating the last query found worth saying
 
     # -- the parts ------------------------------------------------------------------
     def universe(self) -> np.ndarray:
@@ -231,6 +232,11 @@ class Searcher:
     def _meaning(self, node: Meaning):
         ids, cos = self.similarities(node.text)
         keep = cos >= self.cutoff
+        if len(cos) and not keep.any():  # say how near the nearest came
+            self._notes.append(
+                f'~"{node.text}": no article reaches the cut-off {self.cutoff:.2f} of {self.model};'
+                f" the nearest scores {float(cos.max()):.2f}"
+            )
         return _set(ids[keep], cos[keep])
 
     # -- the tree -----------------------------------------------------------------
@@ -271,9 +277,11 @@ class Searcher:
         from framewatch.analysis.search.hints import query_hints
 
         node = parse(query) if isinstance(query, str) else query
+        self._notes = []
         ids, scores = self.evaluate(node)
         ranked = _rank(self.con, ids, scores)
         notes = query_hints(self.con, query, node, self.model) if isinstance(query, str) else []
+        notes += self._notes
         lag = self.lag or 0
         if lag:
             notes.append(
