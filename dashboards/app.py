@@ -124,9 +124,8 @@ def frame_colour() -> alt.Color:
 # -- pages --------------------------------------------------------------------------
 def overview() -> None:
     st.title("Stories by coverage")
-    stories = q.top_stories(con, start, end, chosen, topic=topic)
-    if (in_languages := lg.stories_in(con, picked_languages)) is not None:
-        stories = stories[stories["story"].isin(in_languages)]
+    stories = q.top_stories(con, start, end, chosen, topic=topic,
+                            only=lg.stories_in(con, picked_languages))  # fmt: skip
     if stories.empty:
         st.info("No stories in this period.")
         return

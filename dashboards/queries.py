@@ -55,10 +55,15 @@ def topics(con) -> list[tuple[int, str]]:
 
 def top_stories(
     con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50,
-    topic: int | None = None,
+    topic: int | None = None, only: set[int] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """Stories of the period by coverage, with a daily coverage series for sparklines."""
+    """Stories of the period by coverage, with a daily coverage series for sparklines.
+
+    ``only`` (e.g. the stories in the picked languages) applies before the limit and the
+    count, so a small language's stories are not cut by bigger stories of other languages.
+    """
     o = _outlets(outlet_list)
+    ids = sorted(only) if only is not None else None
     return con.execute(
         """WITH p AS (SELECT * FROM article_facts WHERE day BETWEEN ? AND ? AND story_id IS NOT NULL
                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))),
@@ -70,9 +75,10 @@ def top_stories(
                    FROM (SELECT unnest(generate_series(min(p.day), max(p.day), INTERVAL 1 DAY))::DATE AS day) g
                    LEFT JOIN days d ON d.story_id = s.id AND d.day = g.day) AS coverage
            FROM p JOIN stories s ON s.id = p.story_id
-           WHERE ?::BIGINT IS NULL OR s.id IN (SELECT story_id FROM story_topics WHERE topic_id = ?)
+           WHERE (?::BIGINT IS NULL OR s.id IN (SELECT story_id FROM story_topics WHERE topic_id = ?))
+             AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], s.id))
            GROUP BY s.id, s.label, s.headline ORDER BY articles DESC, outlets DESC, s.id LIMIT ?""",
-        [start, end, o, o, topic, topic, limit],
+        [start, end, o, o, topic, topic, ids, ids, limit],
     ).df()
 
 

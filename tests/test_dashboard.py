@@ -83,6 +83,11 @@ def test_counts_and_shares_mean_what_their_labels_say(hostile_db):
         span = (date(2026, 1, 1), date(2026, 12, 31))
         top = q.top_stories(con, *span, None, limit=2)
         assert len(top) == 2 and set(top["stories_in_period"]) == {7}
+        # A filter (the stories in the picked languages) applies before the limit and the
+        # count: the smallest story is listed and counted alone, not cut by bigger ones.
+        smallest = int(q.top_stories(con, *span, None)["story"].iloc[-1])
+        only = q.top_stories(con, *span, None, limit=2, only={smallest})
+        assert list(only["story"]) == [smallest] and set(only["stories_in_period"]) == {1}
         mix = q.outlet_mix(con, ["Civic Wire", "Frontier Tech Review"], "geopolitics-tech", *span)
         assert q.NO_FRAME in set(mix["frame"])
         assert mix.groupby("outlet")["share"].sum().round(6).eq(1.0).all()
