@@ -247,7 +247,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-HOSTILE_TITLE = '<script>alert("x")</script> Harbour <b>bridge</b> collapse\r\nBcc: victim@evil.example <img src=x onerror="window.__pwned=1">'
+HOSTILE_TITLE = '<script>alert("x")</script> Harbour <b>bridge</b> collapse\r\nBcc: victim@evil.example <img src=x onerror="window.__pwned=1"> www.evil.example/a https://evil.example/b'
 HOSTILE_OUTLET = "Evil <img src=x onerror=alert(1)> Outlet"
 
 

@@ -229,6 +229,9 @@ def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
             page.wait_for_timeout(1500)
             assert page.evaluate("window.__pwned === undefined")
             assert page.locator("a[href^='javascript:']").count() == 0
+            # Addresses in feed text stay text: GFM would link www., https:// and a@b.c.
+            assert page.locator("a[href*='evil.example']").count() == 0
+            assert page.get_by_text("evil.example/b", exact=False).count() >= 1
             page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
             # The SQL page answers the store's views but refuses to read the server's files.
             page.goto(base + "/?page=SQL", wait_until="domcontentloaded")
