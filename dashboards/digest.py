@@ -20,13 +20,14 @@ from email.utils import formatdate, make_msgid
 from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
+from framewatch.dashboards.markup import html_text
 from framewatch.journal import append_record, journal_records, sent_already
 from framewatch.store import utcnow
 
 # One colour per frame position, readable on white, the same in every e-mail.
 PALETTE = ["#c0392b", "#2c7fb8", "#27ae60", "#8e44ad", "#d68910", "#7f8c8d", "#16a085", "#b03a2e",
            "#5d6d7e", "#a04000", "#1f618d", "#196f3d", "#6c3483", "#9a7d0a", "#515a5a"]  # fmt: skip
-_e = html.escape
+_e = html_text  # every value from a feed or a user, escaped (and RTL isolated)
 
 
 def frame_colours(d: Digest) -> dict[str, str]:
@@ -83,7 +84,7 @@ def render_html(d: Digest) -> str:
                 f'<div style="font-size:12px;color:#555">{_e(dom)} framing, {_e(s.evidence_outlet or "")}</div>'
             )
         links = "".join(
-            f'<li><a href="{_e(url, quote=True)}" style="color:#2c7fb8">{_e(title or url)}</a> — {_e(outlet or "")}</li>'
+            f'<li><a href="{html.escape(url, quote=True)}" style="color:#2c7fb8">{_e(title or url)}</a> — {_e(outlet or "")}</li>'
             for outlet, title, url in s.links
             if url and url.startswith(("http://", "https://"))
         )

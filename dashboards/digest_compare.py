@@ -9,7 +9,6 @@ escaped HTML rows and plain-text lines that the digest appends to its own.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -17,9 +16,10 @@ from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
 from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.analysis.compare.watches import Report, WatchAttention, week_attention, week_reports
 from framewatch.config import CompareSettings
+from framewatch.dashboards.markup import html_text
 from framewatch.outlets import attribute_names
 
-_e = html.escape
+_e = html_text  # every value from a feed or a user, escaped (and RTL isolated)
 MAX_ATTRIBUTES = 3  # when compare.by is empty, the digest compares by the first three
 
 

@@ -11,7 +11,7 @@ from email import policy
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import free_port
+from conftest import free_port, write_jsonl
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -173,3 +173,21 @@ def test_preview_and_eml_files(demo_db, tmp_path):
     assert bad.exit_code == 2 and "ISO week" in bad.output
     nothing = CliRunner().invoke(app, ["--db", str(demo_db), "digest"])
     assert nothing.exit_code == 2
+
+
+def test_an_arabic_headline_reads_right_to_left_inside_the_digests_lines(store_copy, tmp_path):
+    # Isolated (FSI ... PDI), the Arabic headline reads right to left and the English
+    # around it keeps its order: the article count stays after the headline.
+    headline = "انهيار جسر الميناء القديم في بورت ألدر"
+    rows = [{"title": headline, "source": "Al Mina", "published_at": "2026-11-20T15:00:00Z",
+             "language": "ar", "text": "انهار جسر الميناء القديم في المدينة يوم الجمعة. " * 4}]  # fmt: skip
+    db = str(store_copy)
+    assert CliRunner().invoke(app, ["--db", db, "import", str(write_jsonl(tmp_path / "ar.jsonl", rows))]).exit_code == 0  # fmt: skip
+    assert CliRunner().invoke(app, ["--db", db, "analyze"]).exit_code == 0
+    page = tmp_path / "d.html"
+    r = CliRunner().invoke(
+        app, ["--db", db, "digest", "--week", "2026-W47", "--preview", str(page)]
+    )
+    assert r.exit_code == 0, r.output
+    text = page.read_text(encoding="utf-8")
+    assert f"\u2068{headline}\u2069" in text
