@@ -195,6 +195,9 @@ def story_page() -> None:
     arts["language"] = arts["article"].map(lg.article_languages(con, arts["article"].tolist()))
     arts = arts[arts["article"].isin(lg.allowed(con, arts["article"].tolist(), picked_languages))]
     st.subheader("Articles")
+    if picked_languages:
+        st.caption(f"Only the articles in {', '.join(picked_languages)} (the sidebar's Languages); "
+                   "the comparison above counts every language.")  # fmt: skip
     arts["link"] = arts["url"].map(http_only)
     arts["shares"] = arts["shares"].map(
         lambda m: ", ".join(
@@ -287,8 +290,8 @@ def trends_page() -> None:
         return
     cp.codebook_caption(con, codebook)
     st.caption(
-        f"Weeks overlapping {start} – {end}; the sidebar's outlets and topic do not "
-        "apply here (pick one outlet or one story above)."
+        f"Weeks overlapping {start} – {end}; the sidebar's outlets, topic and languages do "
+        "not apply here (pick one outlet or one story above)."
     )
     cp.frame_trends_chart(data, frame_colour())  # with 90% intervals (issue 23)
 

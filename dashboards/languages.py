@@ -25,8 +25,11 @@ def language_picker(con, wanted: list[str]) -> list[str]:
     if len(names) < 2:
         return []
     return st.sidebar.multiselect(
-        "Languages", names, default=[w for w in wanted if w in names], key="languages"
-    )
+        "Languages", names, default=[w for w in wanted if w in names], key="languages",
+        help="Keeps the Overview to stories with an article in these languages and a story's "
+        "Articles table to its articles in them. Search takes lang:xx in the query; the "
+        "comparison and trend pages count every language.",
+    )  # fmt: skip
 
 
 def story_languages(con, story_id: int) -> pd.DataFrame:

@@ -68,8 +68,8 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     st.markdown(f"**{a.matched}** of {a.total} articles match{a.copies_note()}:")
     st.code(query.strip(), language=None)  # as typed: no Markdown escapes in the way
     st.caption(
-        "Search covers the whole store: the sidebar's period and outlets do not apply; "
-        'add from:, to: or outlet:"..." to the query.'
+        "Search covers the whole store: the sidebar's period, outlets and languages do not "
+        'apply; add from:, to:, outlet:"..." or lang:xx to the query.'
     )
     if not a.matched:
         return
@@ -112,7 +112,8 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     rows = pd.DataFrame(hit_rows(con, matches, SHOWN))
     rows["link"] = rows["url"].map(http_only)
     st.dataframe(
-        rows[["rank", "score", "published_at", "outlet", "title", "link", "id", "copy_of"]], hide_index=True,
+        rows[["rank", "score", "published_at", "outlet", "language", "title", "link", "id", "copy_of"]],
+        hide_index=True,
         width="stretch", key="search_articles",
         column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},
     )  # fmt: skip

@@ -350,8 +350,9 @@ def test_cli_dashboard_and_sql_give_the_same_results(demo_db, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     shown = next(d.value for d in at.dataframe if {"rank", "score", "id"} <= set(d.value.columns))
     assert list(zip(shown["id"], shown["score"], strict=True)) == cli
-    # The page says the sidebar's period does not narrow it, and echoes the query as typed.
-    assert any("period and outlets do not apply" in c.value for c in at.caption)
+    assert set(shown["language"]) == {"en"}  # a multilingual desk sees each hit's language
+    # The page says the sidebar's filters do not narrow it, and echoes the query as typed.
+    assert any("period, outlets and languages do not apply" in c.value for c in at.caption)
     assert at.code[0].value == query
 
 
