@@ -61,10 +61,11 @@ if lo is None:
     st.title(page)
     st.info("The store has no articles yet. Run `framewatch fetch` (or `framewatch demo`) first.")
     st.stop()
+latest = q.latest_dated_day(con) or hi  # the default period ends there
 period = st.sidebar.date_input(
     "Period",
-    value=(date_param(params.get("from"), lo, hi) or max(lo, hi - timedelta(days=27)),
-           date_param(params.get("to"), lo, hi) or hi),
+    value=(date_param(params.get("from"), lo, hi) or max(lo, latest - timedelta(days=27)),
+           date_param(params.get("to"), lo, hi) or latest),
     min_value=lo, max_value=hi, key="period",
 )  # fmt: skip
 start, end = (period[0], period[1]) if isinstance(period, tuple) and len(period) == 2 else (lo, hi)

@@ -68,7 +68,13 @@ def parse_week(week: str) -> date:
 
 
 def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute("SELECT max(iso_week) FROM article_facts").fetchone()
+    """The newest week of an article with its own date (else of any article): an undated
+    row, dated when first seen, does not make the default digest today's empty week."""
+    row = con.execute(
+        """SELECT coalesce(max(x.iso_week) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
+                           max(x.iso_week))
+           FROM article_facts x JOIN articles a ON a.id = x.article_id"""
+    ).fetchone()
     return row[0] if row else None
 
 

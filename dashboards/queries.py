@@ -16,6 +16,19 @@ def bounds(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     return con.execute("SELECT min(day), max(day) FROM article_facts").fetchone()
 
 
+def latest_dated_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The newest day of an article with its own date (else of any article).
+
+    An undated row is dated by when framewatch first saw it: one such row in an archive
+    of 2020 must not move the default period to today's empty weeks.
+    """
+    return con.execute(
+        """SELECT coalesce(max(x.day) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
+                           max(x.day))
+           FROM article_facts x JOIN articles a ON a.id = x.article_id"""
+    ).fetchone()[0]
+
+
 def outlets(con) -> list[str]:
     return [
         r[0]

@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from email import policy
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -191,3 +192,25 @@ def test_an_arabic_headline_reads_right_to_left_inside_the_digests_lines(store_c
     assert r.exit_code == 0, r.output
     text = page.read_text(encoding="utf-8")
     assert f"\u2068{headline}\u2069" in text
+
+
+def test_one_undated_row_does_not_move_the_default_week_or_period(
+    store_copy, tmp_path, monkeypatch
+):
+    # An undated row is dated when framewatch first sees it (today); the store's news is
+    # from 2026-W47, and that is what the digest and the dashboard open on.
+    from streamlit.testing.v1 import AppTest
+
+    undated = [{"title": "Kein Datum", "text": "Ein Artikel ohne Datum.", "source": "Archiv"}]
+    db = str(store_copy)
+    assert CliRunner().invoke(app, ["--db", db, "import", str(write_jsonl(tmp_path / "u.jsonl", undated))]).exit_code == 0  # fmt: skip
+    page = tmp_path / "d.html"
+    r = CliRunner().invoke(app, ["--db", db, "digest", "--preview", str(page)])
+    assert r.exit_code == 0, r.output
+    assert "weekly digest — 2026-W47" in page.read_text(encoding="utf-8")
+    monkeypatch.setenv("FRAMEWATCH_DB", db)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboards" / "app.py"),
+                           default_timeout=60)  # fmt: skip
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.date_input(key="period").value[1].isoformat() == "2026-11-21"
