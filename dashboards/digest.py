@@ -51,6 +51,16 @@ def _bar(frames: list[tuple[str, str, float]], colours: dict[str, str]) -> str:
     )
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _change(before: float, after: float) -> str:
+    """ "+5%", "−3%", or "±0%" for a move that rounds to nothing (not "−0%")."""
+    step = round(after * 100) - round(before * 100)
+    return "±0%" if step == 0 else f"{'+' if step > 0 else '−'}{abs(step)}%"
+
+
 def render_html(d: Digest) -> str:
     colours = frame_colours(d)
     parts = [
@@ -73,7 +83,7 @@ def render_html(d: Digest) -> str:
         parts.append(
             f'<div style="border-top:1px solid #ddd;padding:10px 0">'
             f'<div style="font-size:16px;font-weight:bold">{_e(s.headline)}</div>'
-            f'<div style="font-size:13px;color:#555">{_e(s.label)} · {s.articles} articles from {s.outlets} outlets'
+            f'<div style="font-size:13px;color:#555">{_e(s.label)} · {_n(s.articles, "article")} from {_n(s.outlets, "outlet")}'
             f"{' · new this week' if s.is_new else ''}</div>"
             f'<div style="margin:6px 0">{_bar(s.frames, colours)}</div>'
         )
@@ -95,9 +105,9 @@ def render_html(d: Digest) -> str:
     parts.append(_section_html("Framing shifts against last week",
         [f"<b>{_e(story)}</b>: {_e(frame)} {b:.0%} → {a:.0%}" for story, frame, b, a in d.shifts]))  # fmt: skip
     parts.append(_section_html("Frames rising and falling",
-        [f"{_e(f)}: {b:.0%} → {a:.0%} ({'+' if a >= b else '−'}{abs(a - b):.0%})" for f, b, a in d.frame_moves]))  # fmt: skip
+        [f"{_e(f)}: {b:.0%} → {a:.0%} ({_change(b, a)})" for f, b, a in d.frame_moves]))  # fmt: skip
     parts.append(_section_html("New stories",
-        [f"<b>{_e(s.label)}</b> — {_e(s.headline)} ({s.articles} articles)" for s in d.new_stories]))  # fmt: skip
+        [f"<b>{_e(s.label)}</b> — {_e(s.headline)} ({_n(s.articles, 'article')})" for s in d.new_stories]))  # fmt: skip
     parts.append(_section_html("Outlets framing differently",
         [f"<b>{_e(u.outlet)}</b>{_e(u.describe().removeprefix(u.outlet))}" for u in d.unusual_outlets]))  # fmt: skip
     parts.append(stopped_feeds_html(d))
@@ -158,7 +168,7 @@ def render_text(d: Digest) -> str:
              *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES"]  # fmt: skip
     for i, s in enumerate(d.stories, 1):
         mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
-        lines += [f"{i}. {s.headline}", f"   {s.label} · {s.articles} articles from {s.outlets} outlets"
+        lines += [f"{i}. {s.headline}", f"   {s.label} · {_n(s.articles, 'article')} from {_n(s.outlets, 'outlet')}"
                   + (" · new this week" if s.is_new else ""), f"   frames: {mix or 'none'}"]  # fmt: skip
         if s.evidence:
             lines.append(f'   "{s.evidence}" ({s.evidence_outlet})')
@@ -167,7 +177,7 @@ def render_text(d: Digest) -> str:
     sections = [
         ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{st}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),
         ("FRAMES RISING AND FALLING", [f"{f}: {b:.0%} -> {a:.0%}" for f, b, a in d.frame_moves]),
-        ("NEW STORIES", [f"{s.label} — {s.headline} ({s.articles} articles)" for s in d.new_stories]),
+        ("NEW STORIES", [f"{s.label} — {s.headline} ({_n(s.articles, 'article')})" for s in d.new_stories]),
         ("OUTLETS FRAMING DIFFERENTLY", [u.describe() for u in d.unusual_outlets]),
     ]  # fmt: skip
     for title, items in sections:
