@@ -130,6 +130,9 @@ def _with_interval(df: pd.DataFrame) -> pd.DataFrame:
 def _chart(a) -> None:
     data = pd.DataFrame(a.series)
     data["period"] = pd.to_datetime(data["period"])
+    if a.by:  # a group the query never matched would only draw a wide band at zero
+        hit = data.groupby("group")["matched"].transform("sum") > 0
+        data = data[hit]
     measure = st.radio(
         "Show", ["share of all articles", "articles"], horizontal=True, key="search_measure"
     )
