@@ -144,7 +144,9 @@ def story_comparison(con, sid: int, codebook: str, by: str | None, labels: dict[
                 st.markdown(
                     f"> {safe(r['sentence'])}  \n*{safe(r['article'])} · score {r['score']:.2f}*"
                 )
-        table = matrix[matrix["evidence"] != ""][["group", "outlet", "frame", "share", "evidence"]]
+        table = matrix[matrix["evidence"] != ""][
+            ["group", "outlet", "frame", "share", "language", "evidence"]
+        ]
         st.dataframe(
             table.sort_values(["group", "outlet", "share"], ascending=[True, True, False]),
             hide_index=True, width="stretch", key="evidence_table",

@@ -10,8 +10,9 @@ NO_VALUE = "(no value)"
 
 
 def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd.DataFrame:
-    """Per outlet of a story and frame: mean share of its sentences (with "No frame", so a
-    row adds up to 100%), articles and the strongest sentence."""
+    """Per group and outlet of a story and frame: mean share of its sentences (with "No
+    frame", so a row adds up to 100%), articles, and the strongest sentence with its
+    language (an outlet writing in two languages has a row, and a sentence, in each)."""
     return con.execute(
         f"""WITH arts AS (
                SELECT x.article_id, x.outlet, coalesce(oa.value, ?) AS grp
@@ -23,14 +24,16 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
                FROM arts a JOIN article_frames af ON af.article_id = a.article_id
                WHERE af.codebook_id = ? GROUP BY ALL),
            ev AS (
-               SELECT a.outlet, e.frame_id, arg_max(e.sentence, e.score) AS sentence, max(e.score) AS score
+               SELECT a.grp, a.outlet, e.frame_id, arg_max(e.sentence, e.score) AS sentence,
+                      arg_max(coalesce(ar.language, '?'), e.score) AS language, max(e.score) AS score
                FROM arts a JOIN frame_evidence e ON e.article_id = a.article_id
+               JOIN articles ar ON ar.id = a.article_id
                WHERE e.codebook_id = ? GROUP BY ALL)
            SELECT sh.grp AS "group", sh.outlet, coalesce(f.label, '{NO_FRAME}') AS frame,
                   coalesce(f.position, 9999) AS position, sh.share, sh.articles,
-                  coalesce(ev.sentence, '') AS evidence, ev.score
+                  coalesce(ev.sentence, '') AS evidence, coalesce(ev.language, '') AS language, ev.score
            FROM sh LEFT JOIN frames f ON f.codebook_id = ? AND f.frame_id = sh.frame_id
-           LEFT JOIN ev ON ev.outlet = sh.outlet AND ev.frame_id = sh.frame_id
+           LEFT JOIN ev ON ev.grp = sh.grp AND ev.outlet = sh.outlet AND ev.frame_id = sh.frame_id
            ORDER BY "group", sh.outlet, f.position""",
         [NO_VALUE, by, story_id, codebook, codebook, codebook],
     ).df()

@@ -249,8 +249,11 @@ def test_a_multilingual_outlet_counts_in_each_language_it_wrote(tmp_path):
     # Language belongs to the article: DW's English piece is English coverage, not German.
     n = Newsroom(tmp_path / "languages.duckdb")
     for outlet, lang, frames in [("DW", "en", {"milestone": 1.0}), ("Reuters", "en", {"milestone": 1.0}),
-                                 ("DW", "de", {"threat": 1.0}), ("Spiegel", "de", {"threat": 1.0})]:  # fmt: skip
-        n.article(outlet, 1, "2026-11-10", f"Launch ({outlet}, {lang})", frames, language=lang)
+                                 ("DW", "de", {"milestone": 0.4, "threat": 0.6}), ("Spiegel", "de", {"threat": 1.0})]:  # fmt: skip
+        said = {"milestone": "A historic milestone." if lang == "en" else "Ein Meilenstein."}
+        n.article(
+            outlet, 1, "2026-11-10", f"Launch ({outlet}, {lang})", frames, said, language=lang
+        )
     # One outlet told story 2 in two languages: still a story covered by two languages.
     n.article("DW", 2, "2026-11-11", "Flood warning", {"threat": 1.0}, language="en")
     n.article("DW", 2, "2026-11-11", "Hochwasserwarnung", {"report": 1.0}, language="de")
@@ -259,7 +262,18 @@ def test_a_multilingual_outlet_counts_in_each_language_it_wrote(tmp_path):
     assert r.exit_code == 0, r.output
     found = {s["story_id"]: s for s in json.loads(r.stdout)}
     assert found[1]["articles"] == {"de": 2, "en": 2} and found[1]["outlets"] == {"de": 2, "en": 2}
-    assert found[1]["groups"] == {"de": {"threat": 1.0}, "en": {"milestone": 1.0}}
+    assert found[1]["groups"] == {"de": {"milestone": 0.2, "threat": 0.8}, "en": {"milestone": 1.0}}
+    # The story page's "who framed it how": DW has a row per language, each with its own
+    # language's strongest sentence, marked with that language.
+    import duckdb
+
+    from framewatch.dashboards.compare_queries import outlet_frame_matrix
+
+    with duckdb.connect(str(db) + ".snapshot", read_only=True) as con:
+        cells = outlet_frame_matrix(con, 1, CB, "language")
+    dw = cells[(cells["outlet"] == "DW") & (cells["evidence"] != "")]
+    assert sorted(zip(dw["group"], dw["language"], dw["evidence"], strict=True)) == [
+        ("de", "de", "Ein Meilenstein."), ("en", "en", "A historic milestone.")]  # fmt: skip
     assert found[2]["articles"] == {"de": 1, "en": 1}
 
 
