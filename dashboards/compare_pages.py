@@ -231,7 +231,11 @@ def frame_trends_chart(data: pd.DataFrame, colour: alt.Color) -> None:
     data = cq.with_share_intervals(data)
     data["week_start"] = pd.to_datetime(data["period_start"])
     # On a time axis, so weeks without framed articles leave their gap instead of closing up.
-    x = alt.X("week_start:T", title="Week (Monday)", axis=alt.Axis(format="%d %b %Y"))
+    # Ticks on the weeks' Mondays (Vega's own weekly ticks fall on Sundays).
+    mondays = [alt.DateTime(year=d.year, month=d.month, date=d.day)
+               for d in sorted(data["week_start"].dt.date.unique())]  # fmt: skip
+    x = alt.X("week_start:T", title="Week (Monday)",
+              axis=alt.Axis(format="%d %b %Y", values=mondays))  # fmt: skip
     tips = ["week:O", "frame:N", alt.Tooltip("share:Q", format=".0%"), "articles:Q",
             alt.Tooltip("low:Q", format=".0%", title="90% low"), alt.Tooltip("high:Q", format=".0%", title="90% high")]  # fmt: skip
     band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=colour)
