@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from framewatch.config import CompareSettings
+from framewatch.dashboards.queries import latest_dated_day
 from framewatch.errors import InputError
 from framewatch.outlets import known_outlets
 
@@ -68,14 +69,10 @@ def parse_week(week: str) -> date:
 
 
 def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The newest week of an article with its own date (else of any article): an undated
-    row, dated when first seen, does not make the default digest today's empty week."""
-    row = con.execute(
-        """SELECT coalesce(max(x.iso_week) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
-                           max(x.iso_week))
-           FROM article_facts x JOIN articles a ON a.id = x.article_id"""
-    ).fetchone()
-    return row[0] if row else None
+    """The ISO week of the dashboard's default end (``queries.latest_dated_day``): an
+    undated row, dated when first seen, does not make the default digest today's empty week."""
+    day = latest_dated_day(con)
+    return day.strftime("%G-W%V") if day else None
 
 
 def build_digest(

@@ -100,13 +100,15 @@ def refresh_stories(
     store: Store, story_ids: list[int], model: str, settings: AnalysisSettings
 ) -> None:
     """Recompute label and headline of the given stories, in chunks of one transaction each."""
+    # The store's languages break ties between a story's languages: read once, not per chunk.
+    usual = dict(store.execute("SELECT language, count(*) FROM articles GROUP BY 1").fetchall())
     for i in range(0, len(story_ids), 500):
         chunk = story_ids[i : i + 500]
         with store.transaction():
-            _refresh(store, chunk, model)
+            _refresh(store, chunk, model, usual)
 
 
-def _refresh(store: Store, story_ids: list[int], model: str) -> None:
+def _refresh(store: Store, story_ids: list[int], model: str, usual: dict) -> None:
     if not story_ids:
         return
     rows = store.execute(
@@ -115,7 +117,6 @@ def _refresh(store: Store, story_ids: list[int], model: str) -> None:
            WHERE m.story_id IN (SELECT unnest(?))""",
         [story_ids],
     ).fetchall()
-    usual = dict(store.execute("SELECT language, count(*) FROM articles GROUP BY 1").fetchall())
     main = main_languages([(sid, lang) for sid, _aid, _t, _x, lang in rows], usual)
     texts: dict[int, list[tuple[str, str]]] = {}
     for sid, _aid, title, text, lang in rows:
