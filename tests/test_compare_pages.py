@@ -241,7 +241,11 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
                 wait_until="domcontentloaded",
             )
             page.get_by_text("Divergence", exact=False).first.wait_for(timeout=60_000)
-            page.get_by_text("Trade ministers agree", exact=False).first.wait_for(timeout=30_000)
+            # The visible headline: the same words sit in the table's hidden grid cells too,
+            # and when the table renders first, .first alone waits on a cell never shown.
+            page.get_by_text("Trade ministers agree", exact=False).filter(
+                visible=True
+            ).first.wait_for(timeout=30_000)
             page.wait_for_timeout(1500)
             inert()
             page.screenshot(path=str(tmp_path / "splits.png"), full_page=True)
