@@ -238,7 +238,11 @@ def outlets_page() -> None:
     if len(picked) < 1:
         st.info("Pick at least one outlet.")
         return
-    mix = q.outlet_mix(con, picked, codebook, start, end)
+    if picked_languages:
+        st.caption(
+            f"Articles in {safe(', '.join(picked_languages))} only (the sidebar's Languages)."
+        )
+    mix = q.outlet_mix(con, picked, codebook, start, end, picked_languages)
     if mix.empty:
         st.info("These outlets have no framed articles in this period.")
     else:
@@ -254,7 +258,7 @@ def outlets_page() -> None:
         "Not the Blind spots page (outlet groups, tested against chance): just the "
         "stories in this period that one of these outlets wrote about and the others did not."
     )
-    spots = q.blind_spots(con, picked, start, end)
+    spots = q.blind_spots(con, picked, start, end, picked_languages)
     if spots.empty:
         st.write("None: every story was covered by at least two of these outlets.")
     else:
@@ -285,14 +289,15 @@ def trends_page() -> None:
         )
     write_params(params, **{"for": next(k for k, v in modes.items() if v == mode)},
                  trend_outlet=outlet, trend_story=story)  # fmt: skip
-    data = q.weekly_trends(con, codebook, outlet, story, start, end)
+    data = q.weekly_trends(con, codebook, outlet, story, start, end, picked_languages)
     if data.empty:
         st.info("No framed articles for this selection in this period.")
         return
     cp.codebook_caption(con, codebook)
     st.caption(
-        f"Weeks overlapping {start} – {end}; the sidebar's outlets, topic and languages do "
-        "not apply here (pick one outlet or one story above)."
+        f"Weeks overlapping {start} – {end}"
+        + (f", articles in {safe(', '.join(picked_languages))} only" if picked_languages else "")
+        + "; the sidebar's outlets and topic do not apply here (pick one outlet or one story above)."
     )
     cp.frame_trends_chart(data, frame_colour())  # with 90% intervals (issue 23)
 
@@ -333,9 +338,9 @@ def sql_page() -> None:
     "Overview": overview,
     "Story": story_page,
     "Outlets": outlets_page,
-    "Blind spots": lambda: cp.blind_spots_page(con, by, start, end),
+    "Blind spots": lambda: cp.blind_spots_page(con, by, start, end, picked_languages),
     "Framing splits": lambda: cp.splits_page(
-        con, by, codebook, start, end, labels, params.get("story")
+        con, by, codebook, start, end, labels, params.get("story"), picked_languages
     ),
     "Frame trends": trends_page,
     "SQL": sql_page,

@@ -252,13 +252,23 @@ def frame_trends_chart(data: pd.DataFrame, colour: alt.Color) -> None:
 
 
 # -- Blind spots ------------------------------------------------------------------------
-def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
+def _in_languages(languages: list[str] | None) -> str:
+    return (
+        f" Articles in {safe(', '.join(languages))} only (the sidebar's Languages)."
+        if languages
+        else ""
+    )
+
+
+def blind_spots_page(
+    con, by: str | None, start: date, end: date, languages: list[str] | None = None
+) -> None:
     st.title("Blind spots")
     if by is None:
         _no_attributes()
         return
     cfg = compare_settings()
-    every = find_blind_spots(con, by, cfg, start, end)
+    every = find_blind_spots(con, by, cfg, start, end, languages=languages)
     show_all = show_all_toggle("Show candidates that do not hold up against chance", "all_spots")
     spots = every if show_all else [s for s in every if s.holds_up]
     st.caption(
@@ -269,7 +279,7 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
         f"{cfg.window_days:g} days, where its outlets kept writing. A blind spot holds up when "
         f"so few of the story's outlets having that value would be rare if values were shuffled "
         f"across the outlets writing at the time (false-discovery rate {cfg.false_discovery_rate:.0%}): "
-        f"{sum(s.holds_up for s in every)} of {len(every)} do."
+        f"{sum(s.holds_up for s in every)} of {len(every)} do." + _in_languages(languages)
     )
     if not spots:
         st.info(f"No blind spot by {by} in this period holds up against chance"
@@ -310,7 +320,7 @@ def blind_spots_page(con, by: str | None, start: date, end: date) -> None:
 # -- Framing splits -------------------------------------------------------------------------
 def splits_page(
     con, by: str | None, codebook: str, start: date, end: date, labels: dict[str, str],
-    wanted_story: str | None,
+    wanted_story: str | None, languages: list[str] | None = None,
 ) -> None:  # fmt: skip
     st.title("Framing splits")
     if by is None:
@@ -323,16 +333,18 @@ def splits_page(
     st.query_params["min_group"] = str(least)
     cfg = dataclasses.replace(cfg, min_group_articles=int(least))
     show_all = show_all_toggle("Show every story, also splits that do not hold up", "all_splits")
-    every = find_splits(con, by, codebook, cfg, start, end, limit=None, evidence_per_group=0)
+    every = find_splits(con, by, codebook, cfg, start, end, limit=None, evidence_per_group=0,
+                        languages=languages)  # fmt: skip
     found = [s for s in every if show_all or s.holds_up][:50]
-    add_evidence(con, found, by, codebook, start, end)
+    add_evidence(con, found, by, codebook, start, end, languages=languages)
     codebook_caption(con, codebook)
     st.caption(f"Stories between {start} and {end} covered by two or more values of "
                f"{safe(by)}, most divergent framing first. Small groups are shrunk towards the "
                f"story's framing ({cfg.prior_articles:g} articles' worth), and a split holds up "
                f"when shuffling the values across the story's outlets rarely divides it as much "
                f"(false-discovery rate {cfg.false_discovery_rate:.0%}): "
-               f"{sum(s.holds_up for s in every)} of {len(every)} stories.")  # fmt: skip
+               f"{sum(s.holds_up for s in every)} of {len(every)} stories."
+               + _in_languages(languages))  # fmt: skip
     if not found:
         st.info(f"No framing split by {by} in this period holds up against chance"
                 + (f" ({len(every)} stories compared; show them with the switch above)." if every else "."))  # fmt: skip

@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from framewatch.dashboards.markup import safe
-
-UNKNOWN = "?"  # too short to tell, and nothing declared
+from framewatch.language import UNKNOWN
 
 
 def languages(con) -> list[str]:
@@ -26,9 +25,10 @@ def language_picker(con, wanted: list[str]) -> list[str]:
         return []
     return st.sidebar.multiselect(
         "Languages", names, default=[w for w in wanted if w in names], key="languages",
-        help="Keeps the Overview to stories with an article in these languages and a story's "
-        "Articles table to its articles in them. Search takes lang:xx in the query; the "
-        "comparison and trend pages count every language.",
+        help="Keeps the Overview to stories with an article in these languages, a story's "
+        "Articles table to its articles in them, and the Outlets, Blind spots, Framing splits "
+        "and Frame trends pages to the articles in them. Search takes lang:xx in the query; "
+        "a story's \"who framed it how\" shows every language, by language.",
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ DECLARED_ODDS = 5.0  # the declared language's prior weight against any one othe
 RANKED = 10  # the detector's candidates read when weighing a declared language
 SAMPLE_CHARS = 600  # title and lead are enough; a whole article costs time, not accuracy
 DECLARED_CONFIDENCE = None  # the confidence stored when only the declared language is known
+UNKNOWN = "?"  # how a language too short to tell (and not declared) is shown and picked
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CODE = re.compile(r"^[a-z]{2,3}$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -275,6 +276,99 @@ def test_a_multilingual_outlet_counts_in_each_language_it_wrote(tmp_path):
     assert sorted(zip(dw["group"], dw["language"], dw["evidence"], strict=True)) == [
         ("de", "de", "Ein Meilenstein."), ("en", "en", "A historic milestone.")]  # fmt: skip
     assert found[2]["articles"] == {"de": 1, "en": 1}
+
+
+def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
+    # The English coverage of the budget vote is balanced; its German coverage is left-only
+    # while the right's outlets kept writing in German: a blind spot of the German desk only.
+    n = Newsroom(tmp_path / "desk.duckdb")
+    for outlet in ["Left One", "Left Two", "Right One", "Right Two"]:
+        n.article(outlet, 1, "2026-11-10", f"Budget vote passes ({outlet})", {"regulation": 1.0},
+                  language="en")  # fmt: skip
+    for i, outlet in enumerate(["Left One", "Left Two", "Left One"]):
+        n.article(outlet, 1, "2026-11-10", f"Haushalt beschlossen ({i})", {"economic_cost": 1.0},
+                  {"economic_cost": "Die Kosten steigen."}, language="de")  # fmt: skip
+    n.article("Right One", 2, "2026-11-11", "Hafenstreik", {"threat": 1.0},
+              {"threat": "Eine Gefahr für die Versorgung."}, language="de")  # fmt: skip
+    n.article("Right Two", 2, "2026-11-11", "Streik im Hafen", {"threat": 1.0}, language="de")
+    n.article("Left Two", 2, "2026-11-11", "Der Hafen steht still", {"opportunity": 1.0},
+              {"opportunity": "Eine Chance für die Bahn."}, language="de")  # fmt: skip
+    db = n.close()
+    csv_file = tmp_path / "leans.csv"
+    csv_file.write_text(LEANS)
+    assert fw("outlets", "import", str(csv_file), db=db).exit_code == 0
+
+    def spots(*lang):
+        r = fw("blindspots", "--by", "lean", "--all", "--json", *lang, db=db)
+        assert r.exit_code == 0, r.output
+        return {s["story_id"]: s for s in json.loads(r.stdout)}
+
+    assert 1 not in spots()  # 5 left of 7: not one-sided
+    german = spots("--lang", "de")
+    assert german[1]["covered_by"] == {"left": 3} and german[1]["missing"] == ["right"]
+    assert german[1]["gaps"]["right"]["usual_share"] == pytest.approx(2 / 3, abs=1e-4)
+    assert spots("--lang", "German", "--lang", "en").keys() == spots().keys()
+
+    def splits(*lang):
+        r = fw("splits", "--by", "lean", "--codebook", CB, "--all", "--json", *lang, db=db)
+        assert r.exit_code == 0, r.output
+        return {s["story_id"]: s for s in json.loads(r.stdout)}
+
+    assert splits()[1]["articles"] == {"left": 5, "right": 2}
+    in_german = splits("--lang", "de")
+    assert list(in_german) == [2]  # story 1 in German: one group only
+    assert in_german[2]["articles"] == {"left": 1, "right": 2}
+    said = {v: [e["sentence"] for e in ev] for v, ev in in_german[2]["evidence"].items()}
+    assert said == {
+        "left": ["Eine Chance für die Bahn."],
+        "right": ["Eine Gefahr für die Versorgung."],
+    }
+    english = splits("--lang", "en")
+    assert list(english) == [1] and english[1]["articles"] == {"left": 2, "right": 2}
+    assert english[1]["divergence"] == 0.0  # all framed it as regulation, in English
+    # A language the store does not hold is a mistake, not "no results".
+    bad = fw("splits", "--by", "lean", "--codebook", CB, "--lang", "fr", db=db)
+    assert bad.exit_code == 2 and "store's languages: de, en" in bad.output
+    assert fw("blindspots", "--by", "lean", "--lang", "xx-yy-zz", db=db).exit_code == 2
+    # Frame trends over some languages count what frame_trends counts, over those only.
+    from framewatch.dashboards.queries import weekly_trends
+
+    with duckdb.connect(str(db) + ".snapshot", read_only=True) as con:
+        view = weekly_trends(con, CB, None, None)
+        both = weekly_trends(con, CB, None, None, languages=["de", "en"])
+        de = weekly_trends(con, CB, None, None, languages=["de"])
+        right_one = weekly_trends(con, CB, "Right One", None, languages=["en"])
+    cols = ["week", "frame", "share", "articles"]
+    assert both[cols].to_dict("records") == view[cols].to_dict("records")
+    assert dict(zip(de["frame"], de["articles"], strict=True)) == {
+        "Threat": 2, "Opportunity": 1, "Economic cost": 3}  # fmt: skip
+    assert right_one[cols].to_dict("records") == [
+        {"week": "2026-W46", "frame": "Regulation and control", "share": 1.0, "articles": 1}]  # fmt: skip
+    # The dashboard's Languages filter narrows the Blind spots and Framing splits pages.
+    from streamlit.testing.v1 import AppTest
+
+    def page(name: str, **query) -> AppTest:
+        at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboards" / "app.py"),
+                               default_timeout=60)  # fmt: skip
+        for k, v in {"page": name, "by": "lean", "all": "1", **query}.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    os.environ["FRAMEWATCH_DB"] = db
+    try:
+        every = page("Blind spots")
+        assert "Budget vote" not in " ".join(m.value for m in every.markdown)
+        german = page("Blind spots", language="de")
+        assert german.sidebar.multiselect(key="languages").value == ["de"]
+        said = " ".join(m.value for m in german.markdown)
+        assert "Budget vote" in said and "covered by left 3; missed by **right**" in said
+        assert any("Articles in de only" in c.value for c in german.caption)
+        shown = page("Framing splits", language="de").dataframe[0].value
+        assert list(shown["story"]) == [2]
+    finally:
+        del os.environ["FRAMEWATCH_DB"]
 
 
 def _jsd(p: list[float], q: list[float]) -> float:

@@ -10,7 +10,9 @@ A story is a blind spot for a value (``lean = right``) when
    writing, just not about this.
 
 Only articles whose outlet has a value for the attribute count; a story needs
-``min_articles`` of them, so single articles (scoops) never count.
+``min_articles`` of them, so single articles (scoops) never count. With ``languages``
+only the articles in those languages count, here and around the story: the German
+coverage's blind spots, measured against what the outlets wrote in German.
 
 Those rules describe; they do not say whether the gap could be chance. Each missing
 value also gets a test: of the outlets writing around the story (within
@@ -31,6 +33,7 @@ from datetime import date
 from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.config import CompareSettings
+from framewatch.language import UNKNOWN
 
 
 @dataclass
@@ -72,7 +75,7 @@ class Gap:
 def find_blind_spots(
     con, by: str, settings: CompareSettings | None = None,
     since: date | None = None, until: date | None = None, limit: int | None = None,
-    holding_only: bool = False,
+    holding_only: bool = False, languages: list[str] | None = None,
 ) -> list[BlindSpot]:  # fmt: skip
     """Blind spots among stories with articles in [since, until], biggest stories first.
 
@@ -82,7 +85,8 @@ def find_blind_spots(
     rows = con.execute(
         """WITH tagged AS (
                SELECT x.story_id, x.day, x.outlet, oa.value FROM article_facts x
-               JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?),
+               JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
+               WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?))),
            periodic AS (
                SELECT * FROM tagged WHERE story_id IS NOT NULL
                  AND (?::DATE IS NULL OR day >= ?::DATE) AND (?::DATE IS NULL OR day <= ?::DATE)),
@@ -112,7 +116,8 @@ def find_blind_spots(
                    FROM active a WHERE a.story_id = s.story_id) AS active
            FROM stories_in s JOIN stories st ON st.id = s.story_id
            ORDER BY s.n DESC, s.last_day DESC, s.story_id""",
-        [by, since, since, until, until, cfg.min_articles, cfg.window_days, cfg.window_days],
+        [by, languages, languages, UNKNOWN, since, since, until, until, cfg.min_articles,
+         cfg.window_days, cfg.window_days],
     ).fetchall()  # fmt: skip
     out: list[BlindSpot] = []
     tested: list[Gap] = []

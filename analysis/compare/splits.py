@@ -32,6 +32,7 @@ from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_intervals
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
+from framewatch.language import UNKNOWN
 
 
 @dataclass
@@ -81,11 +82,13 @@ def find_splits(
     con, by: str, codebook: str, settings: CompareSettings | None = None,
     since: date | None = None, until: date | None = None, story: int | None = None,
     limit: int | None = 20, evidence_per_group: int = 2, holding_only: bool = False,
+    languages: list[str] | None = None,
 ) -> list[Split]:  # fmt: skip
     """Stories covered by two or more groups, most divergent (shrunk) first.
 
     ``holding_only`` keeps the splits that hold up against chance; the FDR is
-    controlled over every story compared, before ``limit`` cuts the list.
+    controlled over every story compared, before ``limit`` cuts the list. ``languages``
+    keeps to the articles in those languages (a desk comparing its own language's coverage).
     """
     cfg = settings or CompareSettings()
     frames = [
@@ -107,8 +110,9 @@ def find_splits(
            WHERE x.story_id IS NOT NULL AND af.frame_id <> 'none' AND af.share > 0
              AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
              AND (?::BIGINT IS NULL OR x.story_id = ?::BIGINT)
+             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
            ORDER BY x.story_id, x.outlet, x.article_id, af.frame_id""",
-        [by, codebook, since, since, until, until, story, story],
+        [by, codebook, since, since, until, until, story, story, languages, languages, UNKNOWN],
     ).fetchall()
     index = {f: i for i, f in enumerate(frames)}
     # story -> (outlet, value) -> value, frame mass, articles. The unit that moves as one in
@@ -144,15 +148,16 @@ def find_splits(
         ).fetchone()
         s.headline, s.label = (head[0] or "", head[1] or "") if head else ("", "")
     if evidence_per_group:
-        add_evidence(con, found, by, codebook, since, until, evidence_per_group)
+        add_evidence(con, found, by, codebook, since, until, evidence_per_group, languages)
     return found
 
 
 def add_evidence(con, splits: list[Split], by: str, codebook: str, since: date | None = None,
-                 until: date | None = None, per_group: int = 2) -> None:  # fmt: skip
+                 until: date | None = None, per_group: int = 2,
+                 languages: list[str] | None = None) -> None:  # fmt: skip
     """Fill each split's evidence: per group, the strongest sentence of its top frames."""
     for s in splits:
-        s.evidence = _evidence(con, s, by, codebook, since, until, per_group)
+        s.evidence = _evidence(con, s, by, codebook, since, until, per_group, languages)
 
 
 def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | None:
@@ -197,7 +202,9 @@ def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | N
     )  # fmt: skip
 
 
-def _evidence(con, s: Split, by, codebook, since, until, per_group) -> dict[str, list[Evidence]]:
+def _evidence(
+    con, s: Split, by, codebook, since, until, per_group, languages
+) -> dict[str, list[Evidence]]:
     """Per group: the strongest sentence of each of its top frames."""
     out: dict[str, list[Evidence]] = {}
     for value, shares in s.groups.items():
@@ -210,9 +217,11 @@ def _evidence(con, s: Split, by, codebook, since, until, per_group) -> dict[str,
                    JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
                    WHERE x.story_id = ? AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
                      AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
+                     AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
                    ORDER BY e.score DESC, e.article_id, e.rank LIMIT 1""",
-                [by, s.story_id, value, codebook, frame, since, since, until, until],
-            ).fetchone()
+                [by, s.story_id, value, codebook, frame, since, since, until, until,
+                 languages, languages, UNKNOWN],
+            ).fetchone()  # fmt: skip
             if row:
                 ev.append(Evidence(frame, row[0], row[1] or "", round(float(row[2]), 3)))
         out[value] = ev

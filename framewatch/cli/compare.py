@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from framewatch.cli.base import (
+    UsageError,
     app,
     err,
     handles_errors,
@@ -17,6 +18,31 @@ from framewatch.cli.base import (
     print_table,
     reader,
 )
+
+LANG_HELP = "Only articles in this language (de, ar, ...; ? for unknown); repeat for more."
+
+
+def _languages(con, asked: list[str] | None) -> list[str] | None:
+    """The --lang codes, checked against the store's languages (a typo is not 'no results')."""
+    if not asked:
+        return None
+    from framewatch.language import UNKNOWN, normalise
+
+    held = [r[0] for r in con.execute(
+        "SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1", [UNKNOWN]
+    ).fetchall()]  # fmt: skip
+    codes = []
+    for a in asked:
+        code = UNKNOWN if a.strip() == UNKNOWN else normalise(a)
+        if code is None:
+            raise UsageError(f"--lang takes a language code like en or de, got {a!r}")
+        if code not in held:
+            raise UsageError(
+                f"no article in {code!r} here; the store's languages: {', '.join(held)}"
+            )
+        codes.append(code)
+    return codes
+
 
 outlets_app = typer.Typer(
     help="Outlet attributes (lean, country, owner, ...).", no_args_is_help=True
@@ -108,6 +134,7 @@ def blindspots(
         bool, typer.Option("--all", help="Also those that do not hold up against chance.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    lang: Annotated[list[str] | None, typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Stories covered (almost) only by some values of an attribute, and who missed them."""
     from framewatch.analysis.compare.blindspots import find_blind_spots
@@ -118,7 +145,7 @@ def blindspots(
     c = ctx.obj.settings.compare
     try:
         by = require_attribute(con, by)
-        spots = find_blind_spots(con, by, c, start, end, None)
+        spots = find_blind_spots(con, by, c, start, end, None, languages=_languages(con, lang))
     finally:
         con.close()
     listed = spots if show_all else [s for s in spots if s.holds_up]
@@ -162,6 +189,7 @@ def splits(
         bool, typer.Option("--all", help="Every story two or more groups covered, ranked.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    lang: Annotated[list[str] | None, typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Stories whose outlet groups frame them differently beyond chance (Jensen-Shannon)."""
     from framewatch.analysis.compare.splits import add_evidence, find_splits
@@ -173,9 +201,11 @@ def splits(
     con = reader(ctx)
     try:
         by = require_attribute(con, by)
-        every = find_splits(con, by, cb, c, start, end, limit=None, evidence_per_group=0)
+        langs = _languages(con, lang)
+        every = find_splits(con, by, cb, c, start, end, limit=None, evidence_per_group=0,
+                            languages=langs)  # fmt: skip
         found = _first([s for s in every if show_all or s.holds_up], limit)
-        add_evidence(con, found, by, cb, start, end)
+        add_evidence(con, found, by, cb, start, end, languages=langs)
     finally:
         con.close()
     if as_json:
