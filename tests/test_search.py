@@ -177,6 +177,14 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
         "Café owners in Zürich protest rent rises"]  # fmt: skip
     assert "no article is in language 'deu' (did you mean 'de'?)" in notes("lang:deu")
     assert "no article is in language 'xx' (known: ar, de, en)" in notes("lang:xx")
+    # lang:? finds what was too short to tell (and declared nothing): a ticker line.
+    assert titles(small_db, "lang:?") == []
+    short = write_jsonl(small_db.parent / "short.jsonl", [
+        {"title": "Live: 3-1", "text": "", "source": "Daily Beacon",
+         "published_at": "2026-03-11T10:00:00Z"}])  # fmt: skip
+    assert fw("import", str(short), db=small_db).exit_code == 0
+    assert titles(small_db, "lang:?") == ["Live: 3-1"]
+    assert notes("lang:?") == ""
 
 
 def test_attention_top_words_leave_out_function_words_of_the_matches_language(small_db, tmp_path):

@@ -37,6 +37,7 @@ from framewatch.analysis.search.parser import (
     parse,
 )
 from framewatch.analysis.search.text import word_forms
+from framewatch.language import UNKNOWN
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -368,6 +369,8 @@ def _field_sql(con, node: Field) -> tuple[str, list]:
     base = "SELECT a.id FROM articles a "
     if name == "outlet":
         return base + "JOIN sources s ON s.id = a.source_id WHERE lower(s.name) = lower(?)", [value]
+    if name == "lang" and value == UNKNOWN:
+        return base + "WHERE a.language IS NULL", []
     if name == "lang":
         return base + "WHERE lower(split_part(a.language, '-', 1)) = lower(?)", [value]
     if name in ("from", "to"):

@@ -13,6 +13,7 @@ import difflib
 import re
 
 from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or
+from framewatch.language import UNKNOWN
 from framewatch.outlets import known_outlets
 
 _LOWER_OPERATOR = re.compile(r"(?<![\w\"])(and|or|not)(?![\w\"])")
@@ -68,7 +69,7 @@ def _field_hints(con, fields: list[Field]) -> list[str]:
                 notes.append(_unknown(f"no outlet is named {f.value!r}", f.value, names))
         elif f.name == "lang":
             held = [r[0] for r in con.execute(
-                "SELECT DISTINCT language FROM articles WHERE language IS NOT NULL").fetchall()]  # fmt: skip
+                "SELECT DISTINCT coalesce(language, ?) FROM articles", [UNKNOWN]).fetchall()]  # fmt: skip
             if f.value not in held:
                 notes.append(_unknown(f"no article is in language {f.value!r}", f.value, held))
         elif f.name not in ("story", "topic", "frame", "from", "to"):

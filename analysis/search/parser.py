@@ -24,7 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from framewatch.analysis.search.text import words
 from framewatch.errors import InputError
-from framewatch.language import normalise
+from framewatch.language import UNKNOWN, normalise
 
 FIELDS = {"outlet", "lang", "story", "topic", "frame", "from", "to"}
 ALIASES = {"language": "lang", "source": "outlet", "until": "to", "since": "from"}
@@ -130,7 +130,7 @@ class _Build(Transformer):
         value = _strip_quotes(value).strip()
         if not value:
             raise QueryError(f"{name}: needs a value")
-        if name == "lang":
+        if name == "lang" and value != UNKNOWN:  # lang:? : too short to tell
             if not normalise(value):
                 raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
             value = normalise(value)  # de-DE, DE: de, as stored
