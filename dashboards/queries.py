@@ -190,7 +190,8 @@ def weekly_trends(
     frame_trends has no outlet-by-story slice, so giving both returns nothing. With
     ``languages`` the same figures come from the articles in those languages alone.
     """
-    if languages:
+    if languages or (outlet is not None and story is None):
+        # frame_trends slices outlets by source: two feeds of one name would be two lines.
         return _weekly_trends_in(con, codebook, outlet, story, start, end, languages)
     return con.execute(
         """SELECT t.period AS week, t.period_start, f.label AS frame, t.mean_share AS share, t.articles
@@ -206,7 +207,8 @@ def weekly_trends(
 
 
 def _weekly_trends_in(con, codebook, outlet, story, start, end, languages) -> pd.DataFrame:
-    """frame_trends' weekly slice, computed as the view does, over some languages only."""
+    """frame_trends' weekly slice, computed as the view does, over some languages only
+    (or over an outlet's name)."""
     if outlet is not None and story is not None:
         return weekly_trends(con, codebook, outlet, story, start, end)  # no such slice
     return con.execute(

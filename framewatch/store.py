@@ -265,6 +265,20 @@ def connect(
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
     con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
     version = _current_version(con)
+    if version < schema_version_known() and p.exists():
+        # Written by an older framewatch: upgrade and publish once, or views that this
+        # code reads (a column a migration added) would fail as if framewatch had a bug.
+        con.close()
+        try:
+            store = open_store(p, lock_timeout_s=0)
+        except StoreError:
+            raise StoreError(
+                f"{p} is being upgraded by a running framewatch; try again shortly"
+            ) from None
+        with store:
+            store.publish_snapshot()
+        con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
+        version = _current_version(con)
     if version > schema_version_known():
         con.close()
         raise StoreError(

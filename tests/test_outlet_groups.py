@@ -279,20 +279,27 @@ def test_a_multilingual_outlet_counts_in_each_language_it_wrote(tmp_path):
 
 
 def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
-    # The English coverage of the budget vote is balanced; its German coverage is left-only
-    # while the right's outlets kept writing in German: a blind spot of the German desk only.
+    # The English coverage of the budget vote (story 1) is balanced; its German coverage is
+    # left-only while the right's outlets kept writing in German (story 2): a blind spot of
+    # the German desk only. Story 3, English and left-only, is a blind spot in English.
     n = Newsroom(tmp_path / "desk.duckdb")
-    for outlet in ["Left One", "Left Two", "Right One", "Right Two"]:
-        n.article(outlet, 1, "2026-11-10", f"Budget vote passes ({outlet})", {"regulation": 1.0},
-                  language="en")  # fmt: skip
     for i, outlet in enumerate(["Left One", "Left Two", "Left One"]):
         n.article(outlet, 1, "2026-11-10", f"Haushalt beschlossen ({i})", {"economic_cost": 1.0},
-                  {"economic_cost": "Die Kosten steigen."}, language="de")  # fmt: skip
+                  {"economic_cost": "Die Kosten steigen.", "regulation": "Die Regeln werden strenger."},
+                  language="de")  # fmt: skip
+    for outlet in ["Left One", "Left Two", "Right One", "Right Two"]:
+        n.article(outlet, 1, "2026-11-10", f"Budget vote passes ({outlet})", {"regulation": 1.0},
+                  {"regulation": "The rules get stricter."} if outlet == "Left Two" else None,
+                  language="en")  # fmt: skip
     n.article("Right One", 2, "2026-11-11", "Hafenstreik", {"threat": 1.0},
               {"threat": "Eine Gefahr für die Versorgung."}, language="de")  # fmt: skip
     n.article("Right Two", 2, "2026-11-11", "Streik im Hafen", {"threat": 1.0}, language="de")
     n.article("Left Two", 2, "2026-11-11", "Der Hafen steht still", {"opportunity": 1.0},
               {"opportunity": "Eine Chance für die Bahn."}, language="de")  # fmt: skip
+    n.article("Right Two", 2, "2026-11-11", "Live: 3-1", {"threat": 1.0})  # language unknown
+    for i, outlet in enumerate(["Left One", "Left Two", "Left One"]):
+        n.article(outlet, 3, "2026-11-11", f"Rail fares rise ({i})", {"economic_cost": 1.0},
+                  language="en")  # fmt: skip
     db = n.close()
     csv_file = tmp_path / "leans.csv"
     csv_file.write_text(LEANS)
@@ -303,11 +310,14 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
         assert r.exit_code == 0, r.output
         return {s["story_id"]: s for s in json.loads(r.stdout)}
 
-    assert 1 not in spots()  # 5 left of 7: not one-sided
+    assert list(spots()) == [3]  # story 1: 5 left of 7 articles, not one-sided
     german = spots("--lang", "de")
+    assert list(german) == [1]
     assert german[1]["covered_by"] == {"left": 3} and german[1]["missing"] == ["right"]
+    # Measured against what the right wrote in German around it (2 of 3), not in all languages.
     assert german[1]["gaps"]["right"]["usual_share"] == pytest.approx(2 / 3, abs=1e-4)
-    assert spots("--lang", "German", "--lang", "en").keys() == spots().keys()
+    assert list(spots("--lang", "en")) == [3]
+    assert spots("--lang", "German", "--lang", "en", "--lang", "?").keys() == spots().keys()
 
     def splits(*lang):
         r = fw("splits", "--by", "lean", "--codebook", CB, "--all", "--json", *lang, db=db)
@@ -323,28 +333,32 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
         "left": ["Eine Chance für die Bahn."],
         "right": ["Eine Gefahr für die Versorgung."],
     }
+    assert splits("--lang", "de", "--lang", "?")[2]["articles"] == {"left": 1, "right": 3}
     english = splits("--lang", "en")
     assert list(english) == [1] and english[1]["articles"] == {"left": 2, "right": 2}
     assert english[1]["divergence"] == 0.0  # all framed it as regulation, in English
+    # The evidence is the English desk's own sentence, not the German one (an older article).
+    assert [e["sentence"] for e in english[1]["evidence"]["left"]] == ["The rules get stricter."]
     # A language the store does not hold is a mistake, not "no results".
     bad = fw("splits", "--by", "lean", "--codebook", CB, "--lang", "fr", db=db)
-    assert bad.exit_code == 2 and "store's languages: de, en" in bad.output
+    assert bad.exit_code == 2 and "store's languages: en, de, ?" in bad.output
     assert fw("blindspots", "--by", "lean", "--lang", "xx-yy-zz", db=db).exit_code == 2
     # Frame trends over some languages count what frame_trends counts, over those only.
     from framewatch.dashboards.queries import weekly_trends
 
     with duckdb.connect(str(db) + ".snapshot", read_only=True) as con:
         view = weekly_trends(con, CB, None, None)
-        both = weekly_trends(con, CB, None, None, languages=["de", "en"])
+        every = weekly_trends(con, CB, None, None, languages=["de", "en", "?"])
         de = weekly_trends(con, CB, None, None, languages=["de"])
         right_one = weekly_trends(con, CB, "Right One", None, languages=["en"])
     cols = ["week", "frame", "share", "articles"]
-    assert both[cols].to_dict("records") == view[cols].to_dict("records")
+    assert every[cols].to_dict("records") == view[cols].to_dict("records")
     assert dict(zip(de["frame"], de["articles"], strict=True)) == {
         "Threat": 2, "Opportunity": 1, "Economic cost": 3}  # fmt: skip
     assert right_one[cols].to_dict("records") == [
         {"week": "2026-W46", "frame": "Regulation and control", "share": 1.0, "articles": 1}]  # fmt: skip
-    # The dashboard's Languages filter narrows the Blind spots and Framing splits pages.
+    # The dashboard's Languages filter narrows the comparison and trend pages; none picked
+    # means every language.
     from streamlit.testing.v1 import AppTest
 
     def page(name: str, **query) -> AppTest:
@@ -356,17 +370,27 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
         assert not at.exception, [e.value for e in at.exception]
         return at
 
+    def told(at: AppTest) -> str:
+        return " ".join(m.value for m in at.markdown)
+
     os.environ["FRAMEWATCH_DB"] = db
     try:
-        every = page("Blind spots")
-        assert "Budget vote" not in " ".join(m.value for m in every.markdown)
-        german = page("Blind spots", language="de")
-        assert german.sidebar.multiselect(key="languages").value == ["de"]
-        said = " ".join(m.value for m in german.markdown)
-        assert "Budget vote" in said and "covered by left 3; missed by **right**" in said
-        assert any("Articles in de only" in c.value for c in german.caption)
-        shown = page("Framing splits", language="de").dataframe[0].value
-        assert list(shown["story"]) == [2]
+        every_page = told(page("Blind spots"))
+        assert "Rail fares rise" in every_page and "Haushalt" not in every_page
+        german_page = page("Blind spots", language="de")
+        assert german_page.sidebar.multiselect(key="languages").value == ["de"]
+        assert "covered by left 3; missed by **right**" in told(german_page)
+        assert "Rail fares" not in told(german_page)
+        assert any("Articles in de only" in c.value for c in german_page.caption)
+        assert sorted(page("Framing splits").dataframe[0].value["story"]) == [1, 2]
+        assert list(page("Framing splits", language="de").dataframe[0].value["story"]) == [2]
+        outlets = page("Outlets", language="de")
+        outlets.multiselect(key="compare").set_value(["Left One", "Right One"]).run()
+        only_one = outlets.dataframe[0].value  # stories one of the two wrote, in German
+        assert dict(zip(only_one["story"], only_one["outlet"], strict=True)) == {
+            1: "Left One", 2: "Right One"}  # fmt: skip
+        trend = page("Frame trends", language="de").dataframe[0].value
+        assert list(trend.columns) == ["Economic cost", "Opportunity", "Threat"]
     finally:
         del os.environ["FRAMEWATCH_DB"]
 

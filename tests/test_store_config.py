@@ -35,6 +35,35 @@ def test_newer_store_is_refused_with_a_clear_message(tmp_path):
         open_store(db)
 
 
+def test_a_snapshot_of_an_older_framewatch_is_upgraded_before_it_is_read(tmp_path):
+    # After an upgrade, a store that nobody has written yet still has the old snapshot; a
+    # reader must not query the old views (no article_facts.language) and fail.
+    import os
+
+    from framewatch.store import snapshot_path
+
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as st:
+        st.execute("INSERT INTO sources (url, name) VALUES ('https://a.example/feed', 'A')")
+        st.publish_snapshot()
+    snap = snapshot_path(db)
+    with duckdb.connect(str(snap)) as old:  # as the framewatch before migration 015 left it
+        old.execute("DELETE FROM schema_migrations WHERE version >= 15")
+        old.execute(
+            "CREATE OR REPLACE VIEW article_facts AS SELECT a.id AS article_id, a.title "
+            "FROM articles a"
+        )
+    os.utime(snap, (db.stat().st_mtime + 60, db.stat().st_mtime + 60))  # not stale by time
+    for sandbox in (False, True):
+        con = connect(db, sandbox=sandbox)
+        try:
+            assert con.execute("SELECT language FROM article_facts").fetchall() == []
+            n = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            assert n == schema_version_known()
+        finally:
+            con.close()
+
+
 WRITER = """
 import sys
 from framewatch.store import open_store

@@ -82,6 +82,7 @@ def find_blind_spots(
     ``holding_only`` keeps those whose gap holds up against chance (see the module).
     """
     cfg = settings or CompareSettings()
+    languages = list(languages) if languages else None  # none picked: every language
     rows = con.execute(
         """WITH tagged AS (
                SELECT x.story_id, x.day, x.outlet, oa.value FROM article_facts x

@@ -91,6 +91,7 @@ def find_splits(
     keeps to the articles in those languages (a desk comparing its own language's coverage).
     """
     cfg = settings or CompareSettings()
+    languages = list(languages) if languages else None  # none picked: every language
     frames = [
         r[0]
         for r in con.execute(
@@ -156,6 +157,7 @@ def add_evidence(con, splits: list[Split], by: str, codebook: str, since: date |
                  until: date | None = None, per_group: int = 2,
                  languages: list[str] | None = None) -> None:  # fmt: skip
     """Fill each split's evidence: per group, the strongest sentence of its top frames."""
+    languages = list(languages) if languages else None
     for s in splits:
         s.evidence = _evidence(con, s, by, codebook, since, until, per_group, languages)
 

@@ -19,7 +19,7 @@ from framewatch.cli.base import (
     reader,
 )
 
-LANG_HELP = "Only articles in this language (de, ar, ...; ? for unknown); repeat for more."
+LANG_HELP = "Only articles in this language (de, ar, ...; '?' for unknown); repeat for more."
 
 
 def _languages(con, asked: list[str] | None) -> list[str] | None:
