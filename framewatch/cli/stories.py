@@ -53,7 +53,7 @@ def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A st
     con = reader(ctx)
     asked, story_id = story_id, resolve_story(con, story_id)
     if story_id != asked:
-        out.print(f"story {asked} was merged into story {story_id}")
+        out.print(f"story {asked} now lives on as story {story_id}")
     head = story_header(con, story_id)
     if head is None:
         raise UsageError(f"no story {story_id}")

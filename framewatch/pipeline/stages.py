@@ -57,6 +57,7 @@ def embed_stage(
 def stories_stage(
     store: Store, settings: Settings, rec: RunRecord, models: ModelWorker | None = None
 ) -> None:
+    from framewatch.analysis.stories import recluster
     from framewatch.analysis.stories.stage import assign_stories
 
     with progress_for("clustering stories") as bar:
@@ -68,6 +69,8 @@ def stories_stage(
         )
     rec.counts["articles_clustered"] = assigned
     rec.counts["stories_new"] = created
+    if recluster.pending(store):  # every article has its new story: old ids now redirect
+        rec.counts["stories_redirected"] = len(recluster.finish(store))
 
 
 def framing_stage(
