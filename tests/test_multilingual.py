@@ -214,7 +214,8 @@ def test_recluster_after_a_model_switch_joins_the_history_to_the_new_model(tmp_p
         shown = runner.invoke(app, ["--db", str(db), "story", str(old_id)])
         assert (
             shown.exit_code == 0
-            and f"story {old_id} now lives on as story {new_id}" in shown.output
+            and f"story {old_id} was clustered again (analyze --recluster) and lives on as story {new_id}"
+            in shown.output
         )
     import duckdb
 

@@ -15,6 +15,12 @@ def resolve_story(con, story_id: int) -> int:
     return row[0] if row else story_id
 
 
+def redirect_reason(con, story_id: int) -> str | None:
+    """Why an id leads elsewhere: ``merge``, ``recluster``, or None when it does not."""
+    row = con.execute("SELECT reason FROM story_redirects WHERE old_id = ?", [story_id]).fetchone()
+    return row[0] if row else None
+
+
 def list_stories(con, since: str | None, limit: int, language: str | None = None) -> list[tuple]:
     """Stories by coverage: id, label, size, outlets, languages, first and last seen, headline.
 

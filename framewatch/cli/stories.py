@@ -48,12 +48,19 @@ def stories(
 @handles_errors
 def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A story id.")]) -> None:
     """One story's articles by time and outlet (an id merged away shows its survivor)."""
-    from framewatch.analysis.stories.read import resolve_story, story_header, story_timeline
+    from framewatch.analysis.stories.read import (
+        redirect_reason,
+        resolve_story,
+        story_header,
+        story_timeline,
+    )
 
     con = reader(ctx)
     asked, story_id = story_id, resolve_story(con, story_id)
     if story_id != asked:
-        out.print(f"story {asked} now lives on as story {story_id}")
+        why = ("was merged into" if redirect_reason(con, asked) == "merge" else
+               "was clustered again (analyze --recluster) and lives on as")  # fmt: skip
+        out.print(f"story {asked} {why} story {story_id}")
     head = story_header(con, story_id)
     if head is None:
         raise UsageError(f"no story {story_id}")
