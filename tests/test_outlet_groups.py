@@ -343,6 +343,9 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     bad = fw("splits", "--by", "lean", "--codebook", CB, "--lang", "fr", db=db)
     assert bad.exit_code == 2 and "store's languages: en, de, ?" in bad.output
     assert fw("blindspots", "--by", "lean", "--lang", "xx-yy-zz", db=db).exit_code == 2
+    unknown = fw("stories", "--lang", "?", db=db)  # the stories with a ticker line in them
+    assert unknown.exit_code == 0 and "Hafenstreik" in unknown.output
+    assert "Rail fares" not in unknown.output and "Budget" not in unknown.output
     # Frame trends over some languages count what frame_trends counts, over those only.
     from framewatch.dashboards.queries import weekly_trends
 

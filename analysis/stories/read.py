@@ -25,14 +25,17 @@ def list_stories(con, since: str | None, limit: int, language: str | None = None
     """Stories by coverage: id, label, size, outlets, languages, first and last seen, headline.
 
     ``languages`` reads "de 2, en 1" (most first); ``language`` keeps the stories with at
-    least one article in it, so a desk can find the stories that cross into its language.
+    least one article in it, so a desk can find the stories that cross into its language
+    (``?``: an article too short to tell).
     """
     return con.execute(
         """WITH langs AS (
-             SELECT story_id, string_agg(language || ' ' || n, ', ' ORDER BY n DESC, language) AS languages,
-                    bool_or(language = ?) AS has_language
+             SELECT story_id,
+                    string_agg(language || ' ' || n, ', ' ORDER BY n DESC, language)
+                        FILTER (WHERE language IS NOT NULL) AS languages,
+                    bool_or(coalesce(language, '?') = ?) AS has_language
              FROM (SELECT m.story_id, a.language, count(*) AS n FROM story_members m
-                   JOIN articles a ON a.id = m.article_id WHERE a.language IS NOT NULL GROUP BY ALL)
+                   JOIN articles a ON a.id = m.article_id GROUP BY ALL)
              GROUP BY story_id)
            SELECT s.id, s.label, s.size, s.outlets, coalesce(l.languages, ''),
                   strftime(s.first_seen, '%Y-%m-%d %H:%M'), strftime(s.last_seen, '%Y-%m-%d %H:%M'),

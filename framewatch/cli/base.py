@@ -173,6 +173,31 @@ def parse_date(value: str | None, option: str) -> date | None:
         raise UsageError(f"{option} must be a date like 2026-11-23, got {value!r}") from None
 
 
+LANG_HELP = "Only articles in this language (de, ar, ...; '?' for unknown); repeat for more."
+
+
+def parse_languages(con, asked: list[str] | None) -> list[str] | None:
+    """The --lang codes, checked against the store's languages (a typo is not 'no results')."""
+    if not asked:
+        return None
+    from framewatch.language import UNKNOWN, normalise
+
+    held = [r[0] for r in con.execute(
+        "SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1", [UNKNOWN]
+    ).fetchall()]  # fmt: skip
+    codes = []
+    for a in asked:
+        code = UNKNOWN if a.strip() == UNKNOWN else normalise(a)
+        if code is None:
+            raise UsageError(f"--lang takes a language code like en or de, got {a!r}")
+        if code not in held:
+            raise UsageError(
+                f"no article in {code!r} here; the store's languages: {', '.join(held)}"
+            )
+        codes.append(code)
+    return codes
+
+
 def print_table(columns: list[str], rows: list[tuple[Any, ...]], title: str | None = None) -> None:
     table = Table(title=title, show_lines=False)
     for c in columns:

@@ -8,41 +8,17 @@ from typing import Annotated
 import typer
 
 from framewatch.cli.base import (
-    UsageError,
+    LANG_HELP,
     app,
     err,
     handles_errors,
     out,
     parse_date,
+    parse_languages,
     print_json,
     print_table,
     reader,
 )
-
-LANG_HELP = "Only articles in this language (de, ar, ...; '?' for unknown); repeat for more."
-
-
-def _languages(con, asked: list[str] | None) -> list[str] | None:
-    """The --lang codes, checked against the store's languages (a typo is not 'no results')."""
-    if not asked:
-        return None
-    from framewatch.language import UNKNOWN, normalise
-
-    held = [r[0] for r in con.execute(
-        "SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1", [UNKNOWN]
-    ).fetchall()]  # fmt: skip
-    codes = []
-    for a in asked:
-        code = UNKNOWN if a.strip() == UNKNOWN else normalise(a)
-        if code is None:
-            raise UsageError(f"--lang takes a language code like en or de, got {a!r}")
-        if code not in held:
-            raise UsageError(
-                f"no article in {code!r} here; the store's languages: {', '.join(held)}"
-            )
-        codes.append(code)
-    return codes
-
 
 outlets_app = typer.Typer(
     help="Outlet attributes (lean, country, owner, ...).", no_args_is_help=True
@@ -145,7 +121,7 @@ def blindspots(
     c = ctx.obj.settings.compare
     try:
         by = require_attribute(con, by)
-        spots = find_blind_spots(con, by, c, start, end, None, languages=_languages(con, lang))
+        spots = find_blind_spots(con, by, c, start, end, None, languages=parse_languages(con, lang))
     finally:
         con.close()
     listed = spots if show_all else [s for s in spots if s.holds_up]
@@ -201,7 +177,7 @@ def splits(
     con = reader(ctx)
     try:
         by = require_attribute(con, by)
-        langs = _languages(con, lang)
+        langs = parse_languages(con, lang)
         every = find_splits(con, by, cb, c, start, end, limit=None, evidence_per_group=0,
                             languages=langs)  # fmt: skip
         found = _first([s for s in every if show_all or s.holds_up], limit)

@@ -13,6 +13,7 @@ from framewatch.cli.base import (
     eval_app,
     handles_errors,
     out,
+    parse_languages,
     print_json,
     print_table,
     reader,
@@ -29,17 +30,17 @@ def stories(
     limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Only stories with an article in this language (de, ar, ...)."),
+        typer.Option(
+            "--lang", help="Only stories with an article in this language (de, ar, ...; '?')."
+        ),
     ] = None,
 ) -> None:
     """List stories: id, label, size, outlets, languages, first and last seen, headline."""
     from framewatch.analysis.stories.read import list_stories
-    from framewatch.language import normalise
 
-    code = normalise(lang) if lang is not None else None
-    if lang is not None and code is None:
-        raise UsageError(f"--lang takes a language code like en or de, got {lang!r}")
-    rows = list_stories(reader(ctx), since, limit, code)
+    con = reader(ctx)
+    code = parse_languages(con, [lang])[0] if lang is not None else None
+    rows = list_stories(con, since, limit, code)
     print_table(["id", "label", "articles", "outlets", "languages", "first seen", "last seen",
                  "headline"], rows)  # fmt: skip
 
