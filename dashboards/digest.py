@@ -73,6 +73,8 @@ def render_html(d: Digest) -> str:
         f'<p style="color:#555;margin:4px 0 0">{d.total_articles} articles framed with {_e(d.codebook_name)}, '
         f"week of {d.week_start:%d %B %Y}</p></td></tr>",
     ]
+    if d.languages:
+        parts.append(f'<tr><td style="color:#555">{_e(_languages_line(d))}</td></tr>')
     if d.unknown_outlets:
         parts.append(f'<tr><td style="color:#a33">{_e(_unknown_line(d))}</td></tr>')
     parts.append('<tr><td><h2 style="font-size:18px;margin:0 0 8px">Top stories</h2>')
@@ -154,6 +156,10 @@ def stopped_feeds_text(d: Digest) -> list[str]:
     return lines + [""]
 
 
+def _languages_line(d: Digest) -> str:
+    return f"Articles in {', '.join(d.languages)} only (this digest's languages)."
+
+
 def _unknown_line(d: Digest) -> str:
     names = ", ".join(repr(o) for o in d.unknown_outlets)
     return (
@@ -165,6 +171,7 @@ def _unknown_line(d: Digest) -> str:
 def render_text(d: Digest) -> str:
     lines = [f"framewatch weekly digest — {d.week}",
              f"{d.total_articles} articles framed with {d.codebook_name}, week of {d.week_start:%d %B %Y}", "",
+             *([_languages_line(d), ""] if d.languages else []),
              *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES"]  # fmt: skip
     for i, s in enumerate(d.stories, 1):
         mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
@@ -290,7 +297,7 @@ def deliver(
                 continue
             try:
                 d = build_digest(con, week, cb, sub.outlets or None, sub.min_story_size,
-                                 compare=settings.compare)  # fmt: skip
+                                 compare=settings.compare, languages=sub.languages or None)  # fmt: skip
                 msg = build_message(d, settings.smtp.sender, sub.email)
                 conn.send(msg)
                 status, error = "sent", None

@@ -36,21 +36,23 @@ class Comparison:
 
 
 def build_comparison(
-    con, week_start: date, codebook: str, cfg: CompareSettings | None = None, top: int = 5
-) -> Comparison:
+    con, week_start: date, codebook: str, cfg: CompareSettings | None = None, top: int = 5,
+    languages: list[str] | None = None,
+) -> Comparison:  # fmt: skip
     cfg = cfg or CompareSettings()
     end = week_start + timedelta(days=6)
     have = attribute_names(con)
     by = [a for a in cfg.by if a in have] if cfg.by else have[:MAX_ATTRIBUTES]
     c = Comparison(by=by)
     for attr in by:
-        spots = find_blind_spots(con, attr, cfg, week_start, end)
+        spots = find_blind_spots(con, attr, cfg, week_start, end, languages=languages)
         c.spots_seen += len(spots)
         c.blind_spots += [(attr, s) for s in spots if s.holds_up]
-        every = find_splits(con, attr, codebook, cfg, week_start, end, limit=None, evidence_per_group=0)  # fmt: skip
+        every = find_splits(con, attr, codebook, cfg, week_start, end, limit=None,
+                            evidence_per_group=0, languages=languages)  # fmt: skip
         c.splits_seen += len(every)
         held = [s for s in every if s.holds_up][:top]
-        add_evidence(con, held, attr, codebook, week_start, end, per_group=1)
+        add_evidence(con, held, attr, codebook, week_start, end, per_group=1, languages=languages)
         c.splits += [(attr, s) for s in held]
     c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
     c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence_shrunk, x[1].story_id, x[0]))[:top]

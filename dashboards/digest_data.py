@@ -11,6 +11,7 @@ import duckdb
 from framewatch.config import CompareSettings
 from framewatch.dashboards.queries import latest_dated_day
 from framewatch.errors import InputError
+from framewatch.language import UNKNOWN
 from framewatch.outlets import known_outlets
 
 
@@ -58,6 +59,7 @@ class Digest:
     stopped_feeds: list[StoppedFeed] = field(default_factory=list)
     comparison: Any = None  # digest_compare.Comparison: blind spots, splits, watches
     unknown_outlets: list[str] = field(default_factory=list)  # followed, but no such outlet
+    languages: list[str] = field(default_factory=list)  # the articles' languages, when kept to some
 
 
 def parse_week(week: str) -> date:
@@ -78,8 +80,10 @@ def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
 def build_digest(
     con: duckdb.DuckDBPyConnection, week: str | None = None, codebook: str = "geopolitics-tech",
     outlets: list[str] | None = None, min_story_size: int = 1, top: int = 5,
-    compare: CompareSettings | None = None,
+    compare: CompareSettings | None = None, languages: list[str] | None = None,
 ) -> Digest:  # fmt: skip
+    """One ISO week's digest; ``outlets`` and ``languages`` (a desk's subscription) keep it
+    to those outlets' articles and to the articles in those languages."""
     week = week or latest_week(con)
     if not week:
         raise InputError("the store has no articles yet: nothing to digest")
@@ -98,10 +102,13 @@ def build_digest(
     outlet_filter = outlets or None
     if outlet_filter:  # a renamed or misspelt outlet would make an empty digest, unexplained
         d.unknown_outlets = sorted(set(outlet_filter) - set(known_outlets(con)))
+    langs = list(languages) if languages else None
+    d.languages = langs or []
     con.execute(
         """CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts
-           WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))""",
-        [week, outlet_filter, outlet_filter],
+           WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))
+             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(language, ?)))""",
+        [week, outlet_filter, outlet_filter, langs, langs, UNKNOWN],
     )
     d.total_articles = con.execute("SELECT count(*) FROM wk").fetchone()[0]
     rows = con.execute(
@@ -133,6 +140,8 @@ def build_digest(
                           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
                           WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
                             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+                            AND (?::VARCHAR[] IS NULL
+                                 OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
                           GROUP BY ALL)
                SELECT frame_id, max(share) FILTER (WHERE iso_week = ?), max(share) FILTER (WHERE iso_week = ?)
                FROM m GROUP BY frame_id
@@ -145,6 +154,9 @@ def build_digest(
                 prev_week,
                 outlet_filter,
                 outlet_filter,
+                langs,
+                langs,
+                UNKNOWN,
                 prev_week,
                 week,
                 week,
@@ -157,12 +169,19 @@ def build_digest(
     d.stopped_feeds = stopped_feeds(con)
     from framewatch.dashboards.digest_compare import build_comparison
 
-    d.comparison = build_comparison(con, start, codebook, compare, top)
+    d.comparison = build_comparison(con, start, codebook, compare, top, langs)
+    notes = []
     if outlet_filter:  # a group's coverage means nothing among a handful of chosen outlets
-        d.comparison.note = (
+        notes.append(
             "Blind spots, splits and watches below compare all outlets in the store, "
             "not only the ones this digest follows."
         )
+    if langs:
+        notes.append(
+            f"Blind spots and splits compare the articles in {', '.join(langs)} only; "
+            "watches count every language."
+        )
+    d.comparison.note = " ".join(notes)
     return d
 
 

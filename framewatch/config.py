@@ -167,6 +167,7 @@ class Subscriber:
     outlets: list[str] = field(default_factory=list)
     codebook: str | None = None
     min_story_size: int = 1
+    languages: list[str] = field(default_factory=list)  # a desk's digest: these languages only
 
 
 @dataclass
@@ -279,6 +280,16 @@ def _extras(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
         attrs = {**{str(k): str(v) for k, v in nested.items()}, **attrs}
     known[into] = attrs
     return known
+
+
+def _language_code(value: str, where: str) -> str:
+    """``de``, ``de-AT``, ``German`` -> ``de``; ``?`` (too short to tell) stays."""
+    from framewatch.language import UNKNOWN, normalise
+
+    code = UNKNOWN if value.strip() == UNKNOWN else normalise(value)
+    if code is None:
+        raise ConfigError(f"{where}: {value!r} is not a language code like de or en")
+    return code
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -426,3 +437,6 @@ def _check_serve(settings: Settings, p: Path) -> None:
             raise ConfigError(
                 f"{p}: subscribers[{i}].email is not an e-mail address: {sub.email!r}"
             )
+        sub.languages = [
+            _language_code(c, f"{p}: subscribers[{i}].languages") for c in sub.languages
+        ]

@@ -59,11 +59,13 @@ def store_copy(hostile_db, tmp_path, monkeypatch):
     return db
 
 
-def _config(tmp_path, monkeypatch, port, subscribers, outlets=None):
+def _config(tmp_path, monkeypatch, port, subscribers, outlets=None, languages=None):
     follows = {} if outlets is None else outlets  # email -> the outlets that subscriber follows
+    reads = languages or {}  # email -> the languages of that subscriber's digest
     subs = "".join(
         f'\n[[subscribers]]\nemail = "{s}"\n'
         + (f"outlets = {json.dumps(follows[s])}\n" if s in follows else "")
+        + (f"languages = {json.dumps(reads[s])}\n" if s in reads else "")
         for s in subscribers
     )
     cfg = tmp_path / "framewatch.toml"
@@ -80,13 +82,14 @@ def _parse(raw: bytes):
 def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     smtp, store_copy, tmp_path, monkeypatch
 ):
-    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org"],
-            outlets={"ben@example.org": ["Civic Wire", "The Northern Ledger", "Civic Wyre"]})  # fmt: skip
+    _config(tmp_path, monkeypatch, smtp.port, ["ana@example.org", "ben@example.org", "cy@example.org"],
+            outlets={"ben@example.org": ["Civic Wire", "The Northern Ledger", "Civic Wyre"]},
+            languages={"cy@example.org": ["Spanish"]})  # fmt: skip
     result = CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"])
     assert result.exit_code == 0, result.output
-    assert len(smtp.messages) == 2
+    assert len(smtp.messages) == 3
     rcpts = sorted(r for rs, _ in smtp.messages for r in rs)
-    assert rcpts == ["ana@example.org", "ben@example.org"]
+    assert rcpts == ["ana@example.org", "ben@example.org", "cy@example.org"]
     msg = _parse(smtp.messages[0][1])
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["Subject"].startswith("framewatch digest 2026-W47")
@@ -105,10 +108,17 @@ def test_digest_is_delivered_as_multipart_with_escaped_hostile_text(
     assert "not only the ones this digest follows" not in by_rcpt["ana@example.org"]
     # A misspelt outlet in a subscription is named, not silently an empty filter.
     assert "follows 'Civic Wyre', but no outlet has that name" in by_rcpt["ben@example.org"]
+    # Cy's desk reads Spanish: none of this English week's stories, and it says why.
+    assert "Articles in es only" in by_rcpt["cy@example.org"]
+    assert "lithography" not in by_rcpt["cy@example.org"].lower()
     con = duckdb.connect(str(store_copy))
     sends = con.execute("SELECT recipient, status FROM digest_sends ORDER BY 1").fetchall()
     con.close()
-    assert sends == [("ana@example.org", "sent"), ("ben@example.org", "sent")]
+    assert sends == [
+        ("ana@example.org", "sent"),
+        ("ben@example.org", "sent"),
+        ("cy@example.org", "sent"),
+    ]
 
 
 def test_refused_recipient_does_not_stop_others_and_rerun_sends_only_to_it(

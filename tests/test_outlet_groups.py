@@ -343,6 +343,29 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     bad = fw("splits", "--by", "lean", "--codebook", CB, "--lang", "fr", db=db)
     assert bad.exit_code == 2 and "store's languages: en, de, ?" in bad.output
     assert fw("blindspots", "--by", "lean", "--lang", "xx-yy-zz", db=db).exit_code == 2
+
+    # A desk's digest: its languages' articles only, blind spots and splits included.
+    def digest(*lang) -> str:
+        page = tmp_path / "digest.html"
+        r = fw("digest", "--preview", str(page), "--week", "2026-W46", "--codebook", CB, *lang,
+               db=db)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        return page.read_text(encoding="utf-8")
+
+    everything, german_digest = digest(), digest("--lang", "de")
+    assert "14 articles framed" in everything and "Rail fares rise" in everything
+    assert "6 articles framed" in german_digest and "Articles in de only" in german_digest
+    assert "Rail fares rise" not in german_digest and "Hafenstreik" in german_digest
+    assert "Blind spots and splits compare the articles in de only" in german_digest
+    sending = fw("digest", "--send", "--lang", "de", db=db)
+    assert sending.exit_code == 2 and "set in the config" in sending.output
+    bad_cfg = tmp_path / "bad.toml"
+    bad_cfg.write_text('[[subscribers]]\nemail = "desk@example.org"\nlanguages = ["Deutsch"]\n')
+    bad = fw("digest", "--preview", str(tmp_path / "x.html"), db=db, config=bad_cfg)
+    assert (
+        bad.exit_code == 2
+        and "subscribers[0].languages: 'Deutsch' is not a language code" in bad.output
+    )
     unknown = fw("stories", "--lang", "?", db=db)  # the stories with a ticker line in them
     assert unknown.exit_code == 0 and "Hafenstreik" in unknown.output
     assert "Rail fares" not in unknown.output and "Budget" not in unknown.output

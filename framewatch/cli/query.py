@@ -18,6 +18,7 @@ from framewatch.cli.base import (
     err,
     handles_errors,
     out,
+    parse_languages,
     print_table,
     reader,
 )
@@ -112,6 +113,14 @@ def digest(
         bool, typer.Option("--send", help="E-mail every subscriber in the config.")
     ] = False,
     to: Annotated[str, typer.Option(help="Recipient shown in --eml.")] = "subscriber@example.org",
+    lang: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lang",
+            help="--preview/--eml: only articles in this language; repeatable "
+            '(subscribers set their own: languages = ["de"]).',
+        ),
+    ] = None,
 ) -> None:
     """The weekly digest: top stories, their framing, what changed."""
     from framewatch.dashboards.digest import build_message, deliver, render_html
@@ -120,13 +129,17 @@ def digest(
 
     if not (preview or eml or send):
         raise UsageError("give --preview FILE.html, --eml FILE.eml and/or --send")
+    if lang and not (preview or eml):
+        raise UsageError("--lang is for --preview and --eml; each subscriber's languages are "
+                         "set in the config ([[subscribers]] languages = [\"de\"])")  # fmt: skip
     settings = ctx.obj.settings
     cb = codebook or settings.analysis.codebooks[0]
     con = reader(ctx)
     try:
         week = week or latest_week(con)
         if preview or eml:
-            d = build_digest(con, week, cb, compare=settings.compare)
+            d = build_digest(con, week, cb, compare=settings.compare,
+                             languages=parse_languages(con, lang))  # fmt: skip
             if preview:
                 preview.write_text(render_html(d), encoding="utf-8")
                 out.print(f"wrote {preview} ({len(d.stories)} top stories, week {d.week})")
