@@ -11,7 +11,7 @@ import duckdb
 from framewatch.config import CompareSettings
 from framewatch.dashboards.queries import latest_dated_day
 from framewatch.errors import InputError
-from framewatch.language import UNKNOWN
+from framewatch.language_filter import sql_condition
 from framewatch.outlets import known_outlets
 
 
@@ -102,13 +102,13 @@ def build_digest(
     outlet_filter = outlets or None
     if outlet_filter:  # a renamed or misspelt outlet would make an empty digest, unexplained
         d.unknown_outlets = sorted(set(outlet_filter) - set(known_outlets(con)))
-    langs = list(languages) if languages else None
-    d.languages = langs or []
+    d.languages = list(languages or [])
+    in_languages, language_params = sql_condition("x.language", d.languages)
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts
+        f"""CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts x
            WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))
-             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(language, ?)))""",
-        [week, outlet_filter, outlet_filter, langs, langs, UNKNOWN],
+             AND {in_languages}""",
+        [week, outlet_filter, outlet_filter, *language_params],
     )
     d.total_articles = con.execute("SELECT count(*) FROM wk").fetchone()[0]
     rows = con.execute(
@@ -136,12 +136,11 @@ def build_digest(
     d.frame_moves = [
         (labels.get(fid, fid), before or 0.0, after or 0.0)
         for fid, before, after in con.execute(
-            """WITH m AS (SELECT x.iso_week, af.frame_id, avg(af.share) AS share
+            f"""WITH m AS (SELECT x.iso_week, af.frame_id, avg(af.share) AS share
                           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
                           WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
                             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
-                            AND (?::VARCHAR[] IS NULL
-                                 OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
+                            AND {in_languages}
                           GROUP BY ALL)
                SELECT frame_id, max(share) FILTER (WHERE iso_week = ?), max(share) FILTER (WHERE iso_week = ?)
                FROM m GROUP BY frame_id
@@ -154,9 +153,7 @@ def build_digest(
                 prev_week,
                 outlet_filter,
                 outlet_filter,
-                langs,
-                langs,
-                UNKNOWN,
+                *language_params,
                 prev_week,
                 week,
                 week,
@@ -169,16 +166,16 @@ def build_digest(
     d.stopped_feeds = stopped_feeds(con)
     from framewatch.dashboards.digest_compare import build_comparison
 
-    d.comparison = build_comparison(con, start, codebook, compare, top, langs)
+    d.comparison = build_comparison(con, start, codebook, compare, top, d.languages)
     notes = []
     if outlet_filter:  # a group's coverage means nothing among a handful of chosen outlets
         notes.append(
             "Blind spots, splits and watches below compare all outlets in the store, "
             "not only the ones this digest follows."
         )
-    if langs:
+    if d.languages:
         notes.append(
-            f"Blind spots and splits compare the articles in {', '.join(langs)} only; "
+            f"Blind spots and splits compare the articles in {', '.join(d.languages)} only; "
             "watches count every language."
         )
     d.comparison.note = " ".join(notes)

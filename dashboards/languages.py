@@ -8,19 +8,12 @@ import streamlit as st
 
 from framewatch.dashboards.markup import safe
 from framewatch.language import UNKNOWN
-
-
-def languages(con) -> list[str]:
-    """Languages of the store's articles, most articles first."""
-    return [r[0] for r in con.execute(
-        """SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1""",
-        [UNKNOWN],
-    ).fetchall()]  # fmt: skip
+from framewatch.language_filter import known_languages, sql_condition
 
 
 def language_picker(con, wanted: list[str]) -> list[str]:
     """The sidebar's "Languages" filter (empty: all); shown only when the store has two."""
-    names = languages(con)
+    names = known_languages(con)
     if len(names) < 2:
         return []
     return st.sidebar.multiselect(
@@ -76,8 +69,8 @@ def stories_in(con, picked: list[str]) -> set[int] | None:
     """Stories with at least one article in the picked languages (None: no filter)."""
     if not picked:
         return None
+    in_languages, language_params = sql_condition("x.language", picked)
     return {r[0] for r in con.execute(
-        """SELECT DISTINCT x.story_id FROM article_facts x JOIN articles a ON a.id = x.article_id
-           WHERE x.story_id IS NOT NULL AND list_contains(?::VARCHAR[], coalesce(a.language, ?))""",
-        [picked, UNKNOWN],
+        f"SELECT DISTINCT story_id FROM article_facts x WHERE story_id IS NOT NULL AND {in_languages}",
+        language_params,
     ).fetchall()}  # fmt: skip

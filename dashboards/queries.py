@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from framewatch.language import UNKNOWN
+from framewatch.language_filter import sql_condition
 
 
 def _outlets(outlets: list[str] | None):
@@ -140,28 +140,20 @@ def evidence(con, article_id: int, codebook: str) -> pd.DataFrame:
     ).df()
 
 
-def _langs(languages: list[str] | None) -> list:
-    """Parameters of ``LANGS`` (no languages picked: every article)."""
-    return [languages or None, languages or None, UNKNOWN]
-
-
-# An article_facts row ``x`` in the picked languages ("?": too short to tell).
-LANGS = "(?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))"
-
-
 def outlet_mix(
     con, outlet_list: list[str], codebook: str, start: date, end: date,
     languages: list[str] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
+    in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
         f"""SELECT x.outlet, coalesce(f.label, '{NO_FRAME}') AS frame, coalesce(f.position, 9999) AS position,
                   sum(af.share) / count(*) AS share, count(*) AS articles
            FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
            LEFT JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.codebook_id = ? AND list_contains(?::VARCHAR[], x.outlet) AND x.day BETWEEN ? AND ?
-             AND {LANGS}
+             AND {in_languages}
            GROUP BY ALL ORDER BY x.outlet, position""",
-        [codebook, outlet_list, start, end, *_langs(languages)],
+        [codebook, outlet_list, start, end, *language_params],
     ).df()
 
 
@@ -169,14 +161,15 @@ def blind_spots(
     con, outlet_list: list[str], start: date, end: date, languages: list[str] | None = None
 ) -> pd.DataFrame:
     """For each chosen outlet, stories it covered that none of the other chosen outlets did."""
+    in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
         f"""WITH p AS (SELECT DISTINCT outlet, story_id FROM article_facts x
                       WHERE story_id IS NOT NULL AND day BETWEEN ? AND ?
-                        AND list_contains(?::VARCHAR[], outlet) AND {LANGS})
+                        AND list_contains(?::VARCHAR[], outlet) AND {in_languages})
            SELECT p.outlet, s.id AS story, s.label, s.headline FROM p JOIN stories s ON s.id = p.story_id
            WHERE NOT EXISTS (SELECT 1 FROM p q WHERE q.story_id = p.story_id AND q.outlet <> p.outlet)
            ORDER BY p.outlet, s.size DESC""",
-        [start, end, outlet_list, *_langs(languages)],
+        [start, end, outlet_list, *language_params],
     ).df()
 
 
@@ -211,18 +204,19 @@ def _weekly_trends_in(con, codebook, outlet, story, start, end, languages) -> pd
     (or over an outlet's name)."""
     if outlet is not None and story is not None:
         return weekly_trends(con, codebook, outlet, story, start, end)  # no such slice
+    in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
         f"""SELECT x.iso_week AS week, x.week_start AS period_start, f.label AS frame,
                   avg(af.share) AS share, count(*) AS articles
            FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
            JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
-           WHERE af.frame_id <> 'none' AND af.codebook_id = ? AND {LANGS}
+           WHERE af.frame_id <> 'none' AND af.codebook_id = ? AND {in_languages}
              AND (?::VARCHAR IS NULL OR x.outlet = ?) AND (?::BIGINT IS NULL OR x.story_id = ?)
              AND (?::DATE IS NULL OR x.week_start + 6 >= ?::DATE)
              AND (?::DATE IS NULL OR x.week_start <= ?::DATE)
            GROUP BY x.iso_week, x.week_start, f.label, f.position
            ORDER BY x.week_start, f.position""",
-        [codebook, *_langs(languages), outlet, outlet, story, story, start, start, end, end],
+        [codebook, *language_params, outlet, outlet, story, story, start, start, end, end],
     ).df()
 
 

@@ -284,9 +284,9 @@ def _extras(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _language_code(value: str, where: str) -> str:
     """``de``, ``de-AT``, ``German`` -> ``de``; ``?`` (too short to tell) stays."""
-    from framewatch.language import UNKNOWN, normalise
+    from framewatch.language_filter import picked_code
 
-    code = UNKNOWN if value.strip() == UNKNOWN else normalise(value)
+    code = picked_code(value)
     if code is None:
         raise ConfigError(f"{where}: {value!r} is not a language code like de or en")
     return code

@@ -263,7 +263,11 @@ def connect(
     if not snap.exists():
         require_store(p)
         raise StoreError(f"{p} is being written and has no snapshot yet; try again shortly")
-    con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
+
+    def on_snapshot() -> duckdb.DuckDBPyConnection:
+        return _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
+
+    con = on_snapshot()
     version = _current_version(con)
     if version < schema_version_known() and p.exists():
         # Written by an older framewatch: upgrade and publish once, or views that this
@@ -277,7 +281,7 @@ def connect(
             ) from None
         with store:
             store.publish_snapshot()
-        con = _sandboxed(snap) if sandbox else duckdb.connect(str(snap), read_only=True)
+        con = on_snapshot()
         version = _current_version(con)
     if version > schema_version_known():
         con.close()

@@ -33,7 +33,7 @@ from datetime import date
 from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.config import CompareSettings
-from framewatch.language import UNKNOWN
+from framewatch.language_filter import sql_condition
 
 
 @dataclass
@@ -82,12 +82,12 @@ def find_blind_spots(
     ``holding_only`` keeps those whose gap holds up against chance (see the module).
     """
     cfg = settings or CompareSettings()
-    languages = list(languages) if languages else None  # none picked: every language
+    in_languages, language_params = sql_condition("x.language", languages)
     rows = con.execute(
-        """WITH tagged AS (
+        f"""WITH tagged AS (
                SELECT x.story_id, x.day, x.outlet, oa.value FROM article_facts x
                JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-               WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?))),
+               WHERE {in_languages}),
            periodic AS (
                SELECT * FROM tagged WHERE story_id IS NOT NULL
                  AND (?::DATE IS NULL OR day >= ?::DATE) AND (?::DATE IS NULL OR day <= ?::DATE)),
@@ -117,7 +117,7 @@ def find_blind_spots(
                    FROM active a WHERE a.story_id = s.story_id) AS active
            FROM stories_in s JOIN stories st ON st.id = s.story_id
            ORDER BY s.n DESC, s.last_day DESC, s.story_id""",
-        [by, languages, languages, UNKNOWN, since, since, until, until, cfg.min_articles,
+        [by, *language_params, since, since, until, until, cfg.min_articles,
          cfg.window_days, cfg.window_days],
     ).fetchall()  # fmt: skip
     out: list[BlindSpot] = []

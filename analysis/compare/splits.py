@@ -32,7 +32,7 @@ from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_intervals
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
-from framewatch.language import UNKNOWN
+from framewatch.language_filter import sql_condition
 
 
 @dataclass
@@ -91,7 +91,6 @@ def find_splits(
     keeps to the articles in those languages (a desk comparing its own language's coverage).
     """
     cfg = settings or CompareSettings()
-    languages = list(languages) if languages else None  # none picked: every language
     frames = [
         r[0]
         for r in con.execute(
@@ -103,17 +102,18 @@ def find_splits(
             f"codebook {codebook!r} has not framed this store: add it to [analysis] codebooks"
             " and run `framewatch analyze` (`framewatch codebooks list` shows the codebooks)"
         )
+    in_languages, language_params = sql_condition("x.language", languages)
     rows = con.execute(
-        """SELECT x.story_id, oa.value, x.outlet, x.article_id, af.frame_id, af.share
+        f"""SELECT x.story_id, oa.value, x.outlet, x.article_id, af.frame_id, af.share
            FROM article_facts x
            JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
            JOIN article_frames af ON af.article_id = x.article_id AND af.codebook_id = ?
            WHERE x.story_id IS NOT NULL AND af.frame_id <> 'none' AND af.share > 0
              AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
              AND (?::BIGINT IS NULL OR x.story_id = ?::BIGINT)
-             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
+             AND {in_languages}
            ORDER BY x.story_id, x.outlet, x.article_id, af.frame_id""",
-        [by, codebook, since, since, until, until, story, story, languages, languages, UNKNOWN],
+        [by, codebook, since, since, until, until, story, story, *language_params],
     ).fetchall()
     index = {f: i for i, f in enumerate(frames)}
     # story -> (outlet, value) -> value, frame mass, articles. The unit that moves as one in
@@ -157,7 +157,6 @@ def add_evidence(con, splits: list[Split], by: str, codebook: str, since: date |
                  until: date | None = None, per_group: int = 2,
                  languages: list[str] | None = None) -> None:  # fmt: skip
     """Fill each split's evidence: per group, the strongest sentence of its top frames."""
-    languages = list(languages) if languages else None
     for s in splits:
         s.evidence = _evidence(con, s, by, codebook, since, until, per_group, languages)
 
@@ -208,21 +207,22 @@ def _evidence(
     con, s: Split, by, codebook, since, until, per_group, languages
 ) -> dict[str, list[Evidence]]:
     """Per group: the strongest sentence of each of its top frames."""
+    in_languages, language_params = sql_condition("x.language", languages)
     out: dict[str, list[Evidence]] = {}
     for value, shares in s.groups.items():
         top = sorted(shares, key=lambda f: (-shares[f], f))[:per_group]
         ev = []
         for frame in top:
             row = con.execute(
-                """SELECT e.sentence, x.outlet, e.score FROM frame_evidence e
+                f"""SELECT e.sentence, x.outlet, e.score FROM frame_evidence e
                    JOIN article_facts x ON x.article_id = e.article_id
                    JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
                    WHERE x.story_id = ? AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
                      AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
-                     AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(x.language, ?)))
+                     AND {in_languages}
                    ORDER BY e.score DESC, e.article_id, e.rank LIMIT 1""",
                 [by, s.story_id, value, codebook, frame, since, since, until, until,
-                 languages, languages, UNKNOWN],
+                 *language_params],
             ).fetchone()  # fmt: skip
             if row:
                 ev.append(Evidence(frame, row[0], row[1] or "", round(float(row[2]), 3)))

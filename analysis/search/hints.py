@@ -13,7 +13,7 @@ import difflib
 import re
 
 from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or
-from framewatch.language import UNKNOWN
+from framewatch.language_filter import known_languages
 from framewatch.outlets import known_outlets
 
 _LOWER_OPERATOR = re.compile(r"(?<![\w\"])(and|or|not)(?![\w\"])")
@@ -68,8 +68,7 @@ def _field_hints(con, fields: list[Field]) -> list[str]:
             if f.value.lower() not in {n.lower() for n in names}:
                 notes.append(_unknown(f"no outlet is named {f.value!r}", f.value, names))
         elif f.name == "lang":
-            held = [r[0] for r in con.execute(
-                "SELECT DISTINCT coalesce(language, ?) FROM articles", [UNKNOWN]).fetchall()]  # fmt: skip
+            held = known_languages(con)
             if f.value not in held:
                 notes.append(_unknown(f"no article is in language {f.value!r}", f.value, held))
         elif f.name not in ("story", "topic", "frame", "from", "to"):

@@ -24,7 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from framewatch.analysis.search.text import words
 from framewatch.errors import InputError
-from framewatch.language import UNKNOWN, normalise
+from framewatch.language_filter import picked_code
 
 FIELDS = {"outlet", "lang", "story", "topic", "frame", "from", "to"}
 ALIASES = {"language": "lang", "source": "outlet", "until": "to", "since": "from"}
@@ -130,10 +130,11 @@ class _Build(Transformer):
         value = _strip_quotes(value).strip()
         if not value:
             raise QueryError(f"{name}: needs a value")
-        if name == "lang" and value != UNKNOWN:  # lang:? : too short to tell
-            if not normalise(value):
+        if name == "lang":
+            code = picked_code(value)  # de-DE, DE, German: de, as stored; ?: too short to tell
+            if code is None:
                 raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
-            value = normalise(value)  # de-DE, DE: de, as stored
+            value = code
         if name in ("story", "topic") and not value.isdigit():
             raise QueryError(f"{name}: takes a number, got {value!r}")
         if name in ("from", "to"):

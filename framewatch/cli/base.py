@@ -180,14 +180,12 @@ def parse_languages(con, asked: list[str] | None) -> list[str] | None:
     """The --lang codes, checked against the store's languages (a typo is not 'no results')."""
     if not asked:
         return None
-    from framewatch.language import UNKNOWN, normalise
+    from framewatch.language_filter import known_languages, picked_code
 
-    held = [r[0] for r in con.execute(
-        "SELECT coalesce(language, ?) FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1", [UNKNOWN]
-    ).fetchall()]  # fmt: skip
+    held = known_languages(con)
     codes = []
     for a in asked:
-        code = UNKNOWN if a.strip() == UNKNOWN else normalise(a)
+        code = picked_code(a)
         if code is None:
             raise UsageError(f"--lang takes a language code like en or de, got {a!r}")
         if code not in held:
