@@ -75,8 +75,10 @@ def _apply(store, settings, article_id, url, attempts, text, extraction, page: P
             _note(store, article_id, f"page read on try {tries}; the feed's full text is longer")
             return "kept"
         digest = content_hash(ext.text)
-        other = store.execute(
-            "SELECT id FROM articles WHERE content_hash = ? AND id <> ?", [digest, article_id]
+        other = store.execute(  # the outlet already has this text under another URL
+            """SELECT o.id FROM articles o JOIN articles a ON a.id = ?
+               WHERE o.content_hash = ? AND o.id <> a.id AND o.source_id = a.source_id""",
+            [article_id, digest],
         ).fetchone()
         if other:
             _note(store, article_id, f"page read on try {tries}: same text as article {other[0]}")

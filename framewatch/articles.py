@@ -75,8 +75,10 @@ def insert_articles(
 ) -> tuple[list[tuple[dict, int]], list[tuple[dict, int]]]:
     """Insert rows not already stored; returns (row, new id) and (row, existing id) exact copies.
 
-    Call inside a transaction. A row whose canonical URL or content hash is already
-    stored (or earlier in the same batch) is not inserted again. An undated row is
+    Call inside a transaction. A row whose canonical URL is already stored, or whose
+    text its outlet already has (or earlier in the same batch), is not inserted again.
+    The same text from another outlet is stored: a wire story carried by two outlets is
+    both outlets' coverage (near-duplicate detection marks the later one as a copy). An undated row is
     dated by when framewatch first saw it, marked as inferred, so every path that
     stores articles (crawl, import, backfill) clusters it the same way. A row's
     ``language`` is what its source declared; the stored language is detected from the
@@ -87,12 +89,12 @@ def insert_articles(
     canons = [r["canonical_url"] for r in rows]
     hashes = [r["content_hash"] for r in rows]
     existing = store.execute(
-        """SELECT canonical_url, content_hash, id FROM articles
+        """SELECT canonical_url, source_id, content_hash, id FROM articles
            WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
         [canons, hashes],
     ).fetchall()
-    by_canon = {c: i for c, _, i in existing}
-    by_hash = {h: i for _, h, i in existing}
+    by_canon = {c: i for c, _, _, i in existing}
+    by_text = {(s, h): i for _, s, h, i in existing}
     new: list[tuple[dict, int]] = []
     copies: list[tuple[dict, int]] = []
     placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
@@ -104,8 +106,9 @@ def insert_articles(
     for r in rows:
         if r["canonical_url"] in by_canon:
             continue
-        if r["content_hash"] in by_hash:
-            copies.append((r, by_hash[r["content_hash"]]))
+        text_key = (r.get("source_id"), r["content_hash"])
+        if text_key in by_text:
+            copies.append((r, by_text[text_key]))
             continue
         detected = with_language(r)
         values = [detected.get(c) for c in ARTICLE_COLUMNS]
@@ -113,6 +116,6 @@ def insert_articles(
         if undated:
             values[ARTICLE_COLUMNS.index("published_at")] = now
         aid = store.execute(sql, [*values, now, undated]).fetchone()[0]
-        by_canon[r["canonical_url"]] = by_hash[r["content_hash"]] = aid
+        by_canon[r["canonical_url"]] = by_text[text_key] = aid
         new.append((r, aid))
     return new, copies

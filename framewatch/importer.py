@@ -6,6 +6,7 @@ Bad rows are reported with their line numbers; good rows still load.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -187,11 +188,18 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     return good, errors
 
 
+def unlinked_url(outlet: str, text_hash: str) -> str:
+    """The URL of a row that has none: one per outlet and text, so a wire story two
+    outlets carried is two articles, and importing the file again finds them stored."""
+    key = hashlib.sha256(f"{outlet}\n{text_hash}".encode()).hexdigest()
+    return f"urn:framewatch:import:{key[:24]}"
+
+
 def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]:
     """Store the good rows of a file; returns (new, already stored, errors, copy notes).
 
-    A row with the same title and text as a stored article (or an earlier row) under
-    another URL is not stored again, as the crawler does; each such row gets a note
+    A row with the same title and text as an article of its outlet (or an earlier row)
+    under another URL is not stored again, as the crawler does; each such row gets a note
     naming its line, its outlet and the article it copies, so no row vanishes unexplained.
     """
     from framewatch.articles import canonical_url, content_hash, insert_articles
@@ -206,7 +214,7 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]
             if name not in source_ids:
                 source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             h = content_hash(f"{a.title}\n{a.text}")
-            url = a.url or f"urn:framewatch:import:{h[:24]}"
+            url = a.url or unlinked_url(name, h)
             rows.append({
                 "source_id": source_ids[name], "url": url,
                 "canonical_url": canonical_url(url) if a.url else url,

@@ -103,6 +103,29 @@ def test_backfill_jsonl_gives_the_same_store_as_import_and_analyze(tmp_path):
     assert results(db) == got
 
 
+def test_a_wire_story_in_two_outlets_backfills_as_import_stores_it(tmp_path):
+    # One agency text run by two outlets is two articles (each outlet's coverage); the
+    # same outlet's repeat under a tracked URL is one. Backfill decides as import does.
+    a = load_corpus()[0]
+    wire = {"title": a.title, "text": "\n".join(a.paragraphs),
+            "published_at": a.published.isoformat() + "Z"}  # fmt: skip
+    rows = [{**wire, "source": "Herald", "url": "https://herald.example/wire"},
+            {**wire, "source": "Courier", "url": "https://courier.example/wire"},
+            {**wire, "source": "Courier", "url": "https://courier.example/wire-2"}]  # fmt: skip
+    expected = import_and_analyze(tmp_path, "ref", rows)
+    db = tmp_path / "bf.duckdb"
+    res = cli_backfill(db, str(write_jsonl(tmp_path / "archive.jsonl", rows)))
+    assert res.exit_code == 0, res.output
+    got = results(db)
+    assert [r[1] for r in got["articles"]] == [
+        "https://herald.example/wire",
+        "https://courier.example/wire",
+    ]
+    assert got["stories"][0][1:4] == (1, 1, 2)  # one text, counted once, two outlets
+    for key in expected:
+        assert got[key] == expected[key], key
+
+
 def write_warc(
     path: Path, pages: list[tuple[str, bytes]], corrupt_after: int | None = None
 ) -> Path:

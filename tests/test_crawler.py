@@ -411,6 +411,26 @@ def test_exact_copy_under_another_url_is_stored_once_and_logged(http_server, sto
     assert len(srv.hits("/partner/1")) == 1
 
 
+def test_a_wire_story_two_outlets_carry_is_stored_for_each(http_server, store, settings):
+    # The same agency text on two outlets' sites is both outlets' coverage: a blind-spot
+    # or outlet count must see the second outlet, not a duplicate dropped at the door.
+    srv = http_server
+    _serve_article(srv, "/herald/wire-1", "Wire copy")
+    _serve_article(srv, "/courier/wire-1", "Wire copy")
+    srv.routes["/herald.xml"] = Route(rss([("W", srv.url("/herald/wire-1"), "s")]))
+    srv.routes["/courier.xml"] = Route(rss([("W", srv.url("/courier/wire-1"), "s")]))
+    add_source(store, srv.url("/herald.xml"), name="Herald")
+    add_source(store, srv.url("/courier.xml"), name="Courier")
+    report = fetch_due(store, settings)
+    assert report.new_articles == 2
+    rows = store.execute(
+        """SELECT s.name, a.content_hash FROM articles a JOIN sources s ON s.id = a.source_id
+           ORDER BY 1"""
+    ).fetchall()
+    assert [r[0] for r in rows] == ["Courier", "Herald"] and rows[0][1] == rows[1][1]
+    assert store.execute("SELECT count(*) FROM crawl_log").fetchone()[0] == 0
+
+
 def test_rel_canonical_is_honoured(http_server, store, settings):
     srv = http_server
     _serve_article(srv, "/amp/story", "AMP story", canonical=srv.url("/story"))

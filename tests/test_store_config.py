@@ -64,6 +64,46 @@ def test_a_snapshot_of_an_older_framewatch_is_upgraded_before_it_is_read(tmp_pat
             con.close()
 
 
+def test_a_store_from_before_copies_per_outlet_keeps_its_articles_and_takes_wire_copies(
+    tmp_path,
+):
+    # Migration 017 rebuilds `articles` (a text was unique in the whole store; now per
+    # outlet): nothing stored before is lost, ids go on from where they were.
+    from framewatch.articles import content_hash, insert_articles
+    from framewatch.store import _migrations
+
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as old:
+        old.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMP NOT NULL)"
+        )
+        for version, name, sql in _migrations():
+            if version < 17:
+                old.execute(sql)
+                old.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+        old.execute(
+            "INSERT INTO sources (id, url, name) VALUES (1, 'import:A', 'A'), (2, 'import:B', 'B')"
+        )
+        old.execute(
+            "INSERT INTO articles (source_id, url, canonical_url, title, text, content_hash,"
+            " extraction, language) VALUES (1, 'u:1', 'u:1', 'T', 'wire text', ?, 'imported', 'en')",
+            [content_hash("wire text")],
+        )
+    row = {"url": "u:2", "canonical_url": "u:2", "title": "T", "text": "wire text",
+           "content_hash": content_hash("wire text"), "extraction": "imported",
+           "published_at": None, "language": "en"}  # fmt: skip
+    with open_store(db) as st:
+        assert st.execute("SELECT id, title, text FROM articles").fetchall() == [
+            (1, "T", "wire text")
+        ]
+        with st.transaction():
+            new, copies = insert_articles(st, [{**row, "source_id": 2}])
+            again, copy = insert_articles(st, [{**row, "url": "u:3", "canonical_url": "u:3",
+                                                "source_id": 1}])  # fmt: skip
+        assert [aid for _, aid in new] == [2] and again == [] and [a for _, a in copy] == [1]
+
+
 WRITER = """
 import sys
 from framewatch.store import open_store

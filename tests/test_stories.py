@@ -86,6 +86,24 @@ def test_story_ids_are_stable_as_articles_join_later(store, tmp_path):
     assert dict(store.execute("SELECT article_id, story_id FROM story_members").fetchall()) == after
 
 
+def test_an_exact_copy_from_another_outlet_is_its_coverage_counted_once(store, tmp_path):
+    # A wire story two outlets ran word for word: both outlets covered the story, the
+    # text counts once (a copy, as a near-identical one is), and importing again adds
+    # nothing. The same text twice from one outlet stays one article.
+    base = load_corpus()[0]
+    wire = {"title": base.title, "text": base.text, "published_at": base.published.isoformat()}
+    rows = [{**wire, "source": "Herald"}, {**wire, "source": "Courier"},
+            {**wire, "source": "Courier", "url": "https://courier.example/again"}]  # fmt: skip
+    new, known, errors, notes = _import(store, tmp_path, rows)
+    assert (new, known, errors) == (2, 1, [])
+    assert len(notes) == 1 and "(Courier): same title and text as article" in notes[0]
+    _analyze(store)
+    size, copies, outlets = store.execute("SELECT size, copies, outlets FROM stories").fetchone()
+    assert (size, copies, outlets) == (1, 1, 2)
+    assert store.execute("SELECT min(similarity) FROM article_duplicates").fetchone()[0] > 0.99
+    assert _import(store, tmp_path, rows)[:3] == (0, 3, [])
+
+
 def test_near_duplicate_copies_count_once_but_stay_visible(store, tmp_path):
     base = load_corpus()[0]
     copy_text = base.text.replace("on Monday", "on Monday morning")
@@ -165,18 +183,22 @@ def test_import_reports_bad_rows_by_line_and_keeps_good_ones(tmp_path, monkeypat
         "{not json\n"
         '{"title": "", "text": ""}\n'
         '{"title": "Bad date", "text": "x", "published_at": "yesterday-ish"}\n'
-        '{"title": "Good two", "text": "Another fine article.", "published_at": "2026-11-10T08:00:00Z"}\n'
+        '{"title": "Good two", "text": "Another fine article.", "source": "Partner Daily",'
+        ' "published_at": "2026-11-10T08:00:00Z"}\n'
         '{"title": "Good two", "text": "Another fine article.", "source": "Partner Daily",'
         ' "url": "https://partner.example/2"}\n'
+        '{"title": "Good two", "text": "Another fine article.", "source": "Other Daily"}\n'
     )
     result = CliRunner().invoke(app, ["import", str(f)])
     assert result.exit_code == 3
-    assert "imported 2 new articles (1 already stored)" in result.output
-    # The copy under another outlet and URL is named, not dropped silently.
+    assert "imported 3 new articles (1 already stored)" in result.output
+    # The outlet's own copy under another URL is named, not dropped silently; the same
+    # text from another outlet (line 7) is that outlet's article.
     assert (
         "line 6 (Partner Daily): same title and text as article 2, not stored again"
         in result.output
     )
+    assert "line 7" not in result.output
     for line in (
         "line 2: not valid JSON",
         "line 3: needs a title or a text",
@@ -184,7 +206,7 @@ def test_import_reports_bad_rows_by_line_and_keeps_good_ones(tmp_path, monkeypat
     ):
         assert line in result.output
     again = CliRunner().invoke(app, ["import", str(f)])
-    assert "imported 0 new articles (3 already stored)" in again.output
+    assert "imported 0 new articles (4 already stored)" in again.output
 
 
 def test_import_csv_and_parquet(store, tmp_path):

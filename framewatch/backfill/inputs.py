@@ -1,8 +1,8 @@
 """Backfill input: files and globs of JSONL, CSV, Parquet (as ``import`` reads them) and WARC.
 
-Yields one record per article candidate, in input order, already free of repeats by
-canonical URL and (for rows, whose text is known here) by content hash. Problems are
-yielded too, by position, so one bad row or record never stops the rest.
+Yields one record per article candidate, in input order; ``plan`` drops repeats by
+canonical URL and (for rows, whose text is known here) by outlet and content hash.
+Problems are yielded too, by position, so one bad row or record never stops the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from framewatch.articles import canonical_url, content_hash
-from framewatch.importer import FORMATS, read_records, validate
+from framewatch.importer import FORMATS, read_records, unlinked_url, validate
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -66,7 +66,7 @@ def records(path: Path) -> Iterator[dict | str]:
     for a in sorted(good, key=lambda a: a.line):
         # exactly as `import` builds its rows, so ids, URLs and fingerprints agree
         h = content_hash(f"{a.title}\n{a.text}")
-        url = a.url or f"urn:framewatch:import:{h[:24]}"
+        url = a.url or unlinked_url(a.source or path.stem, h)
         yield {
             "position": f"{path.name} line {a.line}", "kind": "row",
             "source": a.source or path.stem, "site_url": None, "url": url,
@@ -74,3 +74,8 @@ def records(path: Path) -> Iterator[dict | str]:
             "text": a.text, "published_at": a.published_at, "language": a.language,
             "content_hash": h, "html": None,
         }  # fmt: skip
+
+
+def source_key(name: str, site_url: str | None) -> str:
+    """The ``sources.url`` a backfilled row's outlet is stored under."""
+    return f"warc:{name}" if site_url else f"import:{name}"

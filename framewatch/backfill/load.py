@@ -17,6 +17,7 @@ from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.framing.stage import FramingJob
 from framewatch.articles import insert_articles
+from framewatch.backfill.inputs import source_key
 from framewatch.backfill.worker import framing_from_json
 from framewatch.sources import add_source
 from framewatch.store import Store
@@ -34,19 +35,15 @@ class LoadCounts:
 class Loader:
     def __init__(self, store: Store, model: str, jobs: list[FramingJob]):
         self.store, self.model, self.jobs = store, model, jobs
-        self.sources: dict[tuple[str, str], int] = {}
+        self.sources: dict[str, int] = {}
         self.counts = LoadCounts()
 
     def _source(self, name: str, site_url: str | None) -> int:
-        key = ("warc" if site_url else "import", name)
+        key = source_key(name, site_url)
         if key not in self.sources:
-            if site_url:  # a site read from an archive
-                sid = add_source(
-                    self.store, f"warc:{name}", name=name, site_url=site_url, origin="import"
-                )
-            else:  # the same source `import` would make
-                sid = add_source(self.store, f"import:{name}", name=name, origin="import")
-            self.sources[key] = sid
+            # a site read from an archive, or the same source `import` would make
+            self.sources[key] = add_source(self.store, key, name=name, site_url=site_url,
+                                           origin="import")  # fmt: skip
         return self.sources[key]
 
     def load(self, table: pa.Table) -> None:

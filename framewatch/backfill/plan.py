@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framewatch.backfill.inputs import expand, records
+from framewatch.backfill.inputs import expand, records, source_key
 from framewatch.store import Store
 
 IN_SCHEMA = pa.schema([
@@ -103,29 +103,34 @@ def _write(plan: Plan, rows: list[dict]) -> None:
 
 
 def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[dict]]:
-    """Chunks of new candidates: nothing the store has, nothing seen earlier in the input."""
+    """Chunks of new candidates: nothing the store has, nothing seen earlier in the input.
+
+    A text is known per outlet (the source's key, as ``load`` makes it): the same text
+    from another outlet is that outlet's coverage, stored as ``insert_articles`` does."""
     seen_urls: set[str] = set()
-    seen_hashes: set[str] = set()
+    seen_texts: set[tuple[str, str]] = set()
     chunk: list[dict] = []
 
     def flush() -> list[dict]:
         canons = [r["canonical_url"] for r in chunk]
         hashes = [r["content_hash"] for r in chunk if r["content_hash"]]
         stored = store.execute(
-            """SELECT canonical_url, content_hash FROM articles
-               WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
+            """SELECT a.canonical_url, s.url, a.content_hash
+               FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+               WHERE a.canonical_url IN (SELECT unnest(?)) OR a.content_hash IN (SELECT unnest(?))""",
             [canons, hashes],
         ).fetchall()
-        seen_urls.update(c for c, _ in stored)
-        seen_hashes.update(h for _, h in stored)
+        seen_urls.update(c for c, _, _ in stored)
+        seen_texts.update((k, h) for _, k, h in stored if k)
         fresh = []
         for r in chunk:
-            if r["canonical_url"] in seen_urls or (r["content_hash"] in seen_hashes):
+            text_key = (source_key(r["source"], r["site_url"]), r["content_hash"])
+            if r["canonical_url"] in seen_urls or text_key in seen_texts:
                 plan.known += 1
                 continue
             seen_urls.add(r["canonical_url"])
             if r["content_hash"]:
-                seen_hashes.add(r["content_hash"])
+                seen_texts.add(text_key)
             fresh.append(r)
         chunk.clear()
         return fresh
