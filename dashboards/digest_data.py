@@ -121,18 +121,11 @@ def build_digest(
     items = [_story(con, codebook, labels, *r) for r in rows]
     d.stories = items[:top]
     d.new_stories = [s for s in items if s.is_new]
+    prev_week = (start - timedelta(days=7)).strftime("%G-W%V")
     d.shifts = [
         (label or f"story {sid}", labels.get(fid, fid), prev, cur)
-        for sid, label, fid, prev, cur in con.execute(
-            """SELECT fs.story_id, s.label, fs.frame_id, fs.previous_share, fs.share
-               FROM framing_shifts fs JOIN stories s ON s.id = fs.story_id
-               WHERE fs.week = ? AND fs.codebook_id = ? AND fs.rank = 1
-                 AND fs.story_id IN (SELECT story_id FROM wk)
-               ORDER BY abs(fs.change) DESC LIMIT ?""",
-            [week, codebook, top],
-        ).fetchall()
+        for sid, label, fid, prev, cur in _shifts(con, codebook, week, prev_week, top, d.languages)
     ]
-    prev_week = (start - timedelta(days=7)).strftime("%G-W%V")
     d.frame_moves = [
         (labels.get(fid, fid), before or 0.0, after or 0.0)
         for fid, before, after in con.execute(
@@ -175,11 +168,46 @@ def build_digest(
         )
     if d.languages:
         notes.append(
-            f"Blind spots and splits compare the articles in {', '.join(d.languages)} only; "
-            "watches count every language."
+            f"Blind spots, splits and framing shifts compare the articles in "
+            f"{', '.join(d.languages)} only; watches count every language."
         )
     d.comparison.note = " ".join(notes)
     return d
+
+
+def _shifts(con, codebook: str, week: str, prev_week: str, top: int, languages: list[str]):
+    """Each digest story's largest frame move against last week, biggest first.
+
+    What ``framing_shifts`` holds, over the desk's languages only: a German desk reads how
+    the German coverage moved, not a move made by articles it does not get."""
+    if not languages:
+        return con.execute(
+            """SELECT fs.story_id, s.label, fs.frame_id, fs.previous_share, fs.share
+               FROM framing_shifts fs JOIN stories s ON s.id = fs.story_id
+               WHERE fs.week = ? AND fs.codebook_id = ? AND fs.rank = 1
+                 AND fs.story_id IN (SELECT story_id FROM wk)
+               ORDER BY abs(fs.change) DESC, fs.story_id LIMIT ?""",
+            [week, codebook, top],
+        ).fetchall()
+    in_languages, language_params = sql_condition("x.language", languages)
+    return con.execute(
+        f"""WITH weekly AS (
+               SELECT x.story_id, af.frame_id,
+                      avg(af.share) FILTER (WHERE x.iso_week = ?) AS share,
+                      avg(af.share) FILTER (WHERE x.iso_week = ?) AS previous_share
+               FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+               WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
+                 AND x.story_id IN (SELECT story_id FROM wk) AND {in_languages}
+               GROUP BY ALL),
+           ranked AS (
+               SELECT *, row_number() OVER (PARTITION BY story_id
+                                            ORDER BY abs(share - previous_share) DESC, frame_id) AS rank
+               FROM weekly WHERE share IS NOT NULL AND previous_share IS NOT NULL)
+           SELECT r.story_id, s.label, r.frame_id, r.previous_share, r.share
+           FROM ranked r JOIN stories s ON s.id = r.story_id WHERE r.rank = 1
+           ORDER BY abs(r.share - r.previous_share) DESC, r.story_id LIMIT ?""",
+        [week, prev_week, codebook, week, prev_week, *language_params, top],
+    ).fetchall()
 
 
 STOPPED_AFTER = 3  # failed polls in a row before a feed counts as stopped

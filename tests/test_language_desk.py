@@ -90,7 +90,7 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     assert "14 articles framed" in everything and "Rail fares rise" in everything
     assert "6 articles framed" in german_digest and "Articles in de only" in german_digest
     assert "Rail fares rise" not in german_digest and "Hafenstreik" in german_digest
-    assert "Blind spots and splits compare the articles in de only" in german_digest
+    assert "Blind spots, splits and framing shifts compare the articles in de only" in german_digest
     sending = fw("digest", "--send", "--lang", "de", db=db)
     assert sending.exit_code == 2 and "set in the config" in sending.output
     bad_cfg = tmp_path / "bad.toml"
@@ -153,3 +153,28 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
         assert list(trend.columns) == ["Economic cost", "Opportunity", "Threat"]
     finally:
         del os.environ["FRAMEWATCH_DB"]
+
+
+def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
+    # Over all languages the story moved to regulation (its English coverage); the German
+    # coverage moved away from economic cost. The German desk reads the German move.
+    n = Newsroom(tmp_path / "shifts.duckdb")
+    for day, en, de in [
+        ("2026-11-03", {"regulation": 0.2, "threat": 0.8}, {"economic_cost": 0.9, "threat": 0.1}),
+        ("2026-11-10", {"regulation": 0.9, "threat": 0.1}, {"economic_cost": 0.3, "threat": 0.7}),
+    ]:
+        n.article("Left One", 7, day, f"Port deal ({day})", en, language="en")
+        n.article("Right One", 7, day, f"Hafenvertrag ({day})", de, language="de")
+    db = n.close()
+
+    def shifts(*lang) -> str:
+        page = tmp_path / "digest.html"
+        r = fw("digest", "--preview", str(page), "--week", "2026-W46", "--codebook", CB, *lang,
+               db=db)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        html = page.read_text(encoding="utf-8")
+        return html[html.index("Framing shifts against last week") :]
+
+    assert "Regulation and control 20% → 90%" in shifts()
+    german = shifts("--lang", "de")
+    assert "Economic cost 90% → 30%" in german and "Regulation" not in german.split("</ul>")[0]
