@@ -56,8 +56,8 @@ def build_comparison(
         c.splits += [(attr, s) for s in held]
     c.blind_spots = sorted(c.blind_spots, key=lambda x: (-x[1].articles, x[1].story_id, x[0]))[:top]
     c.splits = sorted(c.splits, key=lambda x: (-x[1].divergence_shrunk, x[1].story_id, x[0]))[:top]
-    c.watches = week_reports(con, week_start, cfg)
-    c.watch_attention = week_attention(con, week_start)
+    c.watches = week_reports(con, week_start, cfg, languages)
+    c.watch_attention = week_attention(con, week_start, languages=languages)
     return c
 
 

@@ -168,8 +168,8 @@ def build_digest(
         )
     if d.languages:
         notes.append(
-            f"Blind spots, splits and framing shifts compare the articles in "
-            f"{', '.join(d.languages)} only; watches count every language."
+            f"Blind spots, splits, framing shifts and watches compare the articles in "
+            f"{', '.join(d.languages)} only."
         )
     d.comparison.note = " ".join(notes)
     return d

@@ -90,7 +90,9 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     assert "14 articles framed" in everything and "Rail fares rise" in everything
     assert "6 articles framed" in german_digest and "Articles in de only" in german_digest
     assert "Rail fares rise" not in german_digest and "Hafenstreik" in german_digest
-    assert "Blind spots, splits and framing shifts compare the articles in de only" in german_digest
+    assert "Blind spots, splits, framing shifts and watches compare the articles in de only" in (
+        german_digest
+    )
     sending = fw("digest", "--send", "--lang", "de", db=db)
     assert sending.exit_code == 2 and "set in the config" in sending.output
     bad_cfg = tmp_path / "bad.toml"
@@ -165,6 +167,8 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
     ]:
         n.article("Left One", 7, day, f"Port deal ({day})", en, language="en")
         n.article("Right One", 7, day, f"Hafenvertrag ({day})", de, language="de")
+    for i in range(2):  # English news of another kind in the second week
+        n.article("Left One", 8, "2026-11-11", f"Rail fares rise ({i})", language="en")
     db = n.close()
 
     def shifts(*lang) -> str:
@@ -178,3 +182,23 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
     assert "Regulation and control 20% → 90%" in shifts()
     german = shifts("--lang", "de")
     assert "Economic cost 90% → 30%" in german and "Regulation" not in german.split("</ul>")[0]
+    # A watch in the desk's digest counts the desk's languages: the German coverage of the
+    # port kept all of the German news (1 of 1 both weeks); over every language its share
+    # fell from 2 of 2 to 2 of 4.
+    from datetime import date
+
+    from framewatch.analysis.compare.watches import week_attention, week_reports
+    from framewatch.config import CompareSettings
+
+    assert fw("watch", "add", "port", "Hafenvertrag OR port", db=db).exit_code == 0
+    with duckdb.connect(str(db) + ".snapshot", read_only=True) as con:
+        week = date(2026, 11, 9)
+        (every,) = week_attention(con, week)
+        (german,) = week_attention(con, week, languages=["de"])
+        reports = {lang: week_reports(con, date(2026, 11, 2), CompareSettings(),
+                                      [lang] if lang else None) for lang in ("", "de")}  # fmt: skip
+    assert (every.articles, every.total, every.articles_before, every.total_before) == (2, 4, 2, 2)
+    assert (german.articles, german.total, german.articles_before, german.total_before) == (
+        1, 1, 1, 1)  # fmt: skip
+    assert [r.detail for r in reports[""]] == ["2 matching article(s)"]
+    assert [r.detail for r in reports["de"]] == ["1 matching article(s)"]

@@ -28,6 +28,7 @@ from framewatch.analysis.search.parser import parse
 from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
+from framewatch.language_filter import sql_condition
 from framewatch.outlets import require_attribute
 from framewatch.store import Store, utcnow
 
@@ -174,10 +175,14 @@ def remove_watch(store: Store, key: str) -> Watch:
     raise WatchError(f"no watch {key!r}")
 
 
-def _conditions(w: Watch) -> tuple[list[str], list]:
-    """SQL (over article_facts ``x``) for a watch's group and frame."""
+def _conditions(w: Watch, languages: list[str] | None = None) -> tuple[list[str], list]:
+    """SQL (over article_facts ``x``) for a watch's group and frame (and a desk's languages)."""
     sql: list[str] = []
     params: list = []
+    if languages:
+        in_languages, language_params = sql_condition("x.language", languages)
+        sql.append(f"AND {in_languages}")
+        params += language_params
     if w.attribute:
         sql.append(
             "AND x.article_id IN (SELECT article_id FROM article_attributes WHERE attribute = ? AND value = ?)"
@@ -199,16 +204,17 @@ def _query_ids(con, w: Watch, embed: Embed | None, model: str | None, catch_up: 
 
 def matching_stories(
     con, w: Watch, until: date | None = None, *, embed: Embed | None = None,
-    model: str | None = None, catch_up: bool = True,
+    model: str | None = None, catch_up: bool = True, languages: list[str] | None = None,
 ) -> dict[int, tuple[str, date, int]]:  # fmt: skip
-    """story id -> (headline, day of its first matching article, matching articles)."""
+    """story id -> (headline, day of its first matching article, matching articles);
+    ``languages``: the matching articles in those languages only."""
     sql = [
         """SELECT x.story_id, any_value(coalesce(s.headline, '')), min(x.day), count(*)
            FROM article_facts x JOIN stories s ON s.id = x.story_id
            WHERE (?::DATE IS NULL OR x.day <= ?::DATE)"""
     ]
     params: list = [until, until]
-    more, more_params = _conditions(w)
+    more, more_params = _conditions(w, languages)
     ids = _query_ids(con, w, embed, model, catch_up)
     tail = " ".join(sql + more) + " GROUP BY x.story_id ORDER BY x.story_id"
     if ids is None:
@@ -223,24 +229,28 @@ def matching_stories(
 
 
 def week_attention(
-    con, week_start: date, *, embed: Embed | None = None, model: str | None = None
-) -> list[WatchAttention]:
+    con, week_start: date, *, embed: Embed | None = None, model: str | None = None,
+    languages: list[str] | None = None,
+) -> list[WatchAttention]:  # fmt: skip
     """Each watch's matches in the week starting ``week_start`` and in the week before.
 
     Watches with no match in either week are left out: the digest reports changes.
+    ``languages`` (a desk's): matches and the week's articles in those languages only.
     """
     out = []
+    in_languages, language_params = sql_condition("x.language", languages)
     for w in list_watches(con):
         more, more_params = _conditions(w)
         ids = _query_ids(con, w, embed, model)
-        sql = """SELECT
-                    count(*) FILTER (WHERE x.week_start = ?::DATE AND {hit}),
+        sql = f"""SELECT
+                    count(*) FILTER (WHERE x.week_start = ?::DATE AND {{hit}}),
                     count(*) FILTER (WHERE x.week_start = ?::DATE),
-                    count(*) FILTER (WHERE x.week_start = ?::DATE - 7 AND {hit}),
+                    count(*) FILTER (WHERE x.week_start = ?::DATE - 7 AND {{hit}}),
                     count(*) FILTER (WHERE x.week_start = ?::DATE - 7)
-                  FROM article_facts x"""
+                  FROM article_facts x WHERE {in_languages}"""
         cond = " AND ".join(["TRUE", *(c.removeprefix("AND ") for c in more)])
-        params = [week_start, *more_params, week_start, week_start, *more_params, week_start]
+        params = [week_start, *more_params, week_start, week_start, *more_params, week_start,
+                  *language_params]  # fmt: skip
         if ids is None:
             row = con.execute(sql.format(hit=cond), params).fetchall()[0]
         else:
@@ -255,14 +265,15 @@ def week_attention(
     return out
 
 
-def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None):
+def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None,
+           languages: list[str] | None = None):  # fmt: skip
     from framewatch.analysis.compare.splits import find_splits
 
     if not w.split_by:
         return None
     found = find_splits(
         con, w.split_by, w.codebook_id or "geopolitics-tech", cfg, until=until, story=story_id,
-        evidence_per_group=0, holding_only=True,
+        evidence_per_group=0, holding_only=True, languages=languages,
     )  # fmt: skip
     return found[0] if found and found[0].divergence >= cfg.split_threshold else None
 
@@ -306,15 +317,19 @@ def check_watches(
     return reports
 
 
-def week_reports(con, week_start: date, cfg: CompareSettings) -> list[Report]:
-    """What the digest of the week starting ``week_start`` reports (new that week only)."""
+def week_reports(
+    con, week_start: date, cfg: CompareSettings, languages: list[str] | None = None
+) -> list[Report]:
+    """What the digest of the week starting ``week_start`` reports (new that week only);
+    ``languages`` (a desk's): matches and splits among the articles in those languages."""
     end, before = week_start + timedelta(days=6), week_start - timedelta(days=1)
     reports: list[Report] = []
     for w in list_watches(con):
-        for sid, (headline, day, n) in matching_stories(con, w, until=end).items():
+        found = matching_stories(con, w, until=end, languages=languages)
+        for sid, (headline, day, n) in found.items():
             if week_start <= day <= end:
                 reports.append(Report(w.name, "match", sid, headline, f"{n} matching article(s)"))
-            now = _split(con, w, sid, cfg, end)
-            if now is not None and _split(con, w, sid, cfg, before) is None:
+            now = _split(con, w, sid, cfg, end, languages)
+            if now is not None and _split(con, w, sid, cfg, before, languages) is None:
                 reports.append(Report(w.name, "split", sid, headline, _split_detail(now)))
     return reports
