@@ -76,8 +76,10 @@ def _apply(store, settings, article_id, url, attempts, text, extraction, page: P
             return "kept"
         digest = content_hash(ext.text)
         other = store.execute(  # the outlet already has this text under another URL
-            """SELECT o.id FROM articles o JOIN articles a ON a.id = ?
-               WHERE o.content_hash = ? AND o.id <> a.id AND o.source_id = a.source_id""",
+            """SELECT o.id FROM articles o JOIN sources os ON os.id = o.source_id,
+                      articles a JOIN sources s ON s.id = a.source_id
+               WHERE a.id = ? AND o.content_hash = ? AND o.id <> a.id AND os.name = s.name
+               ORDER BY o.id LIMIT 1""",
             [article_id, digest],
         ).fetchone()
         if other:

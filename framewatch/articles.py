@@ -76,7 +76,8 @@ def insert_articles(
     """Insert rows not already stored; returns (row, new id) and (row, existing id) exact copies.
 
     Call inside a transaction. A row whose canonical URL is already stored, or whose
-    text its outlet already has (or earlier in the same batch), is not inserted again.
+    text its outlet (a source name) already has, or an earlier row of the batch, is not
+    inserted again.
     The same text from another outlet is stored: a wire story carried by two outlets is
     both outlets' coverage (near-duplicate detection marks the later one as a copy). An undated row is
     dated by when framewatch first saw it, marked as inferred, so every path that
@@ -89,12 +90,22 @@ def insert_articles(
     canons = [r["canonical_url"] for r in rows]
     hashes = [r["content_hash"] for r in rows]
     existing = store.execute(
-        """SELECT canonical_url, source_id, content_hash, id FROM articles
-           WHERE canonical_url IN (SELECT unnest(?)) OR content_hash IN (SELECT unnest(?))""",
+        """SELECT a.canonical_url, s.name, a.content_hash, a.id
+           FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+           WHERE a.canonical_url IN (SELECT unnest(?)) OR a.content_hash IN (SELECT unnest(?))
+           ORDER BY a.id""",
         [canons, hashes],
     ).fetchall()
     by_canon = {c: i for c, _, _, i in existing}
-    by_text = {(s, h): i for _, s, h, i in existing}
+    by_text: dict[tuple, int] = {}
+    for _, outlet, h, i in existing:
+        by_text.setdefault((outlet, h), i)
+    # An outlet is a name: its World and Politics feeds listing one article under two
+    # URLs are one outlet's repeat, not two outlets' coverage.
+    outlet_of = dict(store.execute(
+        "SELECT id, name FROM sources WHERE id IN (SELECT unnest(?))",
+        [sorted({r["source_id"] for r in rows if r.get("source_id") is not None})],
+    ).fetchall())  # fmt: skip
     new: list[tuple[dict, int]] = []
     copies: list[tuple[dict, int]] = []
     placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
@@ -106,7 +117,7 @@ def insert_articles(
     for r in rows:
         if r["canonical_url"] in by_canon:
             continue
-        text_key = (r.get("source_id"), r["content_hash"])
+        text_key = (outlet_of.get(r.get("source_id")), r["content_hash"])
         if text_key in by_text:
             copies.append((r, by_text[text_key]))
             continue

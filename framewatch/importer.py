@@ -188,11 +188,14 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     return good, errors
 
 
+URN = "urn:framewatch:import:"
+
+
 def unlinked_url(outlet: str, text_hash: str) -> str:
     """The URL of a row that has none: one per outlet and text, so a wire story two
     outlets carried is two articles, and importing the file again finds them stored."""
     key = hashlib.sha256(f"{outlet}\n{text_hash}".encode()).hexdigest()
-    return f"urn:framewatch:import:{key[:24]}"
+    return f"{URN}{key[:24]}"
 
 
 def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]:
@@ -225,6 +228,13 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]
             })  # fmt: skip
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
         new, copies = insert_articles(store, rows)
+    # A row without a URL whose outlet has its text, also without a URL, is that row
+    # imported before (under an older framewatch's URL for it): known, not a copy.
+    unlinked = {i for (i,) in store.execute(
+        f"SELECT id FROM articles WHERE id IN (SELECT unnest(?)) AND canonical_url LIKE '{URN}%'",
+        [[o for _, o in copies]],
+    ).fetchall()} if copies else set()  # fmt: skip
+    copies = [(r, o) for r, o in copies if not (r["url"].startswith(URN) and o in unlinked)]
     notes = [
         f"{r['extraction_note']} ({r['site_name'] or path.stem}): same title and text as "
         f"article {original}, not stored again"

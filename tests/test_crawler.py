@@ -419,8 +419,14 @@ def test_a_wire_story_two_outlets_carry_is_stored_for_each(http_server, store, s
     _serve_article(srv, "/courier/wire-1", "Wire copy")
     srv.routes["/herald.xml"] = Route(rss([("W", srv.url("/herald/wire-1"), "s")]))
     srv.routes["/courier.xml"] = Route(rss([("W", srv.url("/courier/wire-1"), "s")]))
+    # the Herald's politics feed links the same text under another URL: the Herald's repeat
+    _serve_article(srv, "/herald/politics/wire-1", "Wire copy")
+    srv.routes["/herald-politics.xml"] = Route(
+        rss([("W", srv.url("/herald/politics/wire-1"), "s")])
+    )
     add_source(store, srv.url("/herald.xml"), name="Herald")
     add_source(store, srv.url("/courier.xml"), name="Courier")
+    add_source(store, srv.url("/herald-politics.xml"), name="Herald")
     report = fetch_due(store, settings)
     assert report.new_articles == 2
     rows = store.execute(
@@ -428,7 +434,8 @@ def test_a_wire_story_two_outlets_carry_is_stored_for_each(http_server, store, s
            ORDER BY 1"""
     ).fetchall()
     assert [r[0] for r in rows] == ["Courier", "Herald"] and rows[0][1] == rows[1][1]
-    assert store.execute("SELECT count(*) FROM crawl_log").fetchone()[0] == 0
+    logged = store.execute("SELECT url, outcome FROM crawl_log").fetchall()
+    assert logged == [(srv.url("/herald/politics/wire-1"), "exact_duplicate")]
 
 
 def test_rel_canonical_is_honoured(http_server, store, settings):

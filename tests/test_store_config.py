@@ -90,18 +90,40 @@ def test_a_store_from_before_copies_per_outlet_keeps_its_articles_and_takes_wire
             " extraction, language) VALUES (1, 'u:1', 'u:1', 'T', 'wire text', ?, 'imported', 'en')",
             [content_hash("wire text")],
         )
+        # a row imported without a URL, as the framewatch before named it
+        h = content_hash("Row\nrow text")
+        urn = f"urn:framewatch:import:{h[:24]}"
+        old.execute(
+            "INSERT INTO articles (source_id, url, canonical_url, title, text, content_hash,"
+            " extraction) VALUES (1, ?, ?, 'Row', 'row text', ?, 'imported')",
+            [urn, urn, h],
+        )
+        # B's copy of A's text was logged and never fetched; A's own repeat too
+        old.execute(
+            "INSERT INTO crawl_log (url, source_id, outcome, article_id) VALUES"
+            " ('https://b.example/wire', 2, 'exact_duplicate', 1),"
+            " ('https://a.example/wire-again', 1, 'exact_duplicate', 1)"
+        )
     row = {"url": "u:2", "canonical_url": "u:2", "title": "T", "text": "wire text",
            "content_hash": content_hash("wire text"), "extraction": "imported",
            "published_at": None, "language": "en"}  # fmt: skip
     with open_store(db) as st:
-        assert st.execute("SELECT id, title, text FROM articles").fetchall() == [
-            (1, "T", "wire text")
+        assert st.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall() == [
+            (1, "T", "wire text"), (2, "Row", "row text")]  # fmt: skip
+        # B's copy is fetched at the next poll; A's repeat stays logged
+        assert st.execute("SELECT url FROM crawl_log").fetchall() == [
+            ("https://a.example/wire-again",)
         ]
+        from framewatch.importer import import_file
+
+        f = tmp_path / "rows.jsonl"
+        f.write_text('{"title": "Row", "text": "row text", "source": "A"}\n')
+        assert import_file(st, f) == (0, 1, [], [])  # the same row, not a copy to report
         with st.transaction():
             new, copies = insert_articles(st, [{**row, "source_id": 2}])
             again, copy = insert_articles(st, [{**row, "url": "u:3", "canonical_url": "u:3",
                                                 "source_id": 1}])  # fmt: skip
-        assert [aid for _, aid in new] == [2] and again == [] and [a for _, a in copy] == [1]
+        assert [aid for _, aid in new] == [3] and again == [] and [a for _, a in copy] == [1]
 
 
 WRITER = """

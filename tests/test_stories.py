@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import duckdb
 import pytest
@@ -90,18 +91,24 @@ def test_an_exact_copy_from_another_outlet_is_its_coverage_counted_once(store, t
     # A wire story two outlets ran word for word: both outlets covered the story, the
     # text counts once (a copy, as a near-identical one is), and importing again adds
     # nothing. The same text twice from one outlet stays one article.
+    # The Gazette ran it 12 days later, after the story's window closed: still a copy in
+    # the same story, not a story of its own counted a second time.
     base = load_corpus()[0]
     wire = {"title": base.title, "text": base.text, "published_at": base.published.isoformat()}
+    late = (base.published + timedelta(days=12)).isoformat()
     rows = [{**wire, "source": "Herald"}, {**wire, "source": "Courier"},
-            {**wire, "source": "Courier", "url": "https://courier.example/again"}]  # fmt: skip
+            {**wire, "source": "Courier", "url": "https://courier.example/again"},
+            {**wire, "source": "Gazette", "published_at": late}]  # fmt: skip
     new, known, errors, notes = _import(store, tmp_path, rows)
-    assert (new, known, errors) == (2, 1, [])
+    assert (new, known, errors) == (3, 1, [])
     assert len(notes) == 1 and "(Courier): same title and text as article" in notes[0]
     _analyze(store)
-    size, copies, outlets = store.execute("SELECT size, copies, outlets FROM stories").fetchone()
-    assert (size, copies, outlets) == (1, 1, 2)
-    assert store.execute("SELECT min(similarity) FROM article_duplicates").fetchone()[0] > 0.99
-    assert _import(store, tmp_path, rows)[:3] == (0, 3, [])
+    rows_s = store.execute("SELECT size, copies, outlets FROM stories").fetchall()
+    assert rows_s == [(1, 2, 3)]
+    kinds = store.execute("SELECT kind, similarity FROM article_duplicates").fetchall()
+    assert kinds == [("exact", 1.0), ("exact", 1.0)]
+    assert store.execute("SELECT count(*) FROM article_facts").fetchone()[0] == 1
+    assert _import(store, tmp_path, rows)[:3] == (0, 4, [])
 
 
 def test_near_duplicate_copies_count_once_but_stay_visible(store, tmp_path):

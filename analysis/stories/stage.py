@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
-from framewatch.analysis.stories.clustering import ClusterParams, OnlineClusterer
+from framewatch.analysis.stories.clustering import Assignment, ClusterParams, OnlineClusterer
 from framewatch.analysis.stories.counts import update_counts
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
@@ -107,7 +107,18 @@ def assign_stories(
                 store, clusterer, model, times[0] - timedelta(days=settings.story_window_days)
             )
             loaded = True
-        results = [clusterer.add(aid, v, t) for aid, v, t in zip(ids, vecs, times, strict=True)]
+        originals, copied_into = exact_originals(store, ids)
+        position = {aid: i for i, aid in enumerate(ids)}
+        results: list[Assignment] = []
+        for aid, v, t in zip(ids, vecs, times, strict=True):
+            if aid in originals:  # another outlet ran this text: it joins that story
+                orig = originals[aid]
+                story = copied_into.get(orig)
+                if story is None:  # the original is earlier in this batch
+                    story = results[position[orig]].story
+                results.append(Assignment(story, 1.0, orig, 1.0))
+            else:
+                results.append(clusterer.add(aid, v, t))
         with store.transaction():
             new_keys = sorted(
                 (k for k in clusterer.touched if k < 0), reverse=True
@@ -133,11 +144,12 @@ def assign_stories(
                     "SELECT article_id, story_id, similarity, ? FROM new_members",
                     [now],
                 )
-            dups = [(aid, r.duplicate_of, r.duplicate_similarity)
+            dups = [(aid, r.duplicate_of, r.duplicate_similarity,
+                     "exact" if aid in originals else "near")
                     for aid, r in zip(ids, results, strict=True) if r.duplicate_of is not None]  # fmt: skip
             if dups:
                 store.con.executemany(
-                    "INSERT INTO article_duplicates VALUES (?, ?, ?, 'near') ON CONFLICT DO NOTHING",
+                    "INSERT INTO article_duplicates VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     dups,
                 )
             old = [k for k in clusterer.touched if k not in mapping.values()]
@@ -155,7 +167,7 @@ def assign_stories(
                         "centroid = u.centroid, updated_at = ? FROM story_updates u WHERE stories.id = u.id",
                         [now],
                     )
-            touched = sorted(clusterer.touched)
+            touched = sorted(clusterer.touched | set(copied_into.values()))
             update_counts(store, touched)
         touched_all |= set(touched)
         clusterer.end_batch()
@@ -172,6 +184,40 @@ def assign_stories(
     refresh_stories(store, sorted(touched_all | set(unlabeled)), model, settings)
     assign_story_topics(store, settings, model)
     return assigned, created
+
+
+def exact_originals(store: Store, ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Which of ``ids`` (in clustering order) carry a text another article already has.
+
+    Returns article -> its original (a clustered article, else the first of ``ids`` with
+    that text), and each clustered original -> its story. A wire story one outlet ran days
+    after another joins the first one's story as its copy, counted once, whatever the
+    story window: clustering alone would have made it a story of its own, counted twice.
+    """
+    rows = store.execute(
+        """WITH b AS (SELECT a.id, a.content_hash FROM articles a WHERE a.id IN (SELECT unnest(?)))
+           SELECT b.id, b.content_hash,
+                  (SELECT min(o.id) FROM articles o JOIN story_members m ON m.article_id = o.id
+                   WHERE o.content_hash = b.content_hash AND o.id <> b.id) AS clustered
+           FROM b""",
+        [ids],
+    ).fetchall()
+    hash_of = {aid: h for aid, h, _ in rows}
+    clustered = {aid: c for aid, _, c in rows if c is not None}
+    copied_into = dict(store.execute(
+        "SELECT article_id, story_id FROM story_members WHERE article_id IN (SELECT unnest(?))",
+        [sorted(set(clustered.values()))],
+    ).fetchall()) if clustered else {}  # fmt: skip
+    originals: dict[int, int] = {}
+    first: dict[str, int] = {}
+    for aid in ids:
+        if aid in clustered:
+            originals[aid] = clustered[aid]
+        elif hash_of.get(aid) in first:
+            originals[aid] = first[hash_of[aid]]
+        elif aid in hash_of:
+            first[hash_of[aid]] = aid
+    return originals, copied_into
 
 
 def infer_missing_dates(store: Store) -> int:

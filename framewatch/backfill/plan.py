@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framewatch.backfill.inputs import expand, records, source_key
+from framewatch.backfill.inputs import expand, records
 from framewatch.store import Store
 
 IN_SCHEMA = pa.schema([
@@ -105,8 +105,8 @@ def _write(plan: Plan, rows: list[dict]) -> None:
 def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[dict]]:
     """Chunks of new candidates: nothing the store has, nothing seen earlier in the input.
 
-    A text is known per outlet (the source's key, as ``load`` makes it): the same text
-    from another outlet is that outlet's coverage, stored as ``insert_articles`` does."""
+    A text is known per outlet (the source's name): the same text from another outlet
+    is that outlet's coverage, stored as ``insert_articles`` does."""
     seen_urls: set[str] = set()
     seen_texts: set[tuple[str, str]] = set()
     chunk: list[dict] = []
@@ -115,7 +115,7 @@ def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[
         canons = [r["canonical_url"] for r in chunk]
         hashes = [r["content_hash"] for r in chunk if r["content_hash"]]
         stored = store.execute(
-            """SELECT a.canonical_url, s.url, a.content_hash
+            """SELECT a.canonical_url, s.name, a.content_hash
                FROM articles a LEFT JOIN sources s ON s.id = a.source_id
                WHERE a.canonical_url IN (SELECT unnest(?)) OR a.content_hash IN (SELECT unnest(?))""",
             [canons, hashes],
@@ -124,7 +124,7 @@ def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[
         seen_texts.update((k, h) for _, k, h in stored if k)
         fresh = []
         for r in chunk:
-            text_key = (source_key(r["source"], r["site_url"]), r["content_hash"])
+            text_key = (r["source"], r["content_hash"])
             if r["canonical_url"] in seen_urls or text_key in seen_texts:
                 plan.known += 1
                 continue
