@@ -88,6 +88,7 @@ def build_digest(
     if not week:
         raise InputError("the store has no articles yet: nothing to digest")
     start = parse_week(week)
+    week = start.strftime("%G-W%V")  # "2026-w46", "2026-W1": the stored spelling
     cb = con.execute("SELECT name FROM codebooks WHERE id = ?", [codebook]).fetchone()
     if cb is None:
         raise InputError(
@@ -124,7 +125,9 @@ def build_digest(
     prev_week = (start - timedelta(days=7)).strftime("%G-W%V")
     d.shifts = [
         (label or f"story {sid}", labels.get(fid, fid), prev, cur)
-        for sid, label, fid, prev, cur in _shifts(con, codebook, week, prev_week, top, d.languages)
+        for sid, label, fid, prev, cur in _shifts(
+            con, codebook, week, prev_week, top, d.languages, outlet_filter
+        )
     ]
     d.frame_moves = [
         (labels.get(fid, fid), before or 0.0, after or 0.0)
@@ -175,12 +178,16 @@ def build_digest(
     return d
 
 
-def _shifts(con, codebook: str, week: str, prev_week: str, top: int, languages: list[str]):
+def _shifts(
+    con, codebook: str, week: str, prev_week: str, top: int, languages: list[str],
+    outlets: list[str] | None,
+) -> list[tuple]:  # fmt: skip
     """Each digest story's largest frame move against last week, biggest first.
 
-    What ``framing_shifts`` holds, over the desk's languages only: a German desk reads how
-    the German coverage moved, not a move made by articles it does not get."""
-    if not languages:
+    What ``framing_shifts`` holds, over the desk's languages and outlets only: a German
+    desk reads how the German coverage moved, not a move made by articles it does not get.
+    """
+    if not languages and not outlets:
         return con.execute(
             """SELECT fs.story_id, s.label, fs.frame_id, fs.previous_share, fs.share
                FROM framing_shifts fs JOIN stories s ON s.id = fs.story_id
@@ -198,6 +205,7 @@ def _shifts(con, codebook: str, week: str, prev_week: str, top: int, languages: 
                FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
                WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
                  AND x.story_id IN (SELECT story_id FROM wk) AND {in_languages}
+                 AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
                GROUP BY ALL),
            ranked AS (
                SELECT *, row_number() OVER (PARTITION BY story_id
@@ -206,7 +214,7 @@ def _shifts(con, codebook: str, week: str, prev_week: str, top: int, languages: 
            SELECT r.story_id, s.label, r.frame_id, r.previous_share, r.share
            FROM ranked r JOIN stories s ON s.id = r.story_id WHERE r.rank = 1
            ORDER BY abs(r.share - r.previous_share) DESC, r.story_id LIMIT ?""",
-        [week, prev_week, codebook, week, prev_week, *language_params, top],
+        [week, prev_week, codebook, week, prev_week, *language_params, outlets, outlets, top],
     ).fetchall()
 
 

@@ -180,8 +180,16 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
         return html[html.index("Framing shifts against last week") :]
 
     assert "Regulation and control 20% → 90%" in shifts()
+    assert "Regulation and control 20% → 90%" in shifts("--week", "2026-w46")  # any spelling
     german = shifts("--lang", "de")
     assert "Economic cost 90% → 30%" in german and "Regulation" not in german.split("</ul>")[0]
+    # A desk that follows some outlets reads their move, as its frame moves already do.
+    from framewatch.dashboards.digest_data import build_digest
+
+    with duckdb.connect(str(db) + ".snapshot", read_only=True) as con:
+        right_one = build_digest(con, "2026-W46", CB, outlets=["Right One"])
+    assert right_one.week == "2026-W46"
+    assert [s[1:] for s in right_one.shifts] == [("Economic cost", 0.9, 0.3)]
     # A watch in the desk's digest counts the desk's languages: the German coverage of the
     # port kept all of the German news (1 of 1 both weeks); over every language its share
     # fell from 2 of 2 to 2 of 4.
