@@ -286,11 +286,16 @@ async def _fetch_entry(
     if page is not None and page.transient and extraction != "full":
         cand.retry_error = page.note
     published = entry.published_at or (extracted.date if extracted else None)
+    title = entry.title or (extracted.title if extracted else None)
+    # A page's or feed's own article text is its fingerprint; a stub or a summary is
+    # fingerprinted with its title, so one boilerplate line ("subscribe to read") over
+    # many articles does not make them copies of each other.
+    body = text if extraction in ("full", "feed_content") else f"{title or ''}\n{text}"
     cand.row = {
         "source_id": source_id,
         "url": entry.url or entry.key,
         "canonical_url": canon,
-        "title": entry.title or (extracted.title if extracted else None),
+        "title": title,
         "author": entry.author or (extracted.author if extracted else None),
         "published_at": published,
         "language": (extracted.language if extracted else None) or language,
@@ -298,7 +303,7 @@ async def _fetch_entry(
         "text": text,
         "summary": entry.summary,
         "word_count": len(text.split()),
-        "content_hash": content_hash(text),
+        "content_hash": content_hash(body),
         # full: the page's main text; feed_content: the feed's own full text (no page,
         # page failed, or the page's text was clearly shorter); feed_summary: the
         # feed's summary; stub: a short page kept because the feed had nothing better.

@@ -438,6 +438,21 @@ def test_a_wire_story_two_outlets_carry_is_stored_for_each(http_server, store, s
     assert logged == [(srv.url("/herald/politics/wire-1"), "exact_duplicate")]
 
 
+def test_entries_sharing_one_boilerplate_summary_are_each_stored(http_server, store, settings):
+    # Pages that cannot be read leave the feed's summary, and some feeds give every entry
+    # the same line: the articles differ by title, so none is a copy of another.
+    srv = http_server
+    srv.routes["/feed.xml"] = Route(
+        rss([("Council approves budget", srv.url("/gone/1"), "Read the full story on our site."),
+             ("Harbour tram delayed", srv.url("/gone/2"), "Read the full story on our site.")])
+    )  # fmt: skip
+    add_source(store, srv.url("/feed.xml"))
+    assert fetch_due(store, settings).new_articles == 2
+    rows = store.execute("SELECT title, extraction FROM articles ORDER BY title").fetchall()
+    assert rows == [("Council approves budget", "feed_summary"),
+                    ("Harbour tram delayed", "feed_summary")]  # fmt: skip
+
+
 def test_rel_canonical_is_honoured(http_server, store, settings):
     srv = http_server
     _serve_article(srv, "/amp/story", "AMP story", canonical=srv.url("/story"))

@@ -31,7 +31,8 @@ def page_article(url: str, html: bytes, captured_at: datetime | None, min_words:
         "site_name": extracted.site_name,
         "text": text,
         "word_count": len(text.split()),
-        "content_hash": content_hash(text),
+        # as the crawler fingerprints it: a stub (a paywall's teaser) with its title
+        "content_hash": content_hash(f"{extracted.title or ''}\n{text}" if note else text),
         "extraction": "stub" if note else "full",
         "extraction_note": note,
     }
