@@ -5,8 +5,10 @@ Bad rows are reported with their line numbers; good rows still load.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,25 +41,51 @@ class ReadResult:
     errors: list[RowError] = field(default_factory=list)
 
 
-def read_records(path: Path) -> ReadResult:
-    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1)."""
+def read_records(path: Path, encoding: str | None = None) -> ReadResult:
+    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1).
+
+    Text is UTF-8 unless ``encoding`` names another; text that is not is refused (a CSV
+    file) or its line skipped with an error (JSONL), never stored with its letters
+    replaced: a German export from Excel in cp1252 would lose every umlaut."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(
+                f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)"
+            ) from None
     try:
-        return _read(path, kind)
+        return _read(path, kind, encoding)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
-def _read(path: Path, kind: str) -> ReadResult:
+ENCODING_HINT = "save it as UTF-8, or name its encoding: framewatch import --encoding cp1252 FILE"
+
+
+def _not_text(encoding: str | None, raw: bytes, exc: UnicodeDecodeError) -> str:
+    where = f"byte 0x{raw[exc.start]:02x}" if exc.start < len(raw) else "its last bytes"
+    hint = "" if encoding else f"; {ENCODING_HINT}"
+    return f"not {encoding or 'UTF-8'} text ({where}){hint}"
+
+
+def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     out = ReadResult()
     # utf-8-sig: spreadsheet exports start with a byte-order mark that would hide the header.
+    codec = encoding or "utf-8-sig"
     if kind == "jsonl":
-        with path.open(encoding="utf-8-sig", errors="replace") as fh:
-            for i, line in enumerate(fh, 1):
+        with path.open("rb") as fh:
+            for i, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode(codec if i == 1 else codec.replace("-sig", ""))
+                except UnicodeDecodeError as exc:
+                    out.errors.append(RowError(i, _not_text(encoding, raw, exc)))
+                    continue
                 if not line.strip():
                     continue
                 try:
@@ -73,8 +101,14 @@ def _read(path: Path, kind: str) -> ReadResult:
                     continue
                 out.rows.append((i, rec))
     elif kind == "csv":
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-            reader = csv.DictReader(fh)
+        raw = path.read_bytes()
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise InputError(f"{path}: line {line}: {_not_text(encoding, raw, exc)}") from None
+        with io.StringIO(text, newline="") as fh:
+            reader = csv.DictReader(fh, delimiter=_delimiter(text))
             try:
                 for rec in reader:
                     out.rows.append((reader.line_num, rec))
@@ -91,6 +125,15 @@ def _read(path: Path, kind: str) -> ReadResult:
             raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
     return out
+
+
+def _delimiter(text: str) -> str:
+    """Comma, or what the header uses instead: a German or French Excel export separates
+    with semicolons, some exports with tabs."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return max(";\t", key=header.count) if (";" in header or "\t" in header) else ","
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -198,7 +241,9 @@ def unlinked_url(outlet: str, text_hash: str) -> str:
     return f"{URN}{key[:24]}"
 
 
-def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]:
+def import_file(
+    store, path: Path, encoding: str | None = None
+) -> tuple[int, int, list[RowError], list[str]]:
     """Store the good rows of a file; returns (new, already stored, errors, copy notes).
 
     A row with the same title and text as an article of its outlet (or an earlier row)
@@ -208,7 +253,7 @@ def import_file(store, path: Path) -> tuple[int, int, list[RowError], list[str]]
     from framewatch.articles import canonical_url, content_hash, insert_articles
     from framewatch.sources import add_source
 
-    good, errors = validate(read_records(path))
+    good, errors = validate(read_records(path, encoding))
     rows = []
     source_ids: dict[str, int] = {}
     with store.transaction():

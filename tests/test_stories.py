@@ -233,6 +233,36 @@ def test_import_csv_and_parquet(store, tmp_path):
         import_file(store, tmp_path / "a.xlsx")
 
 
+def test_an_excel_export_in_cp1252_or_with_semicolons_keeps_its_umlauts(tmp_path, monkeypatch):
+    # German Excel saves CSV in cp1252 with semicolons. framewatch used to store such a
+    # file with every umlaut turned into a replacement mark, or to read no row at all.
+    monkeypatch.setenv("FRAMEWATCH_DB", str(tmp_path / "desk.duckdb"))
+    rows = "title;text;source\nBundestag berät über Gebührenerhöhung;Der Ausschuss tagt.;Tagblatt\n"
+    excel = tmp_path / "export.csv"
+    excel.write_bytes(rows.encode("cp1252"))
+    run = CliRunner()
+    refused = run.invoke(app, ["import", str(excel)])
+    assert refused.exit_code == 2
+    assert "line 2: not UTF-8 text (byte 0xe4); save it as UTF-8, or name its encoding" in (
+        refused.output
+    )
+    assert run.invoke(app, ["import", str(excel), "--encoding", "cp1252"]).exit_code == 0
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text(rows.replace("Bundestag", "Landtag"), encoding="utf-8")
+    assert run.invoke(app, ["import", str(utf8)]).exit_code == 0
+    # JSONL: the line that is not UTF-8 is skipped and named; the others are stored
+    lines = tmp_path / "mixed.jsonl"
+    lines.write_bytes(b'{"title": "Gut", "text": "Alles in Ordnung."}\n'
+                      + '{"title": "Kaputt", "text": "Gr\u00fc\u00dfe"}\n'.encode("cp1252"))  # fmt: skip
+    partial = run.invoke(app, ["import", str(lines)])
+    assert partial.exit_code == 3 and "skipped line 2: not UTF-8 text (byte 0xfc)" in partial.output
+    bad = run.invoke(app, ["import", str(excel), "--encoding", "klingon"])
+    assert bad.exit_code == 2 and "unknown encoding 'klingon'" in bad.output
+    r = run.invoke(app, ["sql", "SELECT title FROM articles ORDER BY title", "--format", "csv"])
+    assert r.stdout.split() == ["title", "Bundestag", "berät", "über", "Gebührenerhöhung", "Gut",
+                                "Landtag", "berät", "über", "Gebührenerhöhung"]  # fmt: skip
+
+
 def test_eval_stories_json_and_never_writes(tmp_path, monkeypatch):
     db = tmp_path / "untouched.duckdb"
     monkeypatch.setenv("FRAMEWATCH_DB", str(db))

@@ -147,12 +147,16 @@ def analyze(
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet with title and text.")],
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="The file's text encoding when not UTF-8, e.g. cp1252 (Excel)."),
+    ] = None,
 ) -> None:
     """Load your own articles so they go through the same analysis."""
     from framewatch.importer import import_file
 
     with ctx.obj.store() as store:
-        new, known, errors, copies = import_file(store, file)
+        new, known, errors, copies = import_file(store, file, encoding)
         store.publish_snapshot()
     out.print(f"imported {new} new articles ({known} already stored) from {file}")
     for note in copies[:20]:
