@@ -80,3 +80,28 @@ def test_internal_error_exits_1_and_keeps_the_traceback(tmp_path, state_dir, mon
     assert r.exit_code == 1
     assert "Traceback (most recent call last)" in r.stderr and "in broken" in r.stderr
     assert log.read_text(encoding="utf-8").count("=== ") == 2  # each bug appended
+
+
+def test_a_reader_that_stops_early_is_not_a_bug(tmp_path, state_dir):
+    # `framewatch search ... --csv | head -2`: head closes the pipe after two lines. That
+    # is the reader's choice, not an "internal error" with a traceback in the log.
+    import os
+    import subprocess
+    import sys
+
+    rows = [{"title": f"Harbour news {i}", "text": f"Harbour item {i}.", "source": "A"}
+            for i in range(3000)]  # fmt: skip
+    db = str(tmp_path / "s.duckdb")
+    assert (
+        _cli("--db", db, "import", str(write_jsonl(tmp_path / "rows.jsonl", rows))).exit_code == 0
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framewatch", "--db", db, "search", "harbour", "--limit", "0", "--csv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout.readline().startswith(b"rank,id,score")
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141  # as a shell reports a writer its reader stopped
+    assert b"error" not in proc.stderr.read()
+    assert not (state_dir / "errors.log").exists()

@@ -25,6 +25,7 @@ from framewatch.errors import FramewatchError, InputError
 from framewatch.store import DEFAULT_DB, Store, open_store
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+EXIT_PIPE_CLOSED = 141  # as a shell reports a command its reader stopped (128 + SIGPIPE)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -83,6 +84,15 @@ _verbose = [False]  # set by the app callback for this invocation; read when a b
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (tests)
+        pass
+
+
 def handles_errors(fn):
     """One clear line and a meaningful exit code; a bug also leaves its traceback.
 
@@ -93,9 +103,14 @@ def handles_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+            return result
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:  # `| head` has read what it wanted: stop quietly, as cat does
+            _drop_stdout()
+            raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except InputError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_USAGE) from None
