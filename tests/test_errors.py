@@ -55,7 +55,7 @@ def test_missing_store_is_a_one_line_failure(tmp_path, state_dir):
 def _break_import(monkeypatch) -> None:
     """A bug deep in a stage: numpy's AxisError, a ValueError, as story labels once raised."""
 
-    def broken(store, path):
+    def broken(store, path, encoding=None):
         np.ones(3).sum(axis=1)
 
     monkeypatch.setattr("framewatch.importer.import_file", broken)
