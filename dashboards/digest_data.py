@@ -70,10 +70,11 @@ def parse_week(week: str) -> date:
         raise InputError(f"week {week!r} is not an ISO week like 2026-W47") from None
 
 
-def latest_week(con: duckdb.DuckDBPyConnection) -> str | None:
+def latest_week(con: duckdb.DuckDBPyConnection, languages: list[str] | None = None) -> str | None:
     """The ISO week of the dashboard's default end (``queries.latest_dated_day``): an
-    undated row, dated when first seen, does not make the default digest today's empty week."""
-    day = latest_dated_day(con)
+    undated row, dated when first seen, does not make the default digest today's empty week;
+    a desk's default is the latest week with articles in its languages."""
+    day = latest_dated_day(con, languages)
     return day.strftime("%G-W%V") if day else None
 
 
@@ -84,7 +85,7 @@ def build_digest(
 ) -> Digest:  # fmt: skip
     """One ISO week's digest; ``outlets`` and ``languages`` (a desk's subscription) keep it
     to those outlets' articles and to the articles in those languages."""
-    week = week or latest_week(con)
+    week = week or latest_week(con, languages)
     if not week:
         raise InputError("the store has no articles yet: nothing to digest")
     start = parse_week(week)

@@ -18,16 +18,21 @@ def bounds(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     return con.execute("SELECT min(day), max(day) FROM article_facts").fetchone()
 
 
-def latest_dated_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The newest day of an article with its own date (else of any article).
+def latest_dated_day(
+    con: duckdb.DuckDBPyConnection, languages: list[str] | None = None
+) -> date | None:
+    """The newest day of an article with its own date (else of any article), among the
+    articles in ``languages`` when some are picked (a desk's latest week is its own).
 
     An undated row is dated by when framewatch first saw it: one such row in an archive
     of 2020 must not move the default period to today's empty weeks.
     """
+    in_languages, params = sql_condition("x.language", languages)
     return con.execute(
-        """SELECT coalesce(max(x.day) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
-                           max(x.day))
-           FROM article_facts x JOIN articles a ON a.id = x.article_id"""
+        f"""SELECT coalesce(max(x.day) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
+                            max(x.day))
+            FROM article_facts x JOIN articles a ON a.id = x.article_id WHERE {in_languages}""",
+        params,
     ).fetchone()[0]
 
 

@@ -169,7 +169,12 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
         n.article("Right One", 7, day, f"Hafenvertrag ({day})", de, language="de")
     for i in range(2):  # English news of another kind in the second week
         n.article("Left One", 8, "2026-11-11", f"Rail fares rise ({i})", language="en")
+    n.article("Left One", 9, "2026-11-18", "Ferry strike", language="en")  # English only, W47
     db = n.close()
+    # The German desk's digest is of its latest week, not of a week it has no article in.
+    latest = fw("digest", "--preview", str(tmp_path / "d.html"), "--lang", "de", db=db)
+    assert latest.exit_code == 0 and "week 2026-W46" in latest.output
+    assert "week 2026-W47" in fw("digest", "--preview", str(tmp_path / "d.html"), db=db).output
 
     def shifts(*lang) -> str:
         page = tmp_path / "digest.html"

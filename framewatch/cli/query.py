@@ -136,10 +136,10 @@ def digest(
     cb = codebook or settings.analysis.codebooks[0]
     con = reader(ctx)
     try:
-        week = week or latest_week(con)
+        languages = parse_languages(con, lang)
         if preview or eml:
-            d = build_digest(con, week, cb, compare=settings.compare,
-                             languages=parse_languages(con, lang))  # fmt: skip
+            d = build_digest(con, week or latest_week(con, languages), cb,
+                             compare=settings.compare, languages=languages)  # fmt: skip
             if preview:
                 preview.write_text(render_html(d), encoding="utf-8")
                 out.print(f"wrote {preview} ({len(d.stories)} top stories, week {d.week})")
