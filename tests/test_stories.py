@@ -108,6 +108,10 @@ def test_an_exact_copy_from_another_outlet_is_its_coverage_counted_once(store, t
     kinds = store.execute("SELECT kind, similarity FROM article_duplicates").fetchall()
     assert kinds == [("exact", 1.0), ("exact", 1.0)]
     assert store.execute("SELECT count(*) FROM article_facts").fetchone()[0] == 1
+    from framewatch.analysis.stories.read import list_stories
+
+    (row,) = list_stories(store.con, None, 10)
+    assert row[2:5] == (1, 3, "en 1")  # one text, three outlets, its language counted once
     assert _import(store, tmp_path, rows)[:3] == (0, 4, [])
 
 

@@ -114,7 +114,8 @@ def _refresh(store: Store, story_ids: list[int], model: str, usual: dict) -> Non
     rows = store.execute(
         """SELECT m.story_id, a.id, a.title, a.text, a.language FROM story_members m
            JOIN articles a ON a.id = m.article_id
-           WHERE m.story_id IN (SELECT unnest(?))""",
+           WHERE m.story_id IN (SELECT unnest(?))
+             AND m.article_id NOT IN (SELECT article_id FROM article_duplicates)""",  # a text once
         [story_ids],
     ).fetchall()
     main = main_languages([(sid, lang) for sid, _aid, _t, _x, lang in rows], usual)

@@ -32,10 +32,12 @@ def list_stories(con, since: str | None, limit: int, language: str | None = None
         """WITH langs AS (
              SELECT story_id,
                     string_agg(language || ' ' || n, ', ' ORDER BY n DESC, language)
-                        FILTER (WHERE language IS NOT NULL) AS languages,
+                        FILTER (WHERE language IS NOT NULL AND n > 0) AS languages,
                     bool_or(coalesce(language, '?') = ?) AS has_language
-             FROM (SELECT m.story_id, a.language, count(*) AS n FROM story_members m
-                   JOIN articles a ON a.id = m.article_id GROUP BY ALL)
+             FROM (SELECT m.story_id, a.language,
+                          count(*) FILTER (WHERE d.article_id IS NULL) AS n  -- copies: once
+                   FROM story_members m JOIN articles a ON a.id = m.article_id
+                   LEFT JOIN article_duplicates d ON d.article_id = a.id GROUP BY ALL)
              GROUP BY story_id)
            SELECT s.id, s.label, s.size, s.outlets, coalesce(l.languages, ''),
                   strftime(s.first_seen, '%Y-%m-%d %H:%M'), strftime(s.last_seen, '%Y-%m-%d %H:%M'),
