@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -176,15 +177,26 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
     assert latest.exit_code == 0 and "week 2026-W46" in latest.output
     assert "week 2026-W47" in fw("digest", "--preview", str(tmp_path / "d.html"), db=db).output
 
-    def shifts(*lang) -> str:
-        page = tmp_path / "digest.html"
-        r = fw("digest", "--preview", str(page), "--week", "2026-W46", "--codebook", CB, *lang,
+    def page(*lang) -> str:
+        out = tmp_path / "digest.html"
+        r = fw("digest", "--preview", str(out), "--week", "2026-W46", "--codebook", CB, *lang,
                db=db)  # fmt: skip
         assert r.exit_code == 0, r.output
-        html = page.read_text(encoding="utf-8")
+        return out.read_text(encoding="utf-8")
+
+    def shifts(*lang) -> str:
+        html = page(*lang)
         return html[html.index("Framing shifts against last week") :]
 
     assert "Regulation and control 20% → 90%" in shifts()
+
+    # The story is headlined by its first (English) article; the German desk reads it under
+    # its own German headline.
+    def headlines(html: str) -> list[str]:
+        return re.findall(r'<div style="font-size:16px;font-weight:bold">([^<]*)</div>', html)
+
+    assert headlines(page())[0] == "Port deal (2026-11-03)"
+    assert headlines(page("--lang", "de")) == ["Hafenvertrag (2026-11-10)"]
     assert "Regulation and control 20% → 90%" in shifts("--week", "2026-w46")  # any spelling
     german = shifts("--lang", "de")
     assert "Economic cost 90% → 30%" in german and "Regulation" not in german.split("</ul>")[0]

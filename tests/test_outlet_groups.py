@@ -55,7 +55,7 @@ class Newsroom:
             st.execute(
                 "INSERT INTO story_members (article_id, story_id) VALUES (?, ?)", [aid, story]
             )
-            self.stories.setdefault(story, []).append((day, title, outlet))
+            self.stories.setdefault(story, []).append((day, title, outlet, aid))
         frames = frames or {"report": 1.0}
         primary = max(frames, key=lambda f: (frames[f], f))
         for fid, share in frames.items():
@@ -74,13 +74,14 @@ class Newsroom:
         return aid
 
     def close(self) -> str:
-        for sid, members in self.stories.items():
-            days = sorted(d for d, _, _ in members)
+        for sid, members in self.stories.items():  # headlined by the first article written
+            days = sorted(d for d, *_ in members)
             self.store.execute(
-                """INSERT INTO stories (id, model, label, headline, first_seen, last_seen, size, outlets, centroid)
-                   VALUES (?, 'test', ?, ?, ?, ?, ?, ?, [0.0]) ON CONFLICT DO NOTHING""",
-                [sid, f"story{sid}", members[0][1], days[0], days[-1], len(members),
-                 len({o for _, _, o in members})],
+                """INSERT INTO stories (id, model, label, headline, headline_article_id, first_seen,
+                                        last_seen, size, outlets, centroid)
+                   VALUES (?, 'test', ?, ?, ?, ?, ?, ?, ?, [0.0]) ON CONFLICT DO NOTHING""",
+                [sid, f"story{sid}", members[0][1], members[0][3], days[0], days[-1],
+                 len(members), len({m[2] for m in members})],
             )  # fmt: skip
         self.store.publish_snapshot()
         self.store.close()
