@@ -289,7 +289,8 @@ def _unusual(con, codebook, labels, limit: int = 3) -> list[UnusualOutlet]:
 
     One article's frame is not an outlet's framing: an outlet needs
     ``UNUSUAL_MIN_ARTICLES`` framed articles, and the 90% interval of its share (each
-    article one trial, weighted by its share) must lie above the others' share."""
+    article one trial, weighted by its share) must lie above the others' interval: against
+    others at 0%, a share of 2% in 33 articles is noise, not a lean."""
     from framewatch.analysis.intervals import jeffreys_interval
 
     n = dict(con.execute(
@@ -316,7 +317,8 @@ def _unusual(con, codebook, labels, limit: int = 3) -> list[UnusualOutlet]:
             continue
         share, others = m / k, (total_mass[f] - m) / (total_n - k)
         lo, hi = jeffreys_interval(m, k)
-        if share <= others or lo <= others:  # leans on it, beyond its own uncertainty
+        others_hi = jeffreys_interval(total_mass[f] - m, total_n - k)[1]
+        if share <= others or lo <= others_hi:  # leans on it, beyond either's uncertainty
             continue
         u = UnusualOutlet(outlet, labels.get(f, f), share, others, k, (lo, hi))
         if outlet not in best or share - others > best[outlet].share - best[outlet].others:

@@ -418,3 +418,18 @@ def test_digest_names_an_outlet_framing_differently_only_when_its_articles_show_
     assert u.frame == "Threat" and u.articles == 8 and u.interval[0] > u.others
     assert "Alarm Daily leans on Threat: 80% (90% interval" in u.describe()
     assert "8 articles) against" in u.describe()
+    # A trace of a frame nobody else uses (2% of 30 articles against 0%) is noise, not a lean.
+    n = Newsroom(tmp_path / "trace.duckdb")
+    for i in range(30):
+        n.article(
+            "Steady Times",
+            None,
+            "2026-11-10",
+            f"Steady {i}",
+            {"economic": 0.98, "opportunity": 0.02},
+        )
+        n.article(
+            "Other Post", None, "2026-11-10", f"Other {i}", {"economic": 0.98, "threat": 0.02}
+        )
+    with duckdb.connect(n.close() + ".snapshot", read_only=True) as con:
+        assert build_digest(con, "2026-W46", CB).unusual_outlets == []
