@@ -170,8 +170,15 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     assert "no date is in between" in notes("from:2026-03-11 to:2026-03-02")
     assert "6 of 6 have none yet (framewatch analyze embeds them)" in notes('~"a war"')
     assert notes('war OR "or else" lean:right') == ""  # nothing to say about a clean query
+    # A restriction written first reads as if it held for every alternative; it does not.
+    assert ("lean:right applies to storm only (AND binds tighter than OR); to keep every "
+            "alternative to it, write lean:right (storm OR war)") in notes("lean:right storm OR war")  # fmt: skip
+    assert notes("lean:right (storm OR war)") == ""
     bad = fw("search", "lang:klingon", db=small_db)
-    assert bad.exit_code == 2 and "lang: takes a language code like en or de" in bad.output
+    assert (
+        bad.exit_code == 2
+        and "lang: takes a language code like en or de, or an English name" in bad.output
+    )
     assert titles(small_db, "lang:german") == ["Café owners in Zürich protest rent rises"]
     assert titles(small_db, "lang:de-CH") == titles(small_db, "lang:DE") == [
         "Café owners in Zürich protest rent rises"]  # fmt: skip

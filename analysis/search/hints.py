@@ -1,7 +1,8 @@
 """Why a query may find less than its writer meant: one line each, shown beside the results.
 
 A query that parses is run as written, but a few slips are common enough to name: an
-operator in lower case (``or`` is a word), ``-word`` meant as "without", an outlet or
+operator in lower case (``or`` is a word), ``-word`` meant as "without", a restriction
+that binds to one alternative of an OR only (``lang:de a OR b``), an outlet or
 attribute value that nothing has, dates the wrong way round, and a search by meaning on
 articles that have no vector yet. None of them is an error (the query may mean exactly
 that); each gets a note, which the CLI prints on stderr and the Search page as a caption.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or
+from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or, describe
 from framewatch.language_filter import known_languages
 from framewatch.outlets import known_outlets
 
@@ -44,6 +45,7 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
         notes.append(f"{shown} is searched as a word; operators are upper case: {upper}")
     for word in sorted(set(_MINUS_WORD.findall(bare))):
         notes.append(f"-{word} searches for {word!r}; to leave it out, write NOT {word}")
+    notes += _narrow_alternative(node)
     fields = [n for n in _nodes(node) if isinstance(n, Field)]
     notes += _field_hints(con, fields)
     if model and any(isinstance(n, Meaning) for n in _nodes(node)):
@@ -58,6 +60,27 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
                 f" of {total} have none yet (framewatch analyze embeds them)"
             )
     return notes
+
+
+def _narrow_alternative(node: Node) -> list[str]:
+    """``lang:de Nordkorea OR "Kim Jong"`` keeps only Nordkorea to German: AND binds tighter
+    than OR, so the restriction misses the other alternatives. Say so once, with the fix."""
+    for n in _nodes(node):
+        if not (isinstance(n, Or) and isinstance(n.items[0], And)):
+            continue
+        item, others = n.items[0], n.items[1:]
+        # Written first, the restriction reads as a prefix for the whole OR.
+        lead = next((k for k, i in enumerate(item.items) if not isinstance(i, Field)), 0)
+        kept, rest = list(item.items[:lead]), list(item.items[lead:])
+        if kept and not any(  # each alternative restricted its own way: meant so
+            isinstance(f, Field) for o in others for f in _nodes(o)
+        ):
+            fields = " ".join(describe(f) for f in kept)
+            first = describe(rest[0]) if len(rest) == 1 else f"({describe(And(tuple(rest)))})"
+            alternatives = " OR ".join([first, *(describe(o) for o in others)])
+            return [f"{fields} applies to {first} only (AND binds tighter than OR); to keep "
+                    f"every alternative to it, write {fields} ({alternatives})"]  # fmt: skip
+    return []
 
 
 def _field_hints(con, fields: list[Field]) -> list[str]:

@@ -133,7 +133,10 @@ class _Build(Transformer):
         if name == "lang":
             code = picked_code(value)  # de-DE, DE, German: de, as stored; ?: too short to tell
             if code is None:
-                raise QueryError(f"lang: takes a language code like en or de, got {value!r}")
+                raise QueryError(
+                    f"lang: takes a language code like en or de, or an English name like "
+                    f"German, got {value!r}"
+                )
             value = code
         if name in ("story", "topic") and not value.isdigit():
             raise QueryError(f"{name}: takes a number, got {value!r}")
