@@ -60,6 +60,10 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
         return {s["story_id"]: s for s in json.loads(r.stdout)}
 
     assert splits()[1]["articles"] == {"left": 5, "right": 2}
+    # Without --all the JSON lists what holds up; stderr says how many were looked at.
+    held = fw("splits", "--by", "lean", "--codebook", CB, "--json", db=db)
+    assert "of 2 stories with framed articles from two or more values of lean" in held.stderr
+    assert len(json.loads(held.stdout)) <= 2
     in_german = splits("--lang", "de")
     assert list(in_german) == [2]  # story 1 in German: one group only
     assert in_german[2]["articles"] == {"left": 1, "right": 2}

@@ -126,15 +126,16 @@ def blindspots(
         con.close()
     listed = spots if show_all else [s for s in spots if s.holds_up]
     shown = _first(listed, limit)
-    if as_json:
-        print_json([s.as_json() for s in shown])
-        return
     held = sum(s.holds_up for s in spots)
-    out.print(f"{held} of {len(spots)} blind spots by {by} hold up against chance (false-discovery "
-              f"rate {c.false_discovery_rate:.0%}; at least {c.dominance:.0%} of a story's articles "
-              f"from other values, {c.min_articles}+ articles)"
-              + ("" if show_all or held == len(spots) else "; --all lists the others"),
-              markup=False)  # fmt: skip
+    summary = (f"{held} of {len(spots)} blind spots by {by} hold up against chance (false-discovery "
+               f"rate {c.false_discovery_rate:.0%}; at least {c.dominance:.0%} of a story's articles "
+               f"from other values, {c.min_articles}+ articles)"
+               + ("" if show_all or held == len(spots) else "; --all lists the others"))  # fmt: skip
+    if as_json:  # the list on stdout, what it was drawn from on stderr: [] is not "none seen"
+        print_json([s.as_json() for s in shown])
+        err.print(summary, markup=False)
+        return
+    out.print(summary, markup=False)
 
     def gap(s, v) -> str:
         g = s.gaps[v]
@@ -184,14 +185,15 @@ def splits(
         add_evidence(con, found, by, cb, start, end, languages=langs)
     finally:
         con.close()
-    if as_json:
-        print_json([s.as_json() for s in found])
-        return
     held = sum(s.holds_up for s in every)
-    out.print(f"{held} of {len(every)} stories with framed articles from two or more values of {by} are split "
-              f"beyond chance (codebook {cb}; false-discovery rate {c.false_discovery_rate:.0%})"
-              + ("" if show_all or held == len(every) else "; --all lists every story, ranked"),
-              markup=False)  # fmt: skip
+    summary = (f"{held} of {len(every)} stories with framed articles from two or more values of {by} are "
+               f"split beyond chance (codebook {cb}; false-discovery rate {c.false_discovery_rate:.0%})"
+               + ("" if show_all or held == len(every) else "; --all lists every story, ranked"))  # fmt: skip
+    if as_json:  # as for blind spots: the count on stderr says what an empty list means
+        print_json([s.as_json() for s in found])
+        err.print(summary, markup=False)
+        return
+    out.print(summary, markup=False)
     for s in found:
         lo, hi = s.divergence_interval
         out.print(
