@@ -115,6 +115,42 @@ def test_an_exact_copy_from_another_outlet_is_its_coverage_counted_once(store, t
     assert _import(store, tmp_path, rows)[:3] == (0, 4, [])
 
 
+def test_exact_copies_stay_within_one_model_and_survive_a_recluster(store, tmp_path):
+    # A copy joins its original's story only among stories of the model clustering it,
+    # and a recluster, which orders by date, finds each text once again (the copy dated
+    # earlier than its original becomes the original).
+    import numpy as np
+
+    from framewatch.analysis.stories import recluster
+    from framewatch.analysis.stories.stage import assign_stories
+
+    def embed(model: str, dim: int) -> None:
+        for (i,) in store.execute(
+            "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM embeddings"
+            " WHERE model = ?)", [model]).fetchall():  # fmt: skip
+            store.execute("INSERT INTO embeddings (article_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                          [i, model, dim, (np.ones(dim) / np.sqrt(dim)).tolist()])  # fmt: skip
+
+    wire = {"title": "Wire story", "text": "Wire text about what happened in the city today."}
+    settings = Settings().analysis
+    _import(store, tmp_path, [{**wire, "source": "Herald", "published_at": "2026-01-05T10:00:00"}])
+    embed("old", 8)
+    assign_stories(store, settings, "old")
+    _import(store, tmp_path, [{**wire, "source": "Courier", "published_at": "2026-01-04T10:00:00"}],
+            name="b.jsonl")  # fmt: skip
+    embed("new", 4)
+    assign_stories(store, settings, "new")  # the old model's story is another space
+    assert store.execute("SELECT model, size FROM stories ORDER BY id").fetchall() == [
+        ("old", 1), ("new", 1)]  # fmt: skip
+    recluster.begin(store)
+    store.execute("DELETE FROM embeddings WHERE model = 'old'")
+    embed("new", 4)
+    assign_stories(store, settings, "new")
+    assert store.execute("SELECT article_id, duplicate_of, kind FROM article_duplicates").fetchall() == [
+        (1, 2, "exact")]  # fmt: skip
+    assert store.execute("SELECT count(*) FROM article_facts").fetchone()[0] == 1
+
+
 def test_near_duplicate_copies_count_once_but_stay_visible(store, tmp_path):
     base = load_corpus()[0]
     copy_text = base.text.replace("on Monday", "on Monday morning")

@@ -158,6 +158,8 @@ def _refresh(store: Store, story_ids: list[int], model: str, usual: dict) -> Non
         (labels[i] or None, head.get(s, (None, None))[1], head.get(s, (None, None))[0], s)
         for i, s in enumerate(ids)
     ]
-    store.con.executemany(
-        "UPDATE stories SET label = ?, headline = ?, headline_article_id = ? WHERE id = ?", updates
-    )
+    if updates:  # every story of the chunk may hold copies only (a story left after a merge)
+        store.con.executemany(
+            "UPDATE stories SET label = ?, headline = ?, headline_article_id = ? WHERE id = ?",
+            updates,
+        )

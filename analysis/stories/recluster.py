@@ -9,8 +9,8 @@ of its articles (``story_redirects``, reason ``recluster``), so links, watches a
 ``framewatch story OLD`` keep working. A run killed in between resumes: the next story
 stage clusters what is left and ``finish`` runs when nothing is pending.
 
-Topics are rebuilt from the new stories and get new ids; near-duplicate copies are found
-again (they are judged in the model's space).
+Topics are rebuilt from the new stories and get new ids; copies are found again (near ones
+are judged in the model's space; an exact copy is the later of two in the new order).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def begin(store: Store) -> int:
         n = store.execute("SELECT count(*) FROM story_members").fetchone()[0]
         for table in ("story_members", "story_topics", "topics", "story_splits", "stories"):
             store.execute(f"DELETE FROM {table}")
-        store.execute("DELETE FROM article_duplicates WHERE kind = 'near'")
+        store.execute("DELETE FROM article_duplicates")  # found again, in the new order
     return n
 
 

@@ -50,9 +50,13 @@ def _pending(store: Store, model: str, limit: int) -> pa.Table:
 
 def _load_active(store: Store, clusterer: OnlineClusterer, model: str, since) -> None:
     """Resume the stories that newly pending articles may still join."""
-    t = store.arrow(
-        "SELECT id, size + copies AS n, first_seen, last_seen, centroid FROM stories "
-        "WHERE model = ? AND last_seen >= ?",
+    t = store.arrow(  # members the clusterer saw: exact copies never went through it
+        """SELECT s.id, s.size + s.copies - (
+                      SELECT count(*) FROM story_members m JOIN article_duplicates d
+                        ON d.article_id = m.article_id AND d.kind = 'exact'
+                      WHERE m.story_id = s.id) AS n,
+                  s.first_seen, s.last_seen, s.centroid
+           FROM stories s WHERE s.model = ? AND s.last_seen >= ?""",
         [model, since],
     )
     if t.num_rows == 0:
@@ -65,7 +69,9 @@ def _load_active(store: Store, clusterer: OnlineClusterer, model: str, since) ->
              SELECT m.story_id, m.article_id, e.vector,
                     row_number() OVER (PARTITION BY m.story_id ORDER BY m.article_id DESC) AS rn
              FROM story_members m JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
-             WHERE m.story_id IN (SELECT unnest(?))) WHERE rn <= ?""",
+             WHERE m.story_id IN (SELECT unnest(?)) AND m.article_id NOT IN
+                   (SELECT article_id FROM article_duplicates WHERE kind = 'exact'))
+           WHERE rn <= ?""",
         [model, ids, OnlineClusterer.RECENT_MEMBERS],
     )
     rvecs = vectors_from_arrow(recent.column("vector"), dim)
@@ -107,7 +113,7 @@ def assign_stories(
                 store, clusterer, model, times[0] - timedelta(days=settings.story_window_days)
             )
             loaded = True
-        originals, copied_into = exact_originals(store, ids)
+        originals, copied_into = exact_originals(store, ids, model)
         position = {aid: i for i, aid in enumerate(ids)}
         results: list[Assignment] = []
         for aid, v, t in zip(ids, vecs, times, strict=True):
@@ -186,21 +192,29 @@ def assign_stories(
     return assigned, created
 
 
-def exact_originals(store: Store, ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+def exact_originals(
+    store: Store, ids: list[int], model: str
+) -> tuple[dict[int, int], dict[int, int]]:
     """Which of ``ids`` (in clustering order) carry a text another article already has.
 
-    Returns article -> its original (a clustered article, else the first of ``ids`` with
-    that text), and each clustered original -> its story. A wire story one outlet ran days
-    after another joins the first one's story as its copy, counted once, whatever the
-    story window: clustering alone would have made it a story of its own, counted twice.
+    Returns article -> its original (the first clustered article with that text, in
+    clustering order, in a story of this ``model``; else the first of ``ids`` with it),
+    and each clustered original -> its story. A wire story one outlet ran days after
+    another joins the first one's story as its copy, counted once, whatever the story
+    window: clustering alone would have made it a story of its own, counted twice.
+    The clusterer never sees a copy (here, or when stories are loaded again), so a run
+    killed and resumed clusters what follows as one uninterrupted run would.
     """
     rows = store.execute(
         """WITH b AS (SELECT a.id, a.content_hash FROM articles a WHERE a.id IN (SELECT unnest(?)))
            SELECT b.id, b.content_hash,
-                  (SELECT min(o.id) FROM articles o JOIN story_members m ON m.article_id = o.id
-                   WHERE o.content_hash = b.content_hash AND o.id <> b.id) AS clustered
+                  (SELECT arg_min(o.id, (coalesce(o.published_at, o.fetched_at), o.id))
+                   FROM articles o JOIN story_members m ON m.article_id = o.id
+                   JOIN stories s ON s.id = m.story_id AND s.model = ?
+                   WHERE o.content_hash = b.content_hash AND o.id <> b.id
+                     AND o.id NOT IN (SELECT article_id FROM article_duplicates)) AS clustered
            FROM b""",
-        [ids],
+        [ids, model],
     ).fetchall()
     hash_of = {aid: h for aid, h, _ in rows}
     clustered = {aid: c for aid, _, c in rows if c is not None}
