@@ -277,9 +277,10 @@ def deliver(
     """Send this week's digest to every subscriber not yet sent to; record each outcome."""
     if not settings.subscribers:
         raise ConfigError("no [[subscribers]] in the config file")
-    from framewatch.dashboards.digest_data import latest_week
+    from framewatch.dashboards.digest_data import latest_week, parse_week
 
-    week = week or latest_week(con)
+    # "2026-w46" as the store spells it, so the week's articles and the journal are found
+    week = parse_week(week).strftime("%G-W%V") if week else latest_week(con)
     in_week = con.execute(
         "SELECT count(*) FROM article_facts WHERE iso_week = ?", [week]
     ).fetchone()[0]

@@ -117,14 +117,16 @@ def build_digest(
     # is in the story's main language, often not the desk's.
     rows = con.execute(
         """SELECT w.story_id, s.label,
-                  CASE WHEN ? AND NOT list_contains(list(w.article_id), s.headline_article_id)
-                       THEN coalesce(first(w.title ORDER BY w.article_at, w.article_id), s.headline)
+                  CASE WHEN ? AND NOT list_contains(?::VARCHAR[], coalesce(ha.language, '?'))
+                       THEN coalesce(first(w.title ORDER BY w.article_at, w.article_id)
+                                         FILTER (WHERE coalesce(w.title, '') <> ''), s.headline)
                        ELSE s.headline END,
                   count(*) AS n, count(DISTINCT w.source_id) AS o, s.first_seen >= ?::DATE AS is_new
            FROM wk w JOIN stories s ON s.id = w.story_id
-           GROUP BY w.story_id, s.label, s.headline, s.headline_article_id, s.first_seen
+           LEFT JOIN articles ha ON ha.id = s.headline_article_id
+           GROUP BY w.story_id, s.label, s.headline, ha.language, s.first_seen
            HAVING count(*) >= ? ORDER BY n DESC, o DESC, w.story_id""",
-        [bool(d.languages), start, min_story_size],
+        [bool(d.languages), d.languages or None, start, min_story_size],
     ).fetchall()
     items = [_story(con, codebook, labels, *r) for r in rows]
     d.stories = items[:top]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,54 +68,87 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
 ENCODING_HINT = "save it as UTF-8, or name its encoding: framewatch import --encoding cp1252 FILE"
 
 
-def _not_text(encoding: str | None, raw: bytes, exc: UnicodeDecodeError) -> str:
-    where = f"byte 0x{raw[exc.start]:02x}" if exc.start < len(raw) else "its last bytes"
+def _not_text(encoding: str | None, bad: bytes | None) -> str:
+    where = f"byte 0x{bad[0]:02x}" if bad else "its last bytes"
     hint = "" if encoding else f"; {ENCODING_HINT}"
     return f"not {encoding or 'UTF-8'} text ({where}){hint}"
 
 
+def _codec(encoding: str | None) -> str:
+    """The codec to read with: UTF-8 skips a leading byte-order mark (spreadsheet exports
+    start with one, and it would hide the header or break the first JSON line)."""
+    if encoding is None or codecs.lookup(encoding).name == "utf-8":
+        return "utf-8-sig"
+    return encoding
+
+
+def _first_bad(path: Path, codec: str) -> tuple[int, bytes | None]:
+    """Line and byte of the first text the codec cannot read, read in pieces (no copy of
+    the whole file in memory)."""
+    decoder, line = codecs.getincrementaldecoder(codec)(), 1
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as exc:
+                return line + exc.object.count(b"\n", 0, exc.start), exc.object[exc.start :][:1]
+    return line, None  # all but a cut-off last character
+
+
+def _jsonl_lines(path: Path, encoding: str | None, out: ReadResult) -> Iterator[tuple[int, str]]:
+    codec = _codec(encoding)
+    if "\n".encode(codec.removesuffix("-sig")) != b"\n":  # UTF-16/32: lines are not bytes
+        try:
+            text = path.read_text(encoding=codec)
+        except UnicodeDecodeError:
+            line, bad = _first_bad(path, codec)
+            raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
+        yield from enumerate(text.removeprefix("\ufeff").split("\n"), 1)
+        return
+    with path.open("rb") as fh:  # one line that is not text costs that line only
+        for i, raw in enumerate(fh, 1):
+            try:
+                yield i, raw.decode(codec if i == 1 else codec.replace("-sig", ""))
+            except UnicodeDecodeError as exc:
+                out.errors.append(RowError(i, _not_text(encoding, exc.object[exc.start :][:1])))
+
+
 def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     out = ReadResult()
-    # utf-8-sig: spreadsheet exports start with a byte-order mark that would hide the header.
-    codec = encoding or "utf-8-sig"
     if kind == "jsonl":
-        with path.open("rb") as fh:
-            for i, raw in enumerate(fh, 1):
-                try:
-                    line = raw.decode(codec if i == 1 else codec.replace("-sig", ""))
-                except UnicodeDecodeError as exc:
-                    out.errors.append(RowError(i, _not_text(encoding, raw, exc)))
-                    continue
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
-                    continue
-                except RecursionError:
-                    out.errors.append(RowError(i, "JSON nested too deeply"))
-                    continue
-                if not isinstance(rec, dict):
-                    out.errors.append(RowError(i, "not a JSON object"))
-                    continue
-                out.rows.append((i, rec))
-    elif kind == "csv":
-        raw = path.read_bytes()
-        try:
-            text = raw.decode(codec)
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            raise InputError(f"{path}: line {line}: {_not_text(encoding, raw, exc)}") from None
-        with io.StringIO(text, newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=_delimiter(text))
+        for i, line in _jsonl_lines(path, encoding, out):
+            if not line.strip():
+                continue
             try:
-                for rec in reader:
-                    out.rows.append((reader.line_num, rec))
-            except csv.Error as exc:  # e.g. a field over the size limit: the rest is unreadable
-                out.errors.append(
-                    RowError(reader.line_num, f"not valid CSV ({exc}); rows after it skipped")
-                )
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
+                continue
+            except RecursionError:
+                out.errors.append(RowError(i, "JSON nested too deeply"))
+                continue
+            if not isinstance(rec, dict):
+                out.errors.append(RowError(i, "not a JSON object"))
+                continue
+            out.rows.append((i, rec))
+    elif kind == "csv":
+        codec = _codec(encoding)
+        try:
+            with path.open(encoding=codec, errors="strict", newline="") as fh:
+                delimiter = _delimiter(fh.readline())
+                fh.seek(0)
+                reader = csv.DictReader(fh, delimiter=delimiter)
+                try:
+                    for rec in reader:
+                        out.rows.append((reader.line_num, rec))
+                except csv.Error as exc:  # e.g. a field over the size limit: the rest is unreadable
+                    out.errors.append(
+                        RowError(reader.line_num, f"not valid CSV ({exc}); rows after it skipped")
+                    )
+        except UnicodeDecodeError:  # a whole file in another encoding: none of it, not half
+            out.rows.clear()
+            line, bad = _first_bad(path, codec)
+            raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
     else:
         import pyarrow.parquet as pq
 
@@ -127,10 +160,9 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     return out
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(header: str) -> str:
     """Comma, or what the header uses instead: a German or French Excel export separates
     with semicolons, some exports with tabs."""
-    header = text.split("\n", 1)[0]
     if "," in header:
         return ","
     return max(";\t", key=header.count) if (";" in header or "\t" in header) else ","

@@ -159,8 +159,11 @@ def test_a_week_without_articles_is_not_sent_nor_marked_sent(
     )
     assert smtp.messages == []
     # A week with articles still goes out, and the empty one was never locked as sent.
-    assert CliRunner().invoke(app, ["digest", "--send", "--week", "2026-W47"]).exit_code == 0
+    # ... however its week is spelt
+    assert CliRunner().invoke(app, ["digest", "--send", "--week", "2026-w47"]).exit_code == 0
     assert len(smtp.messages) == 1
+    assert "skipped (already sent" in CliRunner().invoke(
+        app, ["digest", "--send", "--week", "2026-W47"]).output  # fmt: skip
 
 
 def test_preview_and_eml_files(demo_db, tmp_path):

@@ -173,7 +173,7 @@ def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     # A restriction written first reads as if it held for every alternative; it does not.
     assert ("lean:right applies to storm only (AND binds tighter than OR); to keep every "
             "alternative to it, write lean:right (storm OR war)") in notes("lean:right storm OR war")  # fmt: skip
-    assert notes("lean:right (storm OR war)") == ""
+    assert notes("lean:right (storm OR war)") == notes("(lean:right storm) OR war") == ""
     bad = fw("search", "lang:klingon", db=small_db)
     assert (
         bad.exit_code == 2

@@ -296,11 +296,19 @@ def test_an_excel_export_in_cp1252_or_with_semicolons_keeps_its_umlauts(tmp_path
                       + '{"title": "Kaputt", "text": "Gr\u00fc\u00dfe"}\n'.encode("cp1252"))  # fmt: skip
     partial = run.invoke(app, ["import", str(lines)])
     assert partial.exit_code == 3 and "skipped line 2: not UTF-8 text (byte 0xfc)" in partial.output
+    # PowerShell writes UTF-16 with a byte-order mark; a bad byte after a UTF-8 mark is named
+    ps = tmp_path / "ps.jsonl"
+    ps.write_bytes('{"title": "Grüße aus Köln", "text": "Ein Text."}\n'.encode("utf-16"))
+    assert run.invoke(app, ["import", str(ps), "--encoding", "utf-16"]).exit_code == 0
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbftitle,text\nM\xfcller,x\n")
+    assert "line 2: not UTF-8 text (byte 0xfc)" in run.invoke(app, ["import", str(marked)]).output
     bad = run.invoke(app, ["import", str(excel), "--encoding", "klingon"])
     assert bad.exit_code == 2 and "unknown encoding 'klingon'" in bad.output
     r = run.invoke(app, ["sql", "SELECT title FROM articles ORDER BY title", "--format", "csv"])
-    assert r.stdout.split() == ["title", "Bundestag", "berät", "über", "Gebührenerhöhung", "Gut",
-                                "Landtag", "berät", "über", "Gebührenerhöhung"]  # fmt: skip
+    assert r.stdout.split() == ["title", "Bundestag", "berät", "über", "Gebührenerhöhung", "Grüße",
+                                "aus", "Köln", "Gut", "Landtag", "berät", "über",
+                                "Gebührenerhöhung"]  # fmt: skip
 
 
 def test_eval_stories_json_and_never_writes(tmp_path, monkeypatch):

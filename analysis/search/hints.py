@@ -45,7 +45,8 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
         notes.append(f"{shown} is searched as a word; operators are upper case: {upper}")
     for word in sorted(set(_MINUS_WORD.findall(bare))):
         notes.append(f"-{word} searches for {word!r}; to leave it out, write NOT {word}")
-    notes += _narrow_alternative(node)
+    if not bare.lstrip().startswith("("):  # "(lang:de a) OR b" was grouped on purpose
+        notes += _narrow_alternative(node)
     fields = [n for n in _nodes(node) if isinstance(n, Field)]
     notes += _field_hints(con, fields)
     if model and any(isinstance(n, Meaning) for n in _nodes(node)):
@@ -64,23 +65,22 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
 
 def _narrow_alternative(node: Node) -> list[str]:
     """``lang:de Nordkorea OR "Kim Jong"`` keeps only Nordkorea to German: AND binds tighter
-    than OR, so the restriction misses the other alternatives. Say so once, with the fix."""
-    for n in _nodes(node):
-        if not (isinstance(n, Or) and isinstance(n.items[0], And)):
-            continue
-        item, others = n.items[0], n.items[1:]
-        # Written first, the restriction reads as a prefix for the whole OR.
-        lead = next((k for k, i in enumerate(item.items) if not isinstance(i, Field)), 0)
-        kept, rest = list(item.items[:lead]), list(item.items[lead:])
-        if kept and not any(  # each alternative restricted its own way: meant so
-            isinstance(f, Field) for o in others for f in _nodes(o)
-        ):
-            fields = " ".join(describe(f) for f in kept)
-            first = describe(rest[0]) if len(rest) == 1 else f"({describe(And(tuple(rest)))})"
-            alternatives = " OR ".join([first, *(describe(o) for o in others)])
-            return [f"{fields} applies to {first} only (AND binds tighter than OR); to keep "
-                    f"every alternative to it, write {fields} ({alternatives})"]  # fmt: skip
-    return []
+    than OR, so a restriction written first misses the other alternatives. Said of the
+    query as a whole only: inside brackets, its writer grouped it."""
+    if not (isinstance(node, Or) and isinstance(node.items[0], And)):
+        return []
+    item, others = node.items[0], node.items[1:]
+    lead = next((k for k, i in enumerate(item.items) if not isinstance(i, Field)), 0)
+    kept, rest = list(item.items[:lead]), list(item.items[lead:])
+    if not kept or any(  # each alternative restricted its own way: meant so
+        isinstance(f, Field) for o in others for f in _nodes(o)
+    ):
+        return []
+    fields = " ".join(describe(f) for f in kept)
+    first = describe(rest[0]) if len(rest) == 1 else f"({describe(And(tuple(rest)))})"
+    alternatives = " OR ".join([first, *(describe(o) for o in others)])
+    return [f"{fields} applies to {first} only (AND binds tighter than OR); to keep every "
+            f"alternative to it, write {fields} ({alternatives})"]  # fmt: skip
 
 
 def _field_hints(con, fields: list[Field]) -> list[str]:

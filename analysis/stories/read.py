@@ -33,7 +33,7 @@ def list_stories(con, since: str | None, limit: int, language: str | None = None
              SELECT story_id,
                     string_agg(language || ' ' || n, ', ' ORDER BY n DESC, language)
                         FILTER (WHERE language IS NOT NULL AND n > 0) AS languages,
-                    bool_or(coalesce(language, '?') = ?) AS has_language
+                    bool_or(coalesce(language, '?') = ? AND n > 0) AS has_language
              FROM (SELECT m.story_id, a.language,
                           count(*) FILTER (WHERE d.article_id IS NULL) AS n  -- copies: once
                    FROM story_members m JOIN articles a ON a.id = m.article_id

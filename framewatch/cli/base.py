@@ -84,6 +84,19 @@ _verbose = [False]  # set by the app callback for this invocation; read when a b
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader went away (poll reports an error on it)."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True  # no file behind stdout (tests): the broken pipe can only be ours
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+
+
 def _drop_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush has nowhere to fail."""
     try:
@@ -108,7 +121,12 @@ def handles_errors(fn):
             return result
         except (typer.Exit, typer.Abort):
             raise
-        except BrokenPipeError:  # `| head` has read what it wanted: stop quietly, as cat does
+        except (
+            BrokenPipeError
+        ) as exc:  # `| head` has read what it wanted: stop quietly, as cat does
+            if not _stdout_closed():
+                _report_bug(exc)  # another pipe (a worker, a socket) broke: a failure to look at
+                raise typer.Exit(EXIT_FAILURE) from None
             _drop_stdout()
             raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except InputError as exc:
