@@ -13,6 +13,14 @@ import pytest
 from test_outlet_groups import CB, LEANS, Newsroom, fw
 
 
+def digest_page(tmp_path: Path, db: str, *lang: str) -> str:
+    """The HTML digest of 2026-W46, for the languages given (none: every language)."""
+    out = tmp_path / "digest.html"
+    r = fw("digest", "--preview", str(out), "--week", "2026-W46", "--codebook", CB, *lang, db=db)
+    assert r.exit_code == 0, r.output
+    return out.read_text(encoding="utf-8")
+
+
 def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     # The English coverage of the budget vote (story 1) is balanced; its German coverage is
     # left-only while the right's outlets kept writing in German (story 2): a blind spot of
@@ -85,11 +93,7 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
 
     # A desk's digest: its languages' articles only, blind spots and splits included.
     def digest(*lang) -> str:
-        page = tmp_path / "digest.html"
-        r = fw("digest", "--preview", str(page), "--week", "2026-W46", "--codebook", CB, *lang,
-               db=db)  # fmt: skip
-        assert r.exit_code == 0, r.output
-        return page.read_text(encoding="utf-8")
+        return digest_page(tmp_path, db, *lang)
 
     everything, german_digest = digest(), digest("--lang", "de")
     assert "14 articles framed" in everything and "Rail fares rise" in everything
@@ -182,11 +186,7 @@ def test_a_desks_digest_reports_how_its_languages_framing_moved(tmp_path):
     assert "week 2026-W47" in fw("digest", "--preview", str(tmp_path / "d.html"), db=db).output
 
     def page(*lang) -> str:
-        out = tmp_path / "digest.html"
-        r = fw("digest", "--preview", str(out), "--week", "2026-W46", "--codebook", CB, *lang,
-               db=db)  # fmt: skip
-        assert r.exit_code == 0, r.output
-        return out.read_text(encoding="utf-8")
+        return digest_page(tmp_path, db, *lang)
 
     def shifts(*lang) -> str:
         html = page(*lang)
