@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from framewatch.articles import canonical_url, content_hash, insert_articles
+from framewatch.articles import canonical_url, insert_articles, page_fingerprint
 from framewatch.config import Settings
 from framewatch.crawler import page_retries
 from framewatch.crawler.downloads import Fetcher, FetchError, Response
@@ -287,10 +287,6 @@ async def _fetch_entry(
         cand.retry_error = page.note
     published = entry.published_at or (extracted.date if extracted else None)
     title = entry.title or (extracted.title if extracted else None)
-    # A page's or feed's own article text is its fingerprint; a stub or a summary is
-    # fingerprinted with its title, so one boilerplate line ("subscribe to read") over
-    # many articles does not make them copies of each other.
-    body = text if extraction in ("full", "feed_content") else f"{title or ''}\n{text}"
     cand.row = {
         "source_id": source_id,
         "url": entry.url or entry.key,
@@ -303,7 +299,7 @@ async def _fetch_entry(
         "text": text,
         "summary": entry.summary,
         "word_count": len(text.split()),
-        "content_hash": content_hash(body),
+        "content_hash": page_fingerprint(text, title, extraction),
         # full: the page's main text; feed_content: the feed's own full text (no page,
         # page failed, or the page's text was clearly shorter); feed_summary: the
         # feed's summary; stub: a short page kept because the feed had nothing better.

@@ -115,9 +115,10 @@ def build_digest(
     d.total_articles = con.execute("SELECT count(*) FROM wk").fetchone()[0]
     # A desk reads a story under one of its own languages' headlines: the story's headline
     # is in the story's main language, often not the desk's.
+    desk_headline, headline_params = sql_condition("ha.language", d.languages)
     rows = con.execute(
-        """SELECT w.story_id, s.label,
-                  CASE WHEN ? AND NOT list_contains(?::VARCHAR[], coalesce(ha.language, '?'))
+        f"""SELECT w.story_id, s.label,
+                  CASE WHEN NOT {desk_headline}
                        THEN coalesce(first(w.title ORDER BY w.article_at, w.article_id)
                                          FILTER (WHERE coalesce(w.title, '') <> ''), s.headline)
                        ELSE s.headline END,
@@ -126,7 +127,7 @@ def build_digest(
            LEFT JOIN articles ha ON ha.id = s.headline_article_id
            GROUP BY w.story_id, s.label, s.headline, ha.language, s.first_seen
            HAVING count(*) >= ? ORDER BY n DESC, o DESC, w.story_id""",
-        [bool(d.languages), d.languages or None, start, min_story_size],
+        [*headline_params, start, min_story_size],
     ).fetchall()
     items = [_story(con, codebook, labels, *r) for r in rows]
     d.stories = items[:top]

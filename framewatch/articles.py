@@ -53,6 +53,15 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+def page_fingerprint(text: str, title: str | None, extraction: str) -> str:
+    """The content hash of a crawled or archived page's text. An article's own text
+    (``full``, ``feed_content``) is its fingerprint; a stub or a summary is fingerprinted
+    with its title, so one boilerplate line ("subscribe to read") over many articles does
+    not make them copies of each other."""
+    whole = extraction in ("full", "feed_content")
+    return content_hash(text if whole else f"{title or ''}\n{text}")
+
+
 def entry_key(feed_url: str, guid: str | None, content: str) -> str:
     """A stable key for a feed entry without a link: its guid within the feed, else its text.
 
@@ -77,10 +86,9 @@ def insert_articles(
 
     Call inside a transaction. A row whose canonical URL is already stored, or whose
     text its outlet (a source name) already has, or an earlier row of the batch, is not
-    inserted again.
-    The same text from another outlet is stored: a wire story carried by two outlets is
-    both outlets' coverage (near-duplicate detection marks the later one as a copy). An undated row is
-    dated by when framewatch first saw it, marked as inferred, so every path that
+    inserted again. The same text from another outlet is stored: a wire story carried by
+    two outlets is both outlets' coverage (the story stage marks the later one as an exact
+    copy, in the first one's story). An undated row is dated by when framewatch first saw it, marked as inferred, so every path that
     stores articles (crawl, import, backfill) clusters it the same way. A row's
     ``language`` is what its source declared; the stored language is detected from the
     text (see ``framewatch.language``), the declared one kept beside it.

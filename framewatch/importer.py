@@ -108,7 +108,7 @@ def _jsonl_lines(path: Path, encoding: str | None, out: ReadResult) -> Iterator[
     with path.open("rb") as fh:  # one line that is not text costs that line only
         for i, raw in enumerate(fh, 1):
             try:
-                yield i, raw.decode(codec if i == 1 else codec.replace("-sig", ""))
+                yield i, raw.decode(codec if i == 1 else codec.removesuffix("-sig"))
             except UnicodeDecodeError as exc:
                 out.errors.append(RowError(i, _not_text(encoding, exc.object[exc.start :][:1])))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from framewatch.articles import canonical_url, content_hash
+from framewatch.articles import canonical_url, page_fingerprint
 from framewatch.crawler.extract import extract_article, paywall_reason
 
 
@@ -20,6 +20,7 @@ def page_article(url: str, html: bytes, captured_at: datetime | None, min_words:
         return "extraction found no main text"
     note = paywall_reason(extracted.text, min_words)
     text = extracted.text
+    extraction = "stub" if note else "full"
     return {
         "url": url,
         "canonical_url": canonical_url(extracted.canonical_url or url),
@@ -31,8 +32,7 @@ def page_article(url: str, html: bytes, captured_at: datetime | None, min_words:
         "site_name": extracted.site_name,
         "text": text,
         "word_count": len(text.split()),
-        # as the crawler fingerprints it: a stub (a paywall's teaser) with its title
-        "content_hash": content_hash(f"{extracted.title or ''}\n{text}" if note else text),
-        "extraction": "stub" if note else "full",
+        "content_hash": page_fingerprint(text, extracted.title, extraction),
+        "extraction": extraction,
         "extraction_note": note,
     }

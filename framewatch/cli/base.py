@@ -121,9 +121,8 @@ def handles_errors(fn):
             return result
         except (typer.Exit, typer.Abort):
             raise
-        except (
-            BrokenPipeError
-        ) as exc:  # `| head` has read what it wanted: stop quietly, as cat does
+        except BrokenPipeError as exc:
+            # `| head` has read what it wanted: stop quietly, as cat does
             if not _stdout_closed():
                 _report_bug(exc)  # another pipe (a worker, a socket) broke: a failure to look at
                 raise typer.Exit(EXIT_FAILURE) from None
