@@ -65,7 +65,9 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
-ENCODING_HINT = "save it as UTF-8, or name its encoding: framewatch import --encoding cp1252 FILE"
+ENCODING_HINT = (
+    "save it as UTF-8, or name its encoding: --encoding cp1252 (import and backfill take it)"
+)
 
 
 def _not_text(encoding: str | None, bad: bytes | None) -> str:

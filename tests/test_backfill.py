@@ -103,6 +103,23 @@ def test_backfill_jsonl_gives_the_same_store_as_import_and_analyze(tmp_path):
     assert results(db) == got
 
 
+def test_an_excel_export_in_cp1252_backfills_with_its_encoding_named(tmp_path):
+    excel = tmp_path / "export.csv"
+    excel.write_bytes("title;text;source\nBundestag berät über Gebührenerhöhung;Der Ausschuss"
+                      " tagt am Montag.;Tagblatt\n".encode("cp1252"))  # fmt: skip
+    db = tmp_path / "bf.duckdb"
+    refused = cli_backfill(db, str(excel))
+    assert refused.exit_code == 2, refused.output
+    assert "line 2: not UTF-8 text (byte 0xe4)" in refused.output
+    assert "--encoding cp1252 (import and backfill take it)" in refused.output
+    assert cli_backfill(db, str(excel), "--encoding", "cp1252").exit_code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT title FROM articles").fetchall() == [
+        ("Bundestag berät über Gebührenerhöhung",)
+    ]
+    con.close()
+
+
 def test_a_wire_story_in_two_outlets_backfills_as_import_stores_it(tmp_path):
     # One agency text run by two outlets is two articles (each outlet's coverage); the
     # same outlet's repeat under a tracked URL is one. Backfill decides as import does.
@@ -127,10 +144,12 @@ def test_a_wire_story_in_two_outlets_backfills_as_import_stores_it(tmp_path):
 
 
 def write_warc(
-    path: Path, pages: list[tuple[str, bytes]], corrupt_after: int | None = None
-) -> Path:
+    path: Path, pages: list[tuple[str, bytes]], corrupt_after: int | set[int] | None = None,
+    noise: bool = True,
+) -> Path:  # fmt: skip
     """A WARC.gz as a crawler writes one: request/response pairs, plus the noise real
-    archives carry (a redirect, a 404, an image), and optionally a corrupt record."""
+    archives carry (a redirect, a 404, an image), and optionally corrupt records."""
+    corrupt = {corrupt_after} if isinstance(corrupt_after, int) else corrupt_after or set()
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
@@ -152,17 +171,17 @@ def write_warc(
         )
         w.write_record(w.create_warc_record(url, "request", http_headers=req))
         response(url, "200 OK", "text/html; charset=utf-8", html)
-        if n == corrupt_after:
+        if n in corrupt:
             buf.write(
                 gzip.compress(
                     b"HTTP/1.1 200 OK\r\n\r\n<html>a response without its WARC header</html>"
                 )
             )
-    response(
-        pages[0][0] + "/old", "301 Moved Permanently", "text/html", b"", [("Location", pages[0][0])]
-    )
-    response(pages[0][0] + "/missing", "404 Not Found", "text/html", b"<html>gone</html>")
-    response(pages[0][0] + "/logo.png", "200 OK", "image/png", b"\x89PNG\r\n\x1a\n")
+    if noise:
+        response(pages[0][0] + "/old", "301 Moved Permanently", "text/html", b"",
+                 [("Location", pages[0][0])])  # fmt: skip
+        response(pages[0][0] + "/missing", "404 Not Found", "text/html", b"<html>gone</html>")
+        response(pages[0][0] + "/logo.png", "200 OK", "image/png", b"\x89PNG\r\n\x1a\n")
     path.write_bytes(buf.getvalue())
     return path
 
@@ -229,6 +248,31 @@ def test_warc_pages_are_stored_as_the_crawler_stores_them(http_server, tmp_path,
     assert report.problems[0].startswith("cc-news.warc.gz record 8 (offset ")
     assert "unreadable record" in report.problems[0]
     assert report.problems[1].startswith("rows.jsonl line 4: not valid JSON")
+
+
+def test_each_corrupt_record_costs_itself_only_and_a_cut_off_last_page_is_named(tmp_path):
+    from framewatch.backfill.warc import WarcPage, read_pages
+
+    pages = sample_pages("http://news.example", 6)
+    warc = write_warc(tmp_path / "two.warc.gz", pages, corrupt_after={1, 3})
+    items = list(read_pages(warc))
+    assert [i.url for i in items if isinstance(i, WarcPage)] == [u for u, _ in pages]
+    problems = [str(i) for i in items if not isinstance(i, WarcPage)]
+    assert len(problems) == 2 and all("unreadable record" in p for p in problems)
+    raw = warc.read_bytes()
+    for p in problems:  # the offsets name where the bad records are, in the file's bytes
+        offset = int(p.split("(offset ")[1].split(")")[0])
+        assert raw[offset : offset + 3] == b"\x1f\x8b\x08"
+        assert b"without its WARC header" in gzip.decompress(raw[offset:])[:200]
+        assert len(p) < 200 and p.isprintable()  # no binary first line in the message
+    # A download cut short: the last page's gzip member ends early. It is named, not
+    # stored as a page that stops mid-sentence.
+    whole = write_warc(tmp_path / "whole.warc.gz", pages[:3], noise=False).read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(whole[:-40])
+    items = list(read_pages(cut))
+    assert [i.url for i in items if isinstance(i, WarcPage)] == [u for u, _ in pages[:2]]
+    assert str(items[-1]).endswith("cut off: the file ends inside it")
 
 
 def _wait_for(pred, timeout: float) -> None:

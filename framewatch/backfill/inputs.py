@@ -42,8 +42,9 @@ def _is_warc(p: Path) -> bool:
     return is_warc(p)
 
 
-def records(path: Path) -> Iterator[dict | str]:
-    """Article candidates of one file as partition rows; a str is a problem by position."""
+def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
+    """Article candidates of one file as partition rows; a str is a problem by position.
+    ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own)."""
     if _is_warc(path):
         from framewatch.backfill.warc import WarcProblem, read_pages
 
@@ -60,7 +61,7 @@ def records(path: Path) -> Iterator[dict | str]:
                 "content_hash": None, "html": item.html,
             }  # fmt: skip
         return
-    good, errors = validate(read_records(path))
+    good, errors = validate(read_records(path, encoding))
     for e in errors:
         yield f"{path.name} line {e.line}: {e.message}"
     for a in sorted(good, key=lambda a: a.line):

@@ -66,11 +66,13 @@ def plan_key(paths: list[Path], fingerprint: dict) -> str:
 
 
 def make_plan(
-    store: Store, inputs: list[str], work_root: Path, fingerprint: dict, partition_size: int
-) -> Plan:
+    store: Store, inputs: list[str], work_root: Path, fingerprint: dict, partition_size: int,
+    encoding: str | None = None,
+) -> Plan:  # fmt: skip
     """The plan for these inputs: the finished one from an earlier run, else a new one."""
     paths = expand(inputs)
-    folder = work_root / plan_key(paths, {**fingerprint, "partition_size": partition_size})
+    key = {**fingerprint, "partition_size": partition_size, "encoding": encoding}
+    folder = work_root / plan_key(paths, key)
     manifest = folder / "plan.json"
     if manifest.exists():
         return Plan(folder, **json.loads(manifest.read_text()))
@@ -78,7 +80,7 @@ def make_plan(
     (folder / "in").mkdir(parents=True, exist_ok=True)
     (folder / "out").mkdir(exist_ok=True)
     batch: list[dict] = []
-    for rows in _deduplicated(store, paths, plan):
+    for rows in _deduplicated(store, paths, plan, encoding):
         batch.extend(rows)
         while len(batch) >= partition_size:
             _write(plan, batch[:partition_size])
@@ -102,7 +104,9 @@ def _write(plan: Plan, rows: list[dict]) -> None:
     plan.articles += len(rows)
 
 
-def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[dict]]:
+def _deduplicated(
+    store: Store, paths: list[Path], plan: Plan, encoding: str | None = None
+) -> Iterator[list[dict]]:
     """Chunks of new candidates: nothing the store has, nothing seen earlier in the input.
 
     A text is known per outlet (the source's name): the same text from another outlet
@@ -136,7 +140,7 @@ def _deduplicated(store: Store, paths: list[Path], plan: Plan) -> Iterator[list[
         return fresh
 
     for path in paths:
-        for item in records(path):
+        for item in records(path, encoding):
             if isinstance(item, str):
                 plan.problems.append(item)
                 continue

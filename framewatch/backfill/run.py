@@ -38,6 +38,7 @@ class BackfillOptions:
     partition_size: int = PARTITION_SIZE
     stall_s: float | None = None
     keep_work: bool = False
+    encoding: str | None = None  # of the JSONL and CSV inputs, when not UTF-8
 
 
 @dataclass
@@ -68,7 +69,7 @@ def backfill(
         "model": a.model, "max_tokens": a.embed_max_tokens, "min_words": settings.crawl.min_words,
         "codebooks": [(j.cb.id, j.cb.hash, j.version) for j in jobs],
     }  # fmt: skip
-    plan = make_plan(store, inputs, work_root, fingerprint, opts.partition_size)
+    plan = make_plan(store, inputs, work_root, fingerprint, opts.partition_size, opts.encoding)
     report = BackfillReport(planned=plan.articles, problems=list(plan.problems))
     loader = Loader(store, a.model, jobs)
     pending = plan.to_load()

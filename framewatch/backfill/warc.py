@@ -8,6 +8,7 @@ number and byte offset, and the rest of the file is still read.
 from __future__ import annotations
 
 import mmap
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -63,6 +64,8 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
     gz = path.name.lower().endswith(".gz")
     number, base = 0, 0
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        held: WarcPage | None = None  # a page is given out once the file goes on past it
+        held_at = 0
         while True:
             fh.seek(base)
             records = ArchiveIterator(fh)
@@ -71,24 +74,59 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                 for rec in records:
                     number += 1
                     item = _page(rec)  # reads the payload first: warcio needs that order
-                    last = base + records.get_record_offset()
+                    last = records.get_record_offset()  # from the file's start, after a seek too
+                    if held is not None:
+                        yield held
+                        held = None
+                    if isinstance(item, WarcPage):
+                        held, held_at = item, last
                     if item is not None:
                         item.position = f"{path.name} record {number} (offset {last})"
+                    if isinstance(item, WarcProblem):
                         yield item
+                if held is not None:
+                    if gz and not _member_ends(raw, held_at):
+                        yield WarcProblem(held.position, "cut off: the file ends inside it")
+                    else:
+                        yield held
                 return
             except Exception as exc:  # warcio raises several types for a corrupt record
                 number += 1
+                if held is not None:
+                    yield held
+                    held = None
                 bad = base if last is None else _boundary(raw, last + 1, gz)
                 if bad is None:
                     return
                 yield WarcProblem(
                     f"{path.name} record {number} (offset {bad})",
-                    f"unreadable record ({str(exc).strip()})",
+                    f"unreadable record ({_printable(str(exc))})",
                 )
                 nxt = _boundary(raw, bad + 1, gz)
                 if nxt is None:
                     return
                 base = nxt
+
+
+def _member_ends(raw: mmap.mmap, start: int) -> bool:
+    """Whether the gzip member at ``start`` is whole (a download cut short is not)."""
+    z = zlib.decompressobj(wbits=31)
+    step = 1 << 20
+    for at in range(start, len(raw), step):
+        z.decompress(raw[at : at + step])
+        if z.eof:
+            return True
+    return False
+
+
+def _printable(message: str, limit: int = 160) -> str:
+    """warcio quotes the record's first line, which in a corrupt .gz is binary: dropped."""
+    head, sep, line = message.partition("first line:")
+    if sep and not line.strip().isascii():
+        message = head + "first line not text"
+    text = "".join(c if c.isprintable() else " " for c in message)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _boundary(raw: mmap.mmap, start: int, gz: bool) -> int | None:

@@ -196,6 +196,10 @@ def backfill(
     keep_work: Annotated[
         bool, typer.Option(help="Keep the work folder's partitions after success.")
     ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="The JSONL and CSV files' text encoding when not UTF-8, e.g. cp1252."),
+    ] = None,
 ) -> None:
     """Analyse a large archive on an engine: same results as import + analyze, resumable."""
     from framewatch.backfill import BackfillOptions, work_folder
@@ -203,7 +207,9 @@ def backfill(
     from framewatch.backfill.engines import PlanStalled
     from framewatch.pipeline.runs import recorded_run
 
-    opts = BackfillOptions(engine, workers, address, partition_size, stall_timeout, keep_work)
+    opts = BackfillOptions(
+        engine, workers, address, partition_size, stall_timeout, keep_work, encoding
+    )
     with ctx.obj.store() as store:
         try:
             with recorded_run(store, "backfill") as rec:
