@@ -16,9 +16,9 @@ def outlet_frame_matrix(con, story_id: int, codebook: str, by: str | None) -> pd
     return con.execute(
         f"""WITH arts AS (
                SELECT x.article_id, x.outlet, coalesce(oa.value, ?) AS grp
-               FROM article_facts x
+               FROM article_coverage x
                LEFT JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-               WHERE x.story_id = ?),
+               WHERE x.story_id = ? AND NOT x.outlet_repeat),
            sh AS (
                SELECT a.grp, a.outlet, af.frame_id, avg(af.share) AS share, count(*) AS articles
                FROM arts a JOIN article_frames af ON af.article_id = a.article_id
@@ -43,10 +43,10 @@ def cell_evidence(con, story_id: int, codebook: str, outlet: str, frame_label: s
     """Every evidence sentence of one outlet and frame in a story (a clicked heatmap cell)."""
     return con.execute(
         """SELECT a.title AS article, e.rank, e.sentence, e.score
-           FROM article_facts x JOIN articles a ON a.id = x.article_id
+           FROM article_coverage x JOIN articles a ON a.id = x.article_id
            JOIN frame_evidence e ON e.article_id = x.article_id AND e.codebook_id = ?
            JOIN frames f ON f.codebook_id = e.codebook_id AND f.frame_id = e.frame_id
-           WHERE x.story_id = ? AND x.outlet = ? AND f.label = ?
+           WHERE x.story_id = ? AND NOT x.outlet_repeat AND x.outlet = ? AND f.label = ?
            ORDER BY e.score DESC, a.id, e.rank""",
         [codebook, story_id, outlet, frame_label],
     ).df()
@@ -56,9 +56,9 @@ def group_coverage_by_day(con, story_id: int, by: str | None) -> pd.DataFrame:
     """Articles per day and group, every day of the story present (zeros included)."""
     return con.execute(
         """WITH arts AS (
-               SELECT x.day, coalesce(oa.value, ?) AS grp FROM article_facts x
+               SELECT x.day, coalesce(oa.value, ?) AS grp FROM article_coverage x
                LEFT JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-               WHERE x.story_id = ?),
+               WHERE x.story_id = ? AND NOT x.outlet_repeat),
            days AS (SELECT unnest(generate_series(min(day), max(day), INTERVAL 1 DAY))::DATE AS day FROM arts),
            groups AS (SELECT DISTINCT grp FROM arts)
            SELECT d.day, g.grp AS "group", count(a.day) AS articles

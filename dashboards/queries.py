@@ -40,7 +40,7 @@ def outlets(con) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT outlet FROM article_facts WHERE outlet IS NOT NULL ORDER BY 1"
+            "SELECT DISTINCT outlet FROM article_coverage WHERE outlet IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
 
@@ -85,10 +85,12 @@ def top_stories(
     o = _outlets(outlet_list)
     ids = sorted(only) if only is not None else None
     return con.execute(
-        """WITH p AS (SELECT * FROM article_facts WHERE day BETWEEN ? AND ? AND story_id IS NOT NULL
+        """WITH p AS (SELECT *, coalesce(copy_of, article_id) AS text_id FROM article_coverage
+                      WHERE day BETWEEN ? AND ? AND story_id IS NOT NULL AND NOT outlet_repeat
                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))),
-           days AS (SELECT story_id, day, count(*) AS n FROM p GROUP BY ALL)
-           SELECT s.id AS story, s.label, s.headline, count(*) AS articles, count(DISTINCT p.source_id) AS outlets,
+           days AS (SELECT story_id, day, count(DISTINCT text_id) AS n FROM p GROUP BY ALL)
+           SELECT s.id AS story, s.label, s.headline, count(DISTINCT p.text_id) AS articles,
+                  count(DISTINCT p.source_id) AS outlets,
                   count(*) OVER () AS stories_in_period,
                   min(p.day) AS first_day, max(p.day) AS last_day,
                   (SELECT list(coalesce(d.n, 0) ORDER BY g.day)
@@ -168,8 +170,8 @@ def blind_spots(
     """For each chosen outlet, stories it covered that none of the other chosen outlets did."""
     in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
-        f"""WITH p AS (SELECT DISTINCT outlet, story_id FROM article_facts x
-                      WHERE story_id IS NOT NULL AND day BETWEEN ? AND ?
+        f"""WITH p AS (SELECT DISTINCT outlet, story_id FROM article_coverage x
+                      WHERE story_id IS NOT NULL AND NOT outlet_repeat AND day BETWEEN ? AND ?
                         AND list_contains(?::VARCHAR[], outlet) AND {in_languages})
            SELECT p.outlet, s.id AS story, s.label, s.headline FROM p JOIN stories s ON s.id = p.story_id
            WHERE NOT EXISTS (SELECT 1 FROM p q WHERE q.story_id = p.story_id AND q.outlet <> p.outlet)

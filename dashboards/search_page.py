@@ -18,7 +18,7 @@ from framewatch.analysis.search.attention import INTERVALS, attention, share_tex
 from framewatch.analysis.search.engine import Searcher
 from framewatch.analysis.search.parser import QueryError
 from framewatch.analysis.search.results import hit_rows
-from framewatch.dashboards.markup import http_only
+from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.queries import NO_FRAME, frame_labels
 from framewatch.dashboards.url_state import write_params
 
@@ -65,7 +65,9 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
         return
     for note in matches.notes:
         st.caption(note)
-    st.markdown(f"**{a.matched}** of {a.total} articles match{a.copies_note()}:")
+    st.markdown(
+        f"**{a.matched}** of {a.total} articles{safe(a.collection_note())} match{a.copies_note()}:"
+    )
     st.code(query.strip(), language=None)  # as typed: no Markdown escapes in the way
     st.caption(
         "Search covers the whole store: the sidebar's period, outlets and languages do not "

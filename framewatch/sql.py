@@ -24,6 +24,7 @@ PUBLIC_TABLES = [
 ]  # fmt: skip
 PUBLIC_VIEWS = [
     "article_facts",
+    "article_coverage",
     "frame_trends",
     "story_timeline",
     "outlet_frames",

@@ -86,6 +86,10 @@ def test_a_desk_keeps_blind_spots_splits_and_trends_to_its_languages(tmp_path):
     assert english[1]["divergence"] == 0.0  # all framed it as regulation, in English
     # The evidence is the English desk's own sentence, not the German one (an older article).
     assert [e["sentence"] for e in english[1]["evidence"]["left"]] == ["The rules get stricter."]
+    # ... and reads the story under its first English headline, not the German one it has.
+    assert english[1]["headline"] == "Budget vote passes (Left One)"
+    assert splits()[1]["headline"] == german[1]["headline"] == "Haushalt beschlossen (0)"
+    assert spots("--lang", "en")[3]["headline"] == "Rail fares rise (0)"
     # A language the store does not hold is a mistake, not "no results".
     bad = fw("splits", "--by", "lean", "--codebook", CB, "--lang", "fr", db=db)
     assert bad.exit_code == 2 and "store's languages: en, de, ?" in bad.output

@@ -218,6 +218,26 @@ def test_attention_shares_carry_their_90_percent_interval(small_db):
     assert "share (90% interval)" in table and "100.0% (" in table
 
 
+def test_attention_within_a_collection_is_a_share_of_that_collections_articles(small_db):
+    from framewatch.analysis.compare.watches import week_attention
+    from framewatch.dashboards.digest_data import parse_week
+
+    german = json.loads(fw("attention", "lang:de AND zurich", "--json", db=small_db).stdout)
+    assert (german["matched"], german["total"], german["collection"]) == (1, 1, "lang:de")
+    assert [(r["matched"], r["total"]) for r in german["series"]] == [(1, 1)]
+    every = json.loads(fw("attention", "zurich", "--json", db=small_db).stdout)
+    assert (every["total"], every["collection"]) == (6, None)
+    assert [(r["matched"], r["total"]) for r in every["series"]] == [(1, 4)]
+    # A query that is only a collection asks how much of everything it is.
+    assert json.loads(fw("attention", "lang:de", "--json", db=small_db).stdout)["total"] == 6
+    right = fw("attention", "lean:right AND war", db=small_db).output
+    assert "1 of 2 articles in lean:right match" in right
+    assert fw("watch", "add", "right war", "lean:right AND war", db=small_db).exit_code == 0
+    with duckdb.connect(str(small_db) + ".snapshot", read_only=True) as con:
+        (w,) = week_attention(con, parse_week("2026-W10"))
+    assert (w.articles, w.total) == (1, 1) and "100.0% of all in lean:right" in w.describe()
+
+
 def test_a_week_on_week_change_from_few_articles_reads_as_within_chance():
     from framewatch.analysis.compare.watches import WatchAttention
 

@@ -32,6 +32,7 @@ from datetime import date
 
 from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_interval
+from framewatch.analysis.stories.read import headlines_in
 from framewatch.config import CompareSettings
 from framewatch.language_filter import sql_condition
 
@@ -85,9 +86,9 @@ def find_blind_spots(
     in_languages, language_params = sql_condition("x.language", languages)
     rows = con.execute(
         f"""WITH tagged AS (
-               SELECT x.story_id, x.day, x.outlet, oa.value FROM article_facts x
+               SELECT x.story_id, x.day, x.outlet, oa.value FROM article_coverage x
                JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-               WHERE {in_languages}),
+               WHERE NOT x.outlet_repeat AND {in_languages}),
            periodic AS (
                SELECT * FROM tagged WHERE story_id IS NOT NULL
                  AND (?::DATE IS NULL OR day >= ?::DATE) AND (?::DATE IS NULL OR day <= ?::DATE)),
@@ -156,7 +157,11 @@ def find_blind_spots(
         spot.holds_up = any(g.q_value <= cfg.false_discovery_rate for g in spot.gaps.values())
     if holding_only:
         out = [s for s in out if s.holds_up]
-    return out[:limit] if limit else out
+    out = out[:limit] if limit else out
+    desk = headlines_in(con, [s.story_id for s in out], languages)
+    for s in out:
+        s.headline = desk.get(s.story_id, s.headline)
+    return out
 
 
 def missing_counts(spots: list[BlindSpot]) -> dict[str, int]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from framewatch.analysis.compare import stats
 from framewatch.analysis.intervals import jeffreys_intervals
+from framewatch.analysis.stories.read import headlines_in
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
 from framewatch.language_filter import sql_condition
@@ -105,10 +106,10 @@ def find_splits(
     in_languages, language_params = sql_condition("x.language", languages)
     rows = con.execute(
         f"""SELECT x.story_id, oa.value, x.outlet, x.article_id, af.frame_id, af.share
-           FROM article_facts x
+           FROM article_coverage x
            JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
            JOIN article_frames af ON af.article_id = x.article_id AND af.codebook_id = ?
-           WHERE x.story_id IS NOT NULL AND af.frame_id <> 'none' AND af.share > 0
+           WHERE x.story_id IS NOT NULL AND NOT x.outlet_repeat AND af.frame_id <> 'none' AND af.share > 0
              AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
              AND (?::BIGINT IS NULL OR x.story_id = ?::BIGINT)
              AND {in_languages}
@@ -148,6 +149,9 @@ def find_splits(
             "SELECT headline, label FROM stories WHERE id = ?", [s.story_id]
         ).fetchone()
         s.headline, s.label = (head[0] or "", head[1] or "") if head else ("", "")
+    desk = headlines_in(con, [s.story_id for s in found], languages)
+    for s in found:
+        s.headline = desk.get(s.story_id, s.headline)
     if evidence_per_group:
         add_evidence(con, found, by, codebook, since, until, evidence_per_group, languages)
     return found
@@ -215,9 +219,9 @@ def _evidence(
         for frame in top:
             row = con.execute(
                 f"""SELECT e.sentence, x.outlet, e.score FROM frame_evidence e
-                   JOIN article_facts x ON x.article_id = e.article_id
+                   JOIN article_coverage x ON x.article_id = e.article_id
                    JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-                   WHERE x.story_id = ? AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
+                   WHERE x.story_id = ? AND NOT x.outlet_repeat AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
                      AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
                      AND {in_languages}
                    ORDER BY e.score DESC, e.article_id, e.rank LIMIT 1""",

@@ -22,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
+
 from framewatch.analysis.intervals import LEVEL
 from framewatch.analysis.search.engine import Embed, Searcher
-from framewatch.analysis.search.parser import parse
+from framewatch.analysis.search.parser import collection, describe, parse
 from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
@@ -85,8 +87,9 @@ class WatchAttention:
     share: float
     articles_before: int
     share_before: float
-    total: int = 0  # all articles of the week
+    total: int = 0  # articles of the week in the watch's collection
     total_before: int = 0
+    collection: str = ""  # "" for all articles, else e.g. "lean=right, lang:de"
 
     @property
     def p_value(self) -> float:
@@ -114,7 +117,8 @@ class WatchAttention:
             else f", within chance: p = {self.p_value:.2g}"
         )  # fmt: skip
         return (
-            f"{self.articles} article(s), {self.share:.1%} of all (week before: "
+            f"{self.articles} article(s), {self.share:.1%} of all"
+            f"{' in ' + self.collection if self.collection else ''} (week before: "
             f"{self.articles_before}, {self.share_before:.1%}; change {change}{sure})"
         )
 
@@ -183,17 +187,24 @@ def _conditions(w: Watch, languages: list[str] | None = None) -> tuple[list[str]
         in_languages, language_params = sql_condition("x.language", languages)
         sql.append(f"AND {in_languages}")
         params += language_params
-    if w.attribute:
-        sql.append(
-            "AND x.article_id IN (SELECT article_id FROM article_attributes WHERE attribute = ? AND value = ?)"
-        )
-        params += [w.attribute, w.value]
+    group, group_params = _group_condition(w)
+    sql += group
+    params += group_params
     if w.frame_id:
         sql.append(
             "AND x.article_id IN (SELECT article_id FROM article_framing WHERE codebook_id = ? AND primary_frame = ?)"
         )
         params += [w.codebook_id, w.frame_id]
     return sql, params
+
+
+def _group_condition(w: Watch) -> tuple[list[str], list]:
+    """SQL (over ``x``) for a watch's outlet group, if it has one."""
+    if not w.attribute:
+        return [], []
+    return [
+        "AND x.article_id IN (SELECT article_id FROM article_attributes WHERE attribute = ? AND value = ?)"
+    ], [w.attribute, w.value]
 
 
 def _query_ids(con, w: Watch, embed: Embed | None, model: str | None, catch_up: bool = True):
@@ -235,34 +246,57 @@ def week_attention(
     """Each watch's matches in the week starting ``week_start`` and in the week before.
 
     Watches with no match in either week are left out: the digest reports changes.
-    ``languages`` (a desk's): matches and the week's articles in those languages only.
+    Counted as ``framewatch attention`` counts: every article, an outlet's copy of
+    another's text included, and a share of the collection the watch searches (its
+    outlet group, and its query's outlets, languages and dates: ``lang:de AND ki`` is a
+    share of German articles). ``languages`` (a desk's): those languages only.
     """
     out = []
     in_languages, language_params = sql_condition("x.language", languages)
     for w in list_watches(con):
         more, more_params = _conditions(w)
+        group, group_params = _group_condition(w)
         ids = _query_ids(con, w, embed, model)
+        scope = _collection_ids(con, w, embed, model)
         sql = f"""SELECT
                     count(*) FILTER (WHERE x.week_start = ?::DATE AND {{hit}}),
                     count(*) FILTER (WHERE x.week_start = ?::DATE),
                     count(*) FILTER (WHERE x.week_start = ?::DATE - 7 AND {{hit}}),
                     count(*) FILTER (WHERE x.week_start = ?::DATE - 7)
-                  FROM article_facts x WHERE {in_languages}"""
+                  FROM article_coverage x WHERE {in_languages} {" ".join(group)} {{within}}"""
         cond = " AND ".join(["TRUE", *(c.removeprefix("AND ") for c in more)])
         params = [week_start, *more_params, week_start, week_start, *more_params, week_start,
-                  *language_params]  # fmt: skip
-        if ids is None:
-            row = con.execute(sql.format(hit=cond), params).fetchall()[0]
-        else:
-            with matched_table(con, ids, "watch_matched") as t:
-                hit = f"x.article_id IN (SELECT id FROM {t}) AND {cond}"
-                row = con.execute(sql.format(hit=hit), params).fetchall()[0]
+                  *language_params, *group_params]  # fmt: skip
+        empty = np.zeros(0, dtype=np.int64)
+        with (
+            matched_table(con, empty if ids is None else ids, "watch_matched") as t,
+            matched_table(con, empty if scope is None else scope, "watch_collection") as c,
+        ):
+            hit = cond if ids is None else f"x.article_id IN (SELECT id FROM {t}) AND {cond}"
+            within = "" if scope is None else f"AND x.article_id IN (SELECT id FROM {c})"
+            row = con.execute(sql.format(hit=hit, within=within), params).fetchall()[0]
         n, total, n0, total0 = row
         if not (n or n0):
             continue  # nothing either week: no news
+        named = [f"{w.attribute}={w.value}"] if w.attribute else []
+        if scope is not None:
+            named.append(describe(collection(parse(w.query))))
         out.append(WatchAttention(w.name, n, n / total if total else 0.0, n0,
-                                  n0 / total0 if total0 else 0.0, total, total0))  # fmt: skip
+                                  n0 / total0 if total0 else 0.0, total, total0,
+                                  ", ".join(named)))  # fmt: skip
     return out
+
+
+def _collection_ids(con, w: Watch, embed: Embed | None, model: str | None):
+    """The articles of the collection a watch's query searches (outlets, languages,
+    dates), or None when it names none or is nothing else."""
+    if not w.query:
+        return None
+    node = parse(w.query)
+    scope = collection(node)
+    if scope is None or scope == node:
+        return None
+    return Searcher(con, None, model=model, embed=embed, catch_up=False).evaluate(scope)[0]
 
 
 def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None,

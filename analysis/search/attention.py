@@ -14,15 +14,18 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from framewatch.analysis.intervals import jeffreys_interval
 from framewatch.analysis.search.engine import Matches, Searcher
-from framewatch.analysis.search.parser import QueryError
+from framewatch.analysis.search.parser import QueryError, collection, describe
 from framewatch.analysis.search.results import hit_rows, matched_table
 from framewatch.analysis.search.text import WORD, fold, words
 from framewatch.language import function_words, normalise
 
 INTERVALS = ("day", "week")
 NO_VALUE = "(none)"
+_EMPTY = np.zeros(0, dtype=np.int64)
 _WORDS_SAMPLE = 2000  # top-ranked matches read for the top words
 
 
@@ -31,7 +34,7 @@ class Attention:
     interval: str
     by: str | None
     matched: int
-    total: int
+    total: int  # articles of the collection searched (all, or e.g. lang:de's)
     copies: int = 0  # matches that are near-identical copies of another article (wire copy)
     # Every share comes with lo/hi, its 90% interval: a week of 3 articles with 1 match
     # reads "33% (8%-75%)", not as a peak.
@@ -40,6 +43,11 @@ class Attention:
     words: list[dict] = field(default_factory=list)  # word, articles, weight
     frames: list[dict] = field(default_factory=list)  # codebook, frame, articles, share, lo, hi
     samples: list[dict] = field(default_factory=list)  # hit row + frame + evidence
+    collection: str | None = None  # the query's outlets/languages/dates part: the denominator
+
+    def collection_note(self) -> str:
+        """ " in lang:de" when shares are of a collection's articles, else ""."""
+        return f" in {self.collection}" if self.collection else ""
 
     def copies_note(self) -> str:
         """ " (3 of them are near-identical copies of another)", or "" without copies."""
@@ -85,11 +93,18 @@ def attention(
         if interval == "day"
         else "CAST(date_trunc('week', coalesce(a.published_at, a.fetched_at)) AS DATE)"
     )
-    total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
-    result = Attention(interval, by, len(matches), total)
-    if not len(matches):
-        return result
-    with matched_table(con, matches.ids) as t:
+    scope = _collection_ids(searcher, matches)
+    with (
+        matched_table(con, matches.ids) as t,
+        matched_table(con, _EMPTY if scope is None else scope, "in_collection") as c,
+    ):
+        within = "TRUE" if scope is None else f"a.id IN (SELECT id FROM {c})"
+        total = con.execute(f"SELECT count(*) FROM articles a WHERE {within}").fetchall()[0][0]
+        result = Attention(interval, by, len(matches), total)
+        if scope is not None:
+            result.collection = describe(collection(matches.query))
+        if not len(matches):
+            return result
         result.copies = con.execute(
             f"SELECT count(*) FROM {t} m JOIN article_duplicates d ON d.article_id = m.id"
         ).fetchall()[0][0]
@@ -98,7 +113,7 @@ def attention(
             for p, g, m, n in con.execute(
                 f"""WITH x AS (
                         SELECT {period} AS period, {group} AS grp, (a.id IN (SELECT id FROM {t})) AS hit
-                        FROM articles a LEFT JOIN sources s ON s.id = a.source_id),
+                        FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE {within}),
                     span AS (SELECT min(period) AS lo, max(period) AS hi FROM x WHERE hit)
                     SELECT period, grp, count(*) FILTER (WHERE hit), count(*)
                     FROM x, span WHERE period BETWEEN lo AND hi
@@ -110,7 +125,7 @@ def attention(
             for o, m, n in con.execute(
                 f"""SELECT coalesce(s.name, '{NO_VALUE}'),
                            count(*) FILTER (WHERE a.id IN (SELECT id FROM {t})) AS m, count(*)
-                    FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                    FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE {within}
                     GROUP BY 1 HAVING m > 0 ORDER BY m DESC, 1 LIMIT ?""",
                 [top],
             ).fetchall()
@@ -134,6 +149,18 @@ def attention(
         result.words = _top_words(searcher, t, top)
     result.samples = _samples(con, matches, cb, samples)
     return result
+
+
+def _collection_ids(searcher: Searcher, matches: Matches):
+    """The articles of the collection the query searched, or None for all of them.
+
+    A query that is nothing but a collection (``lang:de``) is measured against all
+    articles: how much of the coverage is German is its question.
+    """
+    scope = collection(matches.query) if matches.query is not None else None
+    if scope is None or scope == matches.query:
+        return None
+    return searcher.evaluate(scope)[0]
 
 
 def share_text(row: dict, fmt: str = ".1%") -> str:

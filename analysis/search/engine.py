@@ -50,6 +50,7 @@ class Matches:
     scores: np.ndarray
     lag: int = 0
     notes: list[str] = field(default_factory=list)
+    query: Node | None = None  # the parsed query: attention reads its collection
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -288,7 +289,7 @@ class Searcher:
             notes.append(
                 f"{lag} article(s) are not in the search index yet (the next run adds them)"
             )
-        return Matches(ids[ranked], scores[ranked], lag, notes)
+        return Matches(ids[ranked], scores[ranked], lag, notes, node)
 
 
 _VECTORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}

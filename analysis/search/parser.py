@@ -233,3 +233,30 @@ def positive_leaves(node: Node, negated: bool = False) -> list[Node]:
     if isinstance(node, Not):
         return positive_leaves(node.item, not negated)
     return [] if negated else [node]
+
+
+NOT_A_COLLECTION = {"story", "topic", "frame"}  # they pick articles, not outlets or dates
+
+
+def collection(node: Node) -> Node | None:
+    """The part of a query that picks a collection (outlets, their attributes, languages,
+    dates): the conjuncts of its top-level AND made of such fields only, else None.
+
+    Attention divides by the collection's articles, as Media Cloud normalises within the
+    collection searched: ``lang:de AND ki`` is a share of German articles, not of all.
+    """
+    items = node.items if isinstance(node, And) else (node,)
+    kept = tuple(i for i in items if _picks_collection(i))
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else And(kept)
+
+
+def _picks_collection(node: Node) -> bool:
+    if isinstance(node, Field):
+        return node.name not in NOT_A_COLLECTION
+    if isinstance(node, Not):
+        return _picks_collection(node.item)
+    if isinstance(node, (And, Or)):
+        return all(_picks_collection(i) for i in node.items)
+    return False

@@ -81,3 +81,29 @@ def story_timeline(con, story_id: int) -> list[tuple]:
            WHERE m.story_id = ? ORDER BY coalesce(a.published_at, a.fetched_at), a.id""",
         [story_id],
     ).fetchall()
+
+
+def headlines_in(con, story_ids: list[int], languages: list[str] | None) -> dict[int, str]:
+    """Headlines a desk can read: for each story whose headline is in none of
+    ``languages``, the title of its first article in one of them (stories with no such
+    article, or whose headline is already in one, are left out).
+
+    A story's headline comes from its main language; a German desk looking at German
+    blind spots should not read them under English headlines.
+    """
+    from framewatch.language_filter import sql_condition
+
+    if not languages or not story_ids:
+        return {}
+    in_languages, params = sql_condition("x.language", languages)
+    headline_in, headline_params = sql_condition("ha.language", languages)
+    rows = con.execute(
+        f"""SELECT x.story_id, first(x.title ORDER BY x.article_at, x.article_id)
+            FROM article_facts x JOIN stories s ON s.id = x.story_id
+            LEFT JOIN articles ha ON ha.id = s.headline_article_id
+            WHERE x.story_id IN (SELECT unnest(?)) AND coalesce(x.title, '') <> ''
+              AND {in_languages} AND NOT coalesce({headline_in}, false)
+            GROUP BY x.story_id""",
+        [list(story_ids), *params, *headline_params],
+    ).fetchall()
+    return dict(rows)

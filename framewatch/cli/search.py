@@ -128,7 +128,8 @@ def attention(
     if as_json:
         print_json(asdict(a))
         return
-    out.print(f"{a.matched} of {a.total} articles match{a.copies_note()}", markup=False)
+    out.print(f"{a.matched} of {a.total} articles{a.collection_note()} match{a.copies_note()}",
+              markup=False)  # fmt: skip
     if not a.matched:
         return
     print_table(

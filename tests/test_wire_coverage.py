@@ -1,0 +1,114 @@
+"""An outlet that ran another outlet's wire text covered the story.
+
+Stores built row by row (test_outlet_groups.Newsroom), with the copy marked in
+``article_duplicates`` as the story stage marks it (test_stories.py runs that stage on
+real imports), so each expectation is known exactly.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+from test_outlet_groups import CB, LEANS, Newsroom, fw
+
+from framewatch.dashboards import queries
+
+
+def _copy(n: Newsroom, outlet: str, story: int, day: str, of: int, kind: str = "exact",
+          more: str = "") -> int:  # fmt: skip
+    title, text, frames, evidence = n.store.execute(
+        """SELECT a.title, a.text,
+                  (SELECT map(list(frame_id), list(share)) FROM article_frames WHERE article_id = a.id),
+                  (SELECT map(list(frame_id), list(sentence)) FROM frame_evidence WHERE article_id = a.id)
+           FROM articles a WHERE a.id = ?""",
+        [of],
+    ).fetchone()  # fmt: skip
+    aid = n.article(outlet, story, day, title, frames=dict(frames), evidence=dict(evidence or {}),
+                    text=text + more)  # fmt: skip
+    n.store.execute("INSERT INTO article_duplicates VALUES (?, ?, 1.0, ?)", [aid, of, kind])
+    return aid
+
+
+def _wire_store(tmp_path) -> str:
+    """Story 1: the left wrote it, and Right One ran Left One's text word for word (and
+    Left One ran its own text twice). Story 2: every side, so the right and the centre
+    are active around story 1."""
+    n = Newsroom(tmp_path / "wire.duckdb")
+    first = n.article("Left One", 1, "2026-11-10", "Harbour strike spreads to rail depots",
+                      frames={"threat": 1.0}, evidence={"threat": "Strikers threaten the port."})  # fmt: skip
+    n.article("Left Two", 1, "2026-11-10", "Rail depots join the harbour strike")
+    _copy(n, "Right One", 1, "2026-11-11", first)
+    _copy(
+        n, "Left One", 1, "2026-11-11", first, kind="near", more=" (Updated.)"
+    )  # its own repeat: once
+    for outlet in ["Left One", "Right One", "Right Two", "Centre One", "Left Two"]:
+        n.article(outlet, 2, "2026-11-11", f"Budget vote passes after all-night session ({outlet})")
+    db = n.close()
+    leans = tmp_path / "leans.csv"
+    leans.write_text(LEANS)
+    assert fw("outlets", "import", str(leans), db=db).exit_code == 0
+    return db
+
+
+def test_a_wire_copy_is_its_outlets_coverage_in_blind_spots_and_splits(tmp_path):
+    db = _wire_store(tmp_path)
+    spots = json.loads(fw("blindspots", "--by", "lean", "--all", "--json", db=db).stdout)
+    assert [s["story_id"] for s in spots] == [1]
+    # The right ran the text: only the centre is missing, and Left One counts once.
+    assert spots[0]["covered_by"] == {"left": 2, "right": 1}
+    assert spots[0]["missing"] == ["center"]
+    splits = json.loads(
+        fw("splits", "--by", "lean", "--all", "--limit", "0", "--json", db=db).stdout
+    )
+    one = next(s for s in splits if s["story_id"] == 1)
+    assert one["groups"]["right"] == {"threat": 1.0}  # the copy's framing is the wire's
+    assert one["articles"] == {"left": 2, "right": 1}
+    con = duckdb.connect(db, read_only=True)
+    coverage = dict(
+        con.execute(
+            """SELECT value, outlets FROM story_coverage_by_attribute
+               WHERE story_id = 1 AND attribute = 'lean'"""
+        ).fetchall()
+    )
+    assert coverage == {"left": 2, "right": 1}
+    # The text is still counted once where texts are counted.
+    assert con.execute("SELECT count(*) FROM article_facts WHERE story_id = 1").fetchone() == (2,)
+    # The dashboard: an outlet that only ran copies is an outlet, and a story the left
+    # broke is not "only Left One's" when the right ran it too.
+    assert "Right One" in queries.outlets(con)
+    only = queries.blind_spots(con, ["Left One", "Right One"], *queries.bounds(con))
+    assert 1 not in set(only["story"])
+    con.close()
+
+
+def test_the_story_page_shows_the_copys_outlet_with_the_wires_frame(tmp_path):
+    from framewatch.dashboards.compare_queries import cell_evidence, outlet_frame_matrix
+
+    db = _wire_store(tmp_path)
+    con = duckdb.connect(db, read_only=True)
+    m = outlet_frame_matrix(con, 1, CB, "lean")
+    right = m[(m["outlet"] == "Right One") & (m["frame"] == "Threat")]
+    assert list(right["group"]) == ["right"] and list(right["evidence"]) == [
+        "Strikers threaten the port."
+    ]
+    assert list(m[m["outlet"] == "Left One"]["articles"].unique()) == [1]
+    assert list(cell_evidence(con, 1, CB, "Right One", "Threat")["sentence"]) == [
+        "Strikers threaten the port."
+    ]
+    con.close()
+
+
+def test_the_digests_watch_attention_counts_as_the_attention_command_does(tmp_path):
+    from datetime import date
+
+    from framewatch.analysis.compare.watches import week_attention
+
+    db = _wire_store(tmp_path)
+    assert fw("watch", "add", "harbour", "harbour", db=db).exit_code == 0
+    cli = json.loads(fw("attention", "harbour", "--json", db=db).stdout)
+    with duckdb.connect(db + ".snapshot", read_only=True) as con:
+        (digest,) = week_attention(con, date(2026, 11, 9))
+    # Four articles carry the word (the right's copy and Left One's repeat among them) of
+    # the week's nine, in both.
+    assert (cli["matched"], cli["total"]) == (digest.articles, digest.total) == (4, 9)
