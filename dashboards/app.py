@@ -89,7 +89,7 @@ codebook = st.sidebar.selectbox(
 )  # fmt: skip
 topic_names = dict(q.topics(con))
 topic_ids = [None, *topic_names]
-wanted_topic = next((t for t in topic_names if str(t) == params.get("topic")), None)
+wanted_topic = next((t for t in topic_names if t == q.linked_topic(con, params.get("topic"))), None)
 topic = st.sidebar.selectbox(
     "Topic", topic_ids, index=topic_ids.index(wanted_topic),
     format_func=lambda t: "All topics" if t is None else topic_names[t], key="topic",

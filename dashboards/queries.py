@@ -73,6 +73,16 @@ def topics(con) -> list[tuple[int, str]]:
             con.execute("SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
 
 
+def linked_topic(con, value: str | None) -> int | None:
+    """The topic a link's ``topic=12`` means now: after a recluster, its successor."""
+    from framewatch.analysis.stories.recluster import resolve_topic
+
+    try:
+        return resolve_topic(con, int(value)) if value else None
+    except ValueError:
+        return None
+
+
 def top_stories(
     con, start: date, end: date, outlet_list: list[str] | None, limit: int = 50,
     topic: int | None = None, only: set[int] | None = None,

@@ -250,6 +250,7 @@ def test_a_killed_recluster_is_finished_by_the_next_run(tmp_path):
     _analyze(db, multi, write_jsonl(tmp_path / "a.jsonl", [STRIKE_EN, STRIKE_DE]))
     ((old_id, *_),) = _stories(db)
     with open_store(db) as store:  # killed after unassigning, before clustering again
+        (old_topic,) = store.execute("SELECT topic_id FROM story_topics").fetchone()
         assert recluster.begin(store) == 2
     assert _stories(db) == []
     _analyze(db, multi)  # a plain run, as serve's next cycle would be
@@ -260,6 +261,15 @@ def test_a_killed_recluster_is_finished_by_the_next_run(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT new_id, reason FROM story_redirects WHERE old_id = ?",
                            [old_id]).fetchall() == [(new_id, "recluster")]  # fmt: skip
+        # The topic was rebuilt under a new id; a saved ?topic= link or topic: query still
+        # finds it.
+        (new_topic,) = con.execute("SELECT topic_id FROM story_topics").fetchone()
+        assert new_topic != old_topic
+        from framewatch.dashboards.queries import linked_topic
+
+        assert linked_topic(con, str(old_topic)) == new_topic
+    hits = runner.invoke(app, ["--db", str(db), "search", f"topic:{old_topic}", "--json"])
+    assert hits.exit_code == 0 and len(json.loads(hits.stdout)) == 2, hits.output
 
 
 CODEBOOK_2LANG = """

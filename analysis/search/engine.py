@@ -386,8 +386,9 @@ def _field_sql(con, node: Field) -> tuple[str, list]:
     if name == "topic":
         return (
             "SELECT m.article_id AS id FROM story_members m JOIN story_topics t"
-            " ON t.story_id = m.story_id WHERE t.topic_id = ?",
-            [int(value)],
+            " ON t.story_id = m.story_id WHERE t.topic_id = coalesce("
+            "(SELECT new_id FROM topic_redirects WHERE old_id = ?), ?)",
+            [int(value), int(value)],
         )
     if name == "frame":
         known = {r[0] for r in con.execute("SELECT DISTINCT frame_id FROM frames").fetchall()}

@@ -9,7 +9,8 @@ of its articles (``story_redirects``, reason ``recluster``), so links, watches a
 ``framewatch story OLD`` keep working. A run killed in between resumes: the next story
 stage clusters what is left and ``finish`` runs when nothing is pending.
 
-Topics are rebuilt from the new stories and get new ids; copies are found again (near ones
+Topics are rebuilt from the new stories and get new ids (``topic_redirects`` leads each
+old id to the new topic holding most of its articles); copies are found again (near ones
 are judged in the model's space; an exact copy is the later of two in the new order).
 """
 
@@ -22,8 +23,10 @@ def begin(store: Store) -> int:
     """Unassign every article (in one transaction); returns how many were in stories."""
     with store.transaction():
         store.execute(
-            "INSERT INTO story_recluster SELECT article_id, story_id FROM story_members "
-            "ON CONFLICT DO NOTHING"
+            """INSERT INTO story_recluster
+               SELECT m.article_id, m.story_id, t.topic_id FROM story_members m
+               LEFT JOIN story_topics t ON t.story_id = m.story_id
+               ON CONFLICT DO NOTHING"""
         )
         n = store.execute("SELECT count(*) FROM story_members").fetchone()[0]
         for table in ("story_members", "story_topics", "topics", "story_splits", "stories"):
@@ -72,5 +75,34 @@ def finish(store: Store) -> dict[int, int]:
                    ON CONFLICT DO NOTHING""",
                 [list(mapping), list(mapping.values())],
             )
+        _redirect_topics(store, now)
         store.execute("DELETE FROM story_recluster")
     return mapping
+
+
+def _redirect_topics(store: Store, now) -> None:
+    """Each old topic to the new topic holding most of its articles (ties: the older)."""
+    rows = store.execute(
+        """WITH counted AS (
+               SELECT r.old_topic_id, t.topic_id, count(*) AS n FROM story_recluster r
+               JOIN story_members m ON m.article_id = r.article_id
+               JOIN story_topics t ON t.story_id = m.story_id
+               WHERE r.old_topic_id IS NOT NULL GROUP BY ALL)
+           SELECT old_topic_id, topic_id FROM counted
+           QUALIFY row_number() OVER (PARTITION BY old_topic_id ORDER BY n DESC, topic_id) = 1"""
+    ).fetchall()
+    for old, new in rows:
+        if old == new:
+            continue
+        store.execute("UPDATE topic_redirects SET new_id = ? WHERE new_id = ?", [new, old])
+        store.execute(
+            "INSERT INTO topic_redirects VALUES (?, ?, ?) ON CONFLICT (old_id) DO UPDATE "
+            "SET new_id = excluded.new_id, redirected_at = excluded.redirected_at",
+            [old, new, now],
+        )
+
+
+def resolve_topic(con, topic_id: int) -> int:
+    """The id a topic lives on under after reclusters: itself, or its successor."""
+    row = con.execute("SELECT new_id FROM topic_redirects WHERE old_id = ?", [topic_id]).fetchone()
+    return row[0] if row else topic_id
