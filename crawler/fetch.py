@@ -200,6 +200,12 @@ async def _fetch_source(
         rep.errors.append(str(exc))
         record_failure(store, settings, source_id, None, str(exc), rng)
         return rep
+    if resp.not_modified and not (etag or lm):  # nothing to compare with: a broken server
+        rep.status = "failed"
+        msg = f"{url}: HTTP 304 Not Modified to a request that named no earlier copy"
+        rep.errors.append(msg)
+        record_failure(store, settings, source_id, resp.status, msg, rng)
+        return rep
     if resp.not_modified:
         rep.status = "not_modified"
         rep.pages_recovered = await _retry_pages(store, settings, fetcher, pool, source_id)

@@ -127,6 +127,15 @@ def test_conditional_get_304_costs_nothing_further(http_server, store, settings)
     assert report.sources[0].status == "not_modified"
     assert srv.hits("/feed.xml")[-1]["if-none-match"] == '"v1"'
     assert len(srv.hits("/a")) == 1  # the article page was not fetched again
+    # A server answering 304 to a request that named no earlier copy is broken: a failure
+    # the feed's health shows, not a quiet healthy poll that never brings an article.
+    srv.routes["/always304.xml"] = Route(status=304)
+    add_source(store, srv.url("/always304.xml"), name="Stuck")
+    stuck = next(s for s in fetch_due(store, settings).sources if s.name == "Stuck")
+    assert (
+        stuck.status == "failed"
+        and "304 Not Modified to a request that named no" in (stuck.errors[0])
+    )
 
 
 def test_rerun_over_unchanged_feed_adds_nothing(http_server, store, settings):
