@@ -15,7 +15,8 @@ def _outlets(outlets: list[str] | None):
 
 
 def bounds(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
-    return con.execute("SELECT min(day), max(day) FROM article_facts").fetchone()
+    """The days articles ran, an outlet's copy of another's text included."""
+    return con.execute("SELECT min(day), max(day) FROM article_coverage").fetchone()
 
 
 def latest_dated_day(
@@ -31,7 +32,7 @@ def latest_dated_day(
     return con.execute(
         f"""SELECT coalesce(max(x.day) FILTER (WHERE NOT coalesce(a.published_at_inferred, false)),
                             max(x.day))
-            FROM article_facts x JOIN articles a ON a.id = x.article_id WHERE {in_languages}""",
+            FROM article_coverage x JOIN articles a ON a.id = x.article_id WHERE {in_languages}""",
         params,
     ).fetchone()[0]
 
@@ -95,10 +96,11 @@ def top_stories(
     o = _outlets(outlet_list)
     ids = sorted(only) if only is not None else None
     return con.execute(
-        """WITH p AS (SELECT *, coalesce(copy_of, article_id) AS text_id FROM article_coverage
+        """WITH p AS (SELECT * FROM article_coverage
                       WHERE day BETWEEN ? AND ? AND story_id IS NOT NULL AND NOT outlet_repeat
                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))),
-           days AS (SELECT story_id, day, count(DISTINCT text_id) AS n FROM p GROUP BY ALL)
+           days AS (SELECT story_id, day, count(*) AS n FROM (  -- a text on the day it first ran
+                       SELECT story_id, text_id, min(day) AS day FROM p GROUP BY ALL) GROUP BY ALL)
            SELECT s.id AS story, s.label, s.headline, count(DISTINCT p.text_id) AS articles,
                   count(DISTINCT p.source_id) AS outlets,
                   count(*) OVER () AS stories_in_period,

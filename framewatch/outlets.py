@@ -203,7 +203,8 @@ def list_outlet_attributes(con) -> list[OutletAttributes]:
     """Every outlet with articles or attributes, with its attributes and article count."""
     rows = con.execute(
         """WITH names AS (SELECT name AS outlet FROM sources UNION SELECT outlet FROM outlet_attributes),
-                counts AS (SELECT outlet, count(*) AS n FROM article_facts GROUP BY outlet)
+                counts AS (SELECT outlet, count(*) AS n FROM article_coverage  -- its copies of others' texts too
+                           WHERE NOT outlet_repeat GROUP BY outlet)
            SELECT n.outlet, coalesce(c.n, 0),
                   (SELECT list(struct_pack(k := a.attribute, v := a.value) ORDER BY a.attribute)
                    FROM outlet_attributes a WHERE a.outlet = n.outlet),

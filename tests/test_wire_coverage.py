@@ -112,3 +112,31 @@ def test_the_digests_watch_attention_counts_as_the_attention_command_does(tmp_pa
     # Four articles carry the word (the right's copy and Left One's repeat among them) of
     # the week's nine, in both.
     assert (cli["matched"], cli["total"]) == (digest.articles, digest.total) == (4, 9)
+
+
+def test_an_outlets_repeat_counts_once_and_a_chain_of_copies_is_one_text(tmp_path):
+    # Right One's wire text; Left One runs it word for word, then an updated version
+    # (both marked as copies of Right One's, as the story stage marks them); the Centre
+    # runs the update (a copy of a copy).
+    n = Newsroom(tmp_path / "chain.duckdb")
+    wire = n.article("Right One", 5, "2026-11-12", "Dockers vote to strike at dawn")
+    _copy(n, "Left One", 5, "2026-11-12", wire)
+    update = _copy(n, "Left One", 5, "2026-11-13", wire, kind="near", more=" Talks failed.")
+    _copy(n, "Centre One", 5, "2026-11-13", update, kind="near", more=" Talks failed. Ports shut.")
+    db = n.close()
+    leans = tmp_path / "leans.csv"
+    leans.write_text(LEANS)
+    assert fw("outlets", "import", str(leans), db=db).exit_code == 0
+    with duckdb.connect(db, read_only=True) as con:
+        rows = con.execute(
+            """SELECT value, articles, outlets FROM story_coverage_by_attribute
+               WHERE story_id = 5 AND attribute = 'lean' ORDER BY value"""
+        ).fetchall()
+        assert rows == [("center", 1, 1), ("left", 1, 1), ("right", 1, 1)]
+        story = queries.top_stories(con, *queries.bounds(con), None)
+        assert list(story["articles"]) == [1] and list(story["outlets"]) == [3]
+        assert list(story["coverage"][0]) == [1, 0]  # one text, on the day it first ran
+    # A watch on the left's coverage finds the story the left carried as copies.
+    assert fw("watch", "add", "left docks", "dockers", "--group", "lean=left", db=db).exit_code == 0
+    checked = fw("watch", "check", db=db)
+    assert checked.exit_code == 0 and "Dockers vote to strike" in checked.output, checked.output

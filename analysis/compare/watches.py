@@ -180,7 +180,7 @@ def remove_watch(store: Store, key: str) -> Watch:
 
 
 def _conditions(w: Watch, languages: list[str] | None = None) -> tuple[list[str], list]:
-    """SQL (over article_facts ``x``) for a watch's group and frame (and a desk's languages)."""
+    """SQL (over ``x``, article_coverage or article_facts) for a watch's group and frame (and a desk's languages)."""
     sql: list[str] = []
     params: list = []
     if languages:
@@ -221,8 +221,8 @@ def matching_stories(
     ``languages``: the matching articles in those languages only."""
     sql = [
         """SELECT x.story_id, any_value(coalesce(s.headline, '')), min(x.day), count(*)
-           FROM article_facts x JOIN stories s ON s.id = x.story_id
-           WHERE (?::DATE IS NULL OR x.day <= ?::DATE)"""
+           FROM article_coverage x JOIN stories s ON s.id = x.story_id
+           WHERE (?::DATE IS NULL OR x.day <= ?::DATE) AND NOT x.outlet_repeat"""
     ]
     params: list = [until, until]
     more, more_params = _conditions(w, languages)
@@ -294,7 +294,7 @@ def _collection_ids(con, w: Watch, embed: Embed | None, model: str | None):
         return None
     node = parse(w.query)
     scope = collection(node)
-    if scope is None or scope == node:
+    if scope is None:
         return None
     return Searcher(con, None, model=model, embed=embed, catch_up=False).evaluate(scope)[0]
 

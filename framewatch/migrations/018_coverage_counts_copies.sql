@@ -3,23 +3,36 @@
 -- splits and their views used to count the copy's outlet as missing.
 
 -- Every article, copies included: `copy_of` names the article it copies (NULL for an
--- original) and `outlet_repeat` is true when that article is the same outlet's (one
--- outlet running a text twice covers a story once).
+-- original), `text_id` the original at the end of a chain of copies (a near copy may copy
+-- a copy), and `outlet_repeat` is true for each of an outlet's articles with a text it
+-- had already run (one outlet running a text twice covers a story once).
 CREATE VIEW article_coverage AS
-SELECT a.id AS article_id, a.source_id, s.name AS outlet, m.story_id,
-       coalesce(a.published_at, a.fetched_at) AS article_at,
-       CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
-       CAST(date_trunc('week', coalesce(a.published_at, a.fetched_at)) AS DATE) AS week_start,
-       strftime(coalesce(a.published_at, a.fetched_at), '%G-W%V') AS iso_week,
-       a.title, a.url, a.language,
-       d.duplicate_of AS copy_of,
-       coalesce(d.duplicate_of IS NOT NULL AND os.name IS NOT DISTINCT FROM s.name, false) AS outlet_repeat
-FROM articles a
-LEFT JOIN sources s ON s.id = a.source_id
-LEFT JOIN story_members m ON m.article_id = a.id
-LEFT JOIN article_duplicates d ON d.article_id = a.id
-LEFT JOIN articles o ON o.id = d.duplicate_of
-LEFT JOIN sources os ON os.id = o.source_id;
+WITH RECURSIVE chain(article_id, root, depth) AS (
+    SELECT article_id, duplicate_of, 1 FROM article_duplicates
+    UNION ALL
+    SELECT c.article_id, d.duplicate_of, c.depth + 1
+    FROM chain c JOIN article_duplicates d ON d.article_id = c.root
+    WHERE c.depth < 64
+), roots AS (
+    SELECT article_id, arg_max(root, depth) AS text_id FROM chain GROUP BY article_id
+), facts AS (
+    SELECT a.id AS article_id, a.source_id, s.name AS outlet, m.story_id,
+           coalesce(a.published_at, a.fetched_at) AS article_at,
+           CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
+           CAST(date_trunc('week', coalesce(a.published_at, a.fetched_at)) AS DATE) AS week_start,
+           strftime(coalesce(a.published_at, a.fetched_at), '%G-W%V') AS iso_week,
+           a.title, a.url, a.language,
+           d.duplicate_of AS copy_of, coalesce(r.text_id, a.id) AS text_id
+    FROM articles a
+    LEFT JOIN sources s ON s.id = a.source_id
+    LEFT JOIN story_members m ON m.article_id = a.id
+    LEFT JOIN article_duplicates d ON d.article_id = a.id
+    LEFT JOIN roots r ON r.article_id = a.id
+)
+SELECT *, row_number() OVER (
+           PARTITION BY coalesce(outlet, CAST(source_id AS VARCHAR)), text_id
+           ORDER BY article_at, article_id) > 1 AS outlet_repeat
+FROM facts;
 
 CREATE OR REPLACE VIEW article_attributes AS
 SELECT x.article_id, x.outlet, oa.attribute, oa.value
