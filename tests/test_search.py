@@ -70,7 +70,7 @@ def titles(db, query: str) -> list[str]:
 # -- the parser ---------------------------------------------------------------------------
 def test_parser_nests_phrases_negations_and_fields():
     assert parse('war AND (ukraine OR "peace talks") NOT lean:right') == And((
-        Words(("war",)), Or((Words(("ukraine",)), Words(("peace", "talks")))),
+        Words(("war",)), Or((Words(("ukraine",)), Words(("peace", "talks"), as_written=True))),
         Not(Field("lean", "right")),
     ))  # fmt: skip
     assert parse("a OR b c") == Or((Words(("a",)), And((Words(("b",)), Words(("c",))))))
@@ -225,6 +225,9 @@ def test_attention_within_a_collection_is_a_share_of_that_collections_articles(s
     german = json.loads(fw("attention", "lang:de AND zurich", "--json", db=small_db).stdout)
     assert (german["matched"], german["total"], german["collection"]) == (1, 1, "lang:de")
     assert [(r["matched"], r["total"]) for r in german["series"]] == [(1, 1)]
+    nested = json.loads(fw("attention", "zurich AND (lang:de AND from:2026-03-01)", "--json",
+                           db=small_db).stdout)  # fmt: skip
+    assert (nested["total"], nested["collection"]) == (1, "lang:de AND from:2026-03-01")
     every = json.loads(fw("attention", "zurich", "--json", db=small_db).stdout)
     assert (every["total"], every["collection"]) == (6, None)
     assert [(r["matched"], r["total"]) for r in every["series"]] == [(1, 4)]

@@ -158,7 +158,7 @@ def _collection_ids(searcher: Searcher, matches: Matches):
     articles: how much of the coverage is German is its question.
     """
     scope = collection(matches.query) if matches.query is not None else None
-    if scope is None or scope == matches.query:
+    if scope is None:
         return None
     return searcher.evaluate(scope)[0]
 

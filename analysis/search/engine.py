@@ -147,7 +147,7 @@ class Searcher:
         schema = index.schema
         if isinstance(node, Words):
             if len(node.items) == 1:
-                forms = word_forms(node.items[0])
+                forms = [node.items[0]] if node.as_written else word_forms(node.items[0])
                 if len(forms) == 1:
                     return tantivy.Query.term_query(schema, "body", forms[0])
                 return tantivy.Query.boolean_query(

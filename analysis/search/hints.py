@@ -1,7 +1,8 @@
 """Why a query may find less than its writer meant: one line each, shown beside the results.
 
 A query that parses is run as written, but a few slips are common enough to name: an
-operator in lower case (``or`` is a word), ``-word`` meant as "without", a restriction
+operator in lower case (``or`` is a word), ``-word`` meant as "without", ``word*`` meant
+as a wildcard, a restriction
 that binds to one alternative of an OR only (``lang:de a OR b``), an outlet or
 attribute value that nothing has, dates the wrong way round, and a search by meaning on
 articles that have no vector yet. None of them is an error (the query may mean exactly
@@ -13,12 +14,22 @@ from __future__ import annotations
 import difflib
 import re
 
-from framewatch.analysis.search.parser import And, Field, Meaning, Node, Not, Or, describe
+from framewatch.analysis.search.parser import (
+    And,
+    Field,
+    Meaning,
+    Node,
+    Not,
+    Or,
+    describe,
+    straight_quotes,
+)
 from framewatch.language_filter import known_languages
 from framewatch.outlets import known_outlets
 
 _LOWER_OPERATOR = re.compile(r"(?<![\w\"])(and|or|not)(?![\w\"])")
 _MINUS_WORD = re.compile(r"(?:^|\s)-(\w+)")
+_WILDCARD = re.compile(r"\w*\*+\w*")
 
 
 def _nodes(node: Node):
@@ -31,7 +42,7 @@ def _nodes(node: Node):
 
 
 def _outside_quotes(query: str) -> str:
-    return re.sub(r'"[^"]*"', " ", query)
+    return re.sub(r'"[^"]*"', " ", straight_quotes(query))
 
 
 def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
@@ -45,6 +56,9 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
         notes.append(f"{shown} is searched as a word; operators are upper case: {upper}")
     for word in sorted(set(_MINUS_WORD.findall(bare))):
         notes.append(f"-{word} searches for {word!r}; to leave it out, write NOT {word}")
+    for word in sorted({w for w in _WILDCARD.findall(bare) if w.strip("*")}):
+        notes.append(f"* is no wildcard: words match whole, so {word} searches for"
+                     f" {word.replace('*', ' ').strip()!r}; write the forms you want with OR")  # fmt: skip
     if not bare.lstrip().startswith("("):  # "(lang:de a) OR b" was grouped on purpose
         notes += _narrow_alternative(node)
     fields = [n for n in _nodes(node) if isinstance(n, Field)]

@@ -36,9 +36,14 @@ class QueryError(InputError):
 
 @dataclass(frozen=True)
 class Words:
-    """A word (one item) or a phrase (several, adjacent and in order)."""
+    """A word (one item) or a phrase (several, adjacent and in order).
+
+    ``as_written``: typed in quotes, so no spelling variants (Arabic's attached "al-",
+    "li-": ``"الصحة"`` is not ``للصحة``), as a phrase's words never have them.
+    """
 
     items: tuple[str, ...]
+    as_written: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,9 @@ def _strip_quotes(s: str) -> str:
 class _Build(Transformer):
     @v_args(inline=True)
     def word(self, tok: Token) -> Node:
+        name = str(tok)[:-1].lower()
+        if str(tok).endswith(":") and (name in FIELDS or name in ALIASES):
+            raise QueryError(f"{tok} needs its value right after the colon, e.g. {tok}value")
         found = words(str(tok))
         if not found:
             raise QueryError(f"{str(tok)!r} has no letters or digits to search for")
@@ -114,7 +122,7 @@ class _Build(Transformer):
         found = words(_strip_quotes(str(tok)))
         if not found:
             raise QueryError(f"the phrase {str(tok)} has no letters or digits to search for")
-        return Words(tuple(found))
+        return Words(tuple(found), as_written=True)
 
     @v_args(inline=True)
     def meaning(self, tok: Token) -> Node:
@@ -178,10 +186,20 @@ def _where(query: str, exc: UnexpectedInput) -> str:
     return f"unexpected {shown!r} at column {col}"
 
 
+# Typographic double quotes (Word, macOS, German „…“, French «…») quote a phrase too.
+_CURLY = str.maketrans({c: '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033"})
+
+
+def straight_quotes(query: str) -> str:
+    """The query with its typographic double quotes as plain ones (one character each)."""
+    return query.translate(_CURLY)
+
+
 def parse(query: str) -> Node:
     """The query's tree; :class:`QueryError` (one line) when it is malformed."""
     if not query or not query.strip():
         raise QueryError('empty query: give words, a "phrase", ~"meaning" or field:value')
+    query = straight_quotes(query)
     try:
         tree = _lark().parse(query)
         return _Build().transform(tree)
@@ -200,7 +218,9 @@ def parse(query: str) -> Node:
 def describe(node: Node) -> str:
     """The tree written back as a query (normalised), for titles and errors."""
     if isinstance(node, Words):
-        return node.items[0] if len(node.items) == 1 else '"' + " ".join(node.items) + '"'
+        if len(node.items) == 1 and not node.as_written:
+            return node.items[0]
+        return '"' + " ".join(node.items) + '"'
     if isinstance(node, Meaning):
         return f'~"{node.text}"'
     if isinstance(node, Field):
@@ -240,16 +260,23 @@ NOT_A_COLLECTION = {"story", "topic", "frame"}  # they pick articles, not outlet
 
 def collection(node: Node) -> Node | None:
     """The part of a query that picks a collection (outlets, their attributes, languages,
-    dates): the conjuncts of its top-level AND made of such fields only, else None.
+    dates): the conjuncts of its top-level AND made of such fields only. None when it
+    names no collection, or nothing else (``lang:de`` alone asks how much of all is German).
 
     Attention divides by the collection's articles, as Media Cloud normalises within the
     collection searched: ``lang:de AND ki`` is a share of German articles, not of all.
     """
-    items = node.items if isinstance(node, And) else (node,)
-    kept = tuple(i for i in items if _picks_collection(i))
-    if not kept:
+    kept = tuple(i for i in _conjuncts(node) if _picks_collection(i))
+    if not kept or _picks_collection(node):  # ``lang:de`` alone: how much of all is German
         return None
     return kept[0] if len(kept) == 1 else And(kept)
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    """``a AND (b AND c)`` as [a, b, c]: brackets around an AND change nothing."""
+    if isinstance(node, And):
+        return [c for item in node.items for c in _conjuncts(item)]
+    return [node]
 
 
 def _picks_collection(node: Node) -> bool:

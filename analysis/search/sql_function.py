@@ -11,6 +11,7 @@ dashboard's SQL page::
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -28,11 +29,13 @@ def register_search_sql(
 ) -> None:  # fmt: skip
     """Define ``search(query)`` (rank, article_id, score) on ``con`` for this session."""
     state: dict = {}
+    lock = threading.Lock()  # DuckDB calls it from several threads; one connection serves all
 
     def run(query: str) -> list[dict]:
-        if "con" not in state:
-            state["con"] = connect(db_path)
-        m = Searcher(state["con"], db_path, model=model, embed=embed).run(query)
+        with lock:
+            if "con" not in state:
+                state["con"] = connect(db_path)
+            m = Searcher(state["con"], db_path, model=model, embed=embed).run(query)
         return [
             {"rank": r, "article_id": int(i), "score": float(s)}
             for r, (i, s) in enumerate(zip(m.ids, m.scores, strict=True), 1)
