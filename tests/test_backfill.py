@@ -145,7 +145,7 @@ def test_a_wire_story_in_two_outlets_backfills_as_import_stores_it(tmp_path):
 
 def write_warc(
     path: Path, pages: list[tuple[str, bytes]], corrupt_after: int | set[int] | None = None,
-    noise: bool = True,
+    noise: bool = True, gz: bool = True,
 ) -> Path:  # fmt: skip
     """A WARC.gz as a crawler writes one: request/response pairs, plus the noise real
     archives carry (a redirect, a 404, an image), and optionally corrupt records."""
@@ -154,7 +154,7 @@ def write_warc(
     from warcio.warcwriter import WARCWriter
 
     buf = io.BytesIO()
-    w = WARCWriter(buf, gzip=True)
+    w = WARCWriter(buf, gzip=gz)
 
     def response(url: str, status: str, ctype: str, body: bytes, extra=()) -> None:
         http = StatusAndHeaders(status, [("Content-Type", ctype), *extra], protocol="HTTP/1.1")
@@ -265,14 +265,19 @@ def test_each_corrupt_record_costs_itself_only_and_a_cut_off_last_page_is_named(
         assert raw[offset : offset + 3] == b"\x1f\x8b\x08"
         assert b"without its WARC header" in gzip.decompress(raw[offset:])[:200]
         assert len(p) < 200 and p.isprintable()  # no binary first line in the message
-    # A download cut short: the last page's gzip member ends early. It is named, not
-    # stored as a page that stops mid-sentence.
-    whole = write_warc(tmp_path / "whole.warc.gz", pages[:3], noise=False).read_bytes()
-    cut = tmp_path / "cut.warc.gz"
-    cut.write_bytes(whole[:-40])
-    items = list(read_pages(cut))
-    assert [i.url for i in items if isinstance(i, WarcPage)] == [u for u, _ in pages[:2]]
-    assert str(items[-1]).endswith("cut off: the file ends inside it")
+    # A download cut short, compressed or not, inside the last page's body or its header:
+    # it is named, not stored as a page that stops mid-sentence nor lost without a word.
+    for name in ("whole.warc.gz", "whole.warc"):
+        whole = write_warc(tmp_path / name, pages[:3], noise=False, gz=name.endswith(".gz"))
+        data = whole.read_bytes()
+        last = data.rfind(b"\x1f\x8b\x08" if name.endswith(".gz") else b"WARC/1.")
+        for keep in (len(data) - 40, last + 30):
+            cut = tmp_path / f"cut-{keep}-{name}"
+            cut.write_bytes(data[:keep])
+            items = list(read_pages(cut))
+            assert [i.url for i in items if isinstance(i, WarcPage)] == [u for u, _ in pages[:2]]
+            assert "the file ends inside it" in str(items[-1]), (name, keep)
+        assert len([i for i in read_pages(whole) if isinstance(i, WarcPage)]) == 3
 
 
 def _wait_for(pred, timeout: float) -> None:

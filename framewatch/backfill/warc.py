@@ -8,7 +8,6 @@ number and byte offset, and the rest of the file is still read.
 from __future__ import annotations
 
 import mmap
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -64,8 +63,6 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
     gz = path.name.lower().endswith(".gz")
     number, base = 0, 0
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
-        held: WarcPage | None = None  # a page is given out once the file goes on past it
-        held_at = 0
         while True:
             fh.seek(base)
             records = ArchiveIterator(fh)
@@ -75,48 +72,26 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                     number += 1
                     item = _page(rec)  # reads the payload first: warcio needs that order
                     last = records.get_record_offset()  # from the file's start, after a seek too
-                    if held is not None:
-                        yield held
-                        held = None
-                    if isinstance(item, WarcPage):
-                        held, held_at = item, last
                     if item is not None:
                         item.position = f"{path.name} record {number} (offset {last})"
-                    if isinstance(item, WarcProblem):
                         yield item
-                if held is not None:
-                    if gz and not _member_ends(raw, held_at):
-                        yield WarcProblem(held.position, "cut off: the file ends inside it")
-                    else:
-                        yield held
+                end = base if last is None else last + records.get_record_length()
+                if raw[end:].strip():  # warcio stops quietly at a record cut inside its header
+                    yield WarcProblem(f"{path.name} record {number + 1} (offset {end})",
+                                      "the file ends inside it")  # fmt: skip
                 return
             except Exception as exc:  # warcio raises several types for a corrupt record
                 number += 1
-                if held is not None:
-                    yield held
-                    held = None
                 bad = base if last is None else _boundary(raw, last + 1, gz)
                 if bad is None:
                     return
-                yield WarcProblem(
-                    f"{path.name} record {number} (offset {bad})",
-                    f"unreadable record ({_printable(str(exc))})",
-                )
                 nxt = _boundary(raw, bad + 1, gz)
+                why = "unreadable record" if nxt is not None else "the file ends inside it"
+                yield WarcProblem(f"{path.name} record {number} (offset {bad})",
+                                  f"{why} ({_printable(str(exc))})")  # fmt: skip
                 if nxt is None:
                     return
                 base = nxt
-
-
-def _member_ends(raw: mmap.mmap, start: int) -> bool:
-    """Whether the gzip member at ``start`` is whole (a download cut short is not)."""
-    z = zlib.decompressobj(wbits=31)
-    step = 1 << 20
-    for at in range(start, len(raw), step):
-        z.decompress(raw[at : at + step])
-        if z.eof:
-            return True
-    return False
 
 
 def _printable(message: str, limit: int = 160) -> str:
@@ -146,8 +121,11 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         status = int(rec.http_headers.get_statuscode()) if rec.http_headers else 0
         ctype = (rec.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
         body = rec.content_stream().read()
+        rec.raw_stream.read()  # whatever the decoders left: the record must be whole
     except Exception as exc:  # a truncated payload or broken chunked encoding
         return WarcProblem("", f"unreadable response ({exc})")
+    if getattr(rec.raw_stream, "limit", 0) > 0:  # the file ended before its Content-Length
+        return WarcProblem("", "the file ends inside it")
     if not url.startswith(("http://", "https://")):
         return WarcProblem("", f"no http(s) target URI ({url!r})")
     if not 200 <= status < 300 or ctype.lower() not in HTML_TYPES:
