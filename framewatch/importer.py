@@ -11,7 +11,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -290,6 +290,11 @@ def _url(value: str) -> str | None:
     return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
 
 
+def _names(columns: Iterable[str]) -> str:
+    """Columns as a user reads them, an export's nameless index column too."""
+    return ", ".join(c.strip() or "(unnamed)" for c in columns)
+
+
 def _first(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
     return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
 
@@ -302,7 +307,7 @@ def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputE
         return None
     if not any(keys[f] for f in ("url", "source", "published_at", "language")):
         return None
-    found = ", ".join(c.strip() or "(unnamed)" for c in records.columns if isinstance(c, str))
+    found = _names(c for c in records.columns if isinstance(c, str))
     return InputError(
         f"{records.name}: no title or text column (its columns: {found}); name one "
         "title, headline, text, content or body"
@@ -378,7 +383,7 @@ def import_file(
 
     records = read_records(path, encoding)
     good, errors = validate(records)
-    unread = ", ".join(c.strip() or "(unnamed)" for c in resolve(records.columns)[1])
+    unread = _names(resolve(records.columns)[1])
     notes = [f"{path.name}: columns not read: {unread}"] if unread else []
     rows, line_of, seen = [], {}, {}
     repeats: list[tuple[int, str]] = []
