@@ -40,6 +40,8 @@ def _parse(value: Any) -> datetime | None:
         return datetime(value.year, value.month, value.day)
     if isinstance(value, bool):
         raise InputError(f"published_at {value!r} is not a date")
+    if isinstance(value, float) and value != value:  # NaN: pandas' missing value
+        return None
     if isinstance(value, (int, float)):
         return _number(value, value)
     text = str(value).strip()
@@ -53,8 +55,8 @@ def _parse(value: Any) -> datetime | None:
 def _number(num: Any, value: Any) -> datetime:
     """Digits: epoch seconds (9-10 digits), milliseconds (13), or a compact
     YYYYMMDD[HHMM[SS]] as GDELT and some archives write it."""
-    digits = str(int(float(num))) if isinstance(num, float) else str(num).split(".")[0]
     try:
+        digits = str(int(float(num))) if isinstance(num, float) else str(num).split(".")[0]
         if len(digits) in (9, 10):
             return _utc(datetime.fromtimestamp(float(num), timezone.utc), value)
         if len(digits) == 13:
