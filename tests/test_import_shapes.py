@@ -241,3 +241,14 @@ def test_a_german_excel_export_with_dotted_dates_keeps_its_days(tmp_path):
     db = tmp_path / "s.duckdb"
     assert cli_import(db, f).exit_code == 0
     assert stored(db, "a.title, a.published_at") == [("Schüsse in München", datetime(2020, 4, 5))]
+
+
+def test_a_nan_date_from_python_or_pandas_is_no_date_not_a_crash(tmp_path):
+    f = tmp_path / "pandas.jsonl"
+    f.write_text('{"title": "Undated", "text": "Body.", "published_at": NaN}\n'
+                 '{"title": "Far", "text": "Body two.", "published_at": Infinity}\n')  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 3, r.output
+    assert "line 2: published_at inf is not a date" in r.stderr
+    assert [t for (t,) in stored(db, "a.title")] == ["Undated"]
