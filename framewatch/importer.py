@@ -1,6 +1,7 @@
 """Load a researcher's own articles (JSONL, CSV, Parquet) into the store or memory.
 
-Bad rows are reported with their line numbers; good rows still load.
+Bad rows are reported with their line numbers; good rows still load. Columns are found
+by the names real exports use (Media Cloud, Kaggle, NewsAPI, GDELT...), in any case.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ import codecs
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from framewatch.dates import parse_time
 from framewatch.errors import InputError
+
+__all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_url"]
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -39,6 +44,9 @@ class RowError:
 class ReadResult:
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (line, row)
     errors: list[RowError] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # header, or every JSONL key in order
+    header: bool = False  # CSV and Parquet: one set of columns for the whole file
+    name: str = ""
 
 
 def read_records(path: Path, encoding: str | None = None) -> ReadResult:
@@ -60,9 +68,11 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
                 f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)"
             ) from None
     try:
-        return _read(path, kind, encoding)
+        out = _read(path, kind, encoding)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    out.name = path.name
+    return out
 
 
 ENCODING_HINT = (
@@ -117,6 +127,7 @@ def _jsonl_lines(path: Path, encoding: str | None, out: ReadResult) -> Iterator[
 
 def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     out = ReadResult()
+    keys: dict[str, None] = {}  # every key of a JSONL file, in the order first seen
     if kind == "jsonl":
         for i, line in _jsonl_lines(path, encoding, out):
             if not line.strip():
@@ -133,24 +144,22 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
                 out.errors.append(RowError(i, "not a JSON object"))
                 continue
             out.rows.append((i, rec))
+            keys.update(dict.fromkeys(rec))
+        out.columns = list(keys)
     elif kind == "csv":
         codec = _codec(encoding)
+        limit = csv.field_size_limit(max(CSV_FIELD_LIMIT, csv.field_size_limit()))
         try:
             with path.open(encoding=codec, errors="strict", newline="") as fh:
                 delimiter = _delimiter(fh.readline())
                 fh.seek(0)
-                reader = csv.DictReader(fh, delimiter=delimiter)
-                try:
-                    for rec in reader:
-                        out.rows.append((reader.line_num, rec))
-                except csv.Error as exc:  # e.g. a field over the size limit: the rest is unreadable
-                    out.errors.append(
-                        RowError(reader.line_num, f"not valid CSV ({exc}); rows after it skipped")
-                    )
+                _csv_rows(csv.reader(fh, delimiter=delimiter), out)
         except UnicodeDecodeError:  # a whole file in another encoding: none of it, not half
             out.rows.clear()
             line, bad = _first_bad(path, codec)
             raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
+        finally:  # the limit is the process's: leave other readers theirs
+            csv.field_size_limit(limit)
     else:
         import pyarrow.parquet as pq
 
@@ -159,7 +168,34 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
         except Exception as exc:
             raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
+        out.columns, out.header = list(table.column_names), True
     return out
+
+
+# A liveblog's text passes csv's default 131,072 characters; a runaway quote still ends.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+
+
+def _csv_rows(reader: Any, out: ReadResult) -> None:
+    """Rows as DictReader gives them, numbered by the line where each record starts (a
+    quoted text over many lines is named by its first line, where a user looks)."""
+    header: list[str] | None = None
+    start = 1
+    try:
+        for row in reader:
+            if not row:  # a blank line
+                pass
+            elif header is None:
+                header, out.columns, out.header = row, list(row), True
+            else:
+                rec: dict[Any, Any] = dict(zip(header, row, strict=False))
+                if len(row) > len(header):
+                    rec[None] = row[len(header) :]
+                rec.update((k, None) for k in header[len(row) :])
+                out.rows.append((start, rec))
+            start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. a quote never closed: the rest is unreadable
+        out.errors.append(RowError(start, f"not valid CSV ({exc}); rows after it skipped"))
 
 
 def _delimiter(header: str) -> str:
@@ -168,33 +204,6 @@ def _delimiter(header: str) -> str:
     if "," in header:
         return ","
     return max(";\t", key=header.count) if (";" in header or "\t" in header) else ","
-
-
-def parse_time(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else _utc(value)
-    text = str(value).strip().replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            dt = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            raise InputError(f"published_at {value!r} is not a date") from None
-    try:
-        return _utc(dt) if dt.tzinfo else dt
-    except OverflowError:  # e.g. year 1 at +14:00 falls before year 1 in UTC
-        raise InputError(f"published_at {value!r} is out of range") from None
-
-
-def _utc(dt: datetime) -> datetime:
-    from datetime import timezone
-
-    return dt.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass
@@ -209,10 +218,49 @@ class ImportedArticle:
     extra: dict[str, Any]
 
 
-def _text(rec: dict[str, Any], *keys: str) -> str:
-    """A field as clean text: numbers become text, lists and tables are refused."""
+# Each field's column names (compared without case, spaces, _ or -), best first: a row
+# takes the first that has a value, so text wins over description and summary, a
+# published date over a crawl date, and a column read for one field is not another's.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
+    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
+             "articlebody", "bodytext", "description", "summary", "abstract", "lead"),
+    "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
+            "documentidentifier"),
+    "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
+               "sitename", "sourcecommonname", "domain", "sourcedomain"),
+    "published_at": ("publishedat", "publishdate", "publicationdate", "datepublished",
+                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
+                     "timestamp"),
+    "language": ("language", "lang", "languagecode", "langcode"),
+}  # fmt: skip
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_.-]+", "", name.lower())
+
+
+def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each field's columns, best first, and the columns no field reads (in file order)."""
+    keys: dict[str, list[str]] = {f: [] for f in FIELDS}
+    unread: list[str] = []
+    for col in columns:
+        if not isinstance(col, str):
+            continue
+        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
+        (keys[field_] if field_ else unread).append(col)
+    for f, names in FIELDS.items():
+        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
+    return keys, unread
+
+
+def _text(rec: dict[str, Any], keys: list[str], named: bool = False) -> str:
+    """A field as clean text: numbers become text, lists and tables are refused (but a
+    ``named`` field takes a table's name: NewsAPI's {"id": "bbc-news", "name": "BBC News"})."""
     for key in keys:
         value = rec.get(key)
+        if named and isinstance(value, dict):
+            value = value.get("name") or value.get("id") or value
         if value is None or value == "":
             continue
         if isinstance(value, (dict, list)):
@@ -225,27 +273,72 @@ def _text(rec: dict[str, Any], *keys: str) -> str:
     return ""
 
 
+# What exports write for "no URL"; each would make all such rows one article.
+NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
+_BARE_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.I
+)
+
+
+def _url(value: str) -> str | None:
+    """A URL as stored: None for a placeholder, https:// before a bare host
+    (www.cnn.com/2020/x), which would otherwise be stored as a path."""
+    if value.lower() in NO_URL or not value:
+        return None
+    if value.startswith("//"):
+        return f"https:{value}"
+    return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
+
+
+def _names(columns: Iterable[str]) -> str:
+    """Columns as a user reads them, an export's nameless index column too."""
+    return ", ".join(c.strip() or "(unnamed)" for c in columns)
+
+
+def _first(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
+    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
+
+
+def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
+    """A table of articles (it names a URL, outlet, date or language column) without a
+    title or text column: one error naming its columns, not one per row. A header of
+    nothing recognisable is left to the rows' own errors (it may not be a table at all)."""
+    if not records.header or not records.rows or keys["title"] or keys["text"]:
+        return None
+    if not any(keys[f] for f in ("url", "source", "published_at", "language")):
+        return None
+    found = _names(c for c in records.columns if isinstance(c, str))
+    return InputError(
+        f"{records.name}: no title or text column (its columns: {found}); name one "
+        "title, headline, text, content or body"
+    )
+
+
 def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]]:
     """Rows with at least a title and a text; everything else is an error by line."""
     from framewatch.articles import canonical_url
 
+    keys, _ = resolve(records.columns)
+    if (refused := _no_title_or_text(records, keys)) is not None:
+        raise refused
     good: list[ImportedArticle] = []
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title, text = _text(rec, "title"), _text(rec, "text")
+            title, text = _text(rec, keys["title"]), _text(rec, keys["text"])
             if not title and not text:
                 raise InputError("needs a title or a text")
-            url = _text(rec, "url") or None
+            url = _url(_text(rec, keys["url"]))
             if url is not None:
                 try:
                     canonical_url(url)
                 except ValueError:
                     raise InputError(f"url {url!r} is not a valid URL") from None
-            when = parse_time(rec.get("published_at") or rec.get("date"))
+            date_key, date_value = _first(rec, keys["published_at"])
+            when = parse_time(date_value, date_key)
             source, language = (
-                _text(rec, "source", "outlet") or None,
-                _text(rec, "language") or None,
+                _text(rec, keys["source"], named=True) or None,
+                _text(rec, keys["language"]) or None,
             )
         except InputError as exc:
             errors.append(RowError(line, str(exc)))
@@ -278,33 +371,43 @@ def unlinked_url(outlet: str, text_hash: str) -> str:
 def import_file(
     store, path: Path, encoding: str | None = None
 ) -> tuple[int, int, list[RowError], list[str]]:
-    """Store the good rows of a file; returns (new, already stored, errors, copy notes).
+    """Store the good rows of a file; returns (new, already stored, errors, notes).
 
-    A row with the same title and text as an article of its outlet (or an earlier row)
-    under another URL is not stored again, as the crawler does; each such row gets a note
-    naming its line, its outlet and the article it copies, so no row vanishes unexplained.
+    Notes name, once, the columns no field reads (so a renamed text column is seen, not
+    lost), and each row not stored that is no error: a later row under an earlier row's
+    URL, and a row with the same title and text as an article of its outlet (or an
+    earlier row) under another URL, as the crawler decides. No row vanishes unexplained.
     """
     from framewatch.articles import canonical_url, content_hash, insert_articles
     from framewatch.sources import add_source
 
-    good, errors = validate(read_records(path, encoding))
-    rows = []
+    records = read_records(path, encoding)
+    good, errors = validate(records)
+    unread = _names(resolve(records.columns)[1])
+    notes = [f"{path.name}: columns not read: {unread}"] if unread else []
+    rows, line_of, seen = [], {}, {}
+    repeats: list[tuple[int, str]] = []
     source_ids: dict[str, int] = {}
     with store.transaction():
         for a in good:
             name = a.source or path.stem
-            if name not in source_ids:
-                source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             h = content_hash(f"{a.title}\n{a.text}")
             url = a.url or unlinked_url(name, h)
+            canon = canonical_url(url) if a.url else url
+            if canon in seen:  # the file's own repeat: not stored, and not stored before
+                repeats.append((a.line, _repeat_note(path.name, a, name, *seen[canon], h)))
+                continue
+            seen[canon] = (a.line, h)
+            if name not in source_ids:
+                source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             rows.append({
-                "source_id": source_ids[name], "url": url,
-                "canonical_url": canonical_url(url) if a.url else url,
+                "source_id": source_ids[name], "url": url, "canonical_url": canon,
                 "title": a.title, "author": None, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
             })  # fmt: skip
+            line_of[id(rows[-1])] = a.line
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
         new, copies = insert_articles(store, rows)
     # A row without a URL whose outlet has its text, also without a URL, is that row
@@ -314,9 +417,20 @@ def import_file(
         [[o for _, o in copies]],
     ).fetchall()} if copies else set()  # fmt: skip
     copies = [(r, o) for r, o in copies if not (r["url"].startswith(URN) and o in unlinked)]
-    notes = [
-        f"{r['extraction_note']} ({r['site_name'] or path.stem}): same title and text as "
-        f"article {original}, not stored again"
+    repeats += [
+        (line_of[id(r)], f"{r['extraction_note']} ({r['site_name'] or path.stem}): same title "
+         f"and text as article {original}, not stored again")
         for r, original in copies
-    ]
-    return len(new), len(rows) - len(new), errors, notes
+    ]  # fmt: skip
+    return len(new), len(rows) - len(new), errors, notes + [n for _, n in sorted(repeats)]
+
+
+def _repeat_note(
+    file: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
+) -> str:
+    """Why a row under an earlier row's URL was not stored (a row without a URL has one
+    made of its outlet and text, so its repeat is the same text)."""
+    if a.url is None:
+        return f"{file} line {a.line} ({outlet}): same title and text as line {first}, not stored again"
+    what = "and the same title and text" if h == first_hash else "with another title or text"
+    return f"{file} line {a.line}: same URL as line {first} {what}; not stored"

@@ -156,17 +156,18 @@ def import_(
     from framewatch.importer import import_file
 
     with ctx.obj.store() as store:
-        new, known, errors, copies = import_file(store, file, encoding)
+        new, known, errors, notes = import_file(store, file, encoding)
         store.publish_snapshot()
     out.print(f"imported {new} new articles ({known} already stored) from {file}")
-    for note in copies[:20]:
+    for note in notes[:20]:
         err.print(f"note: {note}", markup=False)
-    if len(copies) > 20:
-        err.print(f"note: {len(copies) - 20} more rows copy a stored article", markup=False)
+    if len(notes) > 20:
+        err.print(f"note: {len(notes) - 20} more rows not stored, as above", markup=False)
     for e in errors[:50]:
         err.print(f"  skipped {e}", markup=False)
     if errors:
-        err.print(f"{len(errors)} bad row(s) skipped; the good rows were stored")
+        stored = "the good rows were stored" if new or known else "no row was stored"
+        err.print(f"{len(errors)} bad row(s) skipped; {stored}", markup=False)
         raise typer.Exit(EXIT_PARTIAL)
 
 

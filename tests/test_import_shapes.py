@@ -1,0 +1,254 @@
+"""`framewatch import` on files shaped like real exports: Media Cloud and Kaggle CSVs,
+NewsAPI JSON, GDELT tables, liveblogs, spreadsheet dates. Each case is one a QA pass
+found losing rows, text or dates with exit 0 (notes/s35)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+
+runner = CliRunner()
+BODY = "The council voted on Monday to reopen the harbour bridge after two years of repairs."
+
+
+def write_csv(path: Path, header: list[str], rows: list[list], **kw) -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, **kw)
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return path
+
+
+def cli_import(db: Path, f: Path):
+    return runner.invoke(app, ["--db", str(db), "import", str(f)])
+
+
+def stored(db: Path, cols: str = "a.title, a.text, a.url, s.name, a.published_at, a.language"):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            f"SELECT {cols} FROM articles a JOIN sources s ON s.id = a.source_id ORDER BY a.id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+# -- 1. a liveblog's field over csv's default limit -------------------------------------
+def test_a_liveblog_over_131072_characters_loads_with_the_other_rows(tmp_path):
+    liveblog = "Live: minute by minute from the summit. " * 5000  # 200,000 characters
+    rows = [[f"Story {i}", BODY + f" ({i})", "Herald"] for i in range(4)]
+    rows.insert(2, ["Summit liveblog", liveblog, "Herald"])
+    f = write_csv(tmp_path / "blog.csv", ["title", "text", "source"], rows)
+    limit = csv.field_size_limit()
+    r = cli_import(tmp_path / "s.duckdb", f)
+    assert r.exit_code == 0, r.output
+    assert "imported 5 new articles" in r.stdout
+    texts = [t for _, t, *_ in stored(tmp_path / "s.duckdb")]
+    assert len(texts) == 5 and texts[2] == liveblog.strip()
+    assert csv.field_size_limit() == limit  # other readers of csv keep their limit
+
+
+def test_a_file_with_no_good_row_does_not_say_good_rows_were_stored(tmp_path):
+    f = write_jsonl(tmp_path / "bad.jsonl", [{"title": "T", "text": "x", "date": "soon"}])
+    r = cli_import(tmp_path / "s.duckdb", f)
+    assert r.exit_code == 3
+    assert "1 bad row(s) skipped; no row was stored" in r.stderr
+    assert "the good rows were stored" not in r.output
+
+
+# -- 2. a multi-line record is named by its first line ----------------------------------
+def test_a_kaggle_row_with_multi_line_text_is_named_by_the_line_it_starts_on(tmp_path):
+    # All the News (Kaggle): an unnamed index column, CRLF, paragraphs inside quotes
+    header = ["", "id", "title", "publication", "author", "date", "year", "month", "url",
+              "content"]  # fmt: skip
+    para = "First paragraph.\r\nSecond paragraph.\r\nThird paragraph."
+    rows = [[0, 17283, "Good one", "Breitbart", "A. Writer", "2016-12-01", 2016.0, 12.0, "",
+             para],
+            [1, 17284, "Bad date", "CNN", "B. Writer", "not-a-date", 2016.0, 12.0, "", para],
+            [2, 17285, "Good two", "CNN", "C. Writer", "2016-12-03", 2016.0, 12.0, "",
+             para + "\r\nMore."]]  # fmt: skip
+    f = write_csv(tmp_path / "articles1.csv", header, rows, lineterminator="\r\n")
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 3, r.output
+    # header line 1, row one lines 2-4, row two starts on line 5
+    assert "skipped line 5: date 'not-a-date' is not a date" in r.stderr
+    notes = [n for (n,) in stored(db, "a.extraction_note")]
+    assert notes == ["articles1.csv line 2", "articles1.csv line 8"]
+
+
+# -- 3. column names as real exports write them ------------------------------------------
+def test_a_kaggle_export_keeps_its_text_outlet_and_date_and_names_the_rest(tmp_path):
+    header = ["", "id", "title", "publication", "author", "date", "year", "month", "url",
+              "content"]  # fmt: skip
+    row = [0, 17283, "House Republicans fret", "New York Times", "Carl Hulse", "2016-12-31",
+           2016.0, 12.0, "", "WASHINGTON — Congressional Republicans have a new fear."]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_csv(tmp_path / "articles1.csv", header, [row]))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.title, a.text, s.name, a.published_at") == [
+        ("House Republicans fret", row[-1], "New York Times", datetime(2016, 12, 31))
+    ]
+    assert "note: articles1.csv: columns not read: (unnamed), id, author, year, month" in (r.stderr)
+
+
+def test_a_media_cloud_export_takes_its_outlet_date_and_language(tmp_path):
+    header = ["stories_id", "publish_date", "title", "url", "language", "media_id",
+              "media_name", "media_url", "ap_syndicated", "themes"]  # fmt: skip
+    row = [1586893419, "2020-04-10 09:12:00", "Governor extends stay-at-home order",
+           "https://www.freep.com/story/1", "en", 100, "Detroit Free Press",
+           "https://www.freep.com", "False", ""]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_csv(tmp_path / "mc.csv", header, [row]))
+    assert r.exit_code == 0, r.output
+    title, text, url, outlet, when, lang = stored(db)[0]
+    assert (url, outlet, when, lang) == (
+        "https://www.freep.com/story/1",
+        "Detroit Free Press",
+        datetime(2020, 4, 10, 9, 12),
+        "en",
+    )
+    assert "columns not read: stories_id, media_id, media_url, ap_syndicated, themes" in (r.stderr)
+
+
+def test_a_newsapi_article_takes_the_sources_name_and_content_over_description(tmp_path):
+    article = {
+        "source": {"id": "bbc-news", "name": "BBC News"}, "author": "BBC News",
+        "title": "Harbour bridge reopens", "description": "A short teaser.",
+        "url": "https://www.bbc.co.uk/news/uk-1", "urlToImage": "https://ichef.bbc/x.jpg",
+        "publishedAt": "2020-04-24T09:12:00Z", "content": BODY + " [+1234 chars]",
+    }  # fmt: skip
+    teaser_only = {**article, "url": "https://www.bbc.co.uk/news/uk-2", "content": None}
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "newsapi.jsonl", [article, teaser_only]))
+    assert r.exit_code == 0, r.output
+    got = stored(db, "a.text, s.name, a.published_at")
+    assert got == [(article["content"], "BBC News", datetime(2020, 4, 24, 9, 12)),
+                   ("A short teaser.", "BBC News", datetime(2020, 4, 24, 9, 12))]  # fmt: skip
+    assert "columns not read: author, urlToImage" in r.stderr
+
+
+def test_headers_in_capitals_or_with_spaces_are_read(tmp_path):
+    f = write_csv(tmp_path / "caps.csv", ["Title", " Text ", "DATE", "URL", "Lang"],
+                  [["Bridge reopens", BODY, "2020-04-24", "https://ex.org/caps", "en"]])  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 0 and "columns not read" not in r.output, r.output
+    assert stored(db) == [("Bridge reopens", BODY, "https://ex.org/caps", "caps",
+                           datetime(2020, 4, 24), "en")]  # fmt: skip
+
+
+def test_a_table_without_a_title_or_text_column_is_refused_naming_its_columns(tmp_path):
+    # GDELT's GKG as a tab-separated table: URLs and themes, no article text
+    f = tmp_path / "gdelt.csv"
+    f.write_text("GKGRECORDID\tDATE\tSourceCommonName\tDocumentIdentifier\tV2Themes\n"
+                 "20200424091500-0\t20200424091500\tcnn.com\thttps://cnn.com/a/0\tTAX_FNCACT\n")  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 2, r.output
+    assert "no title or text column" in r.output
+    assert "GKGRECORDID, DATE, SourceCommonName, DocumentIdentifier, V2Themes" in r.output
+    assert "skipped" not in r.output
+
+
+# -- 4. one URL twice in a file, placeholder and bare URLs -------------------------------
+def test_a_files_repeated_url_is_named_and_placeholders_are_no_url(tmp_path):
+    rows = [{"title": f"Story {i}", "text": f"{BODY} Part {i}.", "source": "Herald", "url": u}
+            for i, u in enumerate(["N/A", "N/A", "-", "null", "www.cnn.com/2020/04/24/a",
+                                   "https://ex.org/same", "https://ex.org/same"], 1)]  # fmt: skip
+    f = write_jsonl(tmp_path / "urls.jsonl", rows)
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 0, r.output
+    assert "imported 6 new articles (0 already stored)" in r.stdout
+    assert "note: urls.jsonl line 7: same URL as line 6 with another title or text" in r.stderr
+    urls = [u for (u,) in stored(db, "a.url")]
+    assert urls[4:] == ["https://www.cnn.com/2020/04/24/a", "https://ex.org/same"]
+    assert all(u.startswith("urn:framewatch:import:") for u in urls[:4])  # not "N/A"
+    again = cli_import(db, f)
+    assert "imported 0 new articles (6 already stored)" in again.stdout
+    assert "line 7: same URL as line 6" in again.stderr
+
+
+@pytest.mark.slow
+def test_backfill_stores_the_rows_import_stores_from_such_a_file(tmp_path):
+    rows = [{"title": f"Story {i}", "text": f"{BODY} Part {i}.", "source": "Herald", "url": u,
+             "publishedAt": "24.04.2020"}
+            for i, u in enumerate(["N/A", "none", "www.cnn.com/x", "https://ex.org/same",
+                                   "https://ex.org/same"], 1)]  # fmt: skip
+    f = write_jsonl(tmp_path / "urls.jsonl", rows)
+    cols = "a.canonical_url, a.title, s.name, a.published_at"
+    assert cli_import(tmp_path / "imp.duckdb", f).exit_code == 0
+    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(f)])
+    assert r.exit_code == 0, r.output
+    imported = stored(tmp_path / "imp.duckdb", cols)
+    assert len(imported) == 4 and stored(tmp_path / "bf.duckdb", cols) == imported
+
+
+# -- 5. dates as exports write them --------------------------------------------------------
+READ = {
+    1587712320: datetime(2020, 4, 24, 7, 12),  # epoch seconds
+    "1587712320": datetime(2020, 4, 24, 7, 12),
+    "1587712320123": datetime(2020, 4, 24, 7, 12, 0, 123000),  # milliseconds
+    "24.04.2020": datetime(2020, 4, 24),  # dotted: day first
+    "24.04.2020 09:12": datetime(2020, 4, 24, 9, 12),
+    "April 24, 2020": datetime(2020, 4, 24),
+    "24 April 2020": datetime(2020, 4, 24),
+    "2020-04-24 09:12:00 UTC": datetime(2020, 4, 24, 9, 12),
+    "13/05/2020": datetime(2020, 5, 13),  # one part over 12: the order is clear
+    "05/13/2020": datetime(2020, 5, 13),
+    "Fri, 24 Apr 2020 09:12:00 +0200": datetime(2020, 4, 24, 7, 12),
+    "20200424091500": datetime(2020, 4, 24, 9, 15),  # GDELT
+}
+REFUSED = {
+    "04/05/2020": "write it as 2020-04-05 or 2020-05-04",
+    "April 2020": "is not a whole date",  # dateutil would take today's day
+    "yesterday": "is not a date",
+    "2020-04-24 09:12 EST": "write an offset",
+    "2020": "is not a date",
+}
+
+
+def test_dates_as_exports_write_them_are_read_and_unclear_ones_refused(tmp_path):
+    values = [*READ, *REFUSED]
+    rows = [{"title": f"Story {i}", "text": f"{BODY} {i}", "pubDate": v}
+            for i, v in enumerate(values)]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "dates.jsonl", rows))
+    assert r.exit_code == 3, r.output
+    assert [w for (w,) in stored(db, "a.published_at")] == list(READ.values())
+    err = " ".join(r.stderr.split())  # rich wraps long lines
+    for i, (value, why) in enumerate(REFUSED.items(), len(READ) + 1):
+        assert f"line {i}: pubDate {value!r}" in err, value
+        assert why in err, value
+
+
+def test_a_german_excel_export_with_dotted_dates_keeps_its_days(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_bytes("\ufefftitle;text;source;date;language\r\n"
+                  "Schüsse in München;Die Polizei äußerte sich.;Tagblatt;05.04.2020;de\r\n"
+                  .encode())  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    assert cli_import(db, f).exit_code == 0
+    assert stored(db, "a.title, a.published_at") == [("Schüsse in München", datetime(2020, 4, 5))]
+
+
+def test_a_nan_date_from_python_or_pandas_is_no_date_not_a_crash(tmp_path):
+    f = tmp_path / "pandas.jsonl"
+    f.write_text('{"title": "Undated", "text": "Body.", "published_at": NaN}\n'
+                 '{"title": "Far", "text": "Body two.", "published_at": Infinity}\n')  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 3, r.output
+    assert "line 2: published_at inf is not a date" in r.stderr
+    assert [t for (t,) in stored(db, "a.title")] == ["Undated"]
