@@ -106,13 +106,17 @@ def build_digest(
         d.unknown_outlets = sorted(set(outlet_filter) - set(known_outlets(con)))
     d.languages = list(languages or [])
     in_languages, language_params = sql_condition("x.language", d.languages)
+    # The week's coverage: a followed outlet's wire copies are its coverage (a dpa story it
+    # ran), counted once as a text (``first_of_text``) and listed under each outlet.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE wk AS SELECT * FROM article_facts x
-           WHERE iso_week = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet))
-             AND {in_languages}""",
+        f"""CREATE OR REPLACE TEMP TABLE wk AS SELECT *, row_number() OVER (
+               PARTITION BY text_id ORDER BY article_at, article_id) = 1 AS first_of_text
+           FROM article_coverage x
+           WHERE iso_week = ? AND NOT outlet_repeat
+             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], outlet)) AND {in_languages}""",
         [week, outlet_filter, outlet_filter, *language_params],
     )
-    d.total_articles = con.execute("SELECT count(*) FROM wk").fetchone()[0]
+    d.total_articles = con.execute("SELECT count(*) FROM wk WHERE first_of_text").fetchone()[0]
     # A desk reads a story under one of its own languages' headlines: the story's headline
     # is in the story's main language, often not the desk's.
     desk_headline, headline_params = sql_condition("ha.language", d.languages)
@@ -122,11 +126,12 @@ def build_digest(
                        THEN coalesce(first(w.title ORDER BY w.article_at, w.article_id)
                                          FILTER (WHERE coalesce(w.title, '') <> ''), s.headline)
                        ELSE s.headline END,
-                  count(*) AS n, count(DISTINCT w.source_id) AS o, s.first_seen >= ?::DATE AS is_new
+                  count(*) FILTER (WHERE w.first_of_text) AS n, count(DISTINCT w.source_id) AS o,
+                  s.first_seen >= ?::DATE AS is_new
            FROM wk w JOIN stories s ON s.id = w.story_id
            LEFT JOIN articles ha ON ha.id = s.headline_article_id
            GROUP BY w.story_id, s.label, s.headline, ha.language, s.first_seen
-           HAVING count(*) >= ? ORDER BY n DESC, o DESC, w.story_id""",
+           HAVING n >= ? ORDER BY n DESC, o DESC, w.story_id""",
         [*headline_params, start, min_story_size],
     ).fetchall()
     items = [_story(con, codebook, labels, *r) for r in rows]
@@ -212,10 +217,14 @@ def _shifts(
                SELECT x.story_id, af.frame_id,
                       avg(af.share) FILTER (WHERE x.iso_week = ?) AS share,
                       avg(af.share) FILTER (WHERE x.iso_week = ?) AS previous_share
-               FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+               FROM (SELECT * FROM article_coverage x  -- the desk's coverage, each text once
+                     WHERE NOT outlet_repeat AND {in_languages}
+                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+                     QUALIFY row_number() OVER (PARTITION BY text_id, iso_week
+                                                ORDER BY article_at, article_id) = 1) x
+               JOIN article_frames af ON af.article_id = x.article_id
                WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
-                 AND x.story_id IN (SELECT story_id FROM wk) AND {in_languages}
-                 AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+                 AND x.story_id IN (SELECT story_id FROM wk)
                GROUP BY ALL),
            ranked AS (
                SELECT *, row_number() OVER (PARTITION BY story_id
@@ -224,7 +233,7 @@ def _shifts(
            SELECT r.story_id, s.label, r.frame_id, r.previous_share, r.share
            FROM ranked r JOIN stories s ON s.id = r.story_id WHERE r.rank = 1
            ORDER BY abs(r.share - r.previous_share) DESC, r.story_id LIMIT ?""",
-        [week, prev_week, codebook, week, prev_week, *language_params, outlets, outlets, top],
+        [week, prev_week, *language_params, outlets, outlets, codebook, week, prev_week, top],
     ).fetchall()
 
 
@@ -250,7 +259,7 @@ def _story(con, codebook, labels, sid, label, headline, n, o, is_new) -> StoryIt
     mix = con.execute(
         """SELECT af.frame_id, avg(af.share) AS share FROM wk w
            JOIN article_frames af ON af.article_id = w.article_id
-           WHERE w.story_id = ? AND af.codebook_id = ? AND af.frame_id <> 'none'
+           WHERE w.story_id = ? AND w.first_of_text AND af.codebook_id = ? AND af.frame_id <> 'none'
            GROUP BY 1 ORDER BY share DESC, 1""",
         [sid, codebook],
     ).fetchall()

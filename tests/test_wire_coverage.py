@@ -140,3 +140,20 @@ def test_an_outlets_repeat_counts_once_and_a_chain_of_copies_is_one_text(tmp_pat
     assert fw("watch", "add", "left docks", "dockers", "--group", "lean=left", db=db).exit_code == 0
     checked = fw("watch", "check", db=db)
     assert checked.exit_code == 0 and "Dockers vote to strike" in checked.output, checked.output
+
+
+def test_a_digest_following_an_outlet_gets_the_wire_stories_it_ran(tmp_path):
+    from framewatch.dashboards.digest_data import build_digest
+
+    db = _wire_store(tmp_path)
+    with duckdb.connect(db + ".snapshot", read_only=True) as con:
+        everyone = build_digest(con, "2026-W46", CB)
+        right = build_digest(con, "2026-W46", CB, outlets=["Right One"])
+    harbour = next(s for s in everyone.stories if s.id == 1)
+    # Two texts (the wire's and Left Two's), from the three outlets that ran them.
+    assert (harbour.articles, harbour.outlets) == (2, 3)
+    assert everyone.total_articles == 7  # texts: each once
+    # Right One ran the wire's text: its follower reads that story, framed as the wire.
+    mine = next(s for s in right.stories if s.id == 1)
+    assert (mine.articles, mine.outlets, mine.dominant) == (1, 1, "threat")
+    assert [outlet for outlet, *_ in mine.links] == ["Right One"]
