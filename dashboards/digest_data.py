@@ -148,10 +148,9 @@ def build_digest(
         (labels.get(fid, fid), before or 0.0, after or 0.0)
         for fid, before, after in con.execute(
             f"""WITH m AS (SELECT x.iso_week, af.frame_id, avg(af.share) AS share
-                          FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+                          FROM {_DESK_TEXTS.format(in_languages=in_languages)} x
+                          JOIN article_frames af ON af.article_id = x.article_id
                           WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
-                            AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
-                            AND {in_languages}
                           GROUP BY ALL)
                SELECT frame_id, max(share) FILTER (WHERE iso_week = ?), max(share) FILTER (WHERE iso_week = ?)
                FROM m GROUP BY frame_id
@@ -159,12 +158,12 @@ def build_digest(
                ORDER BY abs(coalesce(max(share) FILTER (WHERE iso_week = ?), 0)
                             - coalesce(max(share) FILTER (WHERE iso_week = ?), 0)) DESC""",
             [
-                codebook,
-                week,
-                prev_week,
                 outlet_filter,
                 outlet_filter,
                 *language_params,
+                codebook,
+                week,
+                prev_week,
                 prev_week,
                 week,
                 week,
@@ -217,11 +216,7 @@ def _shifts(
                SELECT x.story_id, af.frame_id,
                       avg(af.share) FILTER (WHERE x.iso_week = ?) AS share,
                       avg(af.share) FILTER (WHERE x.iso_week = ?) AS previous_share
-               FROM (SELECT * FROM article_coverage x  -- the desk's coverage, each text once
-                     WHERE NOT outlet_repeat AND {in_languages}
-                       AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
-                     QUALIFY row_number() OVER (PARTITION BY text_id, iso_week
-                                                ORDER BY article_at, article_id) = 1) x
+               FROM {_DESK_TEXTS.format(in_languages=in_languages)} x
                JOIN article_frames af ON af.article_id = x.article_id
                WHERE af.codebook_id = ? AND af.frame_id <> 'none' AND x.iso_week IN (?, ?)
                  AND x.story_id IN (SELECT story_id FROM wk)
@@ -233,9 +228,16 @@ def _shifts(
            SELECT r.story_id, s.label, r.frame_id, r.previous_share, r.share
            FROM ranked r JOIN stories s ON s.id = r.story_id WHERE r.rank = 1
            ORDER BY abs(r.share - r.previous_share) DESC, r.story_id LIMIT ?""",
-        [week, prev_week, *language_params, outlets, outlets, codebook, week, prev_week, top],
+        [week, prev_week, outlets, outlets, *language_params, codebook, week, prev_week, top],
     ).fetchall()
 
+
+# The coverage of a digest's outlets (two parameters) and languages, each text once a week:
+# a followed outlet's wire copy is its coverage, and a wire text two outlets ran one text.
+_DESK_TEXTS = """(SELECT * FROM article_coverage x
+     WHERE NOT outlet_repeat AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+       AND {in_languages}
+     QUALIFY row_number() OVER (PARTITION BY text_id, iso_week ORDER BY article_at, article_id) = 1)"""
 
 STOPPED_AFTER = 3  # failed polls in a row before a feed counts as stopped
 

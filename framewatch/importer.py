@@ -153,7 +153,8 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
             with path.open(encoding=codec, errors="strict", newline="") as fh:
                 delimiter = _delimiter(fh.readline())
                 fh.seek(0)
-                _csv_rows(csv.reader(fh, delimiter=delimiter), out)
+                lines = _QuoteCount(fh)
+                _csv_rows(csv.reader(lines, delimiter=delimiter), out, lines)
         except UnicodeDecodeError:  # a whole file in another encoding: none of it, not half
             out.rows.clear()
             line, bad = _first_bad(path, codec)
@@ -176,24 +177,52 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
 CSV_FIELD_LIMIT = 64 * 1024 * 1024
 
 
-def _csv_rows(reader: Any, out: ReadResult) -> None:
+class _QuoteCount:
+    """The file's lines, counting the quote characters read so far."""
+
+    def __init__(self, fh: Any):
+        self.fh, self.quotes = fh, 0
+
+    def __iter__(self) -> _QuoteCount:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.quotes += line.count('"')
+        return line
+
+
+def _csv_rows(reader: Any, out: ReadResult, lines: _QuoteCount) -> None:
     """Rows as DictReader gives them, numbered by the line where each record starts (a
-    quoted text over many lines is named by its first line, where a user looks)."""
+    quoted text over many lines is named by its first line, where a user looks).
+
+    A quote never closed would make the rest of the file one field (csv reads to the end
+    of the file for it, and a liveblog-sized field limit no longer stops it): a last
+    record over several lines with an odd number of quotes is refused by its line."""
     header: list[str] | None = None
-    start = 1
+    start, quotes, runaway = 1, 0, False
     try:
         for row in reader:
+            runaway = False
             if not row:  # a blank line
                 pass
             elif header is None:
                 header, out.columns, out.header = row, list(row), True
             else:
+                runaway = reader.line_num > start and bool((lines.quotes - quotes) % 2)
                 rec: dict[Any, Any] = dict(zip(header, row, strict=False))
                 if len(row) > len(header):
                     rec[None] = row[len(header) :]
                 rec.update((k, None) for k in header[len(row) :])
                 out.rows.append((start, rec))
-            start = reader.line_num + 1
+            start, quotes = reader.line_num + 1, lines.quotes
+        if runaway and out.rows:  # the last record ran to the end of the file in a quote
+            first, _ = out.rows.pop()
+            out.errors.append(RowError(first, (
+                f"a quote opened in this record is never closed, so lines {first}-{start - 1}"
+                ' were read as one field; close it (a quote inside a quoted field is written'
+                ' "") and import again; rows from here on skipped'
+            )))  # fmt: skip
     except csv.Error as exc:  # e.g. a quote never closed: the rest is unreadable
         out.errors.append(RowError(start, f"not valid CSV ({exc}); rows after it skipped"))
 
@@ -224,12 +253,14 @@ class ImportedArticle:
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
     "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
-             "articlebody", "bodytext", "description", "summary", "abstract", "lead"),
+             "articlebody", "bodytext", "description", "shortdescription", "summary",
+             "abstract", "lead", "leadparagraph"),
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
                "sitename", "sourcecommonname", "domain", "sourcedomain"),
-    "published_at": ("publishedat", "publishdate", "publicationdate", "datepublished",
+    "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
+                     "publicationdate", "datepublished",
                      "datepublish", "published", "pubdate", "date", "datetime", "seendate",
                      "timestamp"),
     "language": ("language", "lang", "languagecode", "langcode"),
@@ -254,13 +285,20 @@ def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     return keys, unread
 
 
-def _text(rec: dict[str, Any], keys: list[str], named: bool = False) -> str:
-    """A field as clean text: numbers become text, lists and tables are refused (but a
-    ``named`` field takes a table's name: NewsAPI's {"id": "bbc-news", "name": "BBC News"})."""
+# The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
+# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"}.
+_NAME_KEYS = ("name", "main", "title", "id", "uri")
+# NewsAPI cuts `content` to 200 characters and says how many more there were.
+_CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
+
+
+def _text(rec: dict[str, Any], keys: list[str]) -> str:
+    """A field as clean text: numbers become text, lists are refused, a table gives the
+    text of its name-like key."""
     for key in keys:
         value = rec.get(key)
-        if named and isinstance(value, dict):
-            value = value.get("name") or value.get("id") or value
+        if isinstance(value, dict):
+            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
         if value is None or value == "":
             continue
         if isinstance(value, (dict, list)):
@@ -269,7 +307,7 @@ def _text(rec: dict[str, Any], keys: list[str], named: bool = False) -> str:
             )
         # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
         text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-        return text.strip()
+        return _CUT_MARK.sub("", text).strip()
     return ""
 
 
@@ -337,7 +375,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
             date_key, date_value = _first(rec, keys["published_at"])
             when = parse_time(date_value, date_key)
             source, language = (
-                _text(rec, keys["source"], named=True) or None,
+                _text(rec, keys["source"]) or None,
                 _text(rec, keys["language"]) or None,
             )
         except InputError as exc:

@@ -133,7 +133,8 @@ def test_a_newsapi_article_takes_the_sources_name_and_content_over_description(t
     r = cli_import(db, write_jsonl(tmp_path / "newsapi.jsonl", [article, teaser_only]))
     assert r.exit_code == 0, r.output
     got = stored(db, "a.text, s.name, a.published_at")
-    assert got == [(article["content"], "BBC News", datetime(2020, 4, 24, 9, 12)),
+    # NewsAPI cuts content and says by how much: the mark is not the article's text.
+    assert got == [(BODY, "BBC News", datetime(2020, 4, 24, 9, 12)),
                    ("A short teaser.", "BBC News", datetime(2020, 4, 24, 9, 12))]  # fmt: skip
     assert "columns not read: author, urlToImage" in r.stderr
 
@@ -209,6 +210,14 @@ READ = {
     "05/13/2020": datetime(2020, 5, 13),
     "Fri, 24 Apr 2020 09:12:00 +0200": datetime(2020, 4, 24, 7, 12),
     "20200424091500": datetime(2020, 4, 24, 9, 15),  # GDELT
+    # found by review: a time after a comma, a weekday before, JavaScript's Date, 12 hours
+    "05.04.2020, 09:12": datetime(2020, 4, 5, 9, 12),
+    "Fri 24/04/2020": datetime(2020, 4, 24),
+    "Thu Apr 24 2020 09:12:00 GMT+0200 (Central European Summer Time)": datetime(
+        2020, 4, 24, 7, 12
+    ),
+    "2020-04-24 09:12 UTC+2": datetime(2020, 4, 24, 7, 12),  # not POSIX's reading, 11:12
+    "Friday, April 24, 2020 9:12 PM": datetime(2020, 4, 24, 21, 12),
 }
 REFUSED = {
     "04/05/2020": "write it as 2020-04-05 or 2020-05-04",
@@ -216,6 +225,9 @@ REFUSED = {
     "yesterday": "is not a date",
     "2020-04-24 09:12 EST": "write an offset",
     "2020": "is not a date",
+    "05/04/2020, 09:12:00": "write it as 2020-05-04 or 2020-04-05",
+    "Fri 04/05/2020": "write it as 2020-04-05 or 2020-05-04",
+    "Fri, 24 Apr 2020 09:12:00 CEST": "write an offset",  # was read as UTC, 2 hours off
 }
 
 
@@ -252,3 +264,59 @@ def test_a_nan_date_from_python_or_pandas_is_no_date_not_a_crash(tmp_path):
     assert r.exit_code == 3, r.output
     assert "line 2: published_at inf is not a date" in r.stderr
     assert [t for (t,) in stored(db, "a.title")] == ["Undated"]
+
+
+def test_a_zone_name_is_never_read_as_the_machines_own(monkeypatch):
+    # dateutil takes CET for local time on a machine in Berlin, and refuses it elsewhere:
+    # the same file would import differently on two servers.
+    import time
+
+    from framewatch.dates import parse_time
+    from framewatch.errors import InputError
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        with pytest.raises(InputError, match="write an offset"):
+            parse_time("2020-04-24 09:12 CET")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_quote_never_closed_is_named_not_the_rest_of_the_file_swallowed(tmp_path):
+    f = tmp_path / "stray.csv"
+    f.write_text("title,text,url\nFine,A body.,https://ex.org/1\n"
+                 'Bad,"He said ""hi, https://ex.org/2\n'
+                 + "".join(f"Row {i},Body {i}.,https://ex.org/r{i}\n" for i in range(500)))  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 3, r.output
+    err = " ".join(r.stderr.split())
+    assert "line 3: a quote opened in this record is never closed, so lines 3-503" in err
+    assert [t for (t,) in stored(db, "a.title")] == ["Fine"]  # not "Bad" with 500 rows inside
+
+
+def test_nested_names_and_api_date_columns_are_read(tmp_path):
+    nyt = {"headline": {"main": "Harbour bridge reopens", "kicker": "Metro"},
+           "lead_paragraph": BODY, "web_url": "https://nyt.example/1",
+           "source": {"uri": "nyt.com", "title": "The New York Times"},
+           "webPublicationDate": "2020-04-24T09:12:00Z"}  # fmt: skip
+    sheet = {"Title": "Bridge", "Text": BODY + " Two.", "Published Date": "2020-04-25"}
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "apis.jsonl", [nyt, sheet]))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.title, s.name, a.published_at")[:1] == [
+        ("Harbour bridge reopens", "The New York Times", datetime(2020, 4, 24, 9, 12))
+    ]
+    assert stored(db, "a.published_at")[1] == (datetime(2020, 4, 25),)
+
+
+@pytest.mark.slow
+def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", [{"title": "Story", "text": BODY}])
+    meta = write_csv(tmp_path / "meta.csv", ["url", "date"], [["https://ex.org/1", "2020-04-24"]])
+    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(good), str(meta)])
+    assert r.exit_code == 3, r.output
+    assert "meta.csv: no title or text column" in " ".join(r.output.split())
+    assert [t for (t,) in stored(tmp_path / "bf.duckdb", "a.title")] == ["Story"]

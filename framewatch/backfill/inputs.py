@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from framewatch.articles import canonical_url, content_hash
+from framewatch.errors import InputError
 from framewatch.importer import FORMATS, read_records, unlinked_url, validate
 
 
@@ -61,7 +62,12 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
                 "content_hash": None, "html": item.html,
             }  # fmt: skip
         return
-    good, errors = validate(read_records(path, encoding))
+    raw = read_records(path, encoding)  # a file not in its encoding stops the plan: say which
+    try:
+        good, errors = validate(raw)
+    except InputError as exc:  # e.g. a sidecar CSV of URLs and dates: one problem, not a stop
+        yield str(exc)  # it names the file
+        return
     for e in errors:
         yield f"{path.name} line {e.line}: {e.message}"
     for a in sorted(good, key=lambda a: a.line):
