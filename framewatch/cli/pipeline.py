@@ -25,7 +25,7 @@ def _print_run_summary(store: Store, counts: dict[str, int], errors: list[str]) 
     n_sources, n_articles = totals(store)
     shown = {k: v for k, v in counts.items() if not k.startswith("_")}
     out.print(
-        f"feeds polled: {n_sources}  articles stored: {n_articles}  "
+        f"feeds: {n_sources}  articles stored: {n_articles}  "
         + "  ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
     )
     if errors:
