@@ -160,9 +160,34 @@ def find_splits(
 def add_evidence(con, splits: list[Split], by: str, codebook: str, since: date | None = None,
                  until: date | None = None, per_group: int = 2,
                  languages: list[str] | None = None) -> None:  # fmt: skip
-    """Fill each split's evidence: per group, the strongest sentence of its top frames."""
+    """Fill each split's evidence: per group, the strongest sentence of its top frames.
+
+    One query for every split: the best sentence per story, group and frame."""
+    if not splits:
+        return
+    in_languages, language_params = sql_condition("x.language", languages)
+    rows = con.execute(
+        f"""SELECT x.story_id, oa.value, e.frame_id, e.sentence, x.outlet, e.score
+           FROM frame_evidence e
+           JOIN article_coverage x ON x.article_id = e.article_id
+           JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
+           WHERE x.story_id IN (SELECT unnest(?)) AND NOT x.outlet_repeat AND e.codebook_id = ?
+             AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
+             AND {in_languages}
+           QUALIFY row_number() OVER (PARTITION BY x.story_id, oa.value, e.frame_id
+                                      ORDER BY e.score DESC, e.article_id, e.rank) = 1""",
+        [by, [s.story_id for s in splits], codebook, since, since, until, until,
+         *language_params],
+    ).fetchall()  # fmt: skip
+    best = {(sid, v, f): (sentence, outlet, score) for sid, v, f, sentence, outlet, score in rows}
     for s in splits:
-        s.evidence = _evidence(con, s, by, codebook, since, until, per_group, languages)
+        s.evidence = {}
+        for value, shares in s.groups.items():
+            top = sorted(shares, key=lambda f: (-shares[f], f))[:per_group]
+            s.evidence[value] = [
+                Evidence(f, best[k][0], best[k][1] or "", round(float(best[k][2]), 3))
+                for f in top if (k := (s.story_id, value, f)) in best
+            ]  # fmt: skip
 
 
 def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | None:
@@ -205,30 +230,3 @@ def _judge(sid, mass, value_of, arts, frames, cfg: CompareSettings) -> Split | N
         },
         p_value=_r(p),
     )  # fmt: skip
-
-
-def _evidence(
-    con, s: Split, by, codebook, since, until, per_group, languages
-) -> dict[str, list[Evidence]]:
-    """Per group: the strongest sentence of each of its top frames."""
-    in_languages, language_params = sql_condition("x.language", languages)
-    out: dict[str, list[Evidence]] = {}
-    for value, shares in s.groups.items():
-        top = sorted(shares, key=lambda f: (-shares[f], f))[:per_group]
-        ev = []
-        for frame in top:
-            row = con.execute(
-                f"""SELECT e.sentence, x.outlet, e.score FROM frame_evidence e
-                   JOIN article_coverage x ON x.article_id = e.article_id
-                   JOIN article_attributes oa ON oa.article_id = x.article_id AND oa.attribute = ?
-                   WHERE x.story_id = ? AND NOT x.outlet_repeat AND oa.value = ? AND e.codebook_id = ? AND e.frame_id = ?
-                     AND (?::DATE IS NULL OR x.day >= ?::DATE) AND (?::DATE IS NULL OR x.day <= ?::DATE)
-                     AND {in_languages}
-                   ORDER BY e.score DESC, e.article_id, e.rank LIMIT 1""",
-                [by, s.story_id, value, codebook, frame, since, since, until, until,
-                 *language_params],
-            ).fetchone()  # fmt: skip
-            if row:
-                ev.append(Evidence(frame, row[0], row[1] or "", round(float(row[2]), 3)))
-        out[value] = ev
-    return out

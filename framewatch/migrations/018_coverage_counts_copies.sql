@@ -34,15 +34,19 @@ SELECT *, row_number() OVER (
            ORDER BY article_at, article_id) > 1 AS outlet_repeat
 FROM facts;
 
+-- Every article's attributes, copies included (straight from articles: the comparisons
+-- join it per article, and it need not know stories or copies).
 CREATE OR REPLACE VIEW article_attributes AS
-SELECT x.article_id, x.outlet, oa.attribute, oa.value
-FROM article_coverage x JOIN outlet_attributes oa ON oa.outlet = x.outlet
+SELECT a.id AS article_id, s.name AS outlet, oa.attribute, oa.value
+FROM articles a JOIN sources s ON s.id = a.source_id
+JOIN outlet_attributes oa ON oa.outlet = s.name
 WHERE oa.attribute <> 'language'
 UNION ALL
-SELECT x.article_id, x.outlet, 'language' AS attribute, coalesce(x.language, oa.value) AS value
-FROM article_coverage x
-LEFT JOIN outlet_attributes oa ON oa.outlet = x.outlet AND oa.attribute = 'language'
-WHERE coalesce(x.language, oa.value) IS NOT NULL;
+SELECT a.id AS article_id, s.name AS outlet, 'language' AS attribute,
+       coalesce(a.language, oa.value) AS value
+FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+LEFT JOIN outlet_attributes oa ON oa.outlet = s.name AND oa.attribute = 'language'
+WHERE coalesce(a.language, oa.value) IS NOT NULL;
 
 CREATE OR REPLACE VIEW story_coverage_by_attribute AS
 WITH keys AS (
