@@ -25,8 +25,9 @@ from datetime import date, timedelta
 import numpy as np
 
 from framewatch.analysis.intervals import LEVEL
+from framewatch.analysis.search.attention import collection_of
 from framewatch.analysis.search.engine import Embed, Searcher
-from framewatch.analysis.search.parser import collection, describe, parse
+from framewatch.analysis.search.parser import parse
 from framewatch.analysis.search.results import matched_table
 from framewatch.config import CompareSettings
 from framewatch.errors import InputError
@@ -256,8 +257,12 @@ def week_attention(
     for w in list_watches(con):
         more, more_params = _conditions(w)
         group, group_params = _group_condition(w)
-        ids = _query_ids(con, w, embed, model)
-        scope = _collection_ids(con, w, embed, model)
+        ids = scope = named = None
+        if w.query:  # one reader for the query and its collection
+            searcher = Searcher(con, None, model=model, embed=embed)
+            matches = searcher.run(w.query)
+            ids = matches.ids
+            named, scope = collection_of(searcher, matches)
         sql = f"""SELECT
                     count(*) FILTER (WHERE x.week_start = ?::DATE AND {{hit}}),
                     count(*) FILTER (WHERE x.week_start = ?::DATE),
@@ -278,25 +283,11 @@ def week_attention(
         n, total, n0, total0 = row
         if not (n or n0):
             continue  # nothing either week: no news
-        named = [f"{w.attribute}={w.value}"] if w.attribute else []
-        if scope is not None:
-            named.append(describe(collection(parse(w.query))))
+        parts = [p for p in (w.attribute and f"{w.attribute}={w.value}", named) if p]
         out.append(WatchAttention(w.name, n, n / total if total else 0.0, n0,
                                   n0 / total0 if total0 else 0.0, total, total0,
-                                  ", ".join(named)))  # fmt: skip
+                                  ", ".join(parts)))  # fmt: skip
     return out
-
-
-def _collection_ids(con, w: Watch, embed: Embed | None, model: str | None):
-    """The articles of the collection a watch's query searches (outlets, languages,
-    dates), or None when it names none or is nothing else."""
-    if not w.query:
-        return None
-    node = parse(w.query)
-    scope = collection(node)
-    if scope is None:
-        return None
-    return Searcher(con, None, model=model, embed=embed, catch_up=False).evaluate(scope)[0]
 
 
 def _split(con, w: Watch, story_id: int, cfg: CompareSettings, until: date | None,

@@ -93,16 +93,14 @@ def attention(
         if interval == "day"
         else "CAST(date_trunc('week', coalesce(a.published_at, a.fetched_at)) AS DATE)"
     )
-    scope = _collection_ids(searcher, matches)
+    named, scope = collection_of(searcher, matches)
     with (
         matched_table(con, matches.ids) as t,
         matched_table(con, _EMPTY if scope is None else scope, "in_collection") as c,
     ):
         within = "TRUE" if scope is None else f"a.id IN (SELECT id FROM {c})"
         total = con.execute(f"SELECT count(*) FROM articles a WHERE {within}").fetchall()[0][0]
-        result = Attention(interval, by, len(matches), total)
-        if scope is not None:
-            result.collection = describe(collection(matches.query))
+        result = Attention(interval, by, len(matches), total, collection=named)
         if not len(matches):
             return result
         result.copies = con.execute(
@@ -151,16 +149,17 @@ def attention(
     return result
 
 
-def _collection_ids(searcher: Searcher, matches: Matches):
-    """The articles of the collection the query searched, or None for all of them.
+def collection_of(searcher: Searcher, matches: Matches) -> tuple[str | None, np.ndarray | None]:
+    """The collection the query searched, written back ("lang:de"), and its articles; or
+    (None, None) for all articles, the denominator of every share.
 
     A query that is nothing but a collection (``lang:de``) is measured against all
     articles: how much of the coverage is German is its question.
     """
     scope = collection(matches.query) if matches.query is not None else None
     if scope is None:
-        return None
-    return searcher.evaluate(scope)[0]
+        return None, None
+    return describe(scope), searcher.evaluate(scope)[0]
 
 
 def share_text(row: dict, fmt: str = ".1%") -> str:
