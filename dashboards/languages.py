@@ -26,12 +26,13 @@ def language_picker(con, wanted: list[str]) -> list[str]:
 
 
 def story_languages(con, story_id: int) -> pd.DataFrame:
-    """Articles and outlets of a story per language (copies counted once)."""
+    """Articles (a wire text once) and outlets (each that ran it) of a story per language."""
     return con.execute(
-        """SELECT coalesce(a.language, ?) AS language, count(*) AS articles,
+        """SELECT coalesce(a.language, ?) AS language,
+                  count(*) FILTER (WHERE x.copy_of IS NULL) AS articles,
                   count(DISTINCT x.outlet) AS outlets,
-                  round(avg(a.language_confidence), 2) AS mean_confidence
-           FROM article_facts x JOIN articles a ON a.id = x.article_id
+                  round(avg(a.language_confidence) FILTER (WHERE x.copy_of IS NULL), 2) AS mean_confidence
+           FROM article_coverage x JOIN articles a ON a.id = x.article_id
            WHERE x.story_id = ? GROUP BY 1 ORDER BY articles DESC, language""",
         [UNKNOWN, story_id],
     ).df()

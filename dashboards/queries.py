@@ -119,14 +119,17 @@ def top_stories(
 def story_frame_mix(
     con, story_ids: list[int], codebook: str, start: date, end: date, outlet_list
 ) -> pd.DataFrame:
+    """Mean frame shares per story: each text once, or, for chosen outlets, every text
+    they ran (a wire copy is its outlet's framing, as it is its coverage)."""
     o = _outlets(outlet_list)
     return con.execute(
         f"""SELECT x.story_id AS story, coalesce(f.label, '{NO_FRAME}') AS frame,
                   coalesce(f.position, 9999) AS position, avg(af.share) AS share
-           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           FROM article_coverage x JOIN article_frames af ON af.article_id = x.article_id
            LEFT JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.codebook_id = ? AND x.story_id IN (SELECT unnest(?)) AND x.day BETWEEN ? AND ?
-             AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], x.outlet))
+             AND (?::VARCHAR[] IS NULL AND x.copy_of IS NULL
+                  OR list_contains(?::VARCHAR[], x.outlet) AND NOT x.outlet_repeat)
            GROUP BY ALL ORDER BY story, position""",
         [codebook, story_ids, start, end, o, o],
     ).df()
@@ -163,14 +166,15 @@ def outlet_mix(
     con, outlet_list: list[str], codebook: str, start: date, end: date,
     languages: list[str] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
+    """Each outlet's frame mix over every text it ran, wire copies included."""
     in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
         f"""SELECT x.outlet, coalesce(f.label, '{NO_FRAME}') AS frame, coalesce(f.position, 9999) AS position,
                   sum(af.share) / count(*) AS share, count(*) AS articles
-           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           FROM article_coverage x JOIN article_frames af ON af.article_id = x.article_id
            LEFT JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.codebook_id = ? AND list_contains(?::VARCHAR[], x.outlet) AND x.day BETWEEN ? AND ?
-             AND {in_languages}
+             AND NOT x.outlet_repeat AND {in_languages}
            GROUP BY ALL ORDER BY x.outlet, position""",
         [codebook, outlet_list, start, end, *language_params],
     ).df()
@@ -220,17 +224,18 @@ def weekly_trends(
 
 def _weekly_trends_in(con, codebook, outlet, story, start, end, languages) -> pd.DataFrame:
     """frame_trends' weekly slice, computed as the view does, over some languages only
-    (or over an outlet's name)."""
+    (or over an outlet's name: every text it ran, as the view's outlet rows count)."""
     if outlet is not None and story is not None:
         return weekly_trends(con, codebook, outlet, story, start, end)  # no such slice
     in_languages, language_params = sql_condition("x.language", languages)
     return con.execute(
         f"""SELECT x.iso_week AS week, x.week_start AS period_start, f.label AS frame,
                   avg(af.share) AS share, count(*) AS articles
-           FROM article_facts x JOIN article_frames af ON af.article_id = x.article_id
+           FROM article_coverage x JOIN article_frames af ON af.article_id = x.article_id
            JOIN frames f ON f.codebook_id = af.codebook_id AND f.frame_id = af.frame_id
            WHERE af.frame_id <> 'none' AND af.codebook_id = ? AND {in_languages}
-             AND (?::VARCHAR IS NULL OR x.outlet = ?) AND (?::BIGINT IS NULL OR x.story_id = ?)
+             AND (?::VARCHAR IS NULL AND x.copy_of IS NULL OR x.outlet = ? AND NOT x.outlet_repeat)
+             AND (?::BIGINT IS NULL OR x.story_id = ?)
              AND (?::DATE IS NULL OR x.week_start + 6 >= ?::DATE)
              AND (?::DATE IS NULL OR x.week_start <= ?::DATE)
            GROUP BY x.iso_week, x.week_start, f.label, f.position

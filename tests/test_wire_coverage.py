@@ -157,3 +157,36 @@ def test_a_digest_following_an_outlet_gets_the_wire_stories_it_ran(tmp_path):
     mine = next(s for s in right.stories if s.id == 1)
     assert (mine.articles, mine.outlets, mine.dominant) == (1, 1, "threat")
     assert [outlet for outlet, *_ in mine.links] == ["Right One"]
+
+
+def test_an_outlet_that_runs_only_wire_copies_has_the_wires_framing(tmp_path):
+    db = _wire_store(tmp_path)
+    con = duckdb.connect(db, read_only=True)
+    # Right One's threat text is its copy of Left One's story (its own text is a report).
+    right = con.execute(
+        """SELECT frame_id, articles FROM outlet_frames
+           WHERE outlet = 'Right One' AND iso_week IS NULL AND codebook_id = ?""",
+        [CB],
+    ).fetchall()
+    assert sorted(right) == [("report", 1), ("threat", 1)]
+    weekly = con.execute(
+        """SELECT frame_id, articles FROM frame_trends WHERE granularity = 'week'
+           AND outlet = 'Left One' AND codebook_id = ?""",
+        [CB],
+    ).fetchall()
+    assert sorted(weekly) == [("report", 1), ("threat", 1)]  # its repeat is not counted again
+    # Over all outlets and per story a text is still framed once.
+    all_threat = con.execute(
+        """SELECT articles FROM frame_trends WHERE granularity = 'week' AND codebook_id = ?
+           AND frame_id = 'threat' AND source_id IS NULL AND story_id IS NULL""",
+        [CB],
+    ).fetchall()
+    assert all_threat == [(1,)]
+    start, end = queries.bounds(con)
+    mix = queries.outlet_mix(con, ["Right One"], CB, start, end)
+    assert dict(zip(mix["frame"], mix["articles"], strict=True)) == {"Threat": 1, "Neutral report": 1}
+    trend = queries.weekly_trends(con, CB, "Right One", None, start, end)
+    assert dict(zip(trend["frame"], trend["articles"], strict=True)) == {"Threat": 1, "Neutral report": 1}
+    by_story = queries.story_frame_mix(con, [1], CB, start, end, ["Right One"])
+    assert list(by_story["frame"]) == ["Threat"]
+    con.close()
