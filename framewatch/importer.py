@@ -10,8 +10,7 @@ import codecs
 import csv
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from framewatch.dates import parse_time
 from framewatch.errors import InputError
+from framewatch.import_rows import cell_text, clean_url, column_names, first_value, resolve
 
 __all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_url"]
 
@@ -247,96 +247,6 @@ class ImportedArticle:
     extra: dict[str, Any]
 
 
-# Each field's column names (compared without case, spaces, _ or -), best first: a row
-# takes the first that has a value, so text wins over description and summary, a
-# published date over a crawl date, and a column read for one field is not another's.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
-    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
-             "articlebody", "bodytext", "description", "shortdescription", "summary",
-             "abstract", "lead", "leadparagraph"),
-    "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
-            "documentidentifier"),
-    "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
-               "sitename", "sourcecommonname", "domain", "sourcedomain"),
-    "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
-                     "publicationdate", "datepublished",
-                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
-                     "timestamp"),
-    "language": ("language", "lang", "languagecode", "langcode"),
-}  # fmt: skip
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_.-]+", "", name.lower())
-
-
-def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Each field's columns, best first, and the columns no field reads (in file order)."""
-    keys: dict[str, list[str]] = {f: [] for f in FIELDS}
-    unread: list[str] = []
-    for col in columns:
-        if not isinstance(col, str):
-            continue
-        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
-        (keys[field_] if field_ else unread).append(col)
-    for f, names in FIELDS.items():
-        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
-    return keys, unread
-
-
-# The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
-# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"}.
-_NAME_KEYS = ("name", "main", "title", "id", "uri")
-# NewsAPI cuts `content` to 200 characters and says how many more there were.
-_CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
-
-
-def _text(rec: dict[str, Any], keys: list[str]) -> str:
-    """A field as clean text: numbers become text, lists are refused, a table gives the
-    text of its name-like key."""
-    for key in keys:
-        value = rec.get(key)
-        if isinstance(value, dict):
-            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
-        if value is None or value == "":
-            continue
-        if isinstance(value, (dict, list)):
-            raise InputError(
-                f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
-            )
-        # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
-        text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-        return _CUT_MARK.sub("", text).strip()
-    return ""
-
-
-# What exports write for "no URL"; each would make all such rows one article.
-NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
-_BARE_HOST = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.I
-)
-
-
-def _url(value: str) -> str | None:
-    """A URL as stored: None for a placeholder, https:// before a bare host
-    (www.cnn.com/2020/x), which would otherwise be stored as a path."""
-    if value.lower() in NO_URL or not value:
-        return None
-    if value.startswith("//"):
-        return f"https:{value}"
-    return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
-
-
-def _names(columns: Iterable[str]) -> str:
-    """Columns as a user reads them, an export's nameless index column too."""
-    return ", ".join(c.strip() or "(unnamed)" for c in columns)
-
-
-def _first(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
-    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
-
-
 def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
     """A table of articles (it names a URL, outlet, date or language column) without a
     title or text column: one error naming its columns, not one per row. A header of
@@ -345,7 +255,7 @@ def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputE
         return None
     if not any(keys[f] for f in ("url", "source", "published_at", "language")):
         return None
-    found = _names(c for c in records.columns if isinstance(c, str))
+    found = column_names(c for c in records.columns if isinstance(c, str))
     return InputError(
         f"{records.name}: no title or text column (its columns: {found}); name one "
         "title, headline, text, content or body"
@@ -363,20 +273,20 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title, text = _text(rec, keys["title"]), _text(rec, keys["text"])
+            title, text = cell_text(rec, keys["title"]), cell_text(rec, keys["text"])
             if not title and not text:
                 raise InputError("needs a title or a text")
-            url = _url(_text(rec, keys["url"]))
+            url = clean_url(cell_text(rec, keys["url"]))
             if url is not None:
                 try:
                     canonical_url(url)
                 except ValueError:
                     raise InputError(f"url {url!r} is not a valid URL") from None
-            date_key, date_value = _first(rec, keys["published_at"])
+            date_key, date_value = first_value(rec, keys["published_at"])
             when = parse_time(date_value, date_key)
             source, language = (
-                _text(rec, keys["source"]) or None,
-                _text(rec, keys["language"]) or None,
+                cell_text(rec, keys["source"]) or None,
+                cell_text(rec, keys["language"]) or None,
             )
         except InputError as exc:
             errors.append(RowError(line, str(exc)))
@@ -421,7 +331,7 @@ def import_file(
 
     records = read_records(path, encoding)
     good, errors = validate(records)
-    unread = _names(resolve(records.columns)[1])
+    unread = column_names(resolve(records.columns)[1])
     notes = [f"{path.name}: columns not read: {unread}"] if unread else []
     rows, line_of, seen = [], {}, {}
     repeats: list[tuple[int, str]] = []

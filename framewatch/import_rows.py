@@ -1,0 +1,104 @@
+"""How an export's columns become an article's fields: which column is which, and a
+value made clean text or a URL.
+
+Kept apart from the file readers (``framewatch.importer``): exports name the same field a
+dozen ways and nest or list values, and that mapping changes for reasons a CSV or JSON
+reader never does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from framewatch.errors import InputError
+
+# Each field's column names (compared without case, spaces, _ or -), best first: a row
+# takes the first that has a value, so text wins over description and summary, a
+# published date over a crawl date, and a column read for one field is not another's.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
+    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
+             "articlebody", "bodytext", "description", "shortdescription", "summary",
+             "abstract", "lead", "leadparagraph"),
+    "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
+            "documentidentifier"),
+    "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
+               "sitename", "sourcecommonname", "domain", "sourcedomain"),
+    "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
+                     "publicationdate", "datepublished",
+                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
+                     "timestamp"),
+    "language": ("language", "lang", "languagecode", "langcode"),
+}  # fmt: skip
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_.-]+", "", name.lower())
+
+
+def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each field's columns, best first, and the columns no field reads (in file order)."""
+    keys: dict[str, list[str]] = {f: [] for f in FIELDS}
+    unread: list[str] = []
+    for col in columns:
+        if not isinstance(col, str):
+            continue
+        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
+        (keys[field_] if field_ else unread).append(col)
+    for f, names in FIELDS.items():
+        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
+    return keys, unread
+
+
+# The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
+# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"}.
+_NAME_KEYS = ("name", "main", "title", "id", "uri")
+# NewsAPI cuts `content` to 200 characters and says how many more there were.
+_CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
+
+
+def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
+    """A field as clean text: numbers become text, lists are refused, a table gives the
+    text of its name-like key."""
+    for key in keys:
+        value = rec.get(key)
+        if isinstance(value, dict):
+            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (dict, list)):
+            raise InputError(
+                f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
+            )
+        # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
+        text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+        return _CUT_MARK.sub("", text).strip()
+    return ""
+
+
+# What exports write for "no URL"; each would make all such rows one article.
+NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
+_BARE_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.I
+)
+
+
+def clean_url(value: str) -> str | None:
+    """A URL as stored: None for a placeholder, https:// before a bare host
+    (www.cnn.com/2020/x), which would otherwise be stored as a path."""
+    if value.lower() in NO_URL or not value:
+        return None
+    if value.startswith("//"):
+        return f"https:{value}"
+    return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
+
+
+def column_names(columns: Iterable[str]) -> str:
+    """Columns as a user reads them, an export's nameless index column too."""
+    return ", ".join(c.strip() or "(unnamed)" for c in columns)
+
+
+def first_value(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
+    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
