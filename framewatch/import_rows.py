@@ -31,6 +31,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                      "datepublish", "published", "pubdate", "date", "datetime", "seendate",
                      "timestamp"),
     "language": ("language", "lang", "languagecode", "langcode"),
+    "author": ("author", "authors", "byline", "creator"),
 }  # fmt: skip
 
 
@@ -53,8 +54,9 @@ def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
 
 
 # The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
-# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"}.
-_NAME_KEYS = ("name", "main", "title", "id", "uri")
+# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"} and byline
+# {"original": "By ...", "person": [...]}.
+_NAME_KEYS = ("name", "main", "title", "id", "uri", "original")
 # NewsAPI cuts `content` to 200 characters and says how many more there were.
 _CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 
@@ -72,10 +74,38 @@ def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
             raise InputError(
                 f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
             )
-        # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
-        text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-        return _CUT_MARK.sub("", text).strip()
+        return _CUT_MARK.sub("", _storable(str(value))).strip()
     return ""
+
+
+def _storable(text: str) -> str:
+    """Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+_BY = re.compile(r"^by\s+", re.I)
+
+
+def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
+    """The author or authors as one text ("Ann Lee, Bo Kim"), or None: NewsAPI writes a
+    string, NewsData.io a list of names, Event Registry a list of {"name": ...}, the NYT
+    {"original": "By ..."}; a byline's leading "By" is not part of a name."""
+    for key in keys:
+        value = rec.get(key)
+        names: list[str] = []
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                item = next((item[k] for k in _NAME_KEYS if item.get(k) not in (None, "")), None)
+            if item is None or item == "" or (isinstance(item, float) and item != item):
+                continue  # none, or pandas' NaN for none
+            if isinstance(item, (dict, list)):
+                raise InputError(f"{key} must be a name or a list of names")
+            name = _BY.sub("", " ".join(_storable(str(item)).split()))
+            if name and name not in names:
+                names.append(name)
+        if names:
+            return ", ".join(names)
+    return None
 
 
 # What exports write for "no URL"; each would make all such rows one article.

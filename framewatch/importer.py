@@ -18,7 +18,14 @@ from typing import Any
 
 from framewatch.dates import parse_time
 from framewatch.errors import InputError
-from framewatch.import_rows import cell_text, clean_url, column_names, first_value, resolve
+from framewatch.import_rows import (
+    author_text,
+    cell_text,
+    clean_url,
+    column_names,
+    first_value,
+    resolve,
+)
 
 __all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_url"]
 
@@ -245,6 +252,7 @@ class ImportedArticle:
     published_at: datetime | None
     language: str | None
     extra: dict[str, Any]
+    author: str | None = None
 
 
 def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
@@ -288,6 +296,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 cell_text(rec, keys["source"]) or None,
                 cell_text(rec, keys["language"]) or None,
             )
+            author = author_text(rec, keys["author"])
         except InputError as exc:
             errors.append(RowError(line, str(exc)))
             continue
@@ -301,6 +310,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 published_at=when,
                 language=language,
                 extra=rec,
+                author=author,
             )  # fmt: skip
         )
     return good, errors
@@ -350,7 +360,7 @@ def import_file(
                 source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             rows.append({
                 "source_id": source_ids[name], "url": url, "canonical_url": canon,
-                "title": a.title, "author": None, "published_at": a.published_at,
+                "title": a.title, "author": a.author, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",

@@ -96,10 +96,10 @@ def test_a_kaggle_export_keeps_its_text_outlet_and_date_and_names_the_rest(tmp_p
     db = tmp_path / "s.duckdb"
     r = cli_import(db, write_csv(tmp_path / "articles1.csv", header, [row]))
     assert r.exit_code == 0, r.output
-    assert stored(db, "a.title, a.text, s.name, a.published_at") == [
-        ("House Republicans fret", row[-1], "New York Times", datetime(2016, 12, 31))
+    assert stored(db, "a.title, a.text, s.name, a.published_at, a.author") == [
+        ("House Republicans fret", row[-1], "New York Times", datetime(2016, 12, 31), "Carl Hulse")
     ]
-    assert "note: articles1.csv: columns not read: (unnamed), id, author, year, month" in (r.stderr)
+    assert "note: articles1.csv: columns not read: (unnamed), id, year, month" in (r.stderr)
 
 
 def test_a_media_cloud_export_takes_its_outlet_date_and_language(tmp_path):
@@ -136,7 +136,8 @@ def test_a_newsapi_article_takes_the_sources_name_and_content_over_description(t
     # NewsAPI cuts content and says by how much: the mark is not the article's text.
     assert got == [(BODY, "BBC News", datetime(2020, 4, 24, 9, 12)),
                    ("A short teaser.", "BBC News", datetime(2020, 4, 24, 9, 12))]  # fmt: skip
-    assert "columns not read: author, urlToImage" in r.stderr
+    assert "columns not read: urlToImage" in r.stderr
+    assert stored(db, "a.author") == [("BBC News",), ("BBC News",)]
 
 
 def test_headers_in_capitals_or_with_spaces_are_read(tmp_path):
@@ -184,16 +185,17 @@ def test_a_files_repeated_url_is_named_and_placeholders_are_no_url(tmp_path):
 @pytest.mark.slow
 def test_backfill_stores_the_rows_import_stores_from_such_a_file(tmp_path):
     rows = [{"title": f"Story {i}", "text": f"{BODY} Part {i}.", "source": "Herald", "url": u,
-             "publishedAt": "24.04.2020"}
+             "publishedAt": "24.04.2020", "authors": [f"Writer {i}", "Desk"]}
             for i, u in enumerate(["N/A", "none", "www.cnn.com/x", "https://ex.org/same",
                                    "https://ex.org/same"], 1)]  # fmt: skip
     f = write_jsonl(tmp_path / "urls.jsonl", rows)
-    cols = "a.canonical_url, a.title, s.name, a.published_at"
+    cols = "a.canonical_url, a.title, s.name, a.published_at, a.author"
     assert cli_import(tmp_path / "imp.duckdb", f).exit_code == 0
     r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(f)])
     assert r.exit_code == 0, r.output
     imported = stored(tmp_path / "imp.duckdb", cols)
     assert len(imported) == 4 and stored(tmp_path / "bf.duckdb", cols) == imported
+    assert [a for *_, a in imported] == [f"Writer {i}, Desk" for i in range(1, 5)]
 
 
 # -- 5. dates as exports write them --------------------------------------------------------
@@ -320,3 +322,26 @@ def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
     assert r.exit_code == 3, r.output
     assert "meta.csv: no title or text column" in " ".join(r.output.split())
     assert [t for (t,) in stored(tmp_path / "bf.duckdb", "a.title")] == ["Story"]
+
+
+# -- 6. authors, JSON documents, relative URLs (notes/s36) --------------------------------
+def test_authors_are_stored_as_each_export_writes_them(tmp_path):
+    base = {"text": BODY}
+    rows = [
+        {**base, "title": "NewsAPI", "author": "Jane Doe, John Roe"},
+        {**base, "title": "NewsData.io", "creator": ["Ann Lee", "Bo Kim"]},
+        {**base, "title": "Event Registry", "authors": [
+            {"uri": "ann_lee@bbc.co.uk", "name": "Ann Lee", "type": "author", "isAgency": False},
+            {"uri": "reuters", "name": "Reuters", "type": "author", "isAgency": True}]},
+        {**base, "title": "NYT", "byline": {"original": "By Carl Hulse", "organization": None,
+                                            "person": [{"firstname": "Carl", "lastname": "Hulse"}]}},
+        {**base, "title": "No author", "author": None, "creator": []},
+    ]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "authors.jsonl", rows))
+    assert r.exit_code == 0, r.output
+    assert "columns not read" not in r.output
+    assert stored(db, "a.title, a.author") == [
+        ("NewsAPI", "Jane Doe, John Roe"), ("NewsData.io", "Ann Lee, Bo Kim"),
+        ("Event Registry", "Ann Lee, Reuters"), ("NYT", "Carl Hulse"), ("No author", None),
+    ]  # fmt: skip

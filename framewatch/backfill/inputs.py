@@ -58,6 +58,7 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
                 "position": item.position, "kind": "page", "source": host,
                 "site_url": f"{urlsplit(item.url).scheme}://{host}/",
                 "url": item.url, "canonical_url": canonical_url(item.url), "title": None,
+                "author": None,
                 "text": None, "published_at": item.captured_at, "language": None,
                 "content_hash": None, "html": item.html,
             }  # fmt: skip
@@ -78,6 +79,7 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
             "position": f"{path.name} line {a.line}", "kind": "row",
             "source": a.source or path.stem, "site_url": None, "url": url,
             "canonical_url": canonical_url(url) if a.url else url, "title": a.title,
+            "author": a.author,
             "text": a.text, "published_at": a.published_at, "language": a.language,
             "content_hash": h, "html": None,
         }  # fmt: skip
