@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 from framewatch.dates import parse_time
 from framewatch.errors import InputError
+from framewatch.import_json import is_document, rows_in
 from framewatch.import_rows import (
     author_text,
     cell_text,
@@ -32,7 +34,7 @@ __all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_ur
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",  # JSON Lines, or one document (an API's answer) holding the rows
     ".csv": "csv",
     ".parquet": "parquet",
 }
@@ -42,9 +44,10 @@ FORMATS = {
 class RowError:
     line: int
     message: str
+    unit: str = "line"  # "item": the row's place in a JSON document's list
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"
 
 
 @dataclass
@@ -54,10 +57,12 @@ class ReadResult:
     columns: list[str] = field(default_factory=list)  # header, or every JSONL key in order
     header: bool = False  # CSV and Parquet: one set of columns for the whole file
     name: str = ""
+    unit: str = "line"  # what the numbers count: "item" in a JSON document's list
 
 
 def read_records(path: Path, encoding: str | None = None) -> ReadResult:
-    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1).
+    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1;
+    a JSON document: the item's place in its list of rows, ``unit`` "item").
 
     Text is UTF-8 unless ``encoding`` names another; text that is not is refused (a CSV
     file) or its line skipped with an error (JSONL), never stored with its letters
@@ -134,25 +139,14 @@ def _jsonl_lines(path: Path, encoding: str | None, out: ReadResult) -> Iterator[
 
 def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     out = ReadResult()
-    keys: dict[str, None] = {}  # every key of a JSONL file, in the order first seen
-    if kind == "jsonl":
-        for i, line in _jsonl_lines(path, encoding, out):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
-                continue
-            except RecursionError:
-                out.errors.append(RowError(i, "JSON nested too deeply"))
-                continue
-            if not isinstance(rec, dict):
-                out.errors.append(RowError(i, "not a JSON object"))
-                continue
-            out.rows.append((i, rec))
-            keys.update(dict.fromkeys(rec))
-        out.columns = list(keys)
+    if kind == "json":
+        json_lines = _json_lines(path, encoding, out)
+        if json_lines is None:
+            _json_document(path, encoding, out)
+        else:
+            _jsonl_rows(json_lines, out)
+    elif kind == "jsonl":
+        _jsonl_rows(_jsonl_lines(path, encoding, out), out)
     elif kind == "csv":
         codec = _codec(encoding)
         limit = csv.field_size_limit(max(CSV_FIELD_LIMIT, csv.field_size_limit()))
@@ -178,6 +172,69 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
         out.columns, out.header = list(table.column_names), True
     return out
+
+
+def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
+    keys: dict[str, None] = {}  # every key of the file, in the order first seen
+    for i, line in lines:
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            out.errors.append(RowError(i, "JSON nested too deeply"))
+            continue
+        if not isinstance(rec, dict):
+            out.errors.append(RowError(i, "not a JSON object"))
+            continue
+        out.rows.append((i, rec))
+        keys.update(dict.fromkeys(rec))
+    out.columns = list(keys)
+
+
+def _json_lines(
+    path: Path, encoding: str | None, out: ReadResult
+) -> Iterator[tuple[int, str]] | None:
+    """A .json file's lines to read as JSON Lines, or None when it is one JSON document:
+    judged from its first two lines, so JSON Lines stream however large the file."""
+    lines = _jsonl_lines(path, encoding, out)
+    head: list[tuple[int, str]] = []
+    for item in lines:
+        head.append(item)
+        if sum(1 for _, text in head if text.strip()) == 2:
+            break
+    if is_document([text for _, text in head if text.strip()]):
+        lines.close()
+        out.errors.clear()  # a line not in the encoding refuses the whole document below
+        return None
+    return itertools.chain(head, lines)
+
+
+def _json_document(path: Path, encoding: str | None, out: ReadResult) -> None:
+    """One JSON document, read whole: its rows numbered as items of their list."""
+    codec = _codec(encoding)
+    try:
+        doc = json.loads(path.read_text(encoding=codec).removeprefix("\ufeff"))
+    except UnicodeDecodeError:
+        line, bad = _first_bad(path, codec)
+        raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, {where})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
+    keys: dict[str, None] = {}
+    out.unit = "item"
+    for i, rec in enumerate(rows_in(doc, path), 1):
+        if isinstance(rec, dict):
+            out.rows.append((i, rec))
+            keys.update(dict.fromkeys(rec))
+        else:
+            out.errors.append(RowError(i, "not a JSON object", "item"))
+    out.columns = list(keys)
 
 
 # A liveblog's text passes csv's default 131,072 characters; a runaway quote still ends.
@@ -298,7 +355,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
             )
             author = author_text(rec, keys["author"])
         except InputError as exc:
-            errors.append(RowError(line, str(exc)))
+            errors.append(RowError(line, str(exc), records.unit))
             continue
         good.append(
             ImportedArticle(
@@ -353,7 +410,8 @@ def import_file(
             url = a.url or unlinked_url(name, h)
             canon = canonical_url(url) if a.url else url
             if canon in seen:  # the file's own repeat: not stored, and not stored before
-                repeats.append((a.line, _repeat_note(path.name, a, name, *seen[canon], h)))
+                note = _repeat_note(f"{path.name} {records.unit}", a, name, *seen[canon], h)
+                repeats.append((a.line, note))
                 continue
             seen[canon] = (a.line, h)
             if name not in source_ids:
@@ -363,7 +421,7 @@ def import_file(
                 "title": a.title, "author": a.author, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
-                "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
+                "extraction": "imported", "extraction_note": f"{path.name} {records.unit} {a.line}",
             })  # fmt: skip
             line_of[id(rows[-1])] = a.line
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
@@ -384,11 +442,13 @@ def import_file(
 
 
 def _repeat_note(
-    file: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
+    at: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
 ) -> str:
     """Why a row under an earlier row's URL was not stored (a row without a URL has one
-    made of its outlet and text, so its repeat is the same text)."""
+    made of its outlet and text, so its repeat is the same text); ``at`` is "file line"
+    or "file item"."""
+    unit = at.rsplit(" ", 1)[-1]
     if a.url is None:
-        return f"{file} line {a.line} ({outlet}): same title and text as line {first}, not stored again"
+        return f"{at} {a.line} ({outlet}): same title and text as {unit} {first}, not stored again"
     what = "and the same title and text" if h == first_hash else "with another title or text"
-    return f"{file} line {a.line}: same URL as line {first} {what}; not stored"
+    return f"{at} {a.line}: same URL as {unit} {first} {what}; not stored"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -345,3 +346,102 @@ def test_authors_are_stored_as_each_export_writes_them(tmp_path):
         ("NewsAPI", "Jane Doe, John Roe"), ("NewsData.io", "Ann Lee, Bo Kim"),
         ("Event Registry", "Ann Lee, Reuters"), ("NYT", "Carl Hulse"), ("No author", None),
     ]  # fmt: skip
+
+
+def newsapi_article(i: int, **kw) -> dict:
+    return {"source": {"id": None, "name": "Herald"}, "author": f"Writer {i}",
+            "title": f"Bridge story {i}", "description": "A teaser.",
+            "url": f"https://herald.example/{i}", "urlToImage": None,
+            "publishedAt": f"2020-04-2{i}T09:12:00Z", "content": f"{BODY} ({i}) [+99 chars]",
+            **kw}  # fmt: skip
+
+
+def test_a_whole_newsapi_response_is_read_as_its_articles(tmp_path):
+    arts = [newsapi_article(1), newsapi_article(2), newsapi_article(3, publishedAt="soon")]
+    response = {"status": "ok", "totalResults": 3, "articles": arts}
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(response, indent=2), encoding="utf-8")
+    r = cli_import(tmp_path / "a.duckdb", pretty)
+    assert r.exit_code == 3, r.output
+    # an item of the list, not a line of the file: line 3 of a pretty file is "totalResults"
+    assert "skipped item 3: publishedAt 'soon' is not a date" in r.stderr
+    assert "columns not read: urlToImage" in r.stderr
+    got = stored(tmp_path / "a.duckdb", "a.title, a.text, s.name, a.author, a.extraction_note")
+    assert got == [(f"Bridge story {i}", f"{BODY} ({i})", "Herald", f"Writer {i}",
+                    f"pretty.json item {i}") for i in (1, 2)]  # fmt: skip
+    # as NewsAPI sends it and curl saves it: one line (the same name, so the notes compare)
+    one_line = tmp_path / "pretty.json"
+    one_line.write_text(json.dumps(response), encoding="utf-8")
+    assert cli_import(tmp_path / "b.duckdb", one_line).exit_code == 3
+    assert (
+        stored(tmp_path / "b.duckdb", "a.title, a.text, s.name, a.author, a.extraction_note") == got
+    )
+
+
+GUARDIAN = {"response": {"status": "ok", "userTier": "developer", "total": 2, "startIndex": 1,
+                         "pageSize": 10, "currentPage": 1, "pages": 1, "orderBy": "newest",
+                         "results": [{"id": f"world/2020/apr/2{i}/x", "type": "article",
+                                      "webPublicationDate": f"2020-04-2{i}T09:12:00Z",
+                                      "webTitle": f"Story {i}",
+                                      "webUrl": f"https://www.theguardian.com/world/{i}",
+                                      "fields": {"bodyText": BODY}} for i in (1, 2)]}}  # fmt: skip
+ROWS = [
+    {"title": f"Story {i}", "text": f"{BODY} {i}", "url": f"https://ex.org/{i}"} for i in (1, 2)
+]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [ROWS, {"data": ROWS, "meta": {"count": 2}}, {"results": ROWS, "next": None, "count": 2},
+     {"stories": ROWS, "pagination_token": "abc"}, GUARDIAN,
+     {"articles": {"results": ROWS, "totalResults": 2, "page": 1, "count": 2, "pages": 1}},
+     {"status": "OK", "copyright": "(c) NYT", "response": {"docs": ROWS, "meta": {"hits": 2}}}],
+    ids=["array", "data", "results", "media-cloud-api", "guardian", "event-registry", "nyt"],
+)  # fmt: skip
+def test_a_json_document_wrapping_its_rows_is_read_as_those_rows(tmp_path, doc):
+    f = tmp_path / "export.json"
+    f.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    r = cli_import(tmp_path / "s.duckdb", f)
+    assert r.exit_code == 0, r.output
+    assert "imported 2 new articles" in r.stdout
+    assert [t for (t,) in stored(tmp_path / "s.duckdb", "a.title")] == ["Story 1", "Story 2"]
+
+
+def test_an_api_error_response_is_refused_with_its_message(tmp_path):
+    f = tmp_path / "newsapi.json"
+    f.write_text('{"status":"error","code":"rateLimited","message":"You have made too many '
+                 'requests recently. Developer accounts are limited to 100 requests over a 24 '
+                 'hour period."}')  # fmt: skip
+    r = cli_import(tmp_path / "s.duckdb", f)
+    assert r.exit_code == 2, r.output
+    err = " ".join(r.stderr.split())
+    assert (
+        "newsapi.json: an error response, not articles: rateLimited: You have made too many requests recently."
+        in err
+    )
+    assert "Traceback" not in r.output and "skipped" not in r.output
+    two = tmp_path / "two.json"
+    two.write_text(json.dumps({"articles": ROWS, "sources": [{"id": "bbc"}]}, indent=1))
+    r = cli_import(tmp_path / "s.duckdb", two)
+    assert r.exit_code == 2 and "articles, sources" in r.stderr, r.output
+    nyt = tmp_path / "nyt.json"  # the NYT's answer to a bad key
+    nyt.write_text('{"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "x"}}}')
+    r = cli_import(tmp_path / "s.duckdb", nyt)
+    assert r.exit_code == 2 and "an error response, not articles: Invalid ApiKey" in r.stderr
+
+
+def test_json_lines_named_json_are_still_read_line_by_line(tmp_path, monkeypatch):
+    f = tmp_path / "lines.json"
+    f.write_text('{"title": "cut off", "te\n' + "".join(json.dumps(r) + "\n" for r in ROWS))
+
+    def whole(*_a, **_k):
+        raise AssertionError("a JSON Lines file read whole")
+
+    monkeypatch.setattr(Path, "read_text", whole)
+    monkeypatch.setattr(Path, "read_bytes", whole)
+    monkeypatch.setattr(json, "load", whole)
+    from framewatch.importer import read_records
+
+    got = read_records(f)
+    assert [(line, rec["title"]) for line, rec in got.rows] == [(2, "Story 1"), (3, "Story 2")]
+    assert [str(e)[:24] for e in got.errors] == ["line 1: not valid JSON ("]

@@ -70,13 +70,13 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
         yield str(exc)  # it names the file
         return
     for e in errors:
-        yield f"{path.name} line {e.line}: {e.message}"
+        yield f"{path.name} {e}"
     for a in sorted(good, key=lambda a: a.line):
         # exactly as `import` builds its rows, so ids, URLs and fingerprints agree
         h = content_hash(f"{a.title}\n{a.text}")
         url = a.url or unlinked_url(a.source or path.stem, h)
         yield {
-            "position": f"{path.name} line {a.line}", "kind": "row",
+            "position": f"{path.name} {raw.unit} {a.line}", "kind": "row",
             "source": a.source or path.stem, "site_url": None, "url": url,
             "canonical_url": canonical_url(url) if a.url else url, "title": a.title,
             "author": a.author,
