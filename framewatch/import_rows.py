@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from framewatch.errors import InputError
 
@@ -33,6 +34,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "language": ("language", "lang", "languagecode", "langcode"),
     "author": ("author", "authors", "byline", "creator"),
 }  # fmt: skip
+# The row's site, read only to resolve a relative URL ("/news/1") against: Media Cloud's
+# media_url, a source_url, site or domain column (a domain also names the outlet).
+BASE = ("sourceurl", "mediaurl", "siteurl", "baseurl", "site", "website", "homepage",
+        "domain", "sourcedomain")  # fmt: skip
 
 
 def _norm(name: str) -> str:
@@ -40,15 +45,21 @@ def _norm(name: str) -> str:
 
 
 def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Each field's columns, best first, and the columns no field reads (in file order)."""
-    keys: dict[str, list[str]] = {f: [] for f in FIELDS}
+    """Each field's columns, best first (and "base": the site columns), and the columns
+    nothing reads (in file order)."""
+    keys: dict[str, list[str]] = {f: [] for f in (*FIELDS, "base")}
     unread: list[str] = []
     for col in columns:
         if not isinstance(col, str):
             continue
         field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
-        (keys[field_] if field_ else unread).append(col)
-    for f, names in FIELDS.items():
+        if _norm(col) in BASE:
+            keys["base"].append(col)
+        if field_:
+            keys[field_].append(col)
+        elif _norm(col) not in BASE:
+            unread.append(col)
+    for f, names in (*FIELDS.items(), ("base", BASE)):
         keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
     return keys, unread
 
@@ -110,8 +121,11 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
 
 # What exports write for "no URL"; each would make all such rows one article.
 NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
+# a page's name (story.html, index.php) is a relative URL, not a host
 _BARE_HOST = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.I
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?!(?:s?html?|php\d?|aspx?|jsp|cgi)(?:[/?#]|$))"
+    r"[a-z]{2,}(?::\d+)?(?:[/?#]|$)",
+    re.I,
 )
 
 
@@ -123,6 +137,28 @@ def clean_url(value: str) -> str | None:
     if value.startswith("//"):
         return f"https:{value}"
     return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
+
+
+def absolute_url(
+    url: str | None, rec: dict[str, Any], base_keys: list[str]
+) -> tuple[str | None, str | None]:
+    """(the URL to store, a relative URL left unresolved). A relative URL is resolved
+    against the row's site; without one it is no URL (one outlet's "/news/1" is not
+    another's, and not a link), and the caller says so."""
+    try:
+        if url is None or urlsplit(url).scheme:
+            return url, None
+    except ValueError:  # e.g. "http://[::1": left to the URL check to refuse
+        return url, None
+    for key in base_keys:
+        site = clean_url(cell_text(rec, [key]))
+        try:
+            parts = urlsplit(site) if site else None
+        except ValueError:
+            continue
+        if parts and parts.scheme in ("http", "https") and parts.hostname:
+            return urljoin(site if parts.path else f"{site}/", url), None
+    return None, url
 
 
 def column_names(columns: Iterable[str]) -> str:

@@ -21,6 +21,7 @@ from framewatch.dates import parse_time
 from framewatch.errors import InputError
 from framewatch.import_json import is_document, rows_in
 from framewatch.import_rows import (
+    absolute_url,
     author_text,
     cell_text,
     clean_url,
@@ -310,6 +311,7 @@ class ImportedArticle:
     language: str | None
     extra: dict[str, Any]
     author: str | None = None
+    relative_url: str | None = None  # as written, when no site resolved it (url is None)
 
 
 def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
@@ -341,7 +343,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
             title, text = cell_text(rec, keys["title"]), cell_text(rec, keys["text"])
             if not title and not text:
                 raise InputError("needs a title or a text")
-            url = clean_url(cell_text(rec, keys["url"]))
+            url, relative = absolute_url(clean_url(cell_text(rec, keys["url"])), rec, keys["base"])
             if url is not None:
                 try:
                     canonical_url(url)
@@ -368,9 +370,26 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 language=language,
                 extra=rec,
                 author=author,
+                relative_url=relative,
             )  # fmt: skip
         )
     return good, errors
+
+
+def file_notes(records: ReadResult, good: list[ImportedArticle]) -> list[str]:
+    """What a file's import loses without an error, said once for the file: the columns
+    nothing reads (a renamed text column is seen, not lost), and the rows whose relative
+    URL had no site to resolve it against."""
+    notes = []
+    if unread := column_names(resolve(records.columns)[1]):
+        notes.append(f"{records.name}: columns not read: {unread}")
+    if relative := [a.relative_url for a in good if a.relative_url]:
+        notes.append(
+            f"{records.name}: {len(relative)} row{'s' if len(relative) > 1 else ''} with a "
+            f"relative URL (e.g. {relative[0]!r}) and no site to resolve it against (a "
+            "source_url, media_url, site or domain column): stored without a URL"
+        )
+    return notes
 
 
 URN = "urn:framewatch:import:"
@@ -398,8 +417,7 @@ def import_file(
 
     records = read_records(path, encoding)
     good, errors = validate(records)
-    unread = column_names(resolve(records.columns)[1])
-    notes = [f"{path.name}: columns not read: {unread}"] if unread else []
+    notes = file_notes(records, good)
     rows, line_of, seen = [], {}, {}
     repeats: list[tuple[int, str]] = []
     source_ids: dict[str, int] = {}

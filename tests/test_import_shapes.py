@@ -119,7 +119,8 @@ def test_a_media_cloud_export_takes_its_outlet_date_and_language(tmp_path):
         datetime(2020, 4, 10, 9, 12),
         "en",
     )
-    assert "columns not read: stories_id, media_id, media_url, ap_syndicated, themes" in (r.stderr)
+    # media_url is read: it is the site a relative URL is resolved against
+    assert "columns not read: stories_id, media_id, ap_syndicated, themes" in (r.stderr)
 
 
 def test_a_newsapi_article_takes_the_sources_name_and_content_over_description(tmp_path):
@@ -445,3 +446,52 @@ def test_json_lines_named_json_are_still_read_line_by_line(tmp_path, monkeypatch
     got = read_records(f)
     assert [(line, rec["title"]) for line, rec in got.rows] == [(2, "Story 1"), (3, "Story 2")]
     assert [str(e)[:24] for e in got.errors] == ["line 1: not valid JSON ("]
+
+
+def test_a_relative_url_is_resolved_against_the_rows_site(tmp_path):
+    header = ["stories_id", "publish_date", "title", "url", "media_name", "media_url", "text"]
+    rows = [[1, "2020-04-10", "Stay-at-home order", "/story/news/2020/04/10/order/", "Free Press",
+             "https://www.freep.com", BODY],
+            [2, "2020-04-10", "Bridge", "story.html", "Free Press", "https://www.freep.com/", BODY + " 2"],
+            [3, "2020-04-10", "Absolute", "https://www.freep.com/a", "Free Press",
+             "https://www.freep.com", BODY + " 3"]]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_csv(tmp_path / "mc.csv", header, rows))
+    assert r.exit_code == 0, r.output
+    assert [u for (u,) in stored(db, "a.url")] == [
+        "https://www.freep.com/story/news/2020/04/10/order/",
+        "https://www.freep.com/story.html",  # a page's name, not a host called story.html
+        "https://www.freep.com/a",
+    ]
+    sites = [{"title": "Domain", "text": BODY, "url": "news/1", "domain": "herald.example"},
+             {"title": "Section", "text": BODY, "url": "news/1",
+              "source_url": "https://courier.example/politics/", "source": "Courier"}]  # fmt: skip
+    r = cli_import(db, write_jsonl(tmp_path / "sites.jsonl", sites))
+    assert r.exit_code == 0 and "columns not read" not in r.output, r.output
+    assert [u for (u,) in stored(db, "a.url")][3:] == [
+        "https://herald.example/news/1", "https://courier.example/politics/news/1"
+    ]  # fmt: skip
+
+
+def test_a_relative_url_without_a_site_is_no_url_and_one_note(tmp_path):
+    rows = [{"title": "Bridge", "text": BODY, "source": "Herald", "url": "/news/1"},
+            {"title": "Bridge", "text": BODY, "source": "Courier", "url": "/news/1"},
+            {"title": "Other", "text": BODY + " Other.", "source": "Herald", "url": "news/2"},
+            {"title": "Bridge", "text": BODY, "source": "Herald", "url": "/news/1?page=2"},
+            {"title": "Linked", "text": BODY + " L.", "source": "Herald", "url": "https://h.example/l"}]  # fmt: skip
+    f = write_jsonl(tmp_path / "rel.jsonl", rows)
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 0, r.output
+    # one outlet's "/news/1" and another's are two articles, neither stored under "/news/1"
+    assert "imported 4 new articles (0 already stored)" in r.stdout
+    urls = stored(db, "s.name, a.url, a.text")
+    assert [n for n, *_ in urls] == ["Herald", "Courier", "Herald", "Herald"]
+    assert all(u.startswith("urn:framewatch:import:") for _, u, _ in urls[:3])
+    err = " ".join(r.stderr.split())
+    assert err.count("relative URL") == 1
+    assert "rel.jsonl: 4 rows with a relative URL (e.g. '/news/1') and no site" in err
+    # a row without a URL is known by its outlet and text, as before: line 4 is line 1's
+    assert "rel.jsonl line 4 (Herald): same title and text as line 1, not stored again" in err
+    again = cli_import(db, f)
+    assert "imported 0 new articles (4 already stored)" in again.stdout
