@@ -495,3 +495,21 @@ def test_a_relative_url_without_a_site_is_no_url_and_one_note(tmp_path):
     assert "rel.jsonl line 4 (Herald): same title and text as line 1, not stored again" in err
     again = cli_import(db, f)
     assert "imported 0 new articles (4 already stored)" in again.stdout
+
+
+@pytest.mark.slow
+def test_backfill_says_once_per_file_what_import_notes(tmp_path):
+    rows = [{"title": f"Story {i}", "text": f"{BODY} {i}", "source": "Herald", "url": f"/news/{i}",
+             "wordcount": 15} for i in (1, 2, 3)]  # fmt: skip
+    a = write_jsonl(tmp_path / "a.jsonl", rows)
+    b = write_csv(tmp_path / "b.csv", ["id", "title", "text"], [[7, "Other", BODY + " Other."]])
+    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(a), str(b)])
+    assert r.exit_code == 0, r.output
+    err = " ".join(r.stderr.split())
+    assert err.count("columns not read") == 2 and err.count("relative URL") == 1, err
+    assert "note: a.jsonl: columns not read: wordcount" in err
+    assert "note: b.csv: columns not read: id" in err
+    assert "note: a.jsonl: 3 rows with a relative URL (e.g. '/news/1')" in err
+    assert cli_import(tmp_path / "imp.duckdb", a).exit_code == 0
+    cols = "a.canonical_url, a.title, s.name"
+    assert stored(tmp_path / "bf.duckdb", cols)[:3] == stored(tmp_path / "imp.duckdb", cols)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from framewatch.articles import canonical_url, content_hash
 from framewatch.errors import InputError
-from framewatch.importer import FORMATS, read_records, unlinked_url, validate
+from framewatch.importer import FORMATS, file_notes, read_records, unlinked_url, validate
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -43,9 +43,13 @@ def _is_warc(p: Path) -> bool:
     return is_warc(p)
 
 
-def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
+def records(
+    path: Path, encoding: str | None = None, notes: list[str] | None = None
+) -> Iterator[dict | str]:
     """Article candidates of one file as partition rows; a str is a problem by position.
-    ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own)."""
+    ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own).
+    ``notes`` gets what `import` notes about the file (columns not read, relative URLs
+    without a site), once for the file."""
     if _is_warc(path):
         from framewatch.backfill.warc import WarcProblem, read_pages
 
@@ -69,6 +73,8 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
     except InputError as exc:  # e.g. a sidecar CSV of URLs and dates: one problem, not a stop
         yield str(exc)  # it names the file
         return
+    if notes is not None:
+        notes.extend(file_notes(raw, good))
     for e in errors:
         yield f"{path.name} {e}"
     for a in sorted(good, key=lambda a: a.line):

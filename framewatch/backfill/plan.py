@@ -37,6 +37,7 @@ class Plan:
     articles: int = 0  # candidates planned (WARC pages may still fail extraction)
     known: int = 0  # already stored, or repeated within the input
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # import's notes, one set per file
 
     def input(self, i: int) -> Path:
         return self.folder / "in" / f"part-{i:05d}.parquet"
@@ -88,7 +89,7 @@ def make_plan(
     if batch:
         _write(plan, batch)
     # the manifest last: a plan killed while cut is cut again from scratch
-    body = {k: getattr(plan, k) for k in ("partitions", "articles", "known", "problems")}
+    body = {k: getattr(plan, k) for k in ("partitions", "articles", "known", "problems", "notes")}
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(body))
     os.replace(tmp, manifest)
@@ -140,7 +141,7 @@ def _deduplicated(
         return fresh
 
     for path in paths:
-        for item in records(path, encoding):
+        for item in records(path, encoding, plan.notes):
             if isinstance(item, str):
                 plan.problems.append(item)
                 continue
