@@ -335,8 +335,9 @@ def test_authors_are_stored_as_each_export_writes_them(tmp_path):
         {**base, "title": "Event Registry", "authors": [
             {"uri": "ann_lee@bbc.co.uk", "name": "Ann Lee", "type": "author", "isAgency": False},
             {"uri": "reuters", "name": "Reuters", "type": "author", "isAgency": True}]},
-        {**base, "title": "NYT", "byline": {"original": "By Carl Hulse", "organization": None,
-                                            "person": [{"firstname": "Carl", "lastname": "Hulse"}]}},
+        {**base, "title": "NYT", "byline": {
+            "original": "By Carl Hulse", "organization": None,
+            "person": [{"firstname": "Carl", "lastname": "Hulse"}]}},
         {**base, "title": "No author", "author": None, "creator": []},
     ]  # fmt: skip
     db = tmp_path / "s.duckdb"
@@ -417,8 +418,8 @@ def test_an_api_error_response_is_refused_with_its_message(tmp_path):
     assert r.exit_code == 2, r.output
     err = " ".join(r.stderr.split())
     assert (
-        "newsapi.json: an error response, not articles: rateLimited: You have made too many requests recently."
-        in err
+        "newsapi.json: an error response, not articles: rateLimited: "
+        "You have made too many requests recently." in err
     )
     assert "Traceback" not in r.output and "skipped" not in r.output
     two = tmp_path / "two.json"
@@ -452,7 +453,8 @@ def test_a_relative_url_is_resolved_against_the_rows_site(tmp_path):
     header = ["stories_id", "publish_date", "title", "url", "media_name", "media_url", "text"]
     rows = [[1, "2020-04-10", "Stay-at-home order", "/story/news/2020/04/10/order/", "Free Press",
              "https://www.freep.com", BODY],
-            [2, "2020-04-10", "Bridge", "story.html", "Free Press", "https://www.freep.com/", BODY + " 2"],
+            [2, "2020-04-10", "Bridge", "story.html", "Free Press", "https://www.freep.com/",
+             BODY + " 2"],
             [3, "2020-04-10", "Absolute", "https://www.freep.com/a", "Free Press",
              "https://www.freep.com", BODY + " 3"]]  # fmt: skip
     db = tmp_path / "s.duckdb"
@@ -478,7 +480,8 @@ def test_a_relative_url_without_a_site_is_no_url_and_one_note(tmp_path):
             {"title": "Bridge", "text": BODY, "source": "Courier", "url": "/news/1"},
             {"title": "Other", "text": BODY + " Other.", "source": "Herald", "url": "news/2"},
             {"title": "Bridge", "text": BODY, "source": "Herald", "url": "/news/1?page=2"},
-            {"title": "Linked", "text": BODY + " L.", "source": "Herald", "url": "https://h.example/l"}]  # fmt: skip
+            {"title": "Linked", "text": BODY + " L.", "source": "Herald",
+             "url": "https://h.example/l"}]  # fmt: skip
     f = write_jsonl(tmp_path / "rel.jsonl", rows)
     db = tmp_path / "s.duckdb"
     r = cli_import(db, f)

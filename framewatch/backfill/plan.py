@@ -24,8 +24,9 @@ from framewatch.store import Store
 IN_SCHEMA = pa.schema([
     ("position", pa.string()), ("kind", pa.string()), ("source", pa.string()),
     ("site_url", pa.string()), ("url", pa.string()), ("canonical_url", pa.string()),
-    ("title", pa.string()), ("author", pa.string()), ("text", pa.string()), ("published_at", pa.timestamp("us")),
-    ("language", pa.string()), ("content_hash", pa.string()), ("html", pa.binary()),
+    ("title", pa.string()), ("author", pa.string()), ("text", pa.string()),
+    ("published_at", pa.timestamp("us")), ("language", pa.string()),
+    ("content_hash", pa.string()), ("html", pa.binary()),
 ])  # fmt: skip
 CHECK_CHUNK = 2000  # candidates looked up in the store at once
 
