@@ -9,9 +9,9 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,13 +19,23 @@ from typing import Any
 
 from framewatch.dates import parse_time
 from framewatch.errors import InputError
+from framewatch.import_json import is_document, rows_in
+from framewatch.import_rows import (
+    absolute_url,
+    author_text,
+    cell_text,
+    clean_url,
+    column_names,
+    first_value,
+    resolve,
+)
 
 __all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_url"]
 
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",  # JSON Lines, or one document (an API's answer) holding the rows
     ".csv": "csv",
     ".parquet": "parquet",
 }
@@ -35,9 +45,10 @@ FORMATS = {
 class RowError:
     line: int
     message: str
+    unit: str = "line"  # "item": the row's place in a JSON document's list
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"
 
 
 @dataclass
@@ -47,10 +58,12 @@ class ReadResult:
     columns: list[str] = field(default_factory=list)  # header, or every JSONL key in order
     header: bool = False  # CSV and Parquet: one set of columns for the whole file
     name: str = ""
+    unit: str = "line"  # what the numbers count: "item" in a JSON document's list
 
 
 def read_records(path: Path, encoding: str | None = None) -> ReadResult:
-    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1).
+    """Raw records with their line numbers (CSV and JSONL: file lines; Parquet: row + 1;
+    a JSON document: the item's place in its list of rows, ``unit`` "item").
 
     Text is UTF-8 unless ``encoding`` names another; text that is not is refused (a CSV
     file) or its line skipped with an error (JSONL), never stored with its letters
@@ -127,25 +140,14 @@ def _jsonl_lines(path: Path, encoding: str | None, out: ReadResult) -> Iterator[
 
 def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
     out = ReadResult()
-    keys: dict[str, None] = {}  # every key of a JSONL file, in the order first seen
-    if kind == "jsonl":
-        for i, line in _jsonl_lines(path, encoding, out):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
-                continue
-            except RecursionError:
-                out.errors.append(RowError(i, "JSON nested too deeply"))
-                continue
-            if not isinstance(rec, dict):
-                out.errors.append(RowError(i, "not a JSON object"))
-                continue
-            out.rows.append((i, rec))
-            keys.update(dict.fromkeys(rec))
-        out.columns = list(keys)
+    if kind == "json":
+        json_lines = _json_lines(path, encoding, out)
+        if json_lines is None:
+            _json_document(path, encoding, out)
+        else:
+            _jsonl_rows(json_lines, out)
+    elif kind == "jsonl":
+        _jsonl_rows(_jsonl_lines(path, encoding, out), out)
     elif kind == "csv":
         codec = _codec(encoding)
         limit = csv.field_size_limit(max(CSV_FIELD_LIMIT, csv.field_size_limit()))
@@ -171,6 +173,69 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
         out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
         out.columns, out.header = list(table.column_names), True
     return out
+
+
+def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
+    keys: dict[str, None] = {}  # every key of the file, in the order first seen
+    for i, line in lines:
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.errors.append(RowError(i, f"not valid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            out.errors.append(RowError(i, "JSON nested too deeply"))
+            continue
+        if not isinstance(rec, dict):
+            out.errors.append(RowError(i, "not a JSON object"))
+            continue
+        out.rows.append((i, rec))
+        keys.update(dict.fromkeys(rec))
+    out.columns = list(keys)
+
+
+def _json_lines(
+    path: Path, encoding: str | None, out: ReadResult
+) -> Iterator[tuple[int, str]] | None:
+    """A .json file's lines to read as JSON Lines, or None when it is one JSON document:
+    judged from its first two lines, so JSON Lines stream however large the file."""
+    lines = _jsonl_lines(path, encoding, out)
+    head: list[tuple[int, str]] = []
+    for item in lines:
+        head.append(item)
+        if sum(1 for _, text in head if text.strip()) == 2:
+            break
+    if is_document([text for _, text in head if text.strip()]):
+        lines.close()
+        out.errors.clear()  # a line not in the encoding refuses the whole document below
+        return None
+    return itertools.chain(head, lines)
+
+
+def _json_document(path: Path, encoding: str | None, out: ReadResult) -> None:
+    """One JSON document, read whole: its rows numbered as items of their list."""
+    codec = _codec(encoding)
+    try:
+        doc = json.loads(path.read_text(encoding=codec).removeprefix("\ufeff"))
+    except UnicodeDecodeError:
+        line, bad = _first_bad(path, codec)
+        raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, {where})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
+    keys: dict[str, None] = {}
+    out.unit = "item"
+    for i, rec in enumerate(rows_in(doc, path), 1):
+        if isinstance(rec, dict):
+            out.rows.append((i, rec))
+            keys.update(dict.fromkeys(rec))
+        else:
+            out.errors.append(RowError(i, "not a JSON object", "item"))
+    out.columns = list(keys)
 
 
 # A liveblog's text passes csv's default 131,072 characters; a runaway quote still ends.
@@ -245,96 +310,8 @@ class ImportedArticle:
     published_at: datetime | None
     language: str | None
     extra: dict[str, Any]
-
-
-# Each field's column names (compared without case, spaces, _ or -), best first: a row
-# takes the first that has a value, so text wins over description and summary, a
-# published date over a crawl date, and a column read for one field is not another's.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
-    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
-             "articlebody", "bodytext", "description", "shortdescription", "summary",
-             "abstract", "lead", "leadparagraph"),
-    "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
-            "documentidentifier"),
-    "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
-               "sitename", "sourcecommonname", "domain", "sourcedomain"),
-    "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
-                     "publicationdate", "datepublished",
-                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
-                     "timestamp"),
-    "language": ("language", "lang", "languagecode", "langcode"),
-}  # fmt: skip
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_.-]+", "", name.lower())
-
-
-def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Each field's columns, best first, and the columns no field reads (in file order)."""
-    keys: dict[str, list[str]] = {f: [] for f in FIELDS}
-    unread: list[str] = []
-    for col in columns:
-        if not isinstance(col, str):
-            continue
-        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
-        (keys[field_] if field_ else unread).append(col)
-    for f, names in FIELDS.items():
-        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
-    return keys, unread
-
-
-# The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
-# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"}.
-_NAME_KEYS = ("name", "main", "title", "id", "uri")
-# NewsAPI cuts `content` to 200 characters and says how many more there were.
-_CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
-
-
-def _text(rec: dict[str, Any], keys: list[str]) -> str:
-    """A field as clean text: numbers become text, lists are refused, a table gives the
-    text of its name-like key."""
-    for key in keys:
-        value = rec.get(key)
-        if isinstance(value, dict):
-            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
-        if value is None or value == "":
-            continue
-        if isinstance(value, (dict, list)):
-            raise InputError(
-                f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
-            )
-        # Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere.
-        text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-        return _CUT_MARK.sub("", text).strip()
-    return ""
-
-
-# What exports write for "no URL"; each would make all such rows one article.
-NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
-_BARE_HOST = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?(?:[/?#]|$)", re.I
-)
-
-
-def _url(value: str) -> str | None:
-    """A URL as stored: None for a placeholder, https:// before a bare host
-    (www.cnn.com/2020/x), which would otherwise be stored as a path."""
-    if value.lower() in NO_URL or not value:
-        return None
-    if value.startswith("//"):
-        return f"https:{value}"
-    return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
-
-
-def _names(columns: Iterable[str]) -> str:
-    """Columns as a user reads them, an export's nameless index column too."""
-    return ", ".join(c.strip() or "(unnamed)" for c in columns)
-
-
-def _first(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
-    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
+    author: str | None = None
+    relative_url: str | None = None  # as written, when no site resolved it (url is None)
 
 
 def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
@@ -345,7 +322,7 @@ def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputE
         return None
     if not any(keys[f] for f in ("url", "source", "published_at", "language")):
         return None
-    found = _names(c for c in records.columns if isinstance(c, str))
+    found = column_names(c for c in records.columns if isinstance(c, str))
     return InputError(
         f"{records.name}: no title or text column (its columns: {found}); name one "
         "title, headline, text, content or body"
@@ -363,23 +340,24 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title, text = _text(rec, keys["title"]), _text(rec, keys["text"])
+            title, text = cell_text(rec, keys["title"]), cell_text(rec, keys["text"])
             if not title and not text:
                 raise InputError("needs a title or a text")
-            url = _url(_text(rec, keys["url"]))
+            url, relative = absolute_url(clean_url(cell_text(rec, keys["url"])), rec, keys["base"])
             if url is not None:
                 try:
                     canonical_url(url)
                 except ValueError:
                     raise InputError(f"url {url!r} is not a valid URL") from None
-            date_key, date_value = _first(rec, keys["published_at"])
+            date_key, date_value = first_value(rec, keys["published_at"])
             when = parse_time(date_value, date_key)
             source, language = (
-                _text(rec, keys["source"]) or None,
-                _text(rec, keys["language"]) or None,
+                cell_text(rec, keys["source"]) or None,
+                cell_text(rec, keys["language"]) or None,
             )
+            author = author_text(rec, keys["author"])
         except InputError as exc:
-            errors.append(RowError(line, str(exc)))
+            errors.append(RowError(line, str(exc), records.unit))
             continue
         good.append(
             ImportedArticle(
@@ -391,9 +369,27 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 published_at=when,
                 language=language,
                 extra=rec,
+                author=author,
+                relative_url=relative,
             )  # fmt: skip
         )
     return good, errors
+
+
+def file_notes(records: ReadResult, good: list[ImportedArticle]) -> list[str]:
+    """What a file's import loses without an error, said once for the file: the columns
+    nothing reads (a renamed text column is seen, not lost), and the rows whose relative
+    URL had no site to resolve it against."""
+    notes = []
+    if unread := column_names(resolve(records.columns)[1]):
+        notes.append(f"{records.name}: columns not read: {unread}")
+    if relative := [a.relative_url for a in good if a.relative_url]:
+        notes.append(
+            f"{records.name}: {len(relative)} row{'s' if len(relative) > 1 else ''} with a "
+            f"relative URL (e.g. {relative[0]!r}) and no site to resolve it against (a "
+            "source_url, media_url, site or domain column): stored without a URL"
+        )
+    return notes
 
 
 URN = "urn:framewatch:import:"
@@ -421,8 +417,7 @@ def import_file(
 
     records = read_records(path, encoding)
     good, errors = validate(records)
-    unread = _names(resolve(records.columns)[1])
-    notes = [f"{path.name}: columns not read: {unread}"] if unread else []
+    notes = file_notes(records, good)
     rows, line_of, seen = [], {}, {}
     repeats: list[tuple[int, str]] = []
     source_ids: dict[str, int] = {}
@@ -433,17 +428,18 @@ def import_file(
             url = a.url or unlinked_url(name, h)
             canon = canonical_url(url) if a.url else url
             if canon in seen:  # the file's own repeat: not stored, and not stored before
-                repeats.append((a.line, _repeat_note(path.name, a, name, *seen[canon], h)))
+                note = _repeat_note(f"{path.name} {records.unit}", a, name, *seen[canon], h)
+                repeats.append((a.line, note))
                 continue
             seen[canon] = (a.line, h)
             if name not in source_ids:
                 source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             rows.append({
                 "source_id": source_ids[name], "url": url, "canonical_url": canon,
-                "title": a.title, "author": None, "published_at": a.published_at,
+                "title": a.title, "author": a.author, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
-                "extraction": "imported", "extraction_note": f"{path.name} line {a.line}",
+                "extraction": "imported", "extraction_note": f"{path.name} {records.unit} {a.line}",
             })  # fmt: skip
             line_of[id(rows[-1])] = a.line
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
@@ -464,11 +460,13 @@ def import_file(
 
 
 def _repeat_note(
-    file: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
+    at: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
 ) -> str:
     """Why a row under an earlier row's URL was not stored (a row without a URL has one
-    made of its outlet and text, so its repeat is the same text)."""
+    made of its outlet and text, so its repeat is the same text); ``at`` is "file line"
+    or "file item"."""
+    unit = at.rsplit(" ", 1)[-1]
     if a.url is None:
-        return f"{file} line {a.line} ({outlet}): same title and text as line {first}, not stored again"
+        return f"{at} {a.line} ({outlet}): same title and text as {unit} {first}, not stored again"
     what = "and the same title and text" if h == first_hash else "with another title or text"
-    return f"{file} line {a.line}: same URL as line {first} {what}; not stored"
+    return f"{at} {a.line}: same URL as {unit} {first} {what}; not stored"

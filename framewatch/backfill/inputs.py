@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from framewatch.articles import canonical_url, content_hash
 from framewatch.errors import InputError
-from framewatch.importer import FORMATS, read_records, unlinked_url, validate
+from framewatch.importer import FORMATS, file_notes, read_records, unlinked_url, validate
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -43,9 +43,13 @@ def _is_warc(p: Path) -> bool:
     return is_warc(p)
 
 
-def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
+def records(
+    path: Path, encoding: str | None = None, notes: list[str] | None = None
+) -> Iterator[dict | str]:
     """Article candidates of one file as partition rows; a str is a problem by position.
-    ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own)."""
+    ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own).
+    ``notes`` gets what `import` notes about the file (columns not read, relative URLs
+    without a site), once for the file."""
     if _is_warc(path):
         from framewatch.backfill.warc import WarcProblem, read_pages
 
@@ -58,6 +62,7 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
                 "position": item.position, "kind": "page", "source": host,
                 "site_url": f"{urlsplit(item.url).scheme}://{host}/",
                 "url": item.url, "canonical_url": canonical_url(item.url), "title": None,
+                "author": None,
                 "text": None, "published_at": item.captured_at, "language": None,
                 "content_hash": None, "html": item.html,
             }  # fmt: skip
@@ -68,16 +73,19 @@ def records(path: Path, encoding: str | None = None) -> Iterator[dict | str]:
     except InputError as exc:  # e.g. a sidecar CSV of URLs and dates: one problem, not a stop
         yield str(exc)  # it names the file
         return
+    if notes is not None:
+        notes.extend(file_notes(raw, good))
     for e in errors:
-        yield f"{path.name} line {e.line}: {e.message}"
+        yield f"{path.name} {e}"
     for a in sorted(good, key=lambda a: a.line):
         # exactly as `import` builds its rows, so ids, URLs and fingerprints agree
         h = content_hash(f"{a.title}\n{a.text}")
         url = a.url or unlinked_url(a.source or path.stem, h)
         yield {
-            "position": f"{path.name} line {a.line}", "kind": "row",
+            "position": f"{path.name} {raw.unit} {a.line}", "kind": "row",
             "source": a.source or path.stem, "site_url": None, "url": url,
             "canonical_url": canonical_url(url) if a.url else url, "title": a.title,
+            "author": a.author,
             "text": a.text, "published_at": a.published_at, "language": a.language,
             "content_hash": h, "html": None,
         }  # fmt: skip

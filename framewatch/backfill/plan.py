@@ -24,8 +24,9 @@ from framewatch.store import Store
 IN_SCHEMA = pa.schema([
     ("position", pa.string()), ("kind", pa.string()), ("source", pa.string()),
     ("site_url", pa.string()), ("url", pa.string()), ("canonical_url", pa.string()),
-    ("title", pa.string()), ("text", pa.string()), ("published_at", pa.timestamp("us")),
-    ("language", pa.string()), ("content_hash", pa.string()), ("html", pa.binary()),
+    ("title", pa.string()), ("author", pa.string()), ("text", pa.string()),
+    ("published_at", pa.timestamp("us")), ("language", pa.string()),
+    ("content_hash", pa.string()), ("html", pa.binary()),
 ])  # fmt: skip
 CHECK_CHUNK = 2000  # candidates looked up in the store at once
 
@@ -37,6 +38,7 @@ class Plan:
     articles: int = 0  # candidates planned (WARC pages may still fail extraction)
     known: int = 0  # already stored, or repeated within the input
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # import's notes, one set per file
 
     def input(self, i: int) -> Path:
         return self.folder / "in" / f"part-{i:05d}.parquet"
@@ -88,7 +90,7 @@ def make_plan(
     if batch:
         _write(plan, batch)
     # the manifest last: a plan killed while cut is cut again from scratch
-    body = {k: getattr(plan, k) for k in ("partitions", "articles", "known", "problems")}
+    body = {k: getattr(plan, k) for k in ("partitions", "articles", "known", "problems", "notes")}
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(body))
     os.replace(tmp, manifest)
@@ -140,7 +142,7 @@ def _deduplicated(
         return fresh
 
     for path in paths:
-        for item in records(path, encoding):
+        for item in records(path, encoding, plan.notes):
             if isinstance(item, str):
                 plan.problems.append(item)
                 continue

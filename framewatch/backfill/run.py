@@ -48,6 +48,7 @@ class BackfillReport:
     engine_cpu_s: float = 0.0  # CPU the workers report (model loading included)
     engine_wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what `import` would note, per file
 
 
 def work_folder(db: Path) -> Path:
@@ -70,7 +71,9 @@ def backfill(
         "codebooks": [(j.cb.id, j.cb.hash, j.version) for j in jobs],
     }  # fmt: skip
     plan = make_plan(store, inputs, work_root, fingerprint, opts.partition_size, opts.encoding)
-    report = BackfillReport(planned=plan.articles, problems=list(plan.problems))
+    report = BackfillReport(
+        planned=plan.articles, problems=list(plan.problems), notes=list(plan.notes)
+    )
     loader = Loader(store, a.model, jobs)
     pending = plan.to_load()
     unloaded = set(pending)

@@ -220,6 +220,10 @@ def backfill(
         except PlanStalled as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
+        for note in report.notes[:20]:  # as import says them, once per file
+            err.print(f"note: {note}", markup=False)
+        if len(report.notes) > 20:
+            err.print(f"note: {len(report.notes) - 20} more, as above", markup=False)
         _print_run_summary(store, rec.counts, rec.errors)
     if report.problems:
         raise typer.Exit(EXIT_PARTIAL)

@@ -1,0 +1,170 @@
+"""How an export's columns become an article's fields: which column is which, and a
+value made clean text or a URL.
+
+Kept apart from the file readers (``framewatch.importer``): exports name the same field a
+dozen ways and nest or list values, and that mapping changes for reasons a CSV or JSON
+reader never does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from framewatch.errors import InputError
+
+# Each field's column names (compared without case, spaces, _ or -), best first: a row
+# takes the first that has a value, so text wins over description and summary, a
+# published date over a crawl date, and a column read for one field is not another's.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
+    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
+             "articlebody", "bodytext", "description", "shortdescription", "summary",
+             "abstract", "lead", "leadparagraph"),
+    "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
+            "documentidentifier"),
+    "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
+               "sitename", "sourcecommonname", "domain", "sourcedomain"),
+    "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
+                     "publicationdate", "datepublished",
+                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
+                     "timestamp"),
+    "language": ("language", "lang", "languagecode", "langcode"),
+    "author": ("author", "authors", "byline", "creator"),
+}  # fmt: skip
+# The row's site, read only to resolve a relative URL ("/news/1") against: Media Cloud's
+# media_url, a source_url, site or domain column (a domain also names the outlet).
+BASE = ("sourceurl", "mediaurl", "siteurl", "baseurl", "site", "website", "homepage",
+        "domain", "sourcedomain")  # fmt: skip
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_.-]+", "", name.lower())
+
+
+def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each field's columns, best first (and "base": the site columns), and the columns
+    nothing reads (in file order)."""
+    keys: dict[str, list[str]] = {f: [] for f in (*FIELDS, "base")}
+    unread: list[str] = []
+    for col in columns:
+        if not isinstance(col, str):
+            continue
+        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
+        if _norm(col) in BASE:
+            keys["base"].append(col)
+        if field_:
+            keys[field_].append(col)
+        elif _norm(col) not in BASE:
+            unread.append(col)
+    for f, names in (*FIELDS.items(), ("base", BASE)):
+        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
+    return keys, unread
+
+
+# The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
+# Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"} and byline
+# {"original": "By ...", "person": [...]}.
+_NAME_KEYS = ("name", "main", "title", "id", "uri", "original")
+# NewsAPI cuts `content` to 200 characters and says how many more there were.
+_CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
+
+
+def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
+    """A field as clean text: numbers become text, lists are refused, a table gives the
+    text of its name-like key."""
+    for key in keys:
+        value = rec.get(key)
+        if isinstance(value, dict):
+            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (dict, list)):
+            raise InputError(
+                f"{key} must be text, not a {'list' if isinstance(value, list) else 'table'}"
+            )
+        return _CUT_MARK.sub("", _storable(str(value))).strip()
+    return ""
+
+
+def _storable(text: str) -> str:
+    """Lone surrogates (from JSON escapes) cannot be stored; NULs end strings elsewhere."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+_BY = re.compile(r"^by\s+", re.I)
+
+
+def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
+    """The author or authors as one text ("Ann Lee, Bo Kim"), or None: NewsAPI writes a
+    string, NewsData.io a list of names, Event Registry a list of {"name": ...}, the NYT
+    {"original": "By ..."}; a byline's leading "By" is not part of a name."""
+    for key in keys:
+        value = rec.get(key)
+        names: list[str] = []
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                item = next((item[k] for k in _NAME_KEYS if item.get(k) not in (None, "")), None)
+            if item is None or item == "" or (isinstance(item, float) and item != item):
+                continue  # none, or pandas' NaN for none
+            if isinstance(item, (dict, list)):
+                raise InputError(f"{key} must be a name or a list of names")
+            name = _BY.sub("", " ".join(_storable(str(item)).split()))
+            if name and name not in names:
+                names.append(name)
+        if names:
+            return ", ".join(names)
+    return None
+
+
+# What exports write for "no URL"; each would make all such rows one article.
+NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
+# a page's name (story.html, index.php) is a relative URL, not a host
+_BARE_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?!(?:s?html?|php\d?|aspx?|jsp|cgi)(?:[/?#]|$))"
+    r"[a-z]{2,}(?::\d+)?(?:[/?#]|$)",
+    re.I,
+)
+
+
+def clean_url(value: str) -> str | None:
+    """A URL as stored: None for a placeholder, https:// before a bare host
+    (www.cnn.com/2020/x), which would otherwise be stored as a path."""
+    if value.lower() in NO_URL or not value:
+        return None
+    if value.startswith("//"):
+        return f"https:{value}"
+    return f"https://{value}" if "://" not in value and _BARE_HOST.match(value) else value
+
+
+def absolute_url(
+    url: str | None, rec: dict[str, Any], base_keys: list[str]
+) -> tuple[str | None, str | None]:
+    """(the URL to store, a relative URL left unresolved). A relative URL is resolved
+    against the row's site; without one it is no URL (one outlet's "/news/1" is not
+    another's, and not a link), and the caller says so."""
+    try:
+        if url is None or urlsplit(url).scheme:
+            return url, None
+    except ValueError:  # e.g. "http://[::1": left to the URL check to refuse
+        return url, None
+    for key in base_keys:
+        site = clean_url(cell_text(rec, [key]))
+        try:
+            parts = urlsplit(site) if site else None
+        except ValueError:
+            continue
+        if parts and parts.scheme in ("http", "https") and parts.hostname:
+            return urljoin(site if parts.path else f"{site}/", url), None
+    return None, url
+
+
+def column_names(columns: Iterable[str]) -> str:
+    """Columns as a user reads them, an export's nameless index column too."""
+    return ", ".join(c.strip() or "(unnamed)" for c in columns)
+
+
+def first_value(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
+    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
