@@ -184,9 +184,15 @@ def test_an_outlet_that_runs_only_wire_copies_has_the_wires_framing(tmp_path):
     assert all_threat == [(1,)]
     start, end = queries.bounds(con)
     mix = queries.outlet_mix(con, ["Right One"], CB, start, end)
-    assert dict(zip(mix["frame"], mix["articles"], strict=True)) == {"Threat": 1, "Neutral report": 1}
+    assert dict(zip(mix["frame"], mix["articles"], strict=True)) == {
+        "Threat": 1,
+        "Neutral report": 1,
+    }
     trend = queries.weekly_trends(con, CB, "Right One", None, start, end)
-    assert dict(zip(trend["frame"], trend["articles"], strict=True)) == {"Threat": 1, "Neutral report": 1}
+    assert dict(zip(trend["frame"], trend["articles"], strict=True)) == {
+        "Threat": 1,
+        "Neutral report": 1,
+    }
     by_story = queries.story_frame_mix(con, [1], CB, start, end, ["Right One"])
     assert list(by_story["frame"]) == ["Threat"]
     con.close()
