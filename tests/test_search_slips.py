@@ -48,3 +48,16 @@ def test_several_searches_in_one_sql_statement(small_db):  # noqa: F811
     counts = {row["q"]: row["n"] for row in json.loads(r.stdout)}
     assert counts == {"war": 2, "warnings": 1, "zurich": 1, "vote": 1, "war OR vote": 3,
                       "NOT war": 4, "peace": 1, "storm": 1}  # fmt: skip
+
+
+def test_figures_are_found_in_any_script(tmp_path):
+    rows = [{"title": "مقتل ١٩ شخصا في حادث", "text": "قالت الشرطة إن ١٩ شخصا قتلوا.", "source": "A"},
+            {"title": "۱۹ کشته در تصادف", "text": "پلیس گفت ۱۹ نفر کشته شدند.", "source": "B"},
+            {"title": "19 killed in crash", "text": "Police said 19 people died.", "source": "C"},
+            {"title": "Twenty hurt", "text": "Police said 20 people were hurt.", "source": "D"}]  # fmt: skip
+    db = tmp_path / "digits.duckdb"
+    assert fw("import", str(write_jsonl(tmp_path / "d.jsonl", rows)), db=db).exit_code == 0
+    found = {"مقتل ١٩ شخصا في حادث", "۱۹ کشته در تصادف", "19 killed in crash"}
+    # Arabic-Indic, Persian and ASCII digits: one figure, however the query writes it.
+    for query in ("19", "١٩", "۱۹"):
+        assert set(titles(db, query)) == found, query

@@ -2,7 +2,7 @@
 
 The same folding runs on the indexed texts and on the query, so ``Müller`` finds
 ``muller`` and ``MULLER``, ``café`` finds ``Cafe``, ``SAĞLIK`` and ``saglik`` find
-``Sağlık``, ``Lukasz`` finds ``Łukasz``, and an Arabic word finds its vocalised spelling
+``Sağlık``, ``Lukasz`` finds ``Łukasz``, ``19`` finds ``١٩``, and an Arabic word finds its vocalised spelling
 and its common variants (``فى``/``في``, ``الصحه``/``الصحة``). A word is a run of Unicode word characters (``\\w``), which is
 also what tantivy's regex tokenizer splits on, so both sides agree on word edges.
 """
@@ -27,6 +27,16 @@ _LETTERS = str.maketrans({
     "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "þ": "th",
     "æ": "ae", "œ": "oe", "ى": "ي", "ی": "ي", "ة": "ه", "ۀ": "ه", "ک": "ك", "ـ": None,
 })  # fmt: skip
+# Decimal digits of every script as ASCII digits (Arabic-Indic ١٩, Persian ۱۹, Devanagari
+# १९ ...), as ICU's folding does: a figure is found however it is written. NFKD already
+# maps the full-width and mathematical forms; the basic plane holds the scripts' own.
+_LETTERS.update(
+    {
+        c: str(unicodedata.decimal(chr(c)))
+        for c in range(0x80, 0x10000)
+        if unicodedata.category(chr(c)) == "Nd"
+    }
+)
 
 
 def fold(text: str) -> str:
