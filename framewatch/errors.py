@@ -15,3 +15,10 @@ class FramewatchError(Exception):
 
 class InputError(FramewatchError, ValueError):
     """Bad usage, configuration or input data: the user can fix it (exit 2)."""
+
+
+class NoArticlesError(InputError):
+    """A file whose content holds no articles to read (an API's error response, a JSON
+    document of something else, a broken one): `import` stops on it, a backfill of many
+    files reports it and goes on with the rest. A file in the wrong encoding is not one:
+    ``--encoding`` fixes it, so it stops a backfill too."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from framewatch.errors import InputError
+from framewatch.errors import NoArticlesError
 from framewatch.import_rows import column_names, resolve
 
 _NOT_JSON = object()
@@ -29,6 +29,23 @@ def _value(line: str) -> Any:
 def _article(obj: dict[str, Any]) -> bool:
     keys, _ = resolve(list(obj))
     return bool(keys["title"] or keys["text"])
+
+
+def _has_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+
+
+def is_wrapper(obj: dict[str, Any]) -> bool:
+    """Whether a JSON Lines record is an API response holding rows, not an article: one
+    response per line is how paged results get appended to one file."""
+    if _article(obj):
+        return False
+    if str(obj.get("status", "")).lower() == "error":
+        return True
+    inner = [v for v in obj.values() if isinstance(v, dict)]
+    return any(_has_rows(v) for v in obj.values()) or any(
+        _has_rows(v) for d in inner for v in d.values()
+    )
 
 
 def is_document(head: list[str]) -> bool:
@@ -75,16 +92,18 @@ def rows_in(doc: Any, name: object) -> list[Any]:
         if isinstance(doc, list):
             return doc
         if not isinstance(doc, dict):
-            raise InputError(f"{name}: a JSON document of one {type(doc).__name__}, not articles")
+            raise NoArticlesError(
+                f"{name}: a JSON document of one {type(doc).__name__}, not articles"
+            )
         if str(doc.get("status", "")).lower() == "error":
-            raise InputError(f"{name}: an error response, not articles: {_error(doc)}")
+            raise NoArticlesError(f"{name}: an error response, not articles: {_error(doc)}")
         if _article(doc):
             return [doc]
         lists = [k for k, v in doc.items() if isinstance(v, list) and all(
             isinstance(x, dict) for x in v[:1])]  # fmt: skip
         full = [k for k in lists if doc[k]]
         if len(full) > 1:
-            raise InputError(
+            raise NoArticlesError(
                 f"{name}: which list holds the articles: {column_names(full)}? "
                 "save that list alone (a JSON array, or JSON Lines)"
             )
@@ -97,6 +116,6 @@ def rows_in(doc: Any, name: object) -> list[Any]:
     # the NYT's {"fault": {"faultstring": ...}}, {"error": ...}, {"errors": [...]}
     said = next((top[k] for k in ("error", "errors", "fault") if top.get(k)), None)
     if said is not None:
-        raise InputError(f"{name}: an error response, not articles: {_say(said)}")
+        raise NoArticlesError(f"{name}: an error response, not articles: {_say(said)}")
     keys = column_names(str(k) for k in top)
-    raise InputError(f"{name}: no list of articles in this JSON (its keys: {keys})")
+    raise NoArticlesError(f"{name}: no list of articles in this JSON (its keys: {keys})")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from framewatch.dates import parse_time
-from framewatch.errors import InputError
-from framewatch.import_json import is_document, rows_in
+from framewatch.errors import InputError, NoArticlesError
+from framewatch.import_json import is_document, is_wrapper, rows_in
 from framewatch.import_rows import (
     absolute_url,
     author_text,
@@ -191,8 +191,17 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
         if not isinstance(rec, dict):
             out.errors.append(RowError(i, "not a JSON object"))
             continue
-        out.rows.append((i, rec))
-        keys.update(dict.fromkeys(rec))
+        if is_wrapper(rec):  # one API response per line: its rows, all under this line
+            try:
+                inner = [r for r in rows_in(rec, f"line {i}") if isinstance(r, dict)]
+            except InputError as exc:
+                out.errors.append(RowError(i, str(exc).removeprefix(f"line {i}: ")))
+                continue
+        else:
+            inner = [rec]
+        for r in inner:
+            out.rows.append((i, r))
+            keys.update(dict.fromkeys(r))
     out.columns = list(keys)
 
 
@@ -224,9 +233,9 @@ def _json_document(path: Path, encoding: str | None, out: ReadResult) -> None:
         raise InputError(f"{path}: line {line}: {_not_text(encoding, bad)}") from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
-        raise InputError(f"{path}: not valid JSON ({exc.msg}, {where})") from None
+        raise NoArticlesError(f"{path}: not valid JSON ({exc.msg}, {where})") from None
     except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply") from None
+        raise NoArticlesError(f"{path}: JSON nested too deeply") from None
     keys: dict[str, None] = {}
     out.unit = "item"
     for i, rec in enumerate(rows_in(doc, path), 1):

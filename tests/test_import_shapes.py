@@ -320,9 +320,15 @@ def test_nested_names_and_api_date_columns_are_read(tmp_path):
 def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
     good = write_jsonl(tmp_path / "good.jsonl", [{"title": "Story", "text": BODY}])
     meta = write_csv(tmp_path / "meta.csv", ["url", "date"], [["https://ex.org/1", "2020-04-24"]])
-    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(good), str(meta)])
+    # an API's error answer saved among the good ones: that file is a problem, not a stop
+    limited = tmp_path / "page7.json"
+    limited.write_text('{"status":"error","code":"rateLimited","message":"Too many requests."}')
+    bad = [str(good), str(meta), str(limited)]
+    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", *bad])
     assert r.exit_code == 3, r.output
-    assert "meta.csv: no title or text column" in " ".join(r.output.split())
+    said = " ".join(r.output.split())
+    assert "meta.csv: no title or text column" in said
+    assert "page7.json: an error response, not articles: rateLimited: Too many requests." in said
     assert [t for (t,) in stored(tmp_path / "bf.duckdb", "a.title")] == ["Story"]
 
 
@@ -430,6 +436,18 @@ def test_an_api_error_response_is_refused_with_its_message(tmp_path):
     nyt.write_text('{"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "x"}}}')
     r = cli_import(tmp_path / "s.duckdb", nyt)
     assert r.exit_code == 2 and "an error response, not articles: Invalid ApiKey" in r.stderr
+
+
+def test_paged_api_responses_appended_one_per_line_are_read_as_their_articles(tmp_path):
+    pages = [{"status": "ok", "totalResults": 4, "articles": [newsapi_article(1), newsapi_article(2)]},
+             {"status": "error", "code": "rateLimited", "message": "Too many requests."},
+             {"status": "ok", "totalResults": 4, "articles": [newsapi_article(3), newsapi_article(4)]}]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "pages.jsonl", pages))
+    assert r.exit_code == 3, r.output
+    assert "line 2: an error response, not articles: rateLimited" in " ".join(r.stderr.split())
+    got = stored(db, "a.title, s.name, a.author")
+    assert got == [(f"Bridge story {i}", "Herald", f"Writer {i}") for i in (1, 2, 3, 4)]
 
 
 def test_json_lines_named_json_are_still_read_line_by_line(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from framewatch.articles import canonical_url, content_hash
-from framewatch.errors import InputError
+from framewatch.errors import InputError, NoArticlesError
 from framewatch.importer import FORMATS, file_notes, read_records, unlinked_url, validate
 
 
@@ -67,7 +67,11 @@ def records(
                 "content_hash": None, "html": item.html,
             }  # fmt: skip
         return
-    raw = read_records(path, encoding)  # a file not in its encoding stops the plan: say which
+    try:  # a file not in its encoding stops the plan (--encoding fixes it): say which
+        raw = read_records(path, encoding)
+    except NoArticlesError as exc:  # an API's error response saved among the answers
+        yield str(exc)
+        return
     try:
         good, errors = validate(raw)
     except InputError as exc:  # e.g. a sidecar CSV of URLs and dates: one problem, not a stop
