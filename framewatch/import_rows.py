@@ -20,8 +20,8 @@ from framewatch.errors import InputError
 # published date over a crawl date, and a column read for one field is not another's.
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
-    "text": ("text", "content", "body", "article", "maintext", "fulltext", "articletext",
-             "articlebody", "bodytext", "description", "shortdescription", "summary",
+    "text": ("text", "content", "bodytext", "body", "article", "maintext", "fulltext",
+             "articletext", "articlebody", "description", "shortdescription", "summary",
              "abstract", "lead", "leadparagraph"),
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
@@ -42,6 +42,26 @@ BASE = ("sourceurl", "mediaurl", "siteurl", "baseurl", "site", "website", "homep
 
 def _norm(name: str) -> str:
     return re.sub(r"[\s_.-]+", "", name.lower())
+
+
+_READ = {n for names in FIELDS.values() for n in names} | set(BASE)
+
+
+def lifted(rec: dict[str, Any]) -> dict[str, Any]:
+    """A row with the keys of its nested tables beside its own, its own first: the
+    Guardian puts the text in ``fields: {bodyText, byline}``. A table under a field's own
+    name (NewsAPI's ``source: {id, name}``) stays whole; only one level is lifted."""
+    nested = [k for k, v in rec.items() if isinstance(v, dict) and _norm(str(k)) not in _READ]
+    if not nested:
+        return rec
+    out = {k: v for k, v in rec.items() if k not in nested}
+    taken = {_norm(str(k)) for k in out}
+    for k in nested:
+        for inner, value in rec[k].items():
+            if isinstance(inner, str) and _norm(inner) not in taken:
+                out[inner] = value
+                taken.add(_norm(inner))
+    return out
 
 
 def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -66,8 +86,8 @@ def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
 
 # The key holding a nested field's text: NewsAPI's source {"id", "name"}, Event
 # Registry's {"uri", "title"}, the NYT Archive's headline {"main", "kicker"} and byline
-# {"original": "By ...", "person": [...]}.
-_NAME_KEYS = ("name", "main", "title", "id", "uri", "original")
+# {"original": "By ...", "person": [...]}, WordPress's title and content {"rendered": ...}.
+_NAME_KEYS = ("name", "main", "title", "id", "uri", "original", "rendered")
 # NewsAPI cuts `content` to 200 characters and says how many more there were.
 _CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 
@@ -87,6 +107,35 @@ def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
             )
         return _CUT_MARK.sub("", _storable(str(value))).strip()
     return ""
+
+
+# Markup in a text column: the Guardian's `body`, WordPress's `content.rendered`, CMS dumps.
+_MARKUP = re.compile(
+    r"<(?:p|div|br|span|a|b|i|strong|em|h[1-6]|ul|ol|li|figure|img|blockquote|section|table)\b[^>]*>",
+    re.I,
+)
+
+
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)  # &#8217; &amp; &nbsp;
+
+
+def plain_text(text: str) -> str:
+    """Text with its markup read as a page's text (paragraphs kept apart, tags and
+    entities gone), so framing never reads ``<p>`` as words; text without markup as it is."""
+    import html
+
+    if not _MARKUP.search(text):
+        return html.unescape(text) if _ENTITY.search(text) else text
+    import lxml.html
+    import trafilatura
+
+    found = trafilatura.extract(text, favor_recall=True, include_comments=False)
+    if not found:  # too little for trafilatura: the elements' text, blocks on their own lines
+        root = lxml.html.fromstring(text)
+        for el in root.iter("p", "div", "br", "li", "h1", "h2", "h3", "h4", "blockquote"):
+            el.tail = "\n" + (el.tail or "")
+        found = root.text_content()
+    return "\n".join(" ".join(line.split()) for line in html.unescape(found).splitlines()).strip()
 
 
 def _storable(text: str) -> str:

@@ -27,6 +27,8 @@ from framewatch.import_rows import (
     clean_url,
     column_names,
     first_value,
+    lifted,
+    plain_text,
     resolve,
 )
 
@@ -170,8 +172,8 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
             table = pq.read_table(path)
         except Exception as exc:
             raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
-        out.rows = [(i + 1, rec) for i, rec in enumerate(table.to_pylist())]
-        out.columns, out.header = list(table.column_names), True
+        out.rows = [(i + 1, lifted(rec)) for i, rec in enumerate(table.to_pylist())]
+        out.columns, out.header = list(dict.fromkeys(k for _, r in out.rows for k in r)), True
     return out
 
 
@@ -199,7 +201,7 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
                 continue
         else:
             inner = [rec]
-        for r in inner:
+        for r in map(lifted, inner):
             out.rows.append((i, r))
             keys.update(dict.fromkeys(r))
     out.columns = list(keys)
@@ -240,6 +242,7 @@ def _json_document(path: Path, encoding: str | None, out: ReadResult) -> None:
     out.unit = "item"
     for i, rec in enumerate(rows_in(doc, path), 1):
         if isinstance(rec, dict):
+            rec = lifted(rec)
             out.rows.append((i, rec))
             keys.update(dict.fromkeys(rec))
         else:
@@ -349,7 +352,8 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title, text = cell_text(rec, keys["title"]), cell_text(rec, keys["text"])
+            title = plain_text(cell_text(rec, keys["title"])).replace("\n", " ")
+            text = plain_text(cell_text(rec, keys["text"]))
             if not title and not text:
                 raise InputError("needs a title or a text")
             url, relative = absolute_url(clean_url(cell_text(rec, keys["url"])), rec, keys["base"])

@@ -438,6 +438,35 @@ def test_an_api_error_response_is_refused_with_its_message(tmp_path):
     assert r.exit_code == 2 and "an error response, not articles: Invalid ApiKey" in r.stderr
 
 
+def test_texts_nested_or_in_markup_are_read_as_their_words(tmp_path):
+    para = ("<p>The council voted on Monday to close the harbour bridge for repairs.</p>\n"
+            "<p>It was <strong>close</strong>: five votes to four, after a &ldquo;long&rdquo; debate.</p>"
+            '<figure><img src="b.jpg"><figcaption>The bridge</figcaption></figure>')  # fmt: skip
+    words = ("The council voted on Monday to close the harbour bridge for repairs.\n"
+             "It was close: five votes to four, after a \u201clong\u201d debate.")  # fmt: skip
+    guardian = {"response": {"status": "ok", "results": [{
+        "id": "uk/1", "type": "article", "webTitle": "Bridge to close",
+        "webUrl": "https://www.theguardian.com/uk/1", "webPublicationDate": "2020-04-24T09:12:00Z",
+        "fields": {"body": para, "bodyText": words.replace("\n", " "), "byline": "Ann Lee",
+                   "wordcount": "24"}}]}}  # fmt: skip
+    wordpress = [{"id": 7, "date": "2020-04-24T10:00:00", "link": "https://blog.example/bridge",
+                  "title": {"rendered": "Council&#8217;s bridge vote"},
+                  "content": {"rendered": para, "protected": False}}]  # fmt: skip
+    (tmp_path / "guardian.json").write_text(json.dumps(guardian, indent=1))
+    (tmp_path / "wp.json").write_text(json.dumps(wordpress))
+    write_csv(tmp_path / "cms.csv", ["headline", "body"], [["Bridge vote", para]])
+    got = {}
+    for f in ("guardian.json", "wp.json", "cms.csv"):
+        db = tmp_path / f"{f}.duckdb"
+        r = cli_import(db, tmp_path / f)
+        assert r.exit_code == 0, r.output
+        got[f] = stored(db, "a.title, a.text, a.author")[0]
+    # the Guardian's plain bodyText is read before its HTML body, and its byline as the author
+    assert got["guardian.json"] == ("Bridge to close", words.replace("\n", " "), "Ann Lee")
+    assert got["wp.json"] == ("Council\u2019s bridge vote", words, None)
+    assert got["cms.csv"] == ("Bridge vote", words, None)
+
+
 def test_paged_api_responses_appended_one_per_line_are_read_as_their_articles(tmp_path):
     pages = [{"status": "ok", "totalResults": 4, "articles": [newsapi_article(1), newsapi_article(2)]},
              {"status": "error", "code": "rateLimited", "message": "Too many requests."},
