@@ -64,6 +64,26 @@ def lifted(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _answers_to(col: str) -> list[tuple[str, int]]:
+    """The names a column answers to, with a rank (lower wins). A flattened column
+    (``fields.bodyText``, ``headline.main``, as pandas' json_normalize writes nested JSON to
+    CSV) answers to its last part, or to its first when the last is a name-like key,
+    after every column named plainly."""
+    names = [(_norm(col), 0)]
+    parts = [p for p in re.split(r"[./]", col) if p.strip()]
+    if len(parts) > 1:
+        last = _norm(parts[-1])
+        names.append((last, 1))
+        if last in _NAME_KEYS:  # source.name before source.id, as a nested table is read
+            names.append((_norm(parts[0]), 2 + _NAME_KEYS.index(last)))
+    return names
+
+
+def _rank(col: str, names: tuple[str, ...]) -> int:
+    """Better names first; of two columns answering to one name, the plain one."""
+    return min(names.index(n) * 100 + r for n, r in _answers_to(col) if n in names)
+
+
 def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Each field's columns, best first (and "base": the site columns), and the columns
     nothing reads (in file order)."""
@@ -72,15 +92,17 @@ def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     for col in columns:
         if not isinstance(col, str):
             continue
-        field_ = next((f for f, names in FIELDS.items() if _norm(col) in names), None)
-        if _norm(col) in BASE:
+        said = [n for n, _ in _answers_to(col)]
+        field_ = next((f for f, names in FIELDS.items() if any(n in names for n in said)), None)
+        site = any(n in BASE for n in said)
+        if site:
             keys["base"].append(col)
         if field_:
             keys[field_].append(col)
-        elif _norm(col) not in BASE:
+        elif not site:
             unread.append(col)
     for f, names in (*FIELDS.items(), ("base", BASE)):
-        keys[f].sort(key=lambda c, names=names: names.index(_norm(c)))
+        keys[f].sort(key=lambda c, names=names: _rank(c, names))
     return keys, unread
 
 

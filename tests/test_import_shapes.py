@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -101,6 +100,28 @@ def test_a_kaggle_export_keeps_its_text_outlet_and_date_and_names_the_rest(tmp_p
         ("House Republicans fret", row[-1], "New York Times", datetime(2016, 12, 31), "Carl Hulse")
     ]
     assert "note: articles1.csv: columns not read: (unnamed), id, year, month" in (r.stderr)
+
+
+def test_nested_json_flattened_to_csv_by_pandas_is_read_by_its_parts(tmp_path):
+    # pandas.json_normalize of the NYT's Article Search and of NewsAPI, saved as CSV
+    nyt = write_csv(tmp_path / "nyt.csv",
+        ["abstract", "web_url", "lead_paragraph", "source", "headline.main", "headline.kicker",
+         "pub_date", "byline.original", "_id", "word_count"],
+        [["Short abstract.", "https://www.nytimes.com/2020/04/24/x.html", BODY, "The New York Times",
+          "Bridge to reopen", "", "2020-04-24T09:12:00+0000", "By Carl Hulse", "nyt://a/1", 24]])  # fmt: skip
+    newsapi = write_csv(tmp_path / "newsapi.csv",
+        ["source.id", "source.name", "author", "title", "description", "url", "publishedAt", "content"],
+        [["bbc-news", "BBC News", "Ann Lee", "Bridge opens", "Teaser.", "https://bbc.example/1",
+          "2020-04-24T09:12:00Z", BODY]])  # fmt: skip
+    r = cli_import(tmp_path / "a.duckdb", nyt)
+    assert r.exit_code == 0, r.output
+    assert "columns not read: headline.kicker, _id, word_count" in r.stderr
+    assert stored(tmp_path / "a.duckdb", "a.title, a.text, s.name, a.author") == [
+        ("Bridge to reopen", "Short abstract.", "The New York Times", "Carl Hulse")]  # fmt: skip
+    r = cli_import(tmp_path / "b.duckdb", newsapi)
+    assert r.exit_code == 0 and "columns not read" not in r.stderr, r.output
+    assert stored(tmp_path / "b.duckdb", "a.title, a.text, s.name, a.author") == [
+        ("Bridge opens", BODY, "BBC News", "Ann Lee")]  # fmt: skip
 
 
 def test_a_media_cloud_export_takes_its_outlet_date_and_language(tmp_path):
@@ -330,236 +351,3 @@ def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
     assert "meta.csv: no title or text column" in said
     assert "page7.json: an error response, not articles: rateLimited: Too many requests." in said
     assert [t for (t,) in stored(tmp_path / "bf.duckdb", "a.title")] == ["Story"]
-
-
-# -- 6. authors, JSON documents, relative URLs (notes/s36) --------------------------------
-def test_authors_are_stored_as_each_export_writes_them(tmp_path):
-    base = {"text": BODY}
-    rows = [
-        {**base, "title": "NewsAPI", "author": "Jane Doe, John Roe"},
-        {**base, "title": "NewsData.io", "creator": ["Ann Lee", "Bo Kim"]},
-        {**base, "title": "Event Registry", "authors": [
-            {"uri": "ann_lee@bbc.co.uk", "name": "Ann Lee", "type": "author", "isAgency": False},
-            {"uri": "reuters", "name": "Reuters", "type": "author", "isAgency": True}]},
-        {**base, "title": "NYT", "byline": {
-            "original": "By Carl Hulse", "organization": None,
-            "person": [{"firstname": "Carl", "lastname": "Hulse"}]}},
-        {**base, "title": "No author", "author": None, "creator": []},
-    ]  # fmt: skip
-    db = tmp_path / "s.duckdb"
-    r = cli_import(db, write_jsonl(tmp_path / "authors.jsonl", rows))
-    assert r.exit_code == 0, r.output
-    assert "columns not read" not in r.output
-    assert stored(db, "a.title, a.author") == [
-        ("NewsAPI", "Jane Doe, John Roe"), ("NewsData.io", "Ann Lee, Bo Kim"),
-        ("Event Registry", "Ann Lee, Reuters"), ("NYT", "Carl Hulse"), ("No author", None),
-    ]  # fmt: skip
-
-
-def newsapi_article(i: int, **kw) -> dict:
-    return {"source": {"id": None, "name": "Herald"}, "author": f"Writer {i}",
-            "title": f"Bridge story {i}", "description": "A teaser.",
-            "url": f"https://herald.example/{i}", "urlToImage": None,
-            "publishedAt": f"2020-04-2{i}T09:12:00Z", "content": f"{BODY} ({i}) [+99 chars]",
-            **kw}  # fmt: skip
-
-
-def test_a_whole_newsapi_response_is_read_as_its_articles(tmp_path):
-    arts = [newsapi_article(1), newsapi_article(2), newsapi_article(3, publishedAt="soon")]
-    response = {"status": "ok", "totalResults": 3, "articles": arts}
-    pretty = tmp_path / "pretty.json"
-    pretty.write_text(json.dumps(response, indent=2), encoding="utf-8")
-    r = cli_import(tmp_path / "a.duckdb", pretty)
-    assert r.exit_code == 3, r.output
-    # an item of the list, not a line of the file: line 3 of a pretty file is "totalResults"
-    assert "skipped item 3: publishedAt 'soon' is not a date" in r.stderr
-    assert "columns not read: urlToImage" in r.stderr
-    got = stored(tmp_path / "a.duckdb", "a.title, a.text, s.name, a.author, a.extraction_note")
-    assert got == [(f"Bridge story {i}", f"{BODY} ({i})", "Herald", f"Writer {i}",
-                    f"pretty.json item {i}") for i in (1, 2)]  # fmt: skip
-    # as NewsAPI sends it and curl saves it: one line (the same name, so the notes compare)
-    one_line = tmp_path / "pretty.json"
-    one_line.write_text(json.dumps(response), encoding="utf-8")
-    assert cli_import(tmp_path / "b.duckdb", one_line).exit_code == 3
-    assert (
-        stored(tmp_path / "b.duckdb", "a.title, a.text, s.name, a.author, a.extraction_note") == got
-    )
-
-
-GUARDIAN = {"response": {"status": "ok", "userTier": "developer", "total": 2, "startIndex": 1,
-                         "pageSize": 10, "currentPage": 1, "pages": 1, "orderBy": "newest",
-                         "results": [{"id": f"world/2020/apr/2{i}/x", "type": "article",
-                                      "webPublicationDate": f"2020-04-2{i}T09:12:00Z",
-                                      "webTitle": f"Story {i}",
-                                      "webUrl": f"https://www.theguardian.com/world/{i}",
-                                      "fields": {"bodyText": BODY}} for i in (1, 2)]}}  # fmt: skip
-ROWS = [
-    {"title": f"Story {i}", "text": f"{BODY} {i}", "url": f"https://ex.org/{i}"} for i in (1, 2)
-]
-
-
-@pytest.mark.parametrize(
-    "doc",
-    [ROWS, {"data": ROWS, "meta": {"count": 2}}, {"results": ROWS, "next": None, "count": 2},
-     {"stories": ROWS, "pagination_token": "abc"}, GUARDIAN,
-     {"articles": {"results": ROWS, "totalResults": 2, "page": 1, "count": 2, "pages": 1}},
-     {"status": "OK", "copyright": "(c) NYT", "response": {"docs": ROWS, "meta": {"hits": 2}}}],
-    ids=["array", "data", "results", "media-cloud-api", "guardian", "event-registry", "nyt"],
-)  # fmt: skip
-def test_a_json_document_wrapping_its_rows_is_read_as_those_rows(tmp_path, doc):
-    f = tmp_path / "export.json"
-    f.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    r = cli_import(tmp_path / "s.duckdb", f)
-    assert r.exit_code == 0, r.output
-    assert "imported 2 new articles" in r.stdout
-    assert [t for (t,) in stored(tmp_path / "s.duckdb", "a.title")] == ["Story 1", "Story 2"]
-
-
-def test_an_api_error_response_is_refused_with_its_message(tmp_path):
-    f = tmp_path / "newsapi.json"
-    f.write_text('{"status":"error","code":"rateLimited","message":"You have made too many '
-                 'requests recently. Developer accounts are limited to 100 requests over a 24 '
-                 'hour period."}')  # fmt: skip
-    r = cli_import(tmp_path / "s.duckdb", f)
-    assert r.exit_code == 2, r.output
-    err = " ".join(r.stderr.split())
-    assert (
-        "newsapi.json: an error response, not articles: rateLimited: "
-        "You have made too many requests recently." in err
-    )
-    assert "Traceback" not in r.output and "skipped" not in r.output
-    two = tmp_path / "two.json"
-    two.write_text(json.dumps({"articles": ROWS, "sources": [{"id": "bbc"}]}, indent=1))
-    r = cli_import(tmp_path / "s.duckdb", two)
-    assert r.exit_code == 2 and "articles, sources" in r.stderr, r.output
-    nyt = tmp_path / "nyt.json"  # the NYT's answer to a bad key
-    nyt.write_text('{"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "x"}}}')
-    r = cli_import(tmp_path / "s.duckdb", nyt)
-    assert r.exit_code == 2 and "an error response, not articles: Invalid ApiKey" in r.stderr
-
-
-def test_texts_nested_or_in_markup_are_read_as_their_words(tmp_path):
-    para = ("<p>The council voted on Monday to close the harbour bridge for repairs.</p>\n"
-            "<p>It was <strong>close</strong>: five votes to four, after a &ldquo;long&rdquo; debate.</p>"
-            '<figure><img src="b.jpg"><figcaption>The bridge</figcaption></figure>')  # fmt: skip
-    words = ("The council voted on Monday to close the harbour bridge for repairs.\n"
-             "It was close: five votes to four, after a \u201clong\u201d debate.")  # fmt: skip
-    guardian = {"response": {"status": "ok", "results": [{
-        "id": "uk/1", "type": "article", "webTitle": "Bridge to close",
-        "webUrl": "https://www.theguardian.com/uk/1", "webPublicationDate": "2020-04-24T09:12:00Z",
-        "fields": {"body": para, "bodyText": words.replace("\n", " "), "byline": "Ann Lee",
-                   "wordcount": "24"}}]}}  # fmt: skip
-    wordpress = [{"id": 7, "date": "2020-04-24T10:00:00", "link": "https://blog.example/bridge",
-                  "title": {"rendered": "Council&#8217;s bridge vote"},
-                  "content": {"rendered": para, "protected": False}}]  # fmt: skip
-    (tmp_path / "guardian.json").write_text(json.dumps(guardian, indent=1))
-    (tmp_path / "wp.json").write_text(json.dumps(wordpress))
-    write_csv(tmp_path / "cms.csv", ["headline", "body"], [["Bridge vote", para]])
-    got = {}
-    for f in ("guardian.json", "wp.json", "cms.csv"):
-        db = tmp_path / f"{f}.duckdb"
-        r = cli_import(db, tmp_path / f)
-        assert r.exit_code == 0, r.output
-        got[f] = stored(db, "a.title, a.text, a.author")[0]
-    # the Guardian's plain bodyText is read before its HTML body, and its byline as the author
-    assert got["guardian.json"] == ("Bridge to close", words.replace("\n", " "), "Ann Lee")
-    assert got["wp.json"] == ("Council\u2019s bridge vote", words, None)
-    assert got["cms.csv"] == ("Bridge vote", words, None)
-
-
-def test_paged_api_responses_appended_one_per_line_are_read_as_their_articles(tmp_path):
-    pages = [{"status": "ok", "totalResults": 4, "articles": [newsapi_article(1), newsapi_article(2)]},
-             {"status": "error", "code": "rateLimited", "message": "Too many requests."},
-             {"status": "ok", "totalResults": 4, "articles": [newsapi_article(3), newsapi_article(4)]}]  # fmt: skip
-    db = tmp_path / "s.duckdb"
-    r = cli_import(db, write_jsonl(tmp_path / "pages.jsonl", pages))
-    assert r.exit_code == 3, r.output
-    assert "line 2: an error response, not articles: rateLimited" in " ".join(r.stderr.split())
-    got = stored(db, "a.title, s.name, a.author")
-    assert got == [(f"Bridge story {i}", "Herald", f"Writer {i}") for i in (1, 2, 3, 4)]
-
-
-def test_json_lines_named_json_are_still_read_line_by_line(tmp_path, monkeypatch):
-    f = tmp_path / "lines.json"
-    f.write_text('{"title": "cut off", "te\n' + "".join(json.dumps(r) + "\n" for r in ROWS))
-
-    def whole(*_a, **_k):
-        raise AssertionError("a JSON Lines file read whole")
-
-    monkeypatch.setattr(Path, "read_text", whole)
-    monkeypatch.setattr(Path, "read_bytes", whole)
-    monkeypatch.setattr(json, "load", whole)
-    from framewatch.importer import read_records
-
-    got = read_records(f)
-    assert [(line, rec["title"]) for line, rec in got.rows] == [(2, "Story 1"), (3, "Story 2")]
-    assert [str(e)[:24] for e in got.errors] == ["line 1: not valid JSON ("]
-
-
-def test_a_relative_url_is_resolved_against_the_rows_site(tmp_path):
-    header = ["stories_id", "publish_date", "title", "url", "media_name", "media_url", "text"]
-    rows = [[1, "2020-04-10", "Stay-at-home order", "/story/news/2020/04/10/order/", "Free Press",
-             "https://www.freep.com", BODY],
-            [2, "2020-04-10", "Bridge", "story.html", "Free Press", "https://www.freep.com/",
-             BODY + " 2"],
-            [3, "2020-04-10", "Absolute", "https://www.freep.com/a", "Free Press",
-             "https://www.freep.com", BODY + " 3"]]  # fmt: skip
-    db = tmp_path / "s.duckdb"
-    r = cli_import(db, write_csv(tmp_path / "mc.csv", header, rows))
-    assert r.exit_code == 0, r.output
-    assert [u for (u,) in stored(db, "a.url")] == [
-        "https://www.freep.com/story/news/2020/04/10/order/",
-        "https://www.freep.com/story.html",  # a page's name, not a host called story.html
-        "https://www.freep.com/a",
-    ]
-    sites = [{"title": "Domain", "text": BODY, "url": "news/1", "domain": "herald.example"},
-             {"title": "Section", "text": BODY, "url": "news/1",
-              "source_url": "https://courier.example/politics/", "source": "Courier"}]  # fmt: skip
-    r = cli_import(db, write_jsonl(tmp_path / "sites.jsonl", sites))
-    assert r.exit_code == 0 and "columns not read" not in r.output, r.output
-    assert [u for (u,) in stored(db, "a.url")][3:] == [
-        "https://herald.example/news/1", "https://courier.example/politics/news/1"
-    ]  # fmt: skip
-
-
-def test_a_relative_url_without_a_site_is_no_url_and_one_note(tmp_path):
-    rows = [{"title": "Bridge", "text": BODY, "source": "Herald", "url": "/news/1"},
-            {"title": "Bridge", "text": BODY, "source": "Courier", "url": "/news/1"},
-            {"title": "Other", "text": BODY + " Other.", "source": "Herald", "url": "news/2"},
-            {"title": "Bridge", "text": BODY, "source": "Herald", "url": "/news/1?page=2"},
-            {"title": "Linked", "text": BODY + " L.", "source": "Herald",
-             "url": "https://h.example/l"}]  # fmt: skip
-    f = write_jsonl(tmp_path / "rel.jsonl", rows)
-    db = tmp_path / "s.duckdb"
-    r = cli_import(db, f)
-    assert r.exit_code == 0, r.output
-    # one outlet's "/news/1" and another's are two articles, neither stored under "/news/1"
-    assert "imported 4 new articles (0 already stored)" in r.stdout
-    urls = stored(db, "s.name, a.url, a.text")
-    assert [n for n, *_ in urls] == ["Herald", "Courier", "Herald", "Herald"]
-    assert all(u.startswith("urn:framewatch:import:") for _, u, _ in urls[:3])
-    err = " ".join(r.stderr.split())
-    assert err.count("relative URL") == 1
-    assert "rel.jsonl: 4 rows with a relative URL (e.g. '/news/1') and no site" in err
-    # a row without a URL is known by its outlet and text, as before: line 4 is line 1's
-    assert "rel.jsonl line 4 (Herald): same title and text as line 1, not stored again" in err
-    again = cli_import(db, f)
-    assert "imported 0 new articles (4 already stored)" in again.stdout
-
-
-@pytest.mark.slow
-def test_backfill_says_once_per_file_what_import_notes(tmp_path):
-    rows = [{"title": f"Story {i}", "text": f"{BODY} {i}", "source": "Herald", "url": f"/news/{i}",
-             "wordcount": 15} for i in (1, 2, 3)]  # fmt: skip
-    a = write_jsonl(tmp_path / "a.jsonl", rows)
-    b = write_csv(tmp_path / "b.csv", ["id", "title", "text"], [[7, "Other", BODY + " Other."]])
-    r = runner.invoke(app, ["--db", str(tmp_path / "bf.duckdb"), "backfill", str(a), str(b)])
-    assert r.exit_code == 0, r.output
-    err = " ".join(r.stderr.split())
-    assert err.count("columns not read") == 2 and err.count("relative URL") == 1, err
-    assert "note: a.jsonl: columns not read: wordcount" in err
-    assert "note: b.csv: columns not read: id" in err
-    assert "note: a.jsonl: 3 rows with a relative URL (e.g. '/news/1')" in err
-    assert cli_import(tmp_path / "imp.duckdb", a).exit_code == 0
-    cols = "a.canonical_url, a.title, s.name"
-    assert stored(tmp_path / "bf.duckdb", cols)[:3] == stored(tmp_path / "imp.duckdb", cols)
