@@ -31,20 +31,40 @@ def _article(obj: dict[str, Any]) -> bool:
     return bool(keys["title"] or keys["text"])
 
 
-def _has_rows(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+# What an API's answer says about itself, and the names APIs give their list of rows.
+_ANSWER_KEYS = {"status", "totalresults", "total", "count", "page", "pages", "nextpage",
+                "next", "cursor", "meta", "pagination", "response", "version"}  # fmt: skip
+_ROW_LISTS = {"articles", "results", "data", "items", "docs", "stories", "posts", "hits",
+              "news", "entries", "value", "documents"}  # fmt: skip
+
+
+def _row_list(obj: dict[str, Any]) -> str | None:
+    """The key of an answer's list of articles: a known name, or any list whose first
+    object is an article when the object also says it is an answer."""
+    answer = any(str(k).lower().replace("_", "") in _ANSWER_KEYS for k in obj)
+    found = []
+    for k, v in obj.items():
+        if not isinstance(v, list) or not all(isinstance(x, dict) for x in v[:1]):
+            continue
+        articles = bool(v) and _article(v[0])
+        if (str(k).lower() in _ROW_LISTS and (answer or articles)) or (answer and articles):
+            found.append(k)
+    full = [k for k in found if obj[k]]
+    if len(full) > 1:
+        return None  # two lists of articles: which one is said below
+    return full[0] if full else (found[0] if found else None)
 
 
 def is_wrapper(obj: dict[str, Any]) -> bool:
-    """Whether a JSON Lines record is an API response holding rows, not an article: one
-    response per line is how paged results get appended to one file."""
-    if _article(obj):
-        return False
+    """Whether a JSON Lines record is an API answer holding rows, not an article: one
+    answer per line is how paged results get appended to one file. Only on evidence: an
+    error status, or a list of articles under an answer's name or beside its paging."""
     if str(obj.get("status", "")).lower() == "error":
         return True
-    inner = [v for v in obj.values() if isinstance(v, dict)]
-    return any(_has_rows(v) for v in obj.values()) or any(
-        _has_rows(v) for d in inner for v in d.values()
+    if _row_list(obj) is not None:
+        return True
+    return not _article(obj) and any(
+        isinstance(v, dict) and _row_list(v) is not None for v in obj.values()
     )
 
 
@@ -97,6 +117,8 @@ def rows_in(doc: Any, name: object) -> list[Any]:
             )
         if str(doc.get("status", "")).lower() == "error":
             raise NoArticlesError(f"{name}: an error response, not articles: {_error(doc)}")
+        if (key := _row_list(doc)) is not None:  # a JSON Feed has a title beside its items
+            return doc[key]
         if _article(doc):
             return [doc]
         lists = [k for k, v in doc.items() if isinstance(v, list) and all(

@@ -8,6 +8,7 @@ reader never does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -47,46 +48,67 @@ def _norm(name: str) -> str:
 _READ = {n for names in FIELDS.values() for n in names} | set(BASE)
 
 
+# Tables holding a picture's or a video's own title and URL, never the article's.
+_MEDIA = {"image", "images", "thumbnail", "thumbnails", "media", "multimedia", "logo", "video",
+          "videos", "photo", "photos", "enclosure", "enclosures", "icon"}  # fmt: skip
+
+
 def lifted(rec: dict[str, Any]) -> dict[str, Any]:
-    """A row with the keys of its nested tables beside its own, its own first: the
-    Guardian puts the text in ``fields: {bodyText, byline}``. A table under a field's own
-    name (NewsAPI's ``source: {id, name}``) stays whole; only one level is lifted."""
-    nested = [k for k, v in rec.items() if isinstance(v, dict) and _norm(str(k)) not in _READ]
+    """A row with the keys of its nested tables beside its own where they fill a field the
+    row lacks: the Guardian puts the text in ``fields: {bodyText, byline}``. A table under
+    a field's own name (NewsAPI's ``source: {id, name}``) stays whole, a picture's table is
+    never read, and only one level is lifted."""
+    nested = [k for k, v in rec.items() if isinstance(v, dict)
+              and _norm(str(k)) not in _READ and _norm(str(k)) not in _MEDIA]  # fmt: skip
     if not nested:
         return rec
-    out = {k: v for k, v in rec.items() if k not in nested}
+    own, _ = resolve([k for k in rec if k not in nested])
+    out = dict(rec)
     taken = {_norm(str(k)) for k in out}
     for k in nested:
         for inner, value in rec[k].items():
-            if isinstance(inner, str) and _norm(inner) not in taken:
+            if not isinstance(inner, str) or _norm(inner) in taken:
+                continue
+            field_ = next((f for f, names in FIELDS.items() if _norm(inner) in names), None)
+            if field_ is not None and not own[field_]:
                 out[inner] = value
                 taken.add(_norm(inner))
     return out
 
 
 def _answers_to(col: str) -> list[tuple[str, int]]:
-    """The names a column answers to, with a rank (lower wins). A flattened column
-    (``fields.bodyText``, ``headline.main``, as pandas' json_normalize writes nested JSON to
-    CSV) answers to its last part, or to its first when the last is a name-like key,
-    after every column named plainly."""
+    """The names a column answers to, with a rank (lower wins among one name's columns).
+    A flattened column (``fields.bodyText``, ``headline.main``, as pandas' json_normalize
+    writes nested JSON to CSV) answers to its first part when that names a field and its
+    last is a name-like key (``source.title`` is the outlet, not a title), else to its last
+    part unless the first is a picture's (``image.url`` is no article's URL)."""
     names = [(_norm(col), 0)]
     parts = [p for p in re.split(r"[./]", col) if p.strip()]
     if len(parts) > 1:
-        last = _norm(parts[-1])
-        names.append((last, 1))
-        if last in _NAME_KEYS:  # source.name before source.id, as a nested table is read
-            names.append((_norm(parts[0]), 2 + _NAME_KEYS.index(last)))
+        first, last = _norm(parts[0]), _norm(parts[-1])
+        if first in _READ:
+            if last in _NAME_KEYS:  # source.name before source.id, as a table is read
+                names.append((first, 1 + _NAME_KEYS.index(last)))
+        elif first not in _MEDIA:
+            names.append((last, 1))
     return names
 
 
-def _rank(col: str, names: tuple[str, ...]) -> int:
-    """Better names first; of two columns answering to one name, the plain one."""
-    return min(names.index(n) * 100 + r for n, r in _answers_to(col) if n in names)
+def _rank(col: str, names: tuple[str, ...]) -> tuple[bool, int, int]:
+    """Columns named plainly first, then better names; a flattened one after them all."""
+    flat = _norm(col) not in names
+    return min((flat, names.index(n), r) for n, r in _answers_to(col) if n in names)
 
 
 def resolve(columns: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Each field's columns, best first (and "base": the site columns), and the columns
     nothing reads (in file order)."""
+    keys, unread = _resolve(tuple(columns))
+    return {f: list(c) for f, c in keys.items()}, list(unread)
+
+
+@functools.lru_cache(maxsize=256)  # rows of one file share their columns: resolved once
+def _resolve(columns: tuple) -> tuple[dict[str, list[str]], list[str]]:
     keys: dict[str, list[str]] = {f: [] for f in (*FIELDS, "base")}
     unread: list[str] = []
     for col in columns:
@@ -114,13 +136,14 @@ _NAME_KEYS = ("name", "main", "title", "id", "uri", "original", "rendered")
 _CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 
 
-def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
+def cell_text(rec: dict[str, Any], keys: list[str], names: tuple[str, ...] = _NAME_KEYS) -> str:
     """A field as clean text: numbers become text, lists are refused, a table gives the
-    text of its name-like key."""
+    text of its name-like key (``names``: a text's table has only WordPress's "rendered",
+    never an id)."""
     for key in keys:
         value = rec.get(key)
         if isinstance(value, dict):
-            value = next((value[k] for k in _NAME_KEYS if value.get(k) not in (None, "")), value)
+            value = next((value[k] for k in names if value.get(k) not in (None, "")), value)
         if value is None or value == "":
             continue
         if isinstance(value, (dict, list)):
@@ -131,33 +154,39 @@ def cell_text(rec: dict[str, Any], keys: list[str]) -> str:
     return ""
 
 
-# Markup in a text column: the Guardian's `body`, WordPress's `content.rendered`, CMS dumps.
+# Markup in a text column (the Guardian's `body`, WordPress's `content.rendered`, a CMS
+# dump): a closing tag or a line break, not merely something shaped like an opening tag
+# ("<p.smith@att.com>", "a[i]<b[i] and x>0", "the <p> element" are text).
 _MARKUP = re.compile(
-    r"<(?:p|div|br|span|a|b|i|strong|em|h[1-6]|ul|ol|li|figure|img|blockquote|section|table)\b[^>]*>",
+    r"</(?:p|div|span|a|b|i|strong|em|h[1-6]|ul|ol|li|figure|blockquote|section|table)\s*>"
+    r"|<br\s*/?>",
     re.I,
 )
-
-
+# Only well-formed entities, each once: "&copy=1" in a URL is no entity.
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)  # &#8217; &amp; &nbsp;
 
 
 def plain_text(text: str) -> str:
-    """Text with its markup read as a page's text (paragraphs kept apart, tags and
-    entities gone), so framing never reads ``<p>`` as words; text without markup as it is."""
-    import html
-
+    """Text with its markup read as a page's text (paragraphs and headings kept apart,
+    tags gone), so framing never reads ``<p>`` as words; HTML entities as their letters."""
     if not _MARKUP.search(text):
-        return html.unescape(text) if _ENTITY.search(text) else text
+        if not _ENTITY.search(text):
+            return text
+        import html
+
+        return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     import lxml.html
     import trafilatura
 
-    found = trafilatura.extract(text, favor_recall=True, include_comments=False)
+    found = trafilatura.extract(
+        text, favor_recall=True, include_comments=False, include_formatting=False
+    )
     if not found:  # too little for trafilatura: the elements' text, blocks on their own lines
         root = lxml.html.fromstring(text)
         for el in root.iter("p", "div", "br", "li", "h1", "h2", "h3", "h4", "blockquote"):
             el.tail = "\n" + (el.tail or "")
         found = root.text_content()
-    return "\n".join(" ".join(line.split()) for line in html.unescape(found).splitlines()).strip()
+    return "\n".join(" ".join(line.split()) for line in found.splitlines()).strip()
 
 
 def _storable(text: str) -> str:

@@ -32,6 +32,9 @@ from framewatch.import_rows import (
     resolve,
 )
 
+# A headline's table: the NYT's {"main", "kicker"}, WordPress's {"rendered"}.
+TITLE_KEYS = ("main", "rendered", "title", "name")
+
 __all__ = ["parse_time", "read_records", "validate", "import_file", "unlinked_url"]
 
 FORMATS = {
@@ -190,6 +193,8 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
         except RecursionError:
             out.errors.append(RowError(i, "JSON nested too deeply"))
             continue
+        if isinstance(rec, list) and rec and all(isinstance(r, dict) for r in rec):
+            rec = {"items": rec}  # a page of an API that answers with a bare array
         if not isinstance(rec, dict):
             out.errors.append(RowError(i, "not a JSON object"))
             continue
@@ -352,8 +357,8 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title = plain_text(cell_text(rec, keys["title"])).replace("\n", " ")
-            text = plain_text(cell_text(rec, keys["text"]))
+            title = plain_text(cell_text(rec, keys["title"], TITLE_KEYS)).replace("\n", " ")
+            text = plain_text(cell_text(rec, keys["text"], ("rendered",)))
             if not title and not text:
                 raise InputError("needs a title or a text")
             url, relative = absolute_url(clean_url(cell_text(rec, keys["url"])), rec, keys["base"])

@@ -110,9 +110,9 @@ def test_an_api_error_response_is_refused_with_its_message(tmp_path):
     )
     assert "Traceback" not in r.output and "skipped" not in r.output
     two = tmp_path / "two.json"
-    two.write_text(json.dumps({"articles": ROWS, "sources": [{"id": "bbc"}]}, indent=1))
+    two.write_text(json.dumps({"results": ROWS, "data": ROWS}, indent=1))
     r = cli_import(tmp_path / "s.duckdb", two)
-    assert r.exit_code == 2 and "articles, sources" in r.stderr, r.output
+    assert r.exit_code == 2 and "results, data" in r.stderr, r.output
     nyt = tmp_path / "nyt.json"  # the NYT's answer to a bad key
     nyt.write_text('{"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "x"}}}')
     r = cli_import(tmp_path / "s.duckdb", nyt)
@@ -244,3 +244,41 @@ def test_backfill_says_once_per_file_what_import_notes(tmp_path):
     assert cli_import(tmp_path / "imp.duckdb", a).exit_code == 0
     cols = "a.canonical_url, a.title, s.name"
     assert stored(tmp_path / "bf.duckdb", cols)[:3] == stored(tmp_path / "imp.duckdb", cols)
+
+
+def test_what_only_looks_like_a_field_markup_or_a_page_is_left_alone(tmp_path):
+    """Review findings: a nested page's or picture's title and URL, a list of comments,
+    text with a '<' or an '&' in it, a JSON Feed's own title."""
+    rows = [{"headline": "Council closes library", "text": BODY, "url": "https://a.example/1",
+             "meta": {"title": "Example Gazette | Home"}},
+            {"title": "Bridge opens", "text": BODY + " 2", "link": "https://a.example/2",
+             "image": {"url": "https://cdn.example/logo.jpg"}, "og": {"url": "https://a.example/"}},
+            {"title": "Comments", "text": "Mail Paul <p.smith@att.com> if a[i]<b[i] and x>0.",
+             "url": "https://a.example/3", "comments": [{"user": "bob", "text": "Great!"}]},
+            {"title": "Stats", "text": "R&amp;D at https://s.example/q?year=2020&region=eu&copy=1",
+             "url": "https://a.example/4"}]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "rows.jsonl", rows))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.title, a.text, a.url") == [
+        ("Council closes library", BODY, "https://a.example/1"),
+        ("Bridge opens", BODY + " 2", "https://a.example/2"),
+        ("Comments", "Mail Paul <p.smith@att.com> if a[i]<b[i] and x>0.", "https://a.example/3"),
+        ("Stats", "R&D at https://s.example/q?year=2020&region=eu&copy=1", "https://a.example/4"),
+    ]
+    flat = write_csv(tmp_path / "flat.csv", ["title", "link", "image.url", "source.uri", "source.title", "body"],
+                     [["Bridge opens", "https://a.example/9", "https://cdn.example/logo.jpg",
+                       "bbc.co.uk", "BBC News", BODY]])  # fmt: skip
+    assert cli_import(tmp_path / "f.duckdb", flat).exit_code == 0
+    assert stored(tmp_path / "f.duckdb", "a.title, a.url, s.name") == [
+        ("Bridge opens", "https://a.example/9", "BBC News")]  # fmt: skip
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Gazette Politics",
+            "description": "All our politics.", "items": ROWS}  # fmt: skip
+    (tmp_path / "feed.json").write_text(json.dumps(feed))
+    assert cli_import(tmp_path / "j.duckdb", tmp_path / "feed.json").exit_code == 0
+    assert [t for (t,) in stored(tmp_path / "j.duckdb", "a.title")] == ["Story 1", "Story 2"]
+    # WordPress pages appended one bare array per line, and NewsAPI's empty last page
+    pages = [ROWS[:1], ROWS[1:], {"status": "ok", "totalResults": 2, "articles": []}]
+    r = cli_import(tmp_path / "p.duckdb", write_jsonl(tmp_path / "pages.jsonl", pages))
+    assert r.exit_code == 0 and "skipped" not in r.output, r.output
+    assert [t for (t,) in stored(tmp_path / "p.duckdb", "a.title")] == ["Story 1", "Story 2"]
