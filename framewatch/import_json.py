@@ -78,8 +78,10 @@ def is_document(head: list[str]) -> bool:
     if not head:
         return False
     first = _value(head[0])
-    if first is _NOT_JSON:
-        return not (len(head) > 1 and isinstance(_value(head[1]), dict))
+    if first is _NOT_JSON:  # a lone "[" opens a pretty-printed array, whatever follows
+        return head[0].strip() in ("[", "{") or not (
+            len(head) > 1 and isinstance(_value(head[1]), dict)
+        )
     return len(head) == 1 and (
         isinstance(first, list) or (isinstance(first, dict) and not _article(first))
     )

@@ -272,6 +272,10 @@ def test_what_only_looks_like_a_field_markup_or_a_page_is_left_alone(tmp_path):
     assert cli_import(tmp_path / "f.duckdb", flat).exit_code == 0
     assert stored(tmp_path / "f.duckdb", "a.title, a.url, s.name") == [
         ("Bridge opens", "https://a.example/9", "BBC News")]  # fmt: skip
+    one = tmp_path / "one.json"  # a pretty-printed array of one article
+    one.write_text("[\n" + json.dumps(ROWS[0]) + "\n]\n")
+    r = cli_import(tmp_path / "o.duckdb", one)
+    assert r.exit_code == 0 and "skipped" not in r.output, r.output
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Gazette Politics",
             "description": "All our politics.", "items": ROWS}  # fmt: skip
     (tmp_path / "feed.json").write_text(json.dumps(feed))
