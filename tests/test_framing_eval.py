@@ -40,7 +40,7 @@ def test_multi_label_file_with_empty_label_sets_is_scored_with_baselines(tmp_pat
     assert sum(1 for r in rows if not r["frames"]) == 6
     f = write_jsonl(tmp_path / "multi.jsonl", rows)
     runner = CliRunner()
-    r = runner.invoke(app, ["eval", "framing", str(f), "--method", "linear", "--cv", "3", "--json"])
+    r = runner.invoke(app, ["eval", "framing", str(f), "--method", "linear", "--cv", "2", "--json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["n"] == 35 and data["multi_label"] is True and data["method"] == "linear"
@@ -112,7 +112,7 @@ def test_learning_curve_prints_and_plots(tmp_path):
     f = write_jsonl(tmp_path / "gold.jsonl", rows)
     png = tmp_path / "curve.png"
     r = CliRunner().invoke(
-        app, ["eval", "framing", str(f), "--method", "linear", "--learning-curve",
+        app, ["eval", "framing", str(f), "--method", "linear", "--cv", "2", "--learning-curve",
               "--plot", str(png), "--json"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
@@ -128,7 +128,7 @@ def test_finetune_model_is_used_by_analyze_and_survives_a_restart(tmp_path, monk
     db = tmp_path / "ft.duckdb"
     monkeypatch.setenv("FRAMEWATCH_DB", str(db))
     monkeypatch.setenv("FRAMEWATCH_CONFIG", str(tmp_path / "fw.toml"))
-    (tmp_path / "fw.toml").write_text("[analysis]\nmin_labels_per_frame = 3\nfinetune_steps = 4\n")
+    (tmp_path / "fw.toml").write_text("[analysis]\nmin_labels_per_frame = 3\nfinetune_steps = 2\n")
     arts = load_corpus()
     runner = CliRunner()
     first, later = arts[:30], arts[30:]
