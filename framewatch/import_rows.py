@@ -166,15 +166,21 @@ _MARKUP = re.compile(
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)  # &#8217; &amp; &nbsp;
 
 
+def unescaped(text: str) -> str:
+    """HTML entities as their letters (``Sch&#252;ler``), each well-formed one once. A
+    title gets no more: a headline with a tag in it is shown as written, escaped."""
+    if not _ENTITY.search(text):
+        return text
+    import html
+
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+
+
 def plain_text(text: str) -> str:
     """Text with its markup read as a page's text (paragraphs and headings kept apart,
     tags gone), so framing never reads ``<p>`` as words; HTML entities as their letters."""
     if not _MARKUP.search(text):
-        if not _ENTITY.search(text):
-            return text
-        import html
-
-        return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+        return unescaped(text)
     import lxml.html
     import trafilatura
 

@@ -30,6 +30,7 @@ from framewatch.import_rows import (
     lifted,
     plain_text,
     resolve,
+    unescaped,
 )
 
 # A headline's table: the NYT's {"main", "kicker"}, WordPress's {"rendered"}.
@@ -357,7 +358,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     errors = list(records.errors)
     for line, rec in records.rows:
         try:
-            title = plain_text(cell_text(rec, keys["title"], TITLE_KEYS)).replace("\n", " ")
+            title = unescaped(cell_text(rec, keys["title"], TITLE_KEYS))
             text = plain_text(cell_text(rec, keys["text"], ("rendered",)))
             if not title and not text:
                 raise InputError("needs a title or a text")
