@@ -38,14 +38,23 @@ _ROW_LISTS = {"articles", "results", "data", "items", "docs", "stories", "posts"
               "news", "entries", "value", "documents"}  # fmt: skip
 
 
+def _object_lists(obj: dict[str, Any]) -> list[str]:
+    """The keys holding a list of objects (or an empty list)."""
+    return [k for k, v in obj.items()
+            if isinstance(v, list) and all(isinstance(x, dict) for x in v[:1])]  # fmt: skip
+
+
+def _is_error(obj: dict[str, Any]) -> bool:
+    return str(obj.get("status", "")).lower() == "error"
+
+
 def _row_list(obj: dict[str, Any]) -> str | None:
     """The key of an answer's list of articles: a known name, or any list whose first
     object is an article when the object also says it is an answer."""
     answer = any(str(k).lower().replace("_", "") in _ANSWER_KEYS for k in obj)
     found = []
-    for k, v in obj.items():
-        if not isinstance(v, list) or not all(isinstance(x, dict) for x in v[:1]):
-            continue
+    for k in _object_lists(obj):
+        v = obj[k]
         articles = bool(v) and _article(v[0])
         if (str(k).lower() in _ROW_LISTS and (answer or articles)) or (answer and articles):
             found.append(k)
@@ -59,9 +68,7 @@ def is_wrapper(obj: dict[str, Any]) -> bool:
     """Whether a JSON Lines record is an API answer holding rows, not an article: one
     answer per line is how paged results get appended to one file. Only on evidence: an
     error status, or a list of articles under an answer's name or beside its paging."""
-    if str(obj.get("status", "")).lower() == "error":
-        return True
-    if _row_list(obj) is not None:
+    if _is_error(obj) or _row_list(obj) is not None:
         return True
     return not _article(obj) and any(
         isinstance(v, dict) and _row_list(v) is not None for v in obj.values()
@@ -117,14 +124,13 @@ def rows_in(doc: Any, name: object) -> list[Any]:
             raise NoArticlesError(
                 f"{name}: a JSON document of one {type(doc).__name__}, not articles"
             )
-        if str(doc.get("status", "")).lower() == "error":
+        if _is_error(doc):
             raise NoArticlesError(f"{name}: an error response, not articles: {_error(doc)}")
         if (key := _row_list(doc)) is not None:  # a JSON Feed has a title beside its items
             return doc[key]
         if _article(doc):
             return [doc]
-        lists = [k for k, v in doc.items() if isinstance(v, list) and all(
-            isinstance(x, dict) for x in v[:1])]  # fmt: skip
+        lists = _object_lists(doc)
         full = [k for k in lists if doc[k]]
         if len(full) > 1:
             raise NoArticlesError(
