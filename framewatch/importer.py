@@ -177,7 +177,9 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
         except Exception as exc:
             raise InputError(f"{path}: cannot read Parquet ({exc})") from exc
         out.rows = [(i + 1, lifted(rec)) for i, rec in enumerate(table.to_pylist())]
-        out.columns, out.header = list(dict.fromkeys(k for _, r in out.rows for k in r)), True
+        lifted_keys = (k for _, r in out.rows for k in r)  # a struct's fields, where lifted
+        out.columns = list(dict.fromkeys([*table.column_names, *lifted_keys]))
+        out.header = True
     return out
 
 
