@@ -45,7 +45,8 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_.-]+", "", name.lower())
 
 
-_READ = {n for names in FIELDS.values() for n in names} | set(BASE)
+_FIELD_OF = {n: f for f, names in FIELDS.items() for n in names}  # each name is one field's
+_READ = set(_FIELD_OF) | set(BASE)
 
 
 # Tables holding a picture's or a video's own title and URL, never the article's.
@@ -69,7 +70,7 @@ def lifted(rec: dict[str, Any]) -> dict[str, Any]:
         for inner, value in rec[k].items():
             if not isinstance(inner, str) or _norm(inner) in taken:
                 continue
-            field_ = next((f for f, names in FIELDS.items() if _norm(inner) in names), None)
+            field_ = _FIELD_OF.get(_norm(inner))
             if field_ is not None and not own[field_]:
                 out[inner] = value
                 taken.add(_norm(inner))
