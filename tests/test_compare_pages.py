@@ -187,8 +187,12 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
 
             # Blind spots, opened from its link; the hostile value shows as text.
             page.goto(base + "/?page=Blind+spots&by=lean&all=1", wait_until="domcontentloaded")
-            page.get_by_text("missed by", exact=False).first.wait_for(timeout=60_000)
-            page.get_by_text(HOSTILE_VALUE, exact=False).first.wait_for(timeout=30_000)
+            page.get_by_text("missed by", exact=False).filter(visible=True).first.wait_for(
+                timeout=60_000
+            )
+            page.get_by_text(HOSTILE_VALUE, exact=False).filter(visible=True).first.wait_for(
+                timeout=30_000
+            )
             page.wait_for_timeout(1500)
             inert()
             page.screenshot(path=str(tmp_path / "blind.png"), full_page=True)
@@ -198,7 +202,9 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
                 base + "/" + link.get_attribute("href").lstrip("/"), wait_until="domcontentloaded"
             )
             page.get_by_text("Who framed it how: outlets by lean").wait_for(timeout=60_000)
-            page.get_by_text("GlassLock", exact=False).first.wait_for(timeout=30_000)
+            page.get_by_text("GlassLock", exact=False).filter(visible=True).first.wait_for(
+                timeout=30_000
+            )
             inert()
             # Kestrel-4 by lean: hovering a heatmap cell shows its strongest sentence,
             # clicking it lists all of that outlet's sentences for the frame.
@@ -224,13 +230,17 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
             outlet, frame = lines[lines.index("outlet") + 1], lines[lines.index("frame") + 1]
             page.mouse.click(*at)
             page.get_by_text(f"{outlet} · {frame}").wait_for(timeout=30_000)
-            page.get_by_text("score 0.", exact=False).first.wait_for(timeout=30_000)
+            page.get_by_text("score 0.", exact=False).filter(visible=True).first.wait_for(
+                timeout=30_000
+            )
             inert()
             # The hostile outlet's story: its name is text in the comparison.
             sid = _story_id(groups_db, "bridge")
             page.goto(base + f"/?page=Story&story={sid}&by=lean", wait_until="domcontentloaded")
             page.get_by_text("Who framed it how: outlets by lean").wait_for(timeout=60_000)
-            page.get_by_text(HOSTILE_OUTLET, exact=False).first.wait_for(timeout=30_000)
+            page.get_by_text(HOSTILE_OUTLET, exact=False).filter(visible=True).first.wait_for(
+                timeout=30_000
+            )
             page.wait_for_timeout(1500)
             inert()
             page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
@@ -240,9 +250,12 @@ def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
                 base + f"/?page=Framing+splits&by=lean&story={sid}&all=1",
                 wait_until="domcontentloaded",
             )
-            page.get_by_text("Divergence", exact=False).first.wait_for(timeout=60_000)
-            # The visible headline: the same words sit in the table's hidden grid cells too,
-            # and when the table renders first, .first alone waits on a cell never shown.
+            # Visible text only: "Divergence" and the headline sit in the table's hidden
+            # grid cells too, and when the table renders first, .first alone waits on a
+            # cell never shown (CI at stop 36 failed so).
+            page.get_by_text("Divergence", exact=False).filter(visible=True).first.wait_for(
+                timeout=60_000
+            )
             page.get_by_text("Trade ministers agree", exact=False).filter(
                 visible=True
             ).first.wait_for(timeout=30_000)
