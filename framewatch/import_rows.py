@@ -137,15 +137,34 @@ _NAME_KEYS = ("name", "main", "title", "id", "uri", "original", "rendered")
 _CUT_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 
 
+# What an API writes in a field a free plan does not get: NewsData.io's "ONLY AVAILABLE
+# IN PAID PLANS" (and "... IN PROFESSIONAL AND CORPORATE PLANS"), NewsDataHub's
+# "Available on paid plan". The whole value only: an article about plans is text.
+_PLAN_ONLY = re.compile(
+    r"\s*(?:only\s+)?available\s+(?:in|on|for|with)\s+(?:\w+\s+)*plans?\W*", re.I
+)
+
+
+def blank(value: Any) -> bool:
+    """Whether a value says nothing: none, empty, or a paid plan's placeholder (stored as
+    the text, it would beat the row's own description)."""
+    if value is None or value == "":
+        return True
+    return isinstance(value, str) and len(value) < 80 and _PLAN_ONLY.fullmatch(value) is not None
+
+
 def cell_text(rec: dict[str, Any], keys: list[str], names: tuple[str, ...] = _NAME_KEYS) -> str:
     """A field as clean text: numbers become text, lists are refused, a table gives the
     text of its name-like key (``names``: a text's table has only WordPress's "rendered",
     never an id)."""
     for key in keys:
         value = rec.get(key)
-        if isinstance(value, dict):
-            value = next((value[k] for k in names if value.get(k) not in (None, "")), value)
-        if value is None or value == "":
+        if isinstance(value, dict):  # a table of names all blank says nothing, as a blank
+            told = any(k in value for k in names)
+            value = next(
+                (value[k] for k in names if not blank(value.get(k))), None if told else value
+            )
+        if blank(value):
             continue
         if isinstance(value, (dict, list)):
             raise InputError(
@@ -213,8 +232,8 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
         names: list[str] = []
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
-                item = next((item[k] for k in _NAME_KEYS if item.get(k) not in (None, "")), None)
-            if item is None or item == "" or (isinstance(item, float) and item != item):
+                item = next((item[k] for k in _NAME_KEYS if not blank(item.get(k))), None)
+            if blank(item) or (isinstance(item, float) and item != item):
                 continue  # none, or pandas' NaN for none
             if isinstance(item, (dict, list)):
                 raise InputError(f"{key} must be a name or a list of names")
@@ -274,4 +293,5 @@ def column_names(columns: Iterable[str]) -> str:
 
 
 def first_value(rec: dict[str, Any], keys: list[str]) -> tuple[str, Any]:
-    return next(((k, rec[k]) for k in keys if rec.get(k) not in (None, "")), ("", None))
+    """The first of ``keys`` with a value, and that value (a date is read as written)."""
+    return next(((k, rec[k]) for k in keys if not blank(rec.get(k))), ("", None))

@@ -286,3 +286,36 @@ def test_what_only_looks_like_a_field_markup_or_a_page_is_left_alone(tmp_path):
     r = cli_import(tmp_path / "p.duckdb", write_jsonl(tmp_path / "pages.jsonl", pages))
     assert r.exit_code == 0 and "skipped" not in r.output, r.output
     assert [t for (t,) in stored(tmp_path / "p.duckdb", "a.title")] == ["Story 1", "Story 2"]
+
+
+PAID = "ONLY AVAILABLE IN PAID PLANS"
+
+
+def newsdata_article(i: int, **kw) -> dict:
+    """An article of NewsData.io's /latest as a free plan gets it."""
+    return {"article_id": f"a1b2c3{i}", "title": f"Bridge story {i}",
+            "link": f"https://herald.example/{i}", "keywords": ["bridge"], "creator": ["Ann Lee"],
+            "video_url": None, "description": f"The council voted to reopen the bridge ({i}).",
+            "content": PAID, "pubDate": f"2020-04-2{i} 09:12:00", "pubDateTZ": "UTC",
+            "image_url": None, "source_id": "herald", "source_priority": 12345,
+            "source_name": "Herald", "source_url": "https://herald.example",
+            "source_icon": None, "language": "english", "country": ["united kingdom"],
+            "category": ["top"], "ai_tag": PAID, "sentiment": PAID, "sentiment_stats": PAID,
+            "ai_region": "ONLY AVAILABLE IN CORPORATE PLANS",
+            "ai_org": "ONLY AVAILABLE IN PROFESSIONAL AND CORPORATE PLANS", "duplicate": False,
+            **kw}  # fmt: skip
+
+
+def test_a_paid_plans_placeholder_is_no_value_so_the_description_is_the_text(tmp_path):
+    # in any field read the placeholder is absent: no author, no date, the file's outlet name
+    odd = newsdata_article(3, creator=[PAID], pubDate=PAID, source_name=PAID)
+    answer = {"status": "success", "totalResults": 3, "nextPage": "1712345678",
+              "results": [newsdata_article(1), newsdata_article(2), odd]}  # fmt: skip
+    (tmp_path / "newsdata.json").write_text(json.dumps(answer), encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, tmp_path / "newsdata.json")
+    assert r.exit_code == 0, r.output
+    got = stored(db, "a.text, a.author, s.name, a.published_at_inferred")
+    assert got == [(f"The council voted to reopen the bridge ({i}).", *more) for i, *more in (
+        (1, "Ann Lee", "Herald", False), (2, "Ann Lee", "Herald", False),
+        (3, None, "newsdata", True))]  # fmt: skip
