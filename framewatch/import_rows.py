@@ -8,6 +8,7 @@ reader never does.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from collections.abc import Iterable
@@ -229,6 +230,8 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
     {"original": "By ..."}; a byline's leading "By" is not part of a name."""
     for key in keys:
         value = rec.get(key)
+        if isinstance(value, str) and (listed := _listed(value)) is not None:
+            value = listed
         names: list[str] = []
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
@@ -242,6 +245,21 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
                 names.append(name)
         if names:
             return ", ".join(names)
+    return None
+
+
+def _listed(cell: str) -> list[str] | None:
+    """The names in a list column as pandas writes it to CSV ("['Ann Lee', 'Bo Kim']"),
+    read as a Python literal, never run; None when the cell is anything else (text)."""
+    text = cell.strip()
+    if not text or text[0] not in "[(" or text[-1] not in "])" or len(text) > 10_000:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
     return None
 
 

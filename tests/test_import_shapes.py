@@ -351,3 +351,16 @@ def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
     assert "meta.csv: no title or text column" in said
     assert "page7.json: an error response, not articles: rateLimited: Too many requests." in said
     assert [t for (t,) in stored(tmp_path / "bf.duckdb", "a.title")] == ["Story"]
+
+
+def test_a_list_column_written_by_pandas_is_stored_as_its_names(tmp_path):
+    # pandas.DataFrame.to_csv writes a list of authors as its Python repr
+    cells = ["['Jane Doe', 'John Roe']", "('By Ann Lee',)", "[]", "[Staff]", "['Ann', 3]",
+             "[print('x')]", "Plain Writer"]  # fmt: skip
+    rows = [[f"Story {i}", f"{BODY} {i}", cell] for i, cell in enumerate(cells)]
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_csv(tmp_path / "pandas.csv", ["title", "text", "authors"], rows))
+    assert r.exit_code == 0, r.output
+    assert [a for (a,) in stored(db, "a.author")] == [
+        "Jane Doe, John Roe", "Ann Lee", None, "[Staff]", "['Ann', 3]", "[print('x')]",
+        "Plain Writer"]  # fmt: skip
