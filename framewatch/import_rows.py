@@ -53,20 +53,31 @@ _READ = set(_FIELD_OF) | set(BASE)
 # Tables holding a picture's or a video's own title and URL, never the article's.
 _MEDIA = {"image", "images", "thumbnail", "thumbnails", "media", "multimedia", "logo", "video",
           "videos", "photo", "photos", "enclosure", "enclosures", "icon"}  # fmt: skip
+# An API's links to itself (WordPress's and HAL's ``_links``: its "author" is a user's
+# endpoint), never lifted: they would hide ``_embedded``'s author.
+_LINKS = {"links"}
+_NOT_LIFTED = _READ | _MEDIA | _LINKS
+
+
+def _user_id(key: Any, value: Any) -> bool:
+    """An author column holding a number: WordPress's user id, so the row has no author
+    of its own and ``_embedded.author`` (``?_embed``) may give one."""
+    return _FIELD_OF.get(_norm(str(key))) == "author" and _number(value)
 
 
 def lifted(rec: dict[str, Any]) -> dict[str, Any]:
     """A row with the keys of its nested tables beside its own where they fill a field the
-    row lacks: the Guardian puts the text in ``fields: {bodyText, byline}``. A table under
-    a field's own name (NewsAPI's ``source: {id, name}``) stays whole, a picture's table is
-    never read, and only one level is lifted."""
+    row lacks: the Guardian puts the text in ``fields: {bodyText, byline}``, WordPress the
+    author's name in ``_embedded`` beside its id. A table under a field's own name
+    (NewsAPI's ``source: {id, name}``) stays whole, a picture's table or an API's links
+    are never read, and only one level is lifted."""
     nested = [k for k, v in rec.items() if isinstance(v, dict)
-              and _norm(str(k)) not in _READ and _norm(str(k)) not in _MEDIA]  # fmt: skip
+              and _norm(str(k)) not in _NOT_LIFTED]  # fmt: skip
     if not nested:
         return rec
-    own, _ = resolve([k for k in rec if k not in nested])
+    own, _ = resolve([k for k in rec if k not in nested and not _user_id(k, rec[k])])
     out = dict(rec)
-    taken = {_norm(str(k)) for k in out}
+    taken = {_norm(str(k)) for k in out if not _user_id(k, out[k])}
     for k in nested:
         for inner, value in rec[k].items():
             if not isinstance(inner, str) or _norm(inner) in taken:
@@ -236,8 +247,8 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
                 item = next((item[k] for k in _NAME_KEYS if not blank(item.get(k))), None)
-            if blank(item) or (isinstance(item, float) and item != item):
-                continue  # none, or pandas' NaN for none
+            if blank(item) or _number(item):
+                continue  # none, pandas' NaN for none, or WordPress's user id ("author": 12)
             if isinstance(item, (dict, list)):
                 raise InputError(f"{key} must be a name or a list of names")
             name = _BY.sub("", " ".join(_storable(str(item)).split()))
@@ -246,6 +257,13 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
         if names:
             return ", ".join(names)
     return None
+
+
+def _number(value: Any) -> bool:
+    """Whether an author's value is a number (NaN too): an id, never a person's name."""
+    if isinstance(value, str):
+        return value.strip().isdecimal()
+    return isinstance(value, (int, float))
 
 
 def _listed(cell: str) -> list[str] | None:

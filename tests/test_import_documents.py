@@ -319,3 +319,43 @@ def test_a_paid_plans_placeholder_is_no_value_so_the_description_is_the_text(tmp
     assert got == [(f"The council voted to reopen the bridge ({i}).", *more) for i, *more in (
         (1, "Ann Lee", "Herald", False), (2, "Ann Lee", "Herald", False),
         (3, None, "newsdata", True))]  # fmt: skip
+
+
+def wordpress_post(i: int, **kw) -> dict:
+    """A post of WordPress's /wp-json/wp/v2/posts: its author is a user's id."""
+    site = "https://blog.example"
+    return {"id": 100 + i, "date": f"2020-04-2{i}T10:00:00", "date_gmt": f"2020-04-2{i}T08:00:00",
+            "guid": {"rendered": f"{site}/?p={100 + i}"}, "modified": "2020-04-25T10:00:00",
+            "slug": f"bridge-{i}", "status": "publish", "type": "post", "link": f"{site}/bridge-{i}/",
+            "title": {"rendered": f"Bridge story {i}"},
+            "content": {"rendered": f"<p>{BODY}</p>\n<p>Part {i}.</p>\n", "protected": False},
+            "excerpt": {"rendered": "<p>A teaser.</p>\n", "protected": False}, "author": 12,
+            "featured_media": 0, "sticky": False, "format": "standard", "meta": {"footnotes": ""},
+            "categories": [1], "tags": [],
+            "_links": {"self": [{"href": f"{site}/wp-json/wp/v2/posts/{100 + i}"}],
+                       "author": [{"embeddable": True, "href": f"{site}/wp-json/wp/v2/users/12"}]},
+            **kw}  # fmt: skip
+
+
+def test_a_wordpress_authors_user_id_is_no_name_and_embed_gives_the_name(tmp_path):
+    embedded = {"author": [{"id": 12, "name": "Ann Lee", "url": "", "description": "",
+                            "link": "https://blog.example/author/ann/", "slug": "ann",
+                            "avatar_urls": {"24": "https://secure.gravatar.com/a.jpg"}}],
+                "wp:term": [[{"id": 1, "name": "News", "taxonomy": "category"}]]}  # fmt: skip
+    posts = [wordpress_post(1), wordpress_post(2, _embedded=embedded)]
+    db = tmp_path / "s.duckdb"
+    for name, doc in (("posts.json", posts), ("pages.jsonl", None)):
+        f = tmp_path / name
+        if doc is None:  # the same posts one per line, as a paged crawl appends them
+            write_jsonl(f, posts)
+        else:
+            f.write_text(json.dumps(doc), encoding="utf-8")
+        r = cli_import(tmp_path / f"{name}.duckdb", f)
+        assert r.exit_code == 0, r.output
+        got = stored(tmp_path / f"{name}.duckdb", "a.title, a.author")
+        assert got == [("Bridge story 1", None), ("Bridge story 2", "Ann Lee")], name
+    # a CSV of such posts: a number in an author column is no name either
+    f = write_csv(tmp_path / "wp.csv", ["title", "content", "author"],
+                  [["Bridge story 1", BODY, "12"], ["Bridge story 2", BODY + " 2", "Ann Lee"]])  # fmt: skip
+    assert cli_import(db, f).exit_code == 0
+    assert [a for (a,) in stored(db, "a.author")] == [None, "Ann Lee"]
