@@ -47,14 +47,20 @@ FORMATS = {
 }
 
 
+def place(line: int, item: int | None) -> str:
+    """A row's number as a user finds it: "3", or "3, item 7" for a page's item."""
+    return f"{line}, item {item}" if item else str(line)
+
+
 @dataclass
 class RowError:
     line: int
     message: str
     unit: str = "line"  # "item": the row's place in a JSON document's list
+    item: int | None = None  # the row's place in an API page on this line (JSON Lines)
 
     def __str__(self) -> str:
-        return f"{self.unit} {self.line}: {self.message}"
+        return f"{self.unit} {place(self.line, self.item)}: {self.message}"
 
 
 @dataclass
@@ -65,6 +71,7 @@ class ReadResult:
     header: bool = False  # CSV and Parquet: one set of columns for the whole file
     name: str = ""
     unit: str = "line"  # what the numbers count: "item" in a JSON document's list
+    items: dict[int, int] = field(default_factory=dict)  # rows' index -> item in its page
 
 
 def read_records(path: Path, encoding: str | None = None) -> ReadResult:
@@ -201,17 +208,22 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
         if not isinstance(rec, dict):
             out.errors.append(RowError(i, "not a JSON object"))
             continue
-        if is_wrapper(rec):  # one API response per line: its rows, all under this line
-            try:
-                inner = [r for r in rows_in(rec, f"line {i}") if isinstance(r, dict)]
-            except InputError as exc:
-                out.errors.append(RowError(i, str(exc).removeprefix(f"line {i}: ")))
+        if not is_wrapper(rec):
+            out.rows.append((i, lifted(rec)))
+            keys.update(dict.fromkeys(out.rows[-1][1]))
+            continue
+        try:  # one API response per line: its rows, each named by line and item
+            inner = rows_in(rec, f"line {i}")
+        except InputError as exc:
+            out.errors.append(RowError(i, str(exc).removeprefix(f"line {i}: ")))
+            continue
+        for item, r in enumerate(inner, 1):
+            if not isinstance(r, dict):
+                out.errors.append(RowError(i, "not a JSON object", item=item))
                 continue
-        else:
-            inner = [rec]
-        for r in map(lifted, inner):
-            out.rows.append((i, r))
-            keys.update(dict.fromkeys(r))
+            out.items[len(out.rows)] = item
+            out.rows.append((i, lifted(r)))
+            keys.update(dict.fromkeys(out.rows[-1][1]))
     out.columns = list(keys)
 
 
@@ -332,6 +344,11 @@ class ImportedArticle:
     extra: dict[str, Any]
     author: str | None = None
     relative_url: str | None = None  # as written, when no site resolved it (url is None)
+    item: int | None = None  # its place in the API page on its line (JSON Lines of pages)
+
+    @property
+    def at(self) -> str:
+        return place(self.line, self.item)
 
 
 def _no_title_or_text(records: ReadResult, keys: dict[str, list[str]]) -> InputError | None:
@@ -358,7 +375,8 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
         raise refused
     good: list[ImportedArticle] = []
     errors = list(records.errors)
-    for line, rec in records.rows:
+    for n, (line, rec) in enumerate(records.rows):
+        item = records.items.get(n)
         try:
             title = unescaped(cell_text(rec, keys["title"], TITLE_KEYS))
             text = plain_text(cell_text(rec, keys["text"], ("rendered",)))
@@ -378,7 +396,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
             )
             author = author_text(rec, keys["author"])
         except InputError as exc:
-            errors.append(RowError(line, str(exc), records.unit))
+            errors.append(RowError(line, str(exc), records.unit, item))
             continue
         good.append(
             ImportedArticle(
@@ -392,6 +410,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                 extra=rec,
                 author=author,
                 relative_url=relative,
+                item=item,
             )  # fmt: skip
         )
     return good, errors
@@ -452,7 +471,7 @@ def import_file(
                 note = _repeat_note(f"{path.name} {records.unit}", a, name, *seen[canon], h)
                 repeats.append((a.line, note))
                 continue
-            seen[canon] = (a.line, h)
+            seen[canon] = (a.at, h)
             if name not in source_ids:
                 source_ids[name] = add_source(store, f"import:{name}", name=name, origin="import")
             rows.append({
@@ -460,7 +479,7 @@ def import_file(
                 "title": a.title, "author": a.author, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
                 "word_count": len(a.text.split()), "content_hash": h,
-                "extraction": "imported", "extraction_note": f"{path.name} {records.unit} {a.line}",
+                "extraction": "imported", "extraction_note": f"{path.name} {records.unit} {a.at}",
             })  # fmt: skip
             line_of[id(rows[-1])] = a.line
         # An undated row takes the time we first saw it, marked as inferred (docs/schema.md).
@@ -481,13 +500,13 @@ def import_file(
 
 
 def _repeat_note(
-    at: str, a: ImportedArticle, outlet: str, first: int, first_hash: str, h: str
+    at: str, a: ImportedArticle, outlet: str, first: str, first_hash: str, h: str
 ) -> str:
     """Why a row under an earlier row's URL was not stored (a row without a URL has one
     made of its outlet and text, so its repeat is the same text); ``at`` is "file line"
     or "file item"."""
     unit = at.rsplit(" ", 1)[-1]
     if a.url is None:
-        return f"{at} {a.line} ({outlet}): same title and text as {unit} {first}, not stored again"
+        return f"{at} {a.at} ({outlet}): same title and text as {unit} {first}, not stored again"
     what = "and the same title and text" if h == first_hash else "with another title or text"
-    return f"{at} {a.line}: same URL as {unit} {first} {what}; not stored"
+    return f"{at} {a.at}: same URL as {unit} {first} {what}; not stored"

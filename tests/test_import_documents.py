@@ -359,3 +359,19 @@ def test_a_wordpress_authors_user_id_is_no_name_and_embed_gives_the_name(tmp_pat
                   [["Bridge story 1", BODY, "12"], ["Bridge story 2", BODY + " 2", "Ann Lee"]])  # fmt: skip
     assert cli_import(db, f).exit_code == 0
     assert [a for (a,) in stored(db, "a.author")] == [None, "Ann Lee"]
+
+
+def test_a_row_of_a_paged_answer_is_named_by_its_line_and_its_item(tmp_path):
+    pages = [{"status": "ok", "totalResults": 6, "articles": [newsapi_article(1), newsapi_article(2)]},
+             {"status": "ok", "totalResults": 6, "articles": [
+                 newsapi_article(3), newsapi_article(4, publishedAt="soon"), None,
+                 newsapi_article(5, url="https://herald.example/1")]}]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "pages.jsonl", pages))
+    assert r.exit_code == 3, r.output
+    err = " ".join(r.stderr.split())
+    assert "skipped line 2, item 2: publishedAt 'soon' is not a date" in err
+    assert "skipped line 2, item 3: not a JSON object" in err
+    assert "pages.jsonl line 2, item 4: same URL as line 1, item 1 with another title" in err
+    assert [n for (n,) in stored(db, "a.extraction_note")] == [
+        "pages.jsonl line 1, item 1", "pages.jsonl line 1, item 2", "pages.jsonl line 2, item 1"]  # fmt: skip

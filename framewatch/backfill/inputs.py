@@ -86,7 +86,7 @@ def records(
         h = content_hash(f"{a.title}\n{a.text}")
         url = a.url or unlinked_url(a.source or path.stem, h)
         yield {
-            "position": f"{path.name} {raw.unit} {a.line}", "kind": "row",
+            "position": f"{path.name} {raw.unit} {a.at}", "kind": "row",
             "source": a.source or path.stem, "site_url": None, "url": url,
             "canonical_url": canonical_url(url) if a.url else url, "title": a.title,
             "author": a.author,
