@@ -48,10 +48,26 @@ def _is_error(obj: dict[str, Any]) -> bool:
     return str(obj.get("status", "")).lower() == "error"
 
 
+def _answer(obj: dict[str, Any]) -> bool:
+    """Whether an object says it is an API's answer (a status, a count, paging)."""
+    return any(str(k).lower().replace("_", "") in _ANSWER_KEYS for k in obj)
+
+
+def _single(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The one article of a single-item endpoint's answer: the Guardian's
+    ``{"status": "ok", "content": {webTitle, webUrl, fields}}`` (its relatedContent and
+    mostViewed lists are other articles). Only by that name, in an answer: a section's
+    answer has its results beside a ``section`` table with a webTitle of its own."""
+    item = obj.get("content")
+    if _answer(obj) and isinstance(item, dict) and _article(item):
+        return item
+    return None
+
+
 def _row_list(obj: dict[str, Any]) -> str | None:
     """The key of an answer's list of articles: a known name, or any list whose first
     object is an article when the object also says it is an answer."""
-    answer = any(str(k).lower().replace("_", "") in _ANSWER_KEYS for k in obj)
+    answer = _answer(obj)
     found = []
     for k in _object_lists(obj):
         v = obj[k]
@@ -68,10 +84,11 @@ def is_wrapper(obj: dict[str, Any]) -> bool:
     """Whether a JSON Lines record is an API answer holding rows, not an article: one
     answer per line is how paged results get appended to one file. Only on evidence: an
     error status, or a list of articles under an answer's name or beside its paging."""
-    if _is_error(obj) or _row_list(obj) is not None:
+    if _is_error(obj) or _row_list(obj) is not None or _single(obj) is not None:
         return True
     return not _article(obj) and any(
-        isinstance(v, dict) and _row_list(v) is not None for v in obj.values()
+        isinstance(v, dict) and (_row_list(v) is not None or _single(v) is not None)
+        for v in obj.values()
     )
 
 
@@ -115,7 +132,8 @@ def _say(value: Any) -> str:
 def rows_in(doc: Any, name: object) -> list[Any]:
     """The rows of a JSON document: an array, or the one list of objects inside an object,
     looked for a level down when the object wraps one other object. An object with a
-    title or text is one article; an API's error response is refused with its message."""
+    title or text is one article, as is a single-item answer's; an API's error response
+    is refused with its message."""
     top = doc
     for _ in range(_DEPTH):
         if isinstance(doc, list):
@@ -126,6 +144,8 @@ def rows_in(doc: Any, name: object) -> list[Any]:
             )
         if _is_error(doc):
             raise NoArticlesError(f"{name}: an error response, not articles: {_error(doc)}")
+        if (item := _single(doc)) is not None:
+            return [item]
         if (key := _row_list(doc)) is not None:  # a JSON Feed has a title beside its items
             return doc[key]
         if _article(doc):

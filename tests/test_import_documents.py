@@ -7,6 +7,7 @@ Registry, NewsData.io and WordPress's REST API."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,31 @@ def test_a_row_of_a_paged_answer_is_named_by_its_line_and_its_item(tmp_path):
     assert "pages.jsonl line 2, item 4: same URL as line 1, item 1 with another title" in err
     assert [n for (n,) in stored(db, "a.extraction_note")] == [
         "pages.jsonl line 1, item 1", "pages.jsonl line 1, item 2", "pages.jsonl line 2, item 1"]  # fmt: skip
+
+
+def guardian_item(i: int, **kw) -> dict:
+    """The Guardian's single-item endpoint (/world/2020/apr/2i/x?show-fields=all)."""
+    content = {"id": f"world/2020/apr/2{i}/x", "type": "article", "sectionId": "world",
+               "sectionName": "World news", "webPublicationDate": f"2020-04-2{i}T09:12:00Z",
+               "webTitle": f"Story {i}", "webUrl": f"https://www.theguardian.com/world/{i}",
+               "apiUrl": f"https://content.guardianapis.com/world/{i}",
+               "fields": {"headline": f"Story {i}", "byline": "Ann Lee",
+                          "body": f"<p>{BODY}</p>", "bodyText": f"{BODY} {i}", "wordcount": "15"},
+               "isHosted": False, "pillarId": "pillar/news", "pillarName": "News"}  # fmt: skip
+    return {"response": {"status": "ok", "userTier": "developer", "total": 1,
+                         "content": content, **kw}}  # fmt: skip
+
+
+def test_the_guardians_single_item_answer_is_one_article(tmp_path):
+    related = GUARDIAN["response"]["results"]  # ?show-related=true: other articles beside it
+    doc = tmp_path / "item.json"
+    doc.write_text(json.dumps(guardian_item(1, relatedContent=related), indent=2))
+    lines = write_jsonl(tmp_path / "items.jsonl", [guardian_item(1), guardian_item(2)])
+    cols = "a.title, a.text, a.url, a.author, a.published_at"
+    for f, numbers in ((doc, (1,)), (lines, (1, 2))):
+        db = tmp_path / f"{f.name}.duckdb"
+        r = cli_import(db, f)
+        assert r.exit_code == 0 and "skipped" not in r.output, r.output
+        assert stored(db, cols) == [
+            (f"Story {i}", f"{BODY} {i}", f"https://www.theguardian.com/world/{i}", "Ann Lee",
+             datetime(2020, 4, 20 + i, 9, 12)) for i in numbers]  # fmt: skip
