@@ -79,6 +79,42 @@ def test_unknown_labels_are_one_clear_line_or_mapped(tmp_path):
     assert json.loads(ok.stdout)["per_frame"]["economic_cost"]["support"] == 2
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_labelled_files_are_read_as_import_stores_them(tmp_path, monkeypatch, fmt):
+    """A GVFC headline reads ``Sch&#252;ler``; `import` stores ``Schüler``, so the classifier
+    must see that too, or evaluation scores text the pipeline never frames."""
+    from framewatch.analysis.framing import evaluate
+
+    seen: list[list] = []
+    real_prepare = evaluate.prepare
+
+    def spy(rows, framer, model):
+        seen.append(rows)
+        return real_prepare(rows, framer, model)
+
+    monkeypatch.setattr(evaluate, "prepare", spy)
+    rows = [{"title": a.title, "text": a.text, "frame": a.frame} for a in load_corpus()]
+    rows[0]["title"] = "Sch&#252;ler &amp; Lehrer: " + rows[0]["title"]
+    rows[0]["text"] = "Gr&#252;&#223;e &amp; Dank. " + rows[0]["text"]
+    rows[1]["text"] = "<p>Erster Absatz &amp; mehr.</p><p>" + rows[1]["text"] + "</p>"
+    f = tmp_path / f"gold.{fmt}"
+    if fmt == "jsonl":
+        write_jsonl(f, rows)
+    else:
+        with f.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, ["title", "text", "frame"])
+            w.writeheader()
+            w.writerows(rows)
+    r = CliRunner().invoke(app, ["eval", "framing", str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["n"] == 35
+    got = seen[0]  # the labelled rows, before the codebook's own
+    assert got[0].title.startswith("Schüler & Lehrer: ")
+    assert got[0].text.startswith("Grüße & Dank. ")
+    assert "<p>" not in got[1].text and got[1].text.startswith("Erster Absatz & mehr.\n")
+    assert not any("&#" in t or "&amp;" in t for r in got for t in (r.title, r.text))
+
+
 def test_splits_are_stratified_and_reproducible():
     y = [["a"]] * 20 + [["b"]] * 10 + [["a", "c"]] * 5 + [[]] * 5
     folds = kfold(y, 5, seed=1)

@@ -63,7 +63,12 @@ def read_label_map(path: Path) -> dict[str, str]:
 def read_labelled_file(
     path: Path, cb: Codebook, label_map: dict[str, str] | None = None
 ) -> list[LabelledText]:
-    """Rows with text or title and a `frame` or `frames` field; an empty value means none."""
+    """Rows with text or title and a `frame` or `frames` field; an empty value means none.
+
+    Title and text are read as `framewatch import` stores them (HTML entities as their
+    letters, a text's markup as its text), so evaluation and training see what the
+    pipeline frames."""
+    from framewatch.import_rows import plain_text, unescaped
     from framewatch.importer import read_records
 
     recs = read_records(path)
@@ -74,8 +79,8 @@ def read_labelled_file(
     unknown: Counter[str] = Counter()
     out = []
     for line, rec in recs.rows:
-        title = str(rec.get("title") or "").strip()
-        text = str(rec.get("text") or "").strip()
+        title = unescaped(str(rec.get("title") or "").strip())
+        text = plain_text(str(rec.get("text") or "").strip())
         if not text and not title:
             raise InputError(f"{path} line {line}: needs a text or title")
         if "frames" not in rec and "frame" not in rec:
