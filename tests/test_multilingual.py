@@ -405,6 +405,21 @@ def test_eval_stories_pairs_bad_rating_is_one_clear_line(tmp_path):
     assert "Traceback" not in res.output
 
 
+def test_rated_pairs_are_read_as_import_stores_texts(tmp_path):
+    """A scraped pair's entities and markup reach the clusterer as `import` stores them:
+    the pipeline never clusters ``Gr&#252;&#223;e`` or ``<p>`` as words."""
+    from framewatch.analysis.stories.pairs import read_pairs
+
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
+        {"id1": "1", "text1": "<p>Gr&#252;&#223;e aus Berlin &amp; Bonn.</p><p>Zweiter Absatz.</p>",
+         "id2": "2", "text2": "Tom &amp; Jerry", "overall": 1},
+    ])  # fmt: skip
+    (pair,) = read_pairs(pairs)
+    assert "Grüße aus Berlin & Bonn." in pair.text1 and "Zweiter Absatz." in pair.text1
+    assert "<p>" not in pair.text1 and "&#" not in pair.text1
+    assert pair.text2 == "Tom & Jerry"
+
+
 @pytest.mark.skipif(not (DEV / "semeval22_pairs").is_dir(), reason="../shared/dev-data absent")
 def test_semeval_pairs_across_languages_with_multilingual(tmp_path):
     """The German-English SemEval-2022 pairs: the multilingual setting finds same-event pairs

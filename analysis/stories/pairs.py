@@ -41,8 +41,11 @@ def is_pair_file(path: Path) -> bool:
 def read_pairs(path: Path) -> list[RatedPair]:
     """The file's pairs; a row without text or with a rating outside 1-4 is an error.
 
-    ``lang1`` / ``lang2`` are the file's gold languages when given, else detected.
+    ``lang1`` / ``lang2`` are the file's gold languages when given, else detected. Texts
+    are read as `framewatch import` stores them (entities as letters, markup as text), so
+    the pairs are clustered as the pipeline would cluster them.
     """
+    from framewatch.import_rows import plain_text
     from framewatch.importer import read_records
     from framewatch.language import language_of, normalise
 
@@ -60,7 +63,7 @@ def read_pairs(path: Path) -> list[RatedPair]:
             raise InputError(f"{path} line {line}: overall must be a number from 1 to 4") from None
         if not 1.0 <= overall <= 4.0:
             raise InputError(f"{path} line {line}: overall must be from 1 to 4, got {overall}")
-        t1, t2 = str(rec["text1"]), str(rec["text2"])
+        t1, t2 = plain_text(str(rec["text1"])), plain_text(str(rec["text2"]))
         out.append(RatedPair(
             str(rec["id1"]), t1, normalise(rec.get("lang1")) or language_of("", t1).code,
             str(rec["id2"]), t2, normalise(rec.get("lang2")) or language_of("", t2).code, overall,
