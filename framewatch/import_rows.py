@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import re
+import tokenize
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -266,17 +268,27 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float))
 
 
-def _listed(cell: str) -> list[str] | None:
-    """The names in a list column as pandas writes it to CSV ("['Ann Lee', 'Bo Kim']"),
-    read as a Python literal, never run; None when the cell is anything else (text)."""
+def _listed(cell: str) -> list[Any] | None:
+    """The names in a list column as pandas writes it to CSV: strings ("['Ann Lee', 'Bo
+    Kim']", numpy's "['Ann Lee' 'Bo Kim']" too) or tables of scalars (a flattened
+    WordPress ``_embedded.author``: "[{'id': 12, 'name': 'Ann Lee'}]"), read as a Python
+    literal, never run; None when the cell is anything else (text)."""
     text = cell.strip()
     if not text or text[0] not in "[(" or text[-1] not in "])" or len(text) > 10_000:
         return None
     try:
         value = ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        strings = [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                   if t.type == tokenize.STRING]  # fmt: skip
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, tokenize.TokenError):
         return None
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+    if not isinstance(value, (list, tuple)):
+        return None
+    if all(isinstance(v, str) for v in value):
+        # numpy writes no commas, and Python joins neighbouring literals: two names, not one
+        return [ast.literal_eval(s) for s in strings] if len(strings) > len(value) else list(value)
+    scalar = (str, int, float, bool, type(None))
+    if all(isinstance(v, dict) and all(isinstance(x, scalar) for x in v.values()) for v in value):
         return list(value)
     return None
 

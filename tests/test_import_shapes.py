@@ -354,13 +354,15 @@ def test_backfill_reports_a_file_without_a_text_column_and_goes_on(tmp_path):
 
 
 def test_a_list_column_written_by_pandas_is_stored_as_its_names(tmp_path):
-    # pandas.DataFrame.to_csv writes a list of authors as its Python repr
+    # pandas.DataFrame.to_csv writes a list of authors as its Python repr; a numpy array
+    # has no commas, and WordPress's flattened _embedded.author is a list of tables
     cells = ["['Jane Doe', 'John Roe']", "('By Ann Lee',)", "[]", "[Staff]", "['Ann', 3]",
-             "[print('x')]", "Plain Writer"]  # fmt: skip
+             "[print('x')]", "Plain Writer", "['Jane Doe' 'John Roe']",
+             "[{'id': 12, 'name': 'Ann Lee', 'url': ''}]", "[{'id': 12}]"]  # fmt: skip
     rows = [[f"Story {i}", f"{BODY} {i}", cell] for i, cell in enumerate(cells)]
     db = tmp_path / "s.duckdb"
     r = cli_import(db, write_csv(tmp_path / "pandas.csv", ["title", "text", "authors"], rows))
     assert r.exit_code == 0, r.output
     assert [a for (a,) in stored(db, "a.author")] == [
         "Jane Doe, John Roe", "Ann Lee", None, "[Staff]", "['Ann', 3]", "[print('x')]",
-        "Plain Writer"]  # fmt: skip
+        "Plain Writer", "Jane Doe, John Roe", "Ann Lee", None]  # fmt: skip
