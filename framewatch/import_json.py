@@ -44,8 +44,18 @@ def _object_lists(obj: dict[str, Any]) -> list[str]:
             if isinstance(v, list) and all(isinstance(x, dict) for x in v[:1])]  # fmt: skip
 
 
+# An answer made only of these is an error (the Guardian's rate limit {"message": ...},
+# Apigee's {"fault": {"faultstring": ...}} in front of the NYT's API, {"error": ...}).
+_ERROR_KEYS = {"message", "code", "fault", "error", "errors", "status", "detail", "type"}
+
+
 def _is_error(obj: dict[str, Any]) -> bool:
-    return str(obj.get("status", "")).lower() == "error"
+    status = str(obj.get("status", "")).lower()
+    if status == "error":
+        return True
+    keys = {str(k).lower() for k in obj}
+    return (status in ("", "failed", "fail") and bool(keys) and keys <= _ERROR_KEYS
+            and bool(keys & {"message", "fault", "error", "errors"}))  # fmt: skip
 
 
 def _answer(obj: dict[str, Any]) -> bool:
@@ -87,7 +97,7 @@ def is_wrapper(obj: dict[str, Any]) -> bool:
     if _is_error(obj) or _row_list(obj) is not None or _single(obj) is not None:
         return True
     return not _article(obj) and any(
-        isinstance(v, dict) and (_row_list(v) is not None or _single(v) is not None)
+        isinstance(v, dict) and (_is_error(v) or _row_list(v) is not None or _single(v) is not None)
         for v in obj.values()
     )
 
@@ -116,7 +126,8 @@ def _error(doc: dict[str, Any]) -> str:
     ``results``), on one line."""
     inner = next((v for v in doc.values() if isinstance(v, dict)), {})
     code = doc.get("code") or inner.get("code")
-    text = _say(doc.get("message") or inner.get("message") or "no message")
+    said = [d.get(k) for d in (doc, inner) for k in ("message", "faultstring", "error")]
+    text = _say(next((s for s in said if isinstance(s, str) and s), "no message"))
     return f"{code}: {text}" if code else text
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import logging
 import re
 import tokenize
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from framewatch.errors import InputError
 # published date over a crawl date, and a column read for one field is not another's.
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
-    "text": ("text", "content", "bodytext", "body", "article", "maintext", "fulltext",
+    "text": ("text", "content", "contenthtml", "contenttext", "bodytext", "body", "article", "maintext", "fulltext",
              "articletext", "articlebody", "description", "shortdescription", "summary",
              "abstract", "lead", "leadparagraph"),
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
@@ -32,8 +33,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
                "sitename", "sourcecommonname", "domain", "sourcedomain"),
     "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
-                     "publicationdate", "datepublished",
-                     "datepublish", "published", "pubdate", "date", "datetime", "seendate",
+                     "publicationdate", "datepublished", "datepublish", "datetimepub",
+                     "published", "pubdate", "dategmt", "datetime", "date", "seendate",
                      "timestamp"),
     "language": ("language", "lang", "languagecode", "langcode"),
     "author": ("author", "authors", "byline", "creator"),
@@ -159,12 +160,19 @@ _PLAN_ONLY = re.compile(
 )
 
 
+# What exports write for "no value": pandas' nan/NaT/None/<NA> (``astype(str)``), R's NA,
+# SQL's NULL, and NewsAPI's "[Removed]" (an article taken down: every field says so).
+_NO_VALUE = {"nan", "nat", "none", "<na>", "na", "n/a", "null", "[removed]"}
+
+
 def blank(value: Any) -> bool:
-    """Whether a value says nothing: none, empty, or a paid plan's placeholder (stored as
-    the text, it would beat the row's own description)."""
+    """Whether a value says nothing: none, empty, a missing-value marker, or a paid plan's
+    placeholder (stored as the text, it would beat the row's own description)."""
     if value is None or value == "":
         return True
-    return isinstance(value, str) and len(value) < 80 and _PLAN_ONLY.fullmatch(value) is not None
+    if not isinstance(value, str) or len(value) >= 80:
+        return False
+    return value.strip().lower() in _NO_VALUE or _PLAN_ONLY.fullmatch(value) is not None
 
 
 def cell_text(rec: dict[str, Any], keys: list[str], names: tuple[str, ...] = _NAME_KEYS) -> str:
@@ -218,9 +226,15 @@ def plain_text(text: str) -> str:
     import lxml.html
     import trafilatura
 
-    found = trafilatura.extract(
-        text, favor_recall=True, include_comments=False, include_formatting=False
-    )
+    quiet = logging.getLogger("trafilatura")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # "ERROR empty HTML tree" on a lone <p> is no failure
+    try:
+        found = trafilatura.extract(
+            text, favor_recall=True, include_comments=False, include_formatting=False
+        )
+    finally:
+        quiet.setLevel(level)
     if not found:  # too little for trafilatura: the elements' text, blocks on their own lines
         root = lxml.html.fromstring(text)
         for el in root.iter("p", "div", "br", "li", "h1", "h2", "h3", "h4", "blockquote"):
@@ -270,8 +284,8 @@ def _number(value: Any) -> bool:
 
 def _listed(cell: str) -> list[Any] | None:
     """The names in a list column as pandas writes it to CSV: strings ("['Ann Lee', 'Bo
-    Kim']", numpy's "['Ann Lee' 'Bo Kim']" too) or tables of scalars (a flattened
-    WordPress ``_embedded.author``: "[{'id': 12, 'name': 'Ann Lee'}]"), read as a Python
+    Kim']", numpy's "['Ann Lee' 'Bo Kim']" too) or tables (a flattened WordPress
+    ``_embedded.author``: "[{'id': 12, 'name': 'Ann Lee', 'avatar_urls': {...}}]"), read as a Python
     literal, never run; None when the cell is anything else (text)."""
     text = cell.strip()
     if not text or text[0] not in "[(" or text[-1] not in "])" or len(text) > 10_000:
@@ -287,10 +301,7 @@ def _listed(cell: str) -> list[Any] | None:
     if all(isinstance(v, str) for v in value):
         # numpy writes no commas, and Python joins neighbouring literals: two names, not one
         return [ast.literal_eval(s) for s in strings] if len(strings) > len(value) else list(value)
-    scalar = (str, int, float, bool, type(None))
-    if all(isinstance(v, dict) and all(isinstance(x, scalar) for x in v.values()) for v in value):
-        return list(value)
-    return None
+    return list(value) if all(isinstance(v, dict) for v in value) else None
 
 
 # What exports write for "no URL"; each would make all such rows one article.

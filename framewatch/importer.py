@@ -86,6 +86,8 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
         raise InputError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if encoding is None and kind != "parquet" and _utf16(path):
+        encoding = "utf-16"  # Excel's "Unicode Text": its byte-order mark says so
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -301,7 +303,7 @@ def _csv_rows(reader: Any, out: ReadResult, lines: _QuoteCount) -> None:
     try:
         for row in reader:
             runaway = False
-            if not row:  # a blank line
+            if not row or (header is None and _sep_line(row)):  # a blank line, Excel's sep=
                 pass
             elif header is None:
                 header, out.columns, out.header = row, list(row), True
@@ -324,9 +326,24 @@ def _csv_rows(reader: Any, out: ReadResult, lines: _QuoteCount) -> None:
         out.errors.append(RowError(start, f"not valid CSV ({exc}); rows after it skipped"))
 
 
+def _utf16(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    except OSError:
+        return False
+
+
+def _sep_line(row: list[str]) -> bool:
+    """Excel's first line ``sep=;`` names the delimiter; it is not the header."""
+    return 0 < len(row) <= 2 and row[0].lower().startswith("sep=") and not any(row[1:])
+
+
 def _delimiter(header: str) -> str:
     """Comma, or what the header uses instead: a German or French Excel export separates
-    with semicolons, some exports with tabs."""
+    with semicolons, some exports with tabs; Excel's ``sep=;`` line names it."""
+    if header.lower().startswith("sep=") and len(header.rstrip("\r\n")) == 5:
+        return header[4]
     if "," in header:
         return ","
     return max(";\t", key=header.count) if (";" in header or "\t" in header) else ","

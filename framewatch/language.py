@@ -49,14 +49,27 @@ class Language(NamedTuple):
 
 
 def normalise(code: str | None) -> str | None:
-    """``de-AT``, ``DE``, ``de_DE``, ``German`` -> ``de``; anything else that is not a code -> None."""
+    """``de-AT``, ``DE``, ``de_DE``, ``German``, ``deu`` -> ``de``; anything else that is
+    not a code -> None. A three-letter code with a two-letter one becomes it (Event
+    Registry writes ``eng``), so a desk's ``en`` finds those articles."""
     if not code:
         return None
     text = str(code).strip().lower()
     if text in _language_names():
         return _language_names()[text]
     base = re.split(r"[-_]", text, maxsplit=1)[0]
+    if len(base) == 3:
+        base = _two_letter().get(base, base)
     return base if _CODE.match(base) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _two_letter() -> dict[str, str]:
+    """ISO 639-2/3 codes to 639-1 (``eng``, ``ger`` and ``deu``), from CLDR via babel."""
+    from babel.core import get_global
+
+    return {k: v for k, v in get_global("language_aliases").items()
+            if len(k) == 3 and len(v) == 2 and v.isalpha()}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)

@@ -358,7 +358,7 @@ def test_a_list_column_written_by_pandas_is_stored_as_its_names(tmp_path):
     # has no commas, and WordPress's flattened _embedded.author is a list of tables
     cells = ["['Jane Doe', 'John Roe']", "('By Ann Lee',)", "[]", "[Staff]", "['Ann', 3]",
              "[print('x')]", "Plain Writer", "['Jane Doe' 'John Roe']",
-             "[{'id': 12, 'name': 'Ann Lee', 'url': ''}]", "[{'id': 12}]"]  # fmt: skip
+             "[{'id': 12, 'name': 'Ann Lee', 'avatar_urls': {'24': 'https://g.example/a?s=24'}}]", "[{'id': 12}]"]  # fmt: skip
     rows = [[f"Story {i}", f"{BODY} {i}", cell] for i, cell in enumerate(cells)]
     db = tmp_path / "s.duckdb"
     r = cli_import(db, write_csv(tmp_path / "pandas.csv", ["title", "text", "authors"], rows))

@@ -1,0 +1,135 @@
+"""Exports as services and tools write them, from a review on real-shaped input
+(notes/s37): a site's local time beside its UTC time, a day beside a timestamp,
+missing-value markers, NewsAPI's removed articles, JSON Feed bodies, Excel's own
+conventions, and an API's error answer on one line of a paged file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from conftest import write_jsonl
+from test_import_shapes import BODY, cli_import, stored, write_csv
+
+
+def test_the_utc_time_beats_a_local_time_and_a_timestamp_beats_a_day(tmp_path):
+    wordpress = {
+        "id": 4821,
+        "date": "2024-12-05T10:25:00",
+        "date_gmt": "2024-12-05T03:25:00",
+        "link": "https://news.example.id/2024/12/05/banjir/",
+        "title": {"rendered": "Floods in Jakarta"},
+        "content": {"rendered": f"<p>{BODY}</p>", "protected": False},
+        "author": 3,
+    }
+    event_registry = {"uri": "8412345678", "lang": "eng", "date": "2024-12-05",
+                      "time": "17:25:00", "dateTime": "2024-12-05T17:25:00Z",
+                      "dateTimePub": "2024-12-05T17:20:00Z",
+                      "url": "https://www.reuters.com/world/x-2024-12-05/",
+                      "title": "Ceasefire talks resume", "body": BODY,
+                      "source": {"uri": "reuters.com", "title": "Reuters"}}  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "dated.jsonl", [wordpress, event_registry]))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.title, a.published_at") == [
+        ("Floods in Jakarta", datetime(2024, 12, 5, 3, 25)),
+        ("Ceasefire talks resume", datetime(2024, 12, 5, 17, 20)),
+    ]
+
+
+def test_missing_value_markers_and_removed_articles_are_no_values(tmp_path):
+    rows = [  # pandas' astype(str), R's write.csv, SQL's NULL
+        ["Plan approved", f"{BODY} 1", "https://ex.com/1", "nan", "nan", "NaT"],
+        ["Plan rejected", f"{BODY} 2", "https://ex.com/2", "None", "None", "None"],
+        ["Plan amended", f"{BODY} 3", "https://ex.com/3", "NA", "NA", "NA"],
+        ["Plan shelved", f"{BODY} 4", "https://ex.com/4", "NULL", "Ledger", "2024-12-05"],
+    ]
+    db = tmp_path / "s.duckdb"
+    f = write_csv(tmp_path / "markers.csv", ["title", "text", "url", "author", "source", "date"],
+                  rows)  # fmt: skip
+    r = cli_import(db, f)
+    assert r.exit_code == 0, r.output
+    got = stored(db, "a.title, a.author, s.name, a.published_at IS NULL")
+    assert [(t, a, s == "markers", undated) for t, a, s, undated in got] == [
+        ("Plan approved", None, True, False),
+        ("Plan rejected", None, True, False),
+        ("Plan amended", None, True, False),
+        ("Plan shelved", None, False, False),
+    ]  # fmt: skip (undated rows are dated when first seen)
+    removed = {"source": {"id": None, "name": "[Removed]"}, "author": None,
+               "title": "[Removed]", "description": "[Removed]", "url": "https://removed.com",
+               "publishedAt": "1970-01-01T00:00:00Z", "content": "[Removed]"}  # fmt: skip
+    real = {"source": {"id": None, "name": "Herald"}, "title": "Bridge reopens",
+            "description": "Teaser.", "url": "https://herald.example/1",
+            "publishedAt": "2024-12-05T09:00:00Z", "content": BODY}  # fmt: skip
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"status": "ok", "totalResults": 2, "articles": [removed, real]}))
+    r = cli_import(tmp_path / "n.duckdb", page)
+    assert "item 1: needs a title or a text" in r.output
+    assert stored(tmp_path / "n.duckdb", "a.title, s.name") == [("Bridge reopens", "Herald")]
+
+
+def test_a_json_feeds_bodies_are_its_text(tmp_path):
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Harbour Gazette",
+            "items": [
+                {"id": "1", "url": "https://gazette.example.org/pier", "title": "Pier closed",
+                 "content_html": "<p>The old pier was closed on Thursday.</p><p>Repairs will "
+                                 "take months.</p>", "summary": "Pier closed."},
+                {"id": "2", "url": "https://gazette.example.org/ferry", "title": "Ferry halted",
+                 "content_text": "Ferries will not run until Monday, the operator said."}]}  # fmt: skip
+    f = tmp_path / "feed.json"
+    f.write_text(json.dumps(feed), encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, f)
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.title, a.text") == [
+        ("Pier closed", "The old pier was closed on Thursday.\nRepairs will take months."),
+        ("Ferry halted", "Ferries will not run until Monday, the operator said."),
+    ]
+    assert "ERROR" not in r.output  # trafilatura's log lines on a short body are not shown
+
+
+def test_excels_sep_line_and_unicode_text_are_read(tmp_path):
+    sep = tmp_path / "sep.csv"
+    sep.write_text('sep=;\r\ntitle;text;url\r\nFirst;"Line one\r\nline two.";https://ex.com/1\r\n'
+                   f"Second;{BODY};https://ex.com/2\r\n", encoding="utf-8", newline="")  # fmt: skip
+    r = cli_import(tmp_path / "a.duckdb", sep)
+    assert r.exit_code == 0, r.output
+    assert "columns not read" not in r.output
+    assert [t for (t,) in stored(tmp_path / "a.duckdb", "a.title")] == ["First", "Second"]
+    # Excel's "Unicode Text": UTF-16 with its byte-order mark, tab-separated
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text(f"title\ttext\turl\nSchüler streiken\t{BODY}\thttps://ex.com/3\n",
+                     encoding="utf-16")  # fmt: skip
+    r = cli_import(tmp_path / "b.duckdb", utf16)
+    assert r.exit_code == 0, r.output
+    assert stored(tmp_path / "b.duckdb", "a.title") == [("Schüler streiken",)]
+
+
+def test_an_error_answer_on_a_line_of_pages_says_so(tmp_path):
+    page = {"response": {"status": "ok", "total": 1, "pages": 3, "results": [
+        {"webTitle": "Rates held", "webUrl": "https://g.example/1",
+         "fields": {"bodyText": BODY}}]}}  # fmt: skip
+    lines = [page, {"message": "API rate limit exceeded"},
+             {"response": {"status": "error", "message": "requested page is beyond the number "
+                                                         "of available pages, currently 2"}},
+             {"fault": {"faultstring": "Rate limit quota violation.",
+                        "detail": {"errorcode": "policies.ratelimit.QuotaViolation"}}}]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "pages.jsonl", lines))
+    assert "line 2: an error response, not articles: API rate limit exceeded" in r.output
+    assert "line 3: an error response, not articles: requested page is beyond" in r.output
+    assert "line 4: an error response, not articles: Rate limit quota violation." in r.output
+    assert "needs a title or a text" not in r.output
+    assert stored(db, "a.title") == [("Rates held",)]
+
+
+def test_three_letter_language_codes_are_stored_as_two(tmp_path):
+    rows = [
+        {"title": "G7", "body": "G7 ok.", "lang": "eng", "url": "https://ex.com/g7"},
+        {"title": "G8", "body": "G8 ok.", "lang": "deu", "url": "https://ex.com/g8"},
+    ]
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "er.jsonl", rows))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.language, a.language_declared") == [("en", "en"), ("de", "de")]
