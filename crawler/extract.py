@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import trafilatura
+from trafilatura.settings import set_date_params
 
 PAYWALL_MARKERS = (
     "subscribe to continue",
@@ -31,11 +32,23 @@ class Extracted:
     canonical_url: str | None
 
 
+def _date_params() -> dict:
+    """htmldate's defaults (its latest date is today's, so made per page: serve runs for
+    weeks), with the time of day: an archived page (backfill's WARC) has no feed date,
+    and "article:published_time" 17:25+01:00 is not midnight."""
+    return {**set_date_params(), "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
+
 def extract_article(html: bytes, url: str) -> Extracted | None:
     """The article's main text and metadata, or None when there is no main text."""
     try:
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            date_extraction_params=_date_params(),
         )
     except Exception:  # trafilatura raises assorted errors on hostile markup
         return None
@@ -47,6 +60,8 @@ def extract_article(html: bytes, url: str) -> Extracted | None:
             date = datetime.fromisoformat(doc.date)
         except ValueError:
             date = None
+        if date is not None and date.tzinfo is not None:  # stored as naive UTC, as feeds' are
+            date = date.astimezone(timezone.utc).replace(tzinfo=None)
     lang = doc.language
     if not lang:
         m = _LANG.search(html[:5000])

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -430,3 +430,18 @@ def test_ray_cluster_backfills_jsonl_and_warc_like_the_local_engine(ray_cluster,
     assert sum(url.startswith("https://news.example/") for _, url, *_ in want["articles"]) == 8
     assert len(want["frames"]) == len(want["members"]) == 35 + 8
     assert results(on_ray) == want
+
+
+def test_an_archived_page_keeps_its_time_of_publication():
+    """A WARC page has no feed date: its own article:published_time, 17:25 at +01:00, is
+    stored as 16:25 UTC, not as the day's midnight (a review found every page at 00:00)."""
+    from framewatch.backfill.extract import page_article
+
+    body = "Dock workers returned to work on Thursday after a three-week strike. " * 6
+    html = (
+        '<html><head><meta property="article:published_time" content="2024-12-05T17:25:00'
+        f'+01:00"><title>Port strike ends</title></head><body><article><h1>Port strike ends'
+        f"</h1><p>{body}</p></article></body></html>"
+    ).encode()
+    got = page_article("https://gazette.example/port", html, datetime(2025, 1, 1), 20)
+    assert got["published_at"] == datetime(2024, 12, 5, 16, 25)
