@@ -96,6 +96,8 @@ def is_wrapper(obj: dict[str, Any]) -> bool:
     error status, or a list of articles under an answer's name or beside its paging."""
     if _is_error(obj) or _row_list(obj) is not None or _single(obj) is not None:
         return True
+    if _table_rows(obj) is not None:  # a pandas frame saved on one line
+        return True
     return not _article(obj) and any(
         isinstance(v, dict) and (_is_error(v) or _row_list(v) is not None or _single(v) is not None)
         for v in obj.values()
@@ -140,12 +142,38 @@ def _say(value: Any) -> str:
     return " ".join(str(value).split())[:300]
 
 
+def _table_rows(doc: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The rows of a table saved whole: pandas' ``to_json`` orients "split" ({columns,
+    index, data}), "columns" ({column: {row: value}}, its default) and "index" ({row:
+    {column: value}}, as a Firebase export keys its records too). None for anything else."""
+    cols, data = doc.get("columns"), doc.get("data")
+    if (
+        set(doc) <= {"columns", "index", "data"}
+        and isinstance(cols, list)
+        and isinstance(data, list)
+    ):
+        if all(isinstance(r, list) and len(r) == len(cols) for r in data):
+            return [dict(zip(cols, r, strict=True)) for r in data]
+        return None
+    values = list(doc.values())
+    if len(values) < 1 or not all(isinstance(v, dict) for v in values):
+        return None
+    if all(_article(v) for v in values) and (len(values) > 1 or str(next(iter(doc))).isdigit()):
+        return values  # orient "index": one record per key
+    index = list(values[0])
+    if _article(doc) and all(list(v) == index for v in values):  # orient "columns"
+        return [{c: doc[c][i] for c in doc} for i in index]
+    return None
+
+
 def rows_in(doc: Any, name: object) -> list[Any]:
     """The rows of a JSON document: an array, or the one list of objects inside an object,
     looked for a level down when the object wraps one other object. An object with a
     title or text is one article, as is a single-item answer's; an API's error response
     is refused with its message."""
     top = doc
+    if isinstance(doc, dict) and (table := _table_rows(doc)) is not None:
+        return table
     for _ in range(_DEPTH):
         if isinstance(doc, list):
             return doc

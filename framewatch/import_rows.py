@@ -31,7 +31,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
-               "sitename", "sourcecommonname", "domain", "sourcedomain"),
+               "sitename", "sourcehostname", "sourcecommonname", "domain", "sourcedomain"),
     "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
                      "publicationdate", "datepublished", "datepublish", "datetimepub",
                      "published", "pubdate", "dategmt", "datetime", "date", "seendate",
@@ -175,12 +175,43 @@ def blank(value: Any) -> bool:
     return value.strip().lower() in _NO_VALUE or _PLAN_ONLY.fullmatch(value) is not None
 
 
+# A page's address where the outlet's name goes: trafilatura's JSON output writes the
+# article's URL as "source" (and the site's name as "source-hostname").
+_PAGE_URL = re.compile(r"https?://[^/\s]+/\S+", re.I)
+# PowerShell's ConvertTo-Json below its depth writes a table as "@{id=bbc-news; name=BBC}".
+_PS_TABLE = re.compile(r"@\{(.*)\}", re.S)
+
+
+def outlet_text(rec: dict[str, Any], keys: list[str]) -> tuple[str | None, str | None]:
+    """The outlet's name, and a page's URL found where a name was looked for (the row's
+    URL when it has none of its own); with no name beside it, the page's host is the
+    outlet, not the file's name."""
+    page = None
+    for key in keys:
+        value = cell_text(rec, [key])
+        if value and _PAGE_URL.fullmatch(value):
+            page = page or value
+        elif value:
+            return value, page
+    return (urlsplit(page).hostname if page else None), page
+
+
+def _ps_table(value: str) -> dict[str, str] | None:
+    m = _PS_TABLE.fullmatch(value.strip())
+    if not m:
+        return None
+    pairs = [p.split("=", 1) for p in m.group(1).split(";") if "=" in p]
+    return {k.strip(): v.strip() for k, v in pairs} or None
+
+
 def cell_text(rec: dict[str, Any], keys: list[str], names: tuple[str, ...] = _NAME_KEYS) -> str:
     """A field as clean text: numbers become text, lists are refused, a table gives the
     text of its name-like key (``names``: a text's table has only WordPress's "rendered",
     never an id)."""
     for key in keys:
         value = rec.get(key)
+        if isinstance(value, str) and value.startswith("@{"):
+            value = _ps_table(value) or value
         if isinstance(value, dict):  # a table of names all blank says nothing, as a blank
             told = any(k in value for k in names)
             value = next(

@@ -28,6 +28,7 @@ from framewatch.import_rows import (
     column_names,
     first_value,
     lifted,
+    outlet_text,
     plain_text,
     resolve,
     unescaped,
@@ -399,7 +400,10 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
             text = plain_text(cell_text(rec, keys["text"], ("rendered",)))
             if not title and not text:
                 raise InputError("needs a title or a text")
-            url, relative = absolute_url(clean_url(cell_text(rec, keys["url"])), rec, keys["base"])
+            source, page = outlet_text(rec, keys["source"])
+            url, relative = absolute_url(
+                clean_url(cell_text(rec, keys["url"]) or page or ""), rec, keys["base"]
+            )
             if url is not None:
                 try:
                     canonical_url(url)
@@ -407,10 +411,7 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
                     raise InputError(f"url {url!r} is not a valid URL") from None
             date_key, date_value = first_value(rec, keys["published_at"])
             when = parse_time(date_value, date_key)
-            source, language = (
-                cell_text(rec, keys["source"]) or None,
-                cell_text(rec, keys["language"]) or None,
-            )
+            language = cell_text(rec, keys["language"]) or None
             author = author_text(rec, keys["author"])
         except InputError as exc:
             errors.append(RowError(line, str(exc), records.unit, item))

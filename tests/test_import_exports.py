@@ -133,3 +133,44 @@ def test_three_letter_language_codes_are_stored_as_two(tmp_path):
     r = cli_import(db, write_jsonl(tmp_path / "er.jsonl", rows))
     assert r.exit_code == 0, r.output
     assert stored(db, "a.language, a.language_declared") == [("en", "en"), ("de", "de")]
+
+
+def test_trafilaturas_json_gives_the_page_its_url_and_the_site_its_name(tmp_path):
+    rows = [  # trafilatura.extract(output_format="json", with_metadata=True), one per line
+        {"title": "Port strike ends", "author": "Tom Reed", "hostname": "gazette.example.org",
+         "date": "2024-12-05", "text": BODY, "language": None,
+         "source": "https://gazette.example.org/2024/12/05/port-strike",
+         "source-hostname": "Harbour Gazette", "excerpt": None},
+        {"title": "Pier closed", "text": BODY, "date": "2024-12-06",
+         "source": "https://gazette.example.org/2024/12/06/pier", "source-hostname": None},
+    ]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "trafilatura.jsonl", rows))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.url, s.name") == [
+        ("https://gazette.example.org/2024/12/05/port-strike", "Harbour Gazette"),
+        ("https://gazette.example.org/2024/12/06/pier", "gazette.example.org"),
+    ]
+
+
+def test_a_table_saved_whole_by_pandas_or_powershell_is_read(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"title": ["Rates held", "Strike ends"], "text": [BODY, BODY + " 2"],
+                          "url": ["https://ex.com/1", "https://ex.com/2"]})  # fmt: skip
+    for orient in ("columns", "index", "split"):
+        f = tmp_path / f"{orient}.json"
+        frame.to_json(f, orient=orient)
+        db = tmp_path / f"{orient}.duckdb"
+        r = cli_import(db, f)
+        assert r.exit_code == 0, (orient, r.output)
+        assert stored(db, "a.title, a.url") == [
+            ("Rates held", "https://ex.com/1"), ("Strike ends", "https://ex.com/2")]  # fmt: skip
+    # PowerShell's ConvertTo-Json writes a table below its depth as @{...} text
+    ps = tmp_path / "ps.json"
+    ps.write_text(json.dumps([{"source": "@{id=bbc-news; name=BBC News}", "title": "Storm",
+                               "content": BODY, "url": "https://bbc.example/1"}]),
+                  encoding="utf-8-sig")  # fmt: skip
+    r = cli_import(tmp_path / "ps.duckdb", ps)
+    assert r.exit_code == 0, r.output
+    assert stored(tmp_path / "ps.duckdb", "s.name") == [("BBC News",)]
