@@ -27,7 +27,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
     "text": ("text", "content", "contenthtml", "contenttext", "bodytext", "body", "article", "maintext", "fulltext",
              "articletext", "articlebody", "description", "shortdescription", "summary",
-             "abstract", "lead", "leadparagraph"),
+             "leadparagraph", "lead", "abstract"),
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
@@ -294,8 +294,8 @@ def author_text(rec: dict[str, Any], keys: list[str]) -> str | None:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
                 item = next((item[k] for k in _NAME_KEYS if not blank(item.get(k))), None)
-            if blank(item) or _number(item):
-                continue  # none, pandas' NaN for none, or WordPress's user id ("author": 12)
+            if blank(item) or _number(item) or _PAGE_URL.fullmatch(str(item).strip()):
+                continue  # none, NaN, WordPress's user id ("author": 12), a profile's URL
             if isinstance(item, (dict, list)):
                 raise InputError(f"{key} must be a name or a list of names")
             name = _BY.sub("", " ".join(_storable(str(item)).split()))

@@ -44,8 +44,20 @@ FORMATS = {
     ".ndjson": "jsonl",
     ".json": "json",  # JSON Lines, or one document (an API's answer) holding the rows
     ".csv": "csv",
+    ".tsv": "csv",  # the delimiter is read from the header
     ".parquet": "parquet",
 }
+
+
+def _unknown_format(path: Path) -> str:
+    """What to do with a file import does not read: a WARC goes to backfill, a packed
+    file is unpacked first."""
+    name = path.name.lower()
+    if ".warc" in name:
+        return f"{path}: a WARC archive: framewatch backfill reads it (import takes tables)"
+    known = ", ".join(sorted(FORMATS))
+    packed = " (unpack it first)" if name.endswith((".gz", ".zip", ".bz2", ".xz")) else ""
+    return f"{path}: unknown format {path.suffix!r}{packed}; import reads {known}"
 
 
 def place(line: int, item: int | None) -> str:
@@ -84,7 +96,7 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
     replaced: a German export from Excel in cp1252 would lose every umlaut."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise InputError(f"{path}: unknown format {path.suffix!r} (use .jsonl, .csv or .parquet)")
+        raise InputError(_unknown_format(path))
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if encoding is None and kind != "parquet" and _utf16(path):
@@ -209,7 +221,9 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]], out: ReadResult) -> None:
         if isinstance(rec, list) and rec and all(isinstance(r, dict) for r in rec):
             rec = {"items": rec}  # a page of an API that answers with a bare array
         if not isinstance(rec, dict):
-            out.errors.append(RowError(i, "not a JSON object"))
+            twice = isinstance(rec, str) and rec.lstrip()[:1] in ("{", "[")
+            out.errors.append(RowError(i, "a string holding JSON, encoded twice: decode it once"
+                                       if twice else "not a JSON object"))  # fmt: skip
             continue
         if not is_wrapper(rec):
             out.rows.append((i, lifted(rec)))

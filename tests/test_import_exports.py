@@ -174,3 +174,37 @@ def test_a_table_saved_whole_by_pandas_or_powershell_is_read(tmp_path):
     r = cli_import(tmp_path / "ps.duckdb", ps)
     assert r.exit_code == 0, r.output
     assert stored(tmp_path / "ps.duckdb", "s.name") == [("BBC News",)]
+
+
+def test_what_import_cannot_read_says_what_to_do(tmp_path):
+    from test_import_shapes import runner
+
+    from framewatch.cli import app
+
+    for name, said in [("cc.warc.gz", "framewatch backfill reads it"),
+                       ("rows.jsonl.gz", "(unpack it first); import reads .csv, .json, .jsonl"),
+                       ("notes.txt", "unknown format '.txt'; import reads .csv, .json")]:  # fmt: skip
+        f = tmp_path / name
+        f.write_bytes(b"x")
+        r = runner.invoke(app, ["--db", str(tmp_path / "s.duckdb"), "import", str(f)])
+        assert r.exit_code == 2 and said in r.output, r.output
+    tsv = write_csv(tmp_path / "rows.tsv", ["title", "text"], [["Storm", BODY]], delimiter="\t")
+    assert cli_import(tmp_path / "t.duckdb", tsv).exit_code == 0
+    assert stored(tmp_path / "t.duckdb", "a.title") == [("Storm",)]
+    twice = tmp_path / "twice.jsonl"  # json.dumps of a json.dumps
+    twice.write_text(json.dumps(json.dumps({"title": "Storm", "text": BODY})) + "\n")
+    r = cli_import(tmp_path / "w.duckdb", twice)
+    assert "a string holding JSON, encoded twice: decode it once" in r.output
+
+
+def test_an_nyt_doc_is_read_by_its_lead_and_a_profile_url_is_no_author(tmp_path):
+    doc = {"abstract": "Short abstract.", "lead_paragraph": f"{BODY} The lead goes on.",
+           "headline": {"main": "Rates held"}, "web_url": "https://nyt.example/1",
+           "byline": {"original": "By Carl Hulse"}}  # fmt: skip
+    newsapi = {"title": "Storm", "content": BODY, "url": "https://bbc.example/2",
+               "author": "https://www.facebook.com/bbcnews"}  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    r = cli_import(db, write_jsonl(tmp_path / "docs.jsonl", [doc, newsapi]))
+    assert r.exit_code == 0, r.output
+    assert stored(db, "a.text, a.author") == [
+        (f"{BODY} The lead goes on.", "Carl Hulse"), (BODY, None)]  # fmt: skip

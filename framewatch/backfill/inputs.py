@@ -29,9 +29,8 @@ def expand(inputs: list[str]) -> list[Path]:
             if not p.is_file():
                 raise ValueError(f"{p}: no such file")
             if not (p.suffix.lower() in FORMATS or _is_warc(p)):
-                raise ValueError(
-                    f"{p}: unknown format (use .jsonl, .csv, .parquet, .warc or .warc.gz)"
-                )
+                known = ", ".join([*sorted(FORMATS), ".warc", ".warc.gz"])
+                raise ValueError(f"{p}: unknown format {p.suffix!r}; backfill reads {known}")
             if p not in paths:
                 paths.append(p)
     return paths
