@@ -166,6 +166,15 @@ def _table_rows(doc: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
+def _feed_items(doc: dict[str, Any], rows: list[Any]) -> list[Any]:
+    """A JSON Feed's items under the feed's title as their outlet, their relative URLs
+    resolved against its home page (an item says neither)."""
+    if "jsonfeed.org" not in str(doc.get("version", "")):
+        return rows
+    feed = {"source": doc.get("title"), "site_url": doc.get("home_page_url")}
+    return [{**feed, **r} if isinstance(r, dict) else r for r in rows]
+
+
 def rows_in(doc: Any, name: object) -> list[Any]:
     """The rows of a JSON document: an array, or the one list of objects inside an object,
     looked for a level down when the object wraps one other object. An object with a
@@ -186,7 +195,7 @@ def rows_in(doc: Any, name: object) -> list[Any]:
         if (item := _single(doc)) is not None:
             return [item]
         if (key := _row_list(doc)) is not None:  # a JSON Feed has a title beside its items
-            return doc[key]
+            return _feed_items(doc, doc[key])
         if _article(doc):
             return [doc]
         lists = _object_lists(doc)

@@ -448,6 +448,11 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     return good, errors
 
 
+# Fields whose absence from every row is worth a word: titles shown as blank, every row
+# under the file's name as its outlet, every row dated when it was imported.
+_MISSING = {"title": "a title", "source": "an outlet", "published_at": "a date"}
+
+
 def file_notes(records: ReadResult, good: list[ImportedArticle]) -> list[str]:
     """What a file's import loses without an error, said once for the file: the columns
     nothing reads (a renamed text column is seen, not lost), and the rows whose relative
@@ -455,6 +460,11 @@ def file_notes(records: ReadResult, good: list[ImportedArticle]) -> list[str]:
     notes = []
     if unread := column_names(resolve(records.columns)[1]):
         notes.append(f"{records.name}: columns not read: {unread}")
+    missing = [f for f, said in _MISSING.items()
+               if good and not any(getattr(a, f) for a in good)]  # fmt: skip
+    if missing:  # a German export's Titel/Quelle/Datum: every row would be stored without
+        notes.append(f"{records.name}: no row has {', '.join(_MISSING[f] for f in missing)}: "
+                     "name the column (e.g. title, source, published_at) if the file has one")  # fmt: skip
     if relative := [a.relative_url for a in good if a.relative_url]:
         notes.append(
             f"{records.name}: {len(relative)} row{'s' if len(relative) > 1 else ''} with a "

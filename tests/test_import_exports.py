@@ -71,21 +71,32 @@ def test_missing_value_markers_and_removed_articles_are_no_values(tmp_path):
 
 def test_a_json_feeds_bodies_are_its_text(tmp_path):
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Harbour Gazette",
+            "home_page_url": "https://gazette.example.org/",
             "items": [
                 {"id": "1", "url": "https://gazette.example.org/pier", "title": "Pier closed",
                  "content_html": "<p>The old pier was closed on Thursday.</p><p>Repairs will "
                                  "take months.</p>", "summary": "Pier closed."},
-                {"id": "2", "url": "https://gazette.example.org/ferry", "title": "Ferry halted",
+                {"id": "2", "url": "/ferry", "title": "Ferry halted",
                  "content_text": "Ferries will not run until Monday, the operator said."}]}  # fmt: skip
     f = tmp_path / "feed.json"
     f.write_text(json.dumps(feed), encoding="utf-8")
     db = tmp_path / "s.duckdb"
     r = cli_import(db, f)
     assert r.exit_code == 0, r.output
-    assert stored(db, "a.title, a.text") == [
-        ("Pier closed", "The old pier was closed on Thursday.\nRepairs will take months."),
-        ("Ferry halted", "Ferries will not run until Monday, the operator said."),
-    ]
+    assert stored(db, "a.title, a.text, s.name, a.url") == [
+        (
+            "Pier closed",
+            "The old pier was closed on Thursday.\nRepairs will take months.",
+            "Harbour Gazette",
+            "https://gazette.example.org/pier",
+        ),
+        (
+            "Ferry halted",
+            "Ferries will not run until Monday, the operator said.",
+            "Harbour Gazette",
+            "https://gazette.example.org/ferry",
+        ),
+    ]  # fmt: skip (the feed's title is the outlet, its home page resolves "/ferry")
     assert "ERROR" not in r.output  # trafilatura's log lines on a short body are not shown
 
 
@@ -208,3 +219,17 @@ def test_an_nyt_doc_is_read_by_its_lead_and_a_profile_url_is_no_author(tmp_path)
     assert r.exit_code == 0, r.output
     assert stored(db, "a.text, a.author") == [
         (f"{BODY} The lead goes on.", "Carl Hulse"), (BODY, None)]  # fmt: skip
+
+
+def test_a_field_no_row_has_is_named_once(tmp_path):
+    # a German Excel export: Text is read, Titel, Quelle and Datum are not
+    f = tmp_path / "export.csv"
+    f.write_text(f"Titel;Text;URL;Quelle;Datum\nSturm;{BODY};https://ex.com/1;Kurier;05.12.2024\n",
+                 encoding="utf-8-sig")  # fmt: skip
+    r = cli_import(tmp_path / "s.duckdb", f)
+    assert r.exit_code == 0, r.output
+    assert "columns not read: Titel, Quelle, Datum" in r.output
+    assert "no row has a title, an outlet, a date: name the column" in r.output
+    full = write_csv(tmp_path / "full.csv", ["title", "text", "source", "date"],
+                     [["Storm", BODY, "Courier", "2024-12-05"]])  # fmt: skip
+    assert "no row has" not in cli_import(tmp_path / "f.duckdb", full).output
