@@ -118,7 +118,10 @@ def test_a_store_from_before_copies_per_outlet_keeps_its_articles_and_takes_wire
 
         f = tmp_path / "rows.jsonl"
         f.write_text('{"title": "Row", "text": "row text", "source": "A"}\n')
-        assert import_file(st, f) == (0, 1, [], [])  # the same row, not a copy to report
+        added, stored_before, errors, notes = import_file(st, f)
+        # the same row, not a copy to report (the file's only note: it has no dates)
+        assert (added, stored_before, errors) == (0, 1, [])
+        assert [n for n in notes if "no row has a date" not in n] == []
         with st.transaction():
             new, copies = insert_articles(st, [{**row, "source_id": 2}])
             again, copy = insert_articles(st, [{**row, "url": "u:3", "canonical_url": "u:3",
