@@ -25,9 +25,9 @@ from framewatch.errors import InputError
 # published date over a crawl date, and a column read for one field is not another's.
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading", "headlinetext", "webtitle"),
-    "text": ("text", "content", "contenthtml", "contenttext", "bodytext", "body", "article", "maintext", "fulltext",
-             "articletext", "articlebody", "description", "shortdescription", "summary",
-             "leadparagraph", "lead", "abstract"),
+    "text": ("text", "content", "contenthtml", "contenttext", "bodytext", "body", "article",
+             "maintext", "fulltext", "articletext", "articlebody", "description",
+             "shortdescription", "summary", "leadparagraph", "lead", "abstract"),
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
@@ -335,8 +335,9 @@ def _listed(cell: str) -> list[Any] | None:
     return list(value) if all(isinstance(v, dict) for v in value) else None
 
 
-# What exports write for "no URL"; each would make all such rows one article.
-NO_URL = {"-", "--", "n/a", "na", "none", "null", "nil", "nan", "#", "about:blank"}
+# What exports write for "no URL" beyond "no value"; each would make all such rows one
+# article.
+NO_URL = _NO_VALUE | {"-", "--", "nil", "#", "about:blank"}
 # a page's name (story.html, index.php) is a relative URL, not a host
 _BARE_HOST = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?!(?:s?html?|php\d?|aspx?|jsp|cgi)(?:[/?#]|$))"
