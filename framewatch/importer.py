@@ -538,7 +538,34 @@ def import_file(
          f"and text as article {original}, not stored again")
         for r, original in copies
     ]  # fmt: skip
+    repeats += _changed_since(store, rows, {id(r) for r, _ in new + copies}, line_of)
     return len(new), len(rows) - len(new), errors, notes + [n for _, n in sorted(repeats)]
+
+
+def _changed_since(
+    store, rows: list[dict], placed: set[int], line_of: dict[int, int]
+) -> list[tuple[int, str]]:
+    """Rows under a URL already stored whose title or text is not the stored one (a
+    corrected headline, a fuller text): the stored article is kept, as the crawler keeps
+    the version it first read, and said so, so an edited re-export is not taken as applied."""
+    known = [r for r in rows if id(r) not in placed]
+    if not known:
+        return []
+    stored = {
+        c: (i, h)
+        for c, i, h, how in store.execute(
+            "SELECT canonical_url, min(id), arg_min(content_hash, id), arg_min(extraction, id) "
+            "FROM articles WHERE canonical_url IN (SELECT unnest(?)) GROUP BY canonical_url",
+            [[r["canonical_url"] for r in known]],
+        ).fetchall()
+        if how == "imported"
+    }  # a crawled page's fingerprint is not a row's hash
+    out = []
+    for r in known:
+        if (first := stored.get(r["canonical_url"])) and first[1] != r["content_hash"]:
+            out.append((line_of[id(r)], f"{r['extraction_note']}: its URL is article {first[0]}'s, "
+                        "stored with another title or text; the stored version is kept"))  # fmt: skip
+    return out
 
 
 def _repeat_note(

@@ -233,3 +233,23 @@ def test_a_field_no_row_has_is_named_once(tmp_path):
     full = write_csv(tmp_path / "full.csv", ["title", "text", "source", "date"],
                      [["Storm", BODY, "Courier", "2024-12-05"]])  # fmt: skip
     assert "no row has" not in cli_import(tmp_path / "f.duckdb", full).output
+
+
+def test_a_re_export_with_a_corrected_headline_is_said_to_keep_the_stored_version(tmp_path):
+    rows = [{"title": "Council backs buses", "text": BODY, "source": "Herald",
+             "url": "https://ex.org/a", "date": "2024-12-05"},
+            {"title": "Budget passes", "text": f"{BODY} Budget.", "source": "Herald",
+             "url": "https://ex.org/b", "date": "2024-12-05"}]  # fmt: skip
+    db = tmp_path / "s.duckdb"
+    assert cli_import(db, write_jsonl(tmp_path / "v1.jsonl", rows)).exit_code == 0
+    same = cli_import(db, write_jsonl(tmp_path / "v1.jsonl", rows))
+    assert "(2 already stored)" in same.stdout
+    assert "stored version" not in same.stderr  # nothing changed: nothing to say
+    rows[0]["title"] = "Council backs buses after all"
+    r = cli_import(db, write_jsonl(tmp_path / "v2.jsonl", rows))
+    assert r.exit_code == 0, r.output
+    assert "(2 already stored)" in r.stdout
+    assert ("note: v2.jsonl line 1: its URL is article 1's, stored with another title or "
+            "text; the stored version is kept") in r.stderr  # fmt: skip
+    assert "line 2" not in r.stderr
+    assert [t for (t,) in stored(db, "a.title")] == ["Council backs buses", "Budget passes"]
