@@ -157,6 +157,35 @@ def test_letters_accents_cannot_split_and_arabic_spelling_variants_match(tmp_pat
     assert titles(db, '"سعر دولار"') == []  # a phrase matches as written
 
 
+def test_chinese_japanese_and_korean_words_are_found_inside_unspaced_text(tmp_path):
+    # Chinese and Japanese write no spaces between words, Korean attaches particles: a
+    # query word is found inside the text (each character is a word, the query a phrase
+    # of them), and not when its characters are apart or in another order.
+    db = tmp_path / "cjk.duckdb"
+    rows = [
+        {"title": "深度求索发布开源人工智能模型，引发美国担忧",
+         "text": "中国初创公司深度求索周一发布了新的开源大模型。分析人士说，这将加剧中美之间的竞争。",
+         "source": "新华网", "published_at": "2026-03-02T09:00:00Z", "language": "zh"},
+        {"title": "中国のAI新興企業、オープンモデルを公開",
+         "text": "ディープシークは新しい人工知能モデルを公開した。米国では安全保障上の懸念が広がっている。",
+         "source": "日本経済新聞", "published_at": "2026-03-02T10:00:00Z", "language": "ja"},
+        {"title": "북한의 미사일 발사에 한국 정부 긴급회의",
+         "text": "합동참모본부는 북한이 동해상으로 탄도미사일을 발사했다고 밝혔다.",
+         "source": "연합뉴스", "published_at": "2026-03-02T11:00:00Z", "language": "ko"},
+        {"title": "AI model launch worries Washington", "text": "The model is open-weight.",
+         "source": "Daily Beacon", "published_at": "2026-03-02T12:00:00Z", "language": "en"},
+    ]  # fmt: skip
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
+    chinese, japanese, korean, english = (r["title"] for r in rows)
+    for query in ("人工智能", "开源", "中美", "深度求索 AND 竞争", '"人工智能模型"'):
+        assert titles(db, query) == [chinese], query
+    assert titles(db, "モデル") == [japanese]  # katakana, inside モデルを公開
+    assert titles(db, "北韓 OR 북한") == [korean]  # 북한 inside 북한의 and 북한이
+    assert sorted(titles(db, "人工智能 OR model")) == sorted([chinese, english])
+    assert titles(db, "智能人工") == []  # the characters in another order
+    assert titles(db, "美中") == []  # 美 and 中 both there, never together
+
+
 def test_slips_in_a_query_get_a_note_and_a_bad_language_code_an_error(small_db):
     def notes(query: str) -> str:
         r = fw("search", query, db=small_db)

@@ -28,7 +28,7 @@ import tantivy
 from framewatch.analysis.search.text import WORD_PATTERN, document
 from framewatch.store import Store, StoreError, open_store, utcnow
 
-FORMAT = 3  # bump when the schema, the tokenizer or text.fold changes: the index is rebuilt
+FORMAT = 4  # bump when the schema, the tokenizer or text.fold changes: the index is rebuilt
 TOKENIZER = "framewatch_words"
 MARKER = "framewatch-index.json"
 CHUNK = 2000

@@ -3,8 +3,9 @@
 The same folding runs on the indexed texts and on the query, so ``Müller`` finds
 ``muller`` and ``MULLER``, ``café`` finds ``Cafe``, ``SAĞLIK`` and ``saglik`` find
 ``Sağlık``, ``Lukasz`` finds ``Łukasz``, ``19`` finds ``١٩``, and an Arabic word finds its vocalised spelling
-and its common variants (``فى``/``في``, ``الصحه``/``الصحة``). A word is a run of Unicode word characters (``\\w``), which is
-also what tantivy's regex tokenizer splits on, so both sides agree on word edges.
+and its common variants (``فى``/``في``, ``الصحه``/``الصحة``). A word is a run of Unicode word characters (``\\w``), or one
+Chinese, Japanese or Korean character; tantivy's regex tokenizer splits on the same
+pattern, so both sides agree on word edges.
 """
 
 from __future__ import annotations
@@ -12,8 +13,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
-WORD = re.compile(r"\w+")
-WORD_PATTERN = r"\w+"  # the index's tokenizer: the same pattern, Rust's regex engine
+# Scripts written without spaces between words (Chinese, Japanese) and Korean, whose
+# particles attach to the noun: each character is a word, as Lucene's CJK analysers
+# split them, so a query word of several characters is a phrase of them ("人工智能" is
+# found inside "开源人工智能模型", "북한" inside "북한의"). Without this a whole clause
+# would be one word and no query would ever match it.
+_CJK = [(0x3005, 0x3007), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x3134F)]  # fmt: skip
+_PY = "".join(f"{chr(a)}-{chr(b)}" for a, b in _CJK)
+_RUST = "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in _CJK)
+WORD = re.compile(f"[{_PY}]|[^\\W{_PY}]+")
+WORD_PATTERN = f"[{_RUST}]|[^\\W{_RUST}]+"  # the index's tokenizer: the same, in Rust's syntax
 # Marks (accents, Arabic vowel signs) and invisible format characters (zero-width
 # joiners): dropped, so spellings with and without them match, and so Python's and
 # Rust's ``\w`` (which disagree on marks) split the same words.
