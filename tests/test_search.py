@@ -158,7 +158,7 @@ def test_letters_accents_cannot_split_and_arabic_spelling_variants_match(tmp_pat
 
 
 def test_chinese_japanese_and_korean_words_are_found_inside_unspaced_text(tmp_path):
-    # Chinese and Japanese write no spaces between words, Korean attaches particles: a
+    # Chinese, Japanese and Thai write no spaces between words, Korean attaches particles: a
     # query word is found inside the text (each character is a word, the query a phrase
     # of them), and not when its characters are apart or in another order.
     db = tmp_path / "cjk.duckdb"
@@ -172,15 +172,19 @@ def test_chinese_japanese_and_korean_words_are_found_inside_unspaced_text(tmp_pa
         {"title": "북한의 미사일 발사에 한국 정부 긴급회의",
          "text": "합동참모본부는 북한이 동해상으로 탄도미사일을 발사했다고 밝혔다.",
          "source": "연합뉴스", "published_at": "2026-03-02T11:00:00Z", "language": "ko"},
+        {"title": "รัฐบาลประกาศมาตรการแก้ปัญหาฝุ่นควันในกรุงเทพมหานคร",
+         "text": "นายกรัฐมนตรีสั่งการให้ทุกหน่วยงานเร่งลดฝุ่นละอองในเขตเมือง",
+         "source": "ไทยรัฐ", "published_at": "2026-03-02T11:30:00Z", "language": "th"},
         {"title": "AI model launch worries Washington", "text": "The model is open-weight.",
          "source": "Daily Beacon", "published_at": "2026-03-02T12:00:00Z", "language": "en"},
     ]  # fmt: skip
     assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
-    chinese, japanese, korean, english = (r["title"] for r in rows)
+    chinese, japanese, korean, thai, english = (r["title"] for r in rows)
     for query in ("人工智能", "开源", "中美", "深度求索 AND 竞争", '"人工智能模型"'):
         assert titles(db, query) == [chinese], query
     assert titles(db, "モデル") == [japanese]  # katakana, inside モデルを公開
     assert titles(db, "北韓 OR 북한") == [korean]  # 북한 inside 북한의 and 북한이
+    assert titles(db, "ฝุ่นควัน AND กรุงเทพ") == [thai]
     assert sorted(titles(db, "人工智能 OR model")) == sorted([chinese, english])
     assert titles(db, "智能人工") == []  # the characters in another order
     assert titles(db, "美中") == []  # 美 and 中 both there, never together
