@@ -31,7 +31,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "url": ("url", "link", "articleurl", "weburl", "permalink", "canonicalurl",
             "documentidentifier"),
     "source": ("source", "outlet", "publication", "publisher", "medianame", "sourcename",
-               "sitename", "sourcehostname", "sourcecommonname", "domain", "sourcedomain"),
+               "sitename", "sourcehostname", "sourcecommonname", "domain", "sourcedomain",
+               "site"),
     "published_at": ("publishedat", "publisheddate", "webpublicationdate", "publishdate",
                      "publicationdate", "datepublished", "datepublish", "datetimepub",
                      "published", "pubdate", "dategmt", "datetime", "date", "seendate",
@@ -90,6 +91,21 @@ def lifted(rec: dict[str, Any]) -> dict[str, Any]:
                 out[inner] = value
                 taken.add(_norm(inner))
     return out
+
+
+def tables_read(rows: Iterable[dict[str, Any]]) -> set[str]:
+    """The nested tables ``lifted`` took a field from in some row (the Guardian's
+    ``fields``, Webz.io's ``thread``): read, so not named among the columns not read."""
+    read: set[str] = set()
+    for rec in rows:
+        for k, v in rec.items():
+            if (
+                k not in read
+                and isinstance(v, dict)
+                and any(isinstance(i, str) and rec.get(i) is x for i, x in v.items())
+            ):
+                read.add(k)
+    return read
 
 
 def _answers_to(col: str) -> list[tuple[str, int]]:

@@ -31,6 +31,7 @@ from framewatch.import_rows import (
     outlet_text,
     plain_text,
     resolve,
+    tables_read,
     unescaped,
 )
 
@@ -458,7 +459,8 @@ def file_notes(records: ReadResult, good: list[ImportedArticle]) -> list[str]:
     nothing reads (a renamed text column is seen, not lost), and the rows whose relative
     URL had no site to resolve it against."""
     notes = []
-    if unread := column_names(resolve(records.columns)[1]):
+    lifted_from = tables_read(r for _, r in records.rows)
+    if unread := column_names(c for c in resolve(records.columns)[1] if c not in lifted_from):
         notes.append(f"{records.name}: columns not read: {unread}")
     missing = [f for f, said in _MISSING.items()
                if good and not any(getattr(a, f) for a in good)]  # fmt: skip

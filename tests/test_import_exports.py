@@ -253,3 +253,34 @@ def test_a_re_export_with_a_corrected_headline_is_said_to_keep_the_stored_versio
             "text; the stored version is kept") in r.stderr  # fmt: skip
     assert "line 2" not in r.stderr
     assert [t for (t,) in stored(db, "a.title")] == ["Council backs buses", "Budget passes"]
+
+
+def test_webz_threads_site_is_the_outlet_and_a_table_read_is_not_unread(tmp_path):
+    def webz(i: int, site: str) -> dict:  # Webz.io's News API: the site sits in its thread
+        url = f"https://www.{site}/2024/12/0{i}/politics/x{i}/index.html"
+        return {"thread": {"uuid": f"u{i}", "url": url, "site_full": f"www.{site}", "site": site,
+                           "site_section": f"https://www.{site}/politics", "title": f"Vote {i}",
+                           "published": f"2024-12-0{i}T17:25:00.000+02:00", "site_type": "news",
+                           "country": "US", "domain_rank": 95},
+                "uuid": f"u{i}", "url": url, "ord_in_thread": 0, "author": "Jane Doe",
+                "published": f"2024-12-0{i}T17:25:00.000+02:00", "title": f"Vote {i}",
+                "text": f"{BODY} {i}", "language": "english", "crawled": "2024-12-05T18:01:11Z"}  # fmt: skip
+
+    db = tmp_path / "s.duckdb"
+    r = cli_import(
+        db, write_jsonl(tmp_path / "webz.jsonl", [webz(1, "cnn.com"), webz(2, "foxnews.com")])
+    )
+    assert r.exit_code == 0, r.output
+    assert stored(db, "s.name, a.published_at") == [
+        ("cnn.com", datetime(2024, 12, 1, 15, 25)), ("foxnews.com", datetime(2024, 12, 2, 15, 25))
+    ]  # fmt: skip
+    assert "no row has an outlet" not in r.stderr
+    assert "note: webz.jsonl: columns not read: uuid, ord_in_thread, crawled" in r.stderr
+    guardian = {"response": {"status": "ok", "results": [{
+        "id": "uk/1", "webTitle": "Bridge to close", "webUrl": "https://www.theguardian.com/uk/1",
+        "webPublicationDate": "2020-04-24T09:12:00Z", "sectionName": "UK news",
+        "fields": {"bodyText": BODY, "byline": "Ann Lee", "wordcount": "24"}}]}}  # fmt: skip
+    (tmp_path / "guardian.json").write_text(json.dumps(guardian))
+    r = cli_import(tmp_path / "g.duckdb", tmp_path / "guardian.json")
+    assert r.exit_code == 0, r.output
+    assert "columns not read: id, sectionName" in r.stderr  # fields gave the text and byline
