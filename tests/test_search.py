@@ -117,6 +117,27 @@ def test_a_malformed_query_on_the_command_line_exits_2_without_traceback(small_d
     assert "attribute: lean)" in fw("search", "leen:right", db=small_db).output  # names them
 
 
+def test_a_count_below_its_range_is_a_usage_error_not_a_crash(small_db):
+    # --top -1 reached SQL as LIMIT -1 and ended in a database error (exit 1).
+    for args in (["attention", "war", "--top", "-1"], ["stories", "--limit", "0"]):
+        r = fw(*args, db=small_db)
+        assert r.exit_code == 2, (args, r.output)
+        assert "Invalid value" in r.output and "Traceback" not in r.output
+
+
+def test_an_outlet_named_in_part_is_suggested_before_near_spellings(tmp_path):
+    # "Fox News" is how a user writes "Fox News (Online News)" (AllSides' name); three
+    # near spellings used to fill the suggestions and hide it.
+    db = tmp_path / "fox.duckdb"
+    rows = [{"title": f"Story {i}", "text": "Budget talks resume.", "source": name,
+             "published_at": "2026-03-02T09:00:00Z"}
+            for i, name in enumerate(["Fox News (Online News)", "Fix News", "Fax News", "Fox Newz"])]  # fmt: skip
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
+    r = fw("search", 'outlet:"Fox News" budget', db=db)
+    assert r.exit_code == 0, r.output
+    assert "did you mean 'Fox News (Online News)'" in r.stderr
+
+
 # -- matching -------------------------------------------------------------------------------
 def test_whole_words_any_case_accent_and_script(small_db):
     assert sorted(titles(small_db, "war")) == [
@@ -308,6 +329,19 @@ def test_search_output_formats(small_db):
     assert csv[0].startswith("rank,id,score") and len(csv) == 3
     table = fw("search", "war", db=small_db).output
     assert "2 article(s) match" in table
+
+
+def test_titles_with_brackets_and_colons_print_as_written(tmp_path):
+    # A headline is data: "[has]" must not vanish as a markup tag, "[/]" must not stop the
+    # command, ":fire:" stays words, in the table and in the outlet column alike.
+    db = tmp_path / "brackets.duckdb"
+    rows = [{"title": "Senator [has] resigned [/] :fire: sale", "text": "The senator resigned.",
+             "source": "The [Daily] Wire", "published_at": "2026-03-02T09:00:00Z"}]  # fmt: skip
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
+    r = fw("search", "senator", db=db)
+    assert r.exit_code == 0, r.output
+    assert "Senator [has] resigned [/] :fire: sale" in r.output
+    assert "The [Daily] Wire" in r.output
 
 
 def test_a_watch_matches_whole_words_and_the_digest_reports_attention(small_db):

@@ -15,6 +15,9 @@ def test_typographic_quotes_quote_a_phrase(small_db):  # noqa: F811
     # Word, macOS and German keyboards type these; they were two loose words before.
     for typed in ("\u201cCafé owners\u201d", "\u201eCafé owners\u201c", "\u00abCafé owners\u00bb"):
         assert titles(small_db, typed) == plain
+    # Inside plain quotes a curly quote is the phrase's own text, not its end.
+    assert titles(small_db, '"Café \u201cowners\u201d in"') == plain
+    assert titles(small_db, '~"Café \u201cowners\u201d" OR "Café owners"') == plain
 
 
 def test_a_restriction_with_a_space_after_its_colon_is_an_error_not_two_words(small_db):  # noqa: F811

@@ -127,8 +127,11 @@ def _field_hints(con, fields: list[Field]) -> list[str]:
 
 def _unknown(what: str, value: str, known: list[str]) -> str:
     folded = {k.lower(): k for k in sorted(known)}
-    close = [folded[k] for k in difflib.get_close_matches(value.lower(), folded, n=3, cutoff=0.5)]
-    close += [k for k in sorted(known) if value.lower() in k.lower() and k not in close]
+    # A name holding what was typed first ("Fox News" -> "Fox News (Online News)"): a
+    # shortened name is the likelier slip than a misspelt one.
+    close = [k for k in sorted(known) if value.lower() in k.lower()]
+    fuzzy = difflib.get_close_matches(value.lower(), folded, n=3, cutoff=0.5)
+    close += [folded[k] for k in fuzzy if folded[k] not in close]
     if close:
         return f"{what} (did you mean {', '.join(repr(c) for c in close[:3])}?)"
     return f"{what} (known: {', '.join(sorted(known)[:8])}{', ...' if len(known) > 8 else ''})"

@@ -191,8 +191,10 @@ _CURLY = str.maketrans({c: '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2
 
 
 def straight_quotes(query: str) -> str:
-    """The query with its typographic double quotes as plain ones (one character each)."""
-    return query.translate(_CURLY)
+    """The query with its typographic double quotes as plain ones (one character each),
+    unless it quotes with plain ones: then a curly quote is part of a phrase ("he called
+    it “a war”") and would end the phrase early."""
+    return query if '"' in query else query.translate(_CURLY)
 
 
 def parse(query: str) -> Node:

@@ -39,8 +39,10 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Score clustering or framing on a labelled file.", no_args_is_help=True)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Printed text is data (headlines, outlet names, queries): "[has]" or ":fire:" in a title
+# is shown as written, never read as rich markup or an emoji code.
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 @dataclass

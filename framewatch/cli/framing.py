@@ -171,7 +171,7 @@ def label(
 def train(
     ctx: typer.Context,
     codebook: Annotated[str, typer.Option(help="Codebook id.")] = "geopolitics-tech",
-    cv: Annotated[int, typer.Option(help="Folds for cross-validation.")] = 5,
+    cv: Annotated[int, typer.Option(min=2, help="Folds for cross-validation.")] = 5,
     method: Annotated[
         str,
         typer.Option(
@@ -219,9 +219,9 @@ def eval_framing_cmd(
     train_file: Annotated[
         Path | None, typer.Option("--train", help="Train on FILE, test on the labelled file.")
     ] = None,
-    cv: Annotated[int | None, typer.Option(help="Stratified K-fold on FILE itself.")] = None,
+    cv: Annotated[int | None, typer.Option(min=2, help="Stratified K-fold on FILE itself.")] = None,
     few_shot: Annotated[
-        int | None, typer.Option(help="Train on K rows a frame, test on the rest.")
+        int | None, typer.Option(min=1, help="Train on K rows a frame, test on the rest.")
     ] = None,
     label_map: Annotated[
         Path | None, typer.Option(help="CSV of label,frame to map the file's labels.")

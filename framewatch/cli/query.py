@@ -175,7 +175,7 @@ def dashboard(
     host: Annotated[
         str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8501,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8501,
     auth: Annotated[
         str | None,
         typer.Option(

@@ -109,7 +109,7 @@ def attention(
     codebook: Annotated[
         str | None, typer.Option(help="Codebook of the frame mix (default: the most used).")
     ] = None,
-    top: Annotated[int, typer.Option(help="Outlets and words to list.")] = 10,
+    top: Annotated[int, typer.Option(min=1, help="Outlets and words to list.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Everything as one JSON object.")] = False,
 ) -> None:
     """Attention over time: matches per day or week, absolute and as a share of all articles."""

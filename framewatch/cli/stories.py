@@ -27,7 +27,7 @@ def stories(
     since: Annotated[
         str | None, typer.Option(help="Only stories seen on or after DATE (YYYY-MM-DD).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many stories to show.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many stories to show.")] = 20,
     lang: Annotated[
         str | None,
         typer.Option(
