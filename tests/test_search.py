@@ -99,6 +99,7 @@ def test_parser_nests_phrases_negations_and_fields():
         ("story:abc", "takes a number"),
         ("  ", "empty query"),
         ("&&", "no letters or digits"),
+        ("NOT " * 2000 + "war", "nested too deeply"),
     ],
 )
 def test_malformed_queries_get_one_clear_line(query, message):
@@ -117,12 +118,17 @@ def test_a_malformed_query_on_the_command_line_exits_2_without_traceback(small_d
     assert "attribute: lean)" in fw("search", "leen:right", db=small_db).output  # names them
 
 
-def test_a_count_below_its_range_is_a_usage_error_not_a_crash(small_db):
+def test_a_count_below_its_range_is_a_usage_error_and_an_interval_any_case_is_read(small_db):
     # --top -1 reached SQL as LIMIT -1 and ended in a database error (exit 1).
     for args in (["attention", "war", "--top", "-1"], ["stories", "--limit", "0"]):
         r = fw(*args, db=small_db)
         assert r.exit_code == 2, (args, r.output)
         assert "Invalid value" in r.output and "Traceback" not in r.output
+    weekly = fw("attention", "war", "--interval", "Week", "--json", db=small_db)
+    assert weekly.exit_code == 0, weekly.output
+    assert (
+        weekly.stdout == fw("attention", "war", "--interval", "week", "--json", db=small_db).stdout
+    )
 
 
 def test_an_outlet_named_in_part_is_suggested_before_near_spellings(tmp_path):

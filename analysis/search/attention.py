@@ -85,6 +85,7 @@ def attention(
     codebook: str | None = None, top: int = 10, samples: int = 5,
 ) -> Attention:  # fmt: skip
     con = searcher.con
+    interval = interval.strip().lower()  # "Week" as typed
     if interval not in INTERVALS:
         raise QueryError(f"--interval must be day or week, got {interval!r}")
     group = _group_sql(con, by)

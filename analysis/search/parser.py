@@ -208,7 +208,11 @@ def parse(query: str) -> Node:
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise QueryError("malformed query: nested too deeply") from None
         raise
+    except RecursionError:  # thousands of NOTs or parentheses: no one's question
+        raise QueryError("malformed query: nested too deeply") from None
     except UnexpectedInput as exc:
         if query.count("(") != query.count(")"):
             raise QueryError(f"malformed query: unbalanced parentheses in {query!r}") from None
