@@ -40,6 +40,21 @@ def test_german_abbreviations_follow_german_rules():
     assert sentences(text, "en") != want  # English rules end a sentence at "Okt."
 
 
+def test_abbreviations_the_segmenter_lacks_and_initials_stay_inside_in_any_language():
+    # sentencex's Russian and Polish lists lack "т.е.", "напр.", "proc." and initials:
+    # a piece that starts lower case, or follows an initial, is no new sentence.
+    ru = ("Цены выросли, т.е. инфляция ускорилась. Об этом сообщила Э. С. Набиуллина. "
+          "Фрукты, напр. яблоки, дешевеют.")  # fmt: skip
+    assert sentences(ru, "ru") == [
+        "Цены выросли, т.е. инфляция ускорилась.", "Об этом сообщила Э. С. Набиуллина.",
+        "Фрукты, напр. яблоки, дешевеют.",
+    ]  # fmt: skip
+    pl = "Teraz popiera go już 26,6 proc., czyli 10 proc. wyborców więcej. Sondaż jest nowy."
+    assert sentences(pl, "pl") == [
+        "Teraz popiera go już 26,6 proc., czyli 10 proc. wyborców więcej.", "Sondaż jest nowy.",
+    ]  # fmt: skip
+
+
 def test_chinese_and_arabic_punctuation_split():
     zh = "中国公司发布了新的开源人工智能模型。美国官员对此表示担忧！专家们怎么看？"
     assert sentences(zh) == [

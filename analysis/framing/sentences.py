@@ -27,8 +27,25 @@ def sentences(text: str, language: str | None = None) -> list[str]:
     for paragraph in (text or "").splitlines():
         if not paragraph.strip():
             continue
-        for s in segment(language or FALLBACK_LANGUAGE, paragraph):
-            s = " ".join(s.split())
-            if s:
-                out.append(s)
+        pieces = (" ".join(s.split()) for s in segment(language or FALLBACK_LANGUAGE, paragraph))
+        out.extend(_rejoined([s for s in pieces if s]))
     return out
+
+
+def _rejoined(pieces: list[str]) -> list[str]:
+    """Pieces cut where no sentence ends, joined again: before a lower-case letter (no
+    sentence starts with one: Russian "т.е. вернулся", "напр. яблоки", abbreviations the
+    segmenter's lists lack) and after an initial ("Э. С. Набиуллина")."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and (piece[0].islower() or _initial(out[-1]) and piece[0].isupper()):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _initial(piece: str) -> bool:
+    """Ends with one capital letter and a full stop, after a space: a name's initial."""
+    return len(piece) >= 2 and piece[-1] == "." and piece[-2].isupper() and (
+        len(piece) == 2 or piece[-3] == " ")  # fmt: skip
