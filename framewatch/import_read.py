@@ -159,7 +159,7 @@ def _read(path: Path, kind: str, encoding: str | None = None) -> ReadResult:
         limit = csv.field_size_limit(max(CSV_FIELD_LIMIT, csv.field_size_limit()))
         try:
             with path.open(encoding=codec, errors="strict", newline="") as fh:
-                delimiter = _delimiter(fh.readline())
+                delimiter = csv_delimiter(fh.readline())
                 fh.seek(0)
                 lines = _QuoteCount(fh)
                 _csv_rows(csv.reader(lines, delimiter=delimiter), out, lines)
@@ -332,7 +332,7 @@ def _sep_line(row: list[str]) -> bool:
     return 0 < len(row) <= 2 and row[0].lower().startswith("sep=") and not any(row[1:])
 
 
-def _delimiter(header: str) -> str:
+def csv_delimiter(header: str) -> str:
     """Comma, or what the header uses instead: a German or French Excel export separates
     with semicolons, some exports with tabs; Excel's ``sep=;`` line names it."""
     if header.lower().startswith("sep=") and len(header.rstrip("\r\n")) == 5:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framewatch.errors import InputError
+from framewatch.import_read import csv_delimiter
 from framewatch.store import Store, utcnow
 
 ORIGINS = ("config", "opml", "cli", "csv", "import", "demo")
@@ -119,8 +120,20 @@ def similar_outlets(store: Store, outlet: str) -> list[str]:
     ]
 
 
+# What lists of outlets call the outlet's column (AllSides' "news_source"), in any case:
+# the first of them the header has. A bare "name" is not one: of what?
+OUTLET_COLUMNS = ("outlet", "source", "news_source", "outlet_name", "source_name", "media",
+                  "publication")  # fmt: skip
+
+
+def _outlet_column(header: list[str]) -> str | None:
+    folded = {h.lower(): h for h in reversed(header)}
+    return next((folded[c] for c in OUTLET_COLUMNS if c in folded), None)
+
+
 def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
-    """Attributes from a CSV with an ``outlet`` column and one column per attribute.
+    """Attributes from a CSV with an ``outlet`` column and one column per attribute,
+    separated by commas, semicolons (a German Excel export) or tabs.
 
     Empty cells are left alone (not removed). An outlet on two rows that disagree about
     an attribute is refused (which one was meant?), nothing stored. Returns (outlets
@@ -128,19 +141,27 @@ def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
+            first = fh.readline()
+            sep = csv_delimiter(first)
+            if not first.lower().startswith("sep="):  # Excel's line naming the delimiter
+                fh.seek(0)
+            reader = csv.DictReader(fh, delimiter=sep)
             header = [h.strip() for h in (reader.fieldnames or [])]
-            if "outlet" not in header:
-                raise OutletAttributeError(f"{path}: needs an 'outlet' column (found: {header})")
-            columns = [h for h in header if h != "outlet"]
+            key = _outlet_column(header)
+            if key is None:
+                raise OutletAttributeError(
+                    f"{path}: needs an 'outlet' column (found: {', '.join(header) or 'none'}; "
+                    f"read as the outlet: {', '.join(OUTLET_COLUMNS)})"
+                )
+            columns = [h for h in header if h != key]
             if not columns:
-                raise OutletAttributeError(f"{path}: no attribute columns besides 'outlet'")
+                raise OutletAttributeError(f"{path}: no attribute columns besides {key!r}")
             for c in columns:
                 check_key(c)
             rows = []
             for rec in reader:
                 rec = {(k or "").strip(): v for k, v in rec.items()}
-                outlet = (rec.get("outlet") or "").strip()
+                outlet = (rec.get(key) or "").strip()
                 if not outlet:
                     raise OutletAttributeError(f"{path} line {reader.line_num}: empty outlet")
                 rows.append((outlet, {c: (rec.get(c) or "").strip() for c in columns},

@@ -175,7 +175,13 @@ def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("name,lean\nX,left\n")
     r = fw("outlets", "import", str(bad_csv), db=db)
-    assert r.exit_code == 2 and "needs an 'outlet' column" in r.output
+    assert r.exit_code == 2 and "needs an 'outlet' column (found: name, lean;" in r.output
+    # A German Excel export: semicolons, a sep= line, the outlet column capitalised.
+    excel = tmp_path / "excel.csv"
+    excel.write_text("sep=;\nOutlet;owner\nDaily Beacon;Beacon Group\n", encoding="utf-8-sig")
+    r = fw("outlets", "import", str(excel), db=db)
+    assert r.exit_code == 0, r.output
+    assert _attrs(db, "Daily Beacon")["owner"] == "Beacon Group"
     twice = tmp_path / "twice.csv"
     twice.write_text("outlet,lean\nCoast Courier,right\nCoast Courier,center\n")
     r = fw("outlets", "import", str(twice), db=db)
