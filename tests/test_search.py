@@ -360,6 +360,12 @@ def test_a_watch_matches_whole_words_and_the_digest_reports_attention(small_db):
     assert 'query: MÜLLER OR "Café owners"' in typed.output  # as typed, not folded
     assert fw("watch", "remove", "müller", db=small_db).exit_code == 0
     assert fw("watch", "add", "bad", "war", "AND", db=small_db).exit_code == 2
+    # Saved with the notes search gives: a lower-case "or", a group value no outlet has.
+    slip = fw("watch", "add", "slips", "war or storm", "--group", "lean=rigth", db=small_db)
+    assert slip.exit_code == 0, slip.output
+    assert "operators are upper case: OR" in slip.stderr
+    assert "--group: no outlet has lean = 'rigth' (did you mean 'right'?)" in slip.stderr
+    assert fw("watch", "remove", "slips", db=small_db).exit_code == 0
     con = duckdb.connect(str(small_db) + ".snapshot", read_only=True)
     w10, w11 = (week_attention(con, parse_week(w))[0] for w in ("2026-W10", "2026-W11"))
     con.close()

@@ -165,6 +165,19 @@ def add_watch(
     return Watch(*row)
 
 
+def watch_notes(con, w: Watch) -> list[str]:
+    """Slips in a saved watch, said as search says them (a lower-case "or", an outlet or
+    group value no outlet has): a watch that can never match is worth a word now, not
+    a silent digest every week."""
+    from framewatch.analysis.search.hints import query_hints
+
+    notes = query_hints(con, w.query, parse(w.query), None) if w.query else []
+    if w.attribute and w.value and '"' not in w.value:
+        group = f'{w.attribute}:"{w.value}"'
+        notes += [f"--group: {n}" for n in query_hints(con, group, parse(group), None)]
+    return notes
+
+
 def list_watches(con) -> list[Watch]:
     return [
         Watch(*r) for r in con.execute(f"SELECT {_COLUMNS} FROM watches ORDER BY id").fetchall()

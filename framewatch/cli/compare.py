@@ -234,7 +234,7 @@ def watch_add(
     ] = None,
 ) -> None:
     """Save a search: a query in the search language, an outlet group, a frame."""
-    from framewatch.analysis.compare.watches import add_watch
+    from framewatch.analysis.compare.watches import add_watch, watch_notes
 
     cb = codebook or ctx.obj.settings.analysis.codebooks[0]
     text = " ".join(query or [])
@@ -242,8 +242,11 @@ def watch_add(
         w = add_watch(
             store, name, query=text, group=group, frame=frame, codebook=cb, split_by=split_by
         )
+        notes = watch_notes(store.con, w)
         store.publish_snapshot()
     out.print(f"watch {w.id} {w.name}: {w.describe()}", markup=False)
+    for note in notes:
+        err.print(f"note: {note}")
 
 
 @watch_app.command("list")
