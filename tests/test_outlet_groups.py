@@ -207,6 +207,10 @@ def test_blind_spots_list_a_one_sided_story_not_a_balanced_one(newsroom, tmp_pat
     r = fw("blindspots", "--by", "lean", "--json", db=db)
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == []
+    # Dates swapped: a slip named, not an empty answer.
+    for cmd in ("blindspots", "splits"):
+        r = fw(cmd, "--by", "lean", "--since", "2026-05-01", "--until", "2026-04-01", db=db)
+        assert r.exit_code == 2 and "--since 2026-05-01 is after --until 2026-04-01" in r.output
     r = fw("blindspots", "--by", "lean", "--all", "--json", db=db)
     spots = json.loads(r.stdout)
     assert [s["story_id"] for s in spots] == [1]  # not the balanced story 2, not the scoop 3

@@ -207,6 +207,14 @@ def parse_date(value: str | None, option: str) -> date | None:
         raise UsageError(f"{option} must be a date like 2026-11-23, got {value!r}") from None
 
 
+def parse_period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    """--since and --until; one after the other is a slip (swapped), not an empty answer."""
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    if start and end and start > end:
+        raise UsageError(f"--since {start} is after --until {end}: no date is in between")
+    return start, end
+
+
 LANG_HELP = "Only articles in this language (de, ar, ...; '?' for unknown); repeat for more."
 
 

@@ -13,8 +13,8 @@ from framewatch.cli.base import (
     err,
     handles_errors,
     out,
-    parse_date,
     parse_languages,
+    parse_period,
     print_json,
     print_table,
     reader,
@@ -116,7 +116,7 @@ def blindspots(
     from framewatch.analysis.compare.blindspots import find_blind_spots
     from framewatch.outlets import require_attribute
 
-    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    start, end = parse_period(since, until)
     con = reader(ctx)
     c = ctx.obj.settings.compare
     try:
@@ -172,7 +172,7 @@ def splits(
     from framewatch.analysis.compare.splits import add_evidence, find_splits
     from framewatch.outlets import require_attribute
 
-    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    start, end = parse_period(since, until)
     cb = codebook or ctx.obj.settings.analysis.codebooks[0]
     c = ctx.obj.settings.compare
     con = reader(ctx)
