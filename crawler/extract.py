@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 import trafilatura
 from trafilatura.settings import set_date_params
 
+from framewatch.words import word_count
+
 PAYWALL_MARKERS = (
     "subscribe to continue",
     "subscribe to read",
@@ -78,8 +80,11 @@ def extract_article(html: bytes, url: str) -> Extracted | None:
 
 
 def paywall_reason(text: str, min_words: int) -> str | None:
-    """Why this text is not the article (a stub), or None if it looks like one."""
-    words = len(text.split())
+    """Why this text is not the article (a stub), or None if it looks like one.
+
+    Words as ``word_count`` counts them, so a Chinese or Thai article (no spaces
+    between words) is not taken for a stub of a few "words"."""
+    words = word_count(text)
     lower = text.lower()
     if any(m in lower for m in PAYWALL_MARKERS) and words < 4 * min_words:
         return "paywall stub"

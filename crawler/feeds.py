@@ -10,15 +10,19 @@ feed carries (content:encoded, Atom <content>, content_html) travels with it.
 from __future__ import annotations
 
 import calendar
+import codecs
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+import charset_normalizer
 import feedparser
 
 from framewatch.articles import entry_key
+from framewatch.language import normalise
 
 FEED_TYPES = {
     "application/rss+xml",
@@ -32,6 +36,11 @@ JSON_TYPES = {"application/feed+json", "application/json"}
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 # feedparser flags these as "bozo" although the feed is fine.
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with these too
+_XML_DECL = re.compile(r"<\?xml\s[^>]*\?>")
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
 
 @dataclass
@@ -136,6 +145,71 @@ def is_json_feed(body: bytes, content_type: str | None = None) -> bool:
     return head.startswith(b"{") and (ct in JSON_TYPES or b"jsonfeed.org" in head)
 
 
+def _declared_encodings(body: bytes, content_type: str | None) -> list[str]:
+    """The encodings the HTTP header and the XML declaration name, the header's first."""
+    header = _CHARSET.search(content_type or "")
+    decl = _XML_ENCODING.match(body[:500])
+    names = [header.group(1)] if header else []
+    names += [decl.group(1).decode("ascii")] if decl else []
+    # gb2312 and gbk feeds use gb18030's characters too (feedparser reads them so).
+    return ["gb18030" if n.lower() in ("gb2312", "gbk") else n for n in names]
+
+
+def _decoded_as(body: bytes, encoding: str) -> str | None:
+    """The body in a declared encoding; None for a declaration that cannot be right:
+    unknown, not fitting the bytes, or not ASCII-based (UTF-16 named in ASCII bytes)."""
+    try:
+        if "<?xml".encode(encoding) != b"<?xml":
+            return None
+        return body.decode(encoding)
+    except (LookupError, UnicodeError):
+        return None
+
+
+def feed_text(body: bytes, content_type: str | None) -> str | None:
+    """The feed's characters; None for UTF-16/32, which feedparser reads from its BOM.
+
+    Bytes that are valid UTF-8 are UTF-8, whatever the header or declaration says: a
+    Russian feed in UTF-8 served as ``charset=windows-1251`` decodes to mojibake in
+    cp1251, and cp1251, GBK or Shift-JIS text is never valid UTF-8. Other bytes are
+    read in the encoding they declare, else in the one charset_normalizer detects
+    (feedparser would guess Latin-1 and garble every title). Raises ``ValueError``
+    when the bytes fit neither.
+    """
+    if body.startswith(_WIDE_BOMS) or b"\x00" in body[:4]:
+        return None
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in _declared_encodings(body, content_type):
+        text = _decoded_as(body, encoding)
+        if text is not None:
+            return text
+    return _detected(body)
+
+
+def _detected(body: bytes) -> str:
+    """The body in the encoding charset_normalizer finds likeliest. Western text fits
+    several code pages equally well (Spanish "año" reads the same in cp1250 until an
+    "ñ" turns "ń"): of equals, windows-1252 wins, the web's default for such text."""
+    results = charset_normalizer.from_bytes(body)
+    best = results.best()
+    if best is None:
+        raise ValueError("not UTF-8, and its encoding is neither declared nor detectable")
+    tied = (r for r in results if (r.chaos, r.coherence) == (best.chaos, best.coherence))
+    return str(next((r for r in tied if r.encoding == "cp1252"), best))
+
+
+def _as_utf8(text: str, content_type: str | None) -> tuple[bytes, str | None]:
+    """The text as UTF-8 bytes and a content type that both say so, for feedparser."""
+    text = text.lstrip("\ufeff \t\r\n")
+    decl = _XML_DECL.match(text)
+    text = _UTF8_DECL + (text[decl.end() :] if decl else "\n" + text)
+    media = (content_type or "").split(";")[0].strip()
+    return text.encode("utf-8"), f"{media}; charset=utf-8" if media else None
+
+
 def parse_feed(
     body: bytes, url: str, content_type: str | None = None, key_base: str | None = None
 ) -> ParsedFeed:
@@ -146,6 +220,12 @@ def parse_feed(
     key_base = key_base or url
     if is_json_feed(body, content_type):
         return parse_json_feed(body, url, key_base)
+    try:
+        text = feed_text(body, content_type)
+    except ValueError as exc:
+        return ParsedFeed(None, None, None, "", error=f"unreadable feed: {exc}")
+    if text is not None:
+        body, content_type = _as_utf8(text, content_type)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -163,7 +243,7 @@ def parse_feed(
     out = ParsedFeed(
         title=feed.get("title"),
         site_url=urljoin(url, feed["link"]) if feed.get("link") else None,
-        language=(feed.get("language") or "").split("-")[0].lower() or None,
+        language=normalise(feed.get("language")),  # "Russian", "ger", "de-DE": ISO 639-1
         version=version,
         error=error,
     )
@@ -234,7 +314,7 @@ def parse_json_feed(body: bytes, url: str, key_base: str | None = None) -> Parse
     out = ParsedFeed(
         title=_strip_html(_str(doc.get("title"))),
         site_url=_http_link(url, doc.get("home_page_url")),
-        language=(_str(doc.get("language")) or "").split("-")[0].lower() or None,
+        language=normalise(_str(doc.get("language"))),
         version="json" + version[len(JSON_FEED_VERSION) :].strip("/").replace(".", ""),
         error=None if isinstance(items, list) else "malformed JSON feed: no items list",
     )

@@ -24,6 +24,7 @@ from framewatch.crawler.health import feed_state_of, record_failure, record_succ
 from framewatch.crawler.pages import choose_text, read_page
 from framewatch.sources import POLLED
 from framewatch.store import Store, utcnow
+from framewatch.words import word_count
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY = 16  # pages per transaction: small enough that analysis starts early
@@ -304,7 +305,7 @@ async def _fetch_entry(
         "site_name": extracted.site_name if extracted else None,
         "text": text,
         "summary": entry.summary,
-        "word_count": len(text.split()),
+        "word_count": word_count(text),
         "content_hash": page_fingerprint(text, title, extraction),
         # full: the page's main text; feed_content: the feed's own full text (no page,
         # page failed, or the page's text was clearly shorter); feed_summary: the

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from framewatch.errors import InputError
+from framewatch.language import normalise
 
 
 class OpmlError(InputError):
@@ -176,7 +177,7 @@ def _source(url: str, attrs: dict[str, str], line: int, el) -> OpmlSource:
         name=low.get("title") or low.get("text") or None,
         site_url=low.get("htmlurl") or None,
         category=_category(el, attrs),
-        language=(low.get("language") or "").split("-")[0].lower() or None,
+        language=normalise(low.get("language")),  # "Russian", "ger", "de-DE": ISO 639-1
         line=line,
         attributes=dict(attrs),
     )

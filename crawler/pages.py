@@ -22,6 +22,7 @@ from framewatch.crawler.downloads import (
 )
 from framewatch.crawler.extract import Extracted, extract_article, paywall_reason
 from framewatch.crawler.feeds import FeedEntry
+from framewatch.words import word_count
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 CLEARLY_LONGER = 1.5  # the feed's text wins at this many times the extracted words
@@ -69,7 +70,8 @@ async def read_page(fetcher: Fetcher, pool: Executor, settings: Settings, url: s
 
 
 def words(text: str | None) -> int:
-    return len(text.split()) if text else 0
+    """The text's words in any script (``framewatch.words``), 0 for none."""
+    return word_count(text)
 
 
 def choose_text(entry: FeedEntry, page: PageRead | None) -> tuple[str, str, str | None]:

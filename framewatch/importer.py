@@ -28,6 +28,7 @@ from framewatch.import_rows import (
     tables_read,
     unescaped,
 )
+from framewatch.words import word_count
 
 # A headline's table: the NYT's {"main", "kicker"}, WordPress's {"rendered"}.
 TITLE_KEYS = ("main", "rendered", "title", "name")
@@ -200,7 +201,7 @@ def import_file(
                 "source_id": source_ids[name], "url": url, "canonical_url": canon,
                 "title": a.title, "author": a.author, "published_at": a.published_at,
                 "language": a.language, "site_name": a.source, "text": a.text, "summary": None,
-                "word_count": len(a.text.split()), "content_hash": h,
+                "word_count": word_count(a.text), "content_hash": h,
                 "extraction": "imported", "extraction_note": f"{path.name} {records.unit} {a.at}",
             })  # fmt: skip
             line_of[id(rows[-1])] = a.line

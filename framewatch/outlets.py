@@ -202,6 +202,8 @@ def opml_outlet_attributes(attrs: dict[str, str]) -> dict[str, str]:
         value = " ".join(str(raw_value or "").split())
         if key.lower() in OPML_STRUCTURAL or not value or not _KEY.fullmatch(key):
             continue
+        if key.lower() == "language":  # the source's, normalised ("Russian" is ru) or none
+            continue
         out[key] = value
     return out
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from framewatch.words import HANGUL, UNSPACED, char_class
+
 # Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Burmese,
 # Khmer) and Korean, whose particles attach to the noun: each character is a word, as
 # Lucene's CJK analysers split them, so a query word of several characters is a phrase
 # of them ("人工智能" is found inside "开源人工智能模型", "북한" inside "북한의"). Without
 # this a whole clause would be one word and no query would ever match it.
-_CJK = [(0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3005, 0x3007),
-        (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-        (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x3134F)]  # fmt: skip
-_PY = "".join(f"{chr(a)}-{chr(b)}" for a, b in _CJK)
+# The ranges are the core's (``framewatch.words``), which counts words by them too.
+_CJK = tuple(sorted(UNSPACED + HANGUL))
+_PY = char_class(_CJK)
 _RUST = "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in _CJK)
 WORD = re.compile(f"[{_PY}]|[^\\W{_PY}]+")
 WORD_PATTERN = f"[{_RUST}]|[^\\W{_RUST}]+"  # the index's tokenizer: the same, in Rust's syntax

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from framewatch.articles import canonical_url, page_fingerprint
 from framewatch.crawler.extract import extract_article, paywall_reason
+from framewatch.words import word_count
 
 
 def page_article(url: str, html: bytes, captured_at: datetime | None, min_words: int) -> dict | str:
@@ -31,7 +32,7 @@ def page_article(url: str, html: bytes, captured_at: datetime | None, min_words:
         "language": extracted.language,
         "site_name": extracted.site_name,
         "text": text,
-        "word_count": len(text.split()),
+        "word_count": word_count(text),
         "content_hash": page_fingerprint(text, extracted.title, extraction),
         "extraction": extraction,
         "extraction_note": note,

@@ -28,6 +28,7 @@ from framewatch.analysis.framing.stage import sentence_encoder
 from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.backfill.extract import page_article
 from framewatch.config import AnalysisSettings
+from framewatch.words import word_count
 
 ARTICLE_FIELDS = (
     "url", "canonical_url", "title", "author", "published_at", "language", "site_name",
@@ -100,7 +101,7 @@ class PartitionWorker:
                 else:
                     a.update(page)
             else:
-                a.update(word_count=len(r["text"].split()), extraction="imported",
+                a.update(word_count=word_count(r["text"]), extraction="imported",
                          extraction_note=r["position"])  # fmt: skip
             out.append(a)
         good = [a for a in out if a["error"] is None]
