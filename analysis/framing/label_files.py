@@ -1,16 +1,22 @@
 """Reading researchers' labelled files: text and/or title, one frame, several, or none.
 
 Real label sets come from other tools: a `frame` column (one label), a `frames`
-column (a JSON list or `a;b`), an empty set for an article with none of the frames,
-and label names that differ from the codebook's ids. Every problem is reported
-once, with the offending labels listed, so a user can fix the file or map them.
+column (a JSON list, a list as pandas prints it, `a;b` or `a, b`), an empty set for an
+article with none of the frames, columns named as each dataset names them (`Text`,
+FrAC's `sentence,label`), and label names that differ from the codebook's ids. Every
+problem is reported once, with the offending labels or the file's columns listed, so a
+user can fix the file or map them.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
+import re
+import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +24,11 @@ from framewatch.analysis.framing.codebook import Codebook
 from framewatch.errors import InputError
 
 NONE_LABELS = {"none", ""}  # an explicit "none" is the empty set
+# Column names as real datasets write them, matched in any case; the first present wins.
+TEXT_COLUMNS = ("text", "sentence", "content", "body")
+TITLE_COLUMNS = ("title", "headline")  # also the text of a row without one
+# Families of label columns: the first family the file has is read, plural first.
+FRAME_COLUMNS = (("frames", "frame"), ("labels", "label"), ("gold",), ("category",))
 
 
 @dataclass
@@ -29,18 +40,25 @@ class LabelledText:
 
 
 def parse_frames(value: object) -> list[str]:
-    """A frame id, a JSON list of them, or a ';'-separated string."""
+    """A frame id, a list of them (JSON, or as pandas prints one: `['a', 'b']`), or a
+    string of them separated by ';' (or, without any ';', by ',')."""
     if value is None:
         return []
     if isinstance(value, list | tuple):
         return [str(v).strip() for v in value if str(v).strip()]
     text = str(value).strip()
-    if text.startswith("["):
-        try:
-            return parse_frames(json.loads(text))
-        except json.JSONDecodeError:
-            pass
-    return [p.strip() for p in text.split(";") if p.strip()]
+    if text.startswith("[") and text.endswith("]"):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                items = parse(text)
+            except (ValueError, SyntaxError, TypeError):
+                continue
+            if isinstance(items, list | tuple):
+                return parse_frames(items)
+        text = text[1:-1]  # [a, b]: a list with its quotes lost
+    sep = ";" if ";" in text else ","
+    parts = (p.strip().strip("'\"").strip() for p in text.split(sep))
+    return [p for p in parts if p]
 
 
 def read_label_map(path: Path) -> dict[str, str]:
@@ -60,10 +78,76 @@ def read_label_map(path: Path) -> dict[str, str]:
     return out
 
 
+def frame_key(name: str) -> str:
+    """A label without its spelling: case, spaces, `_`, `-`, punctuation and "and"/"&"
+    ignored, so MFC's `Capacity_and_resources` meets the codebook's `capacity_resources`."""
+    words = re.findall(r"[^\W_]+", name.casefold().replace("&", " and "))
+    return " ".join(w for w in words if w != "and")
+
+
+def frame_resolver(cb: Codebook, label_map: dict[str, str]) -> Callable[[str], str | None]:
+    """label -> frame id ("" for none, None when unknown): the label map first, then the
+    id as written, then any frame whose id or label has the same key (unless two do)."""
+    known = set(cb.frame_ids)
+    owners: dict[str, set[str]] = {}
+    for f in cb.frames:
+        for name in (f.id, f.label):
+            owners.setdefault(frame_key(name), set()).add(f.id)
+    by_key = {k: next(iter(ids)) for k, ids in owners.items() if len(ids) == 1}
+
+    def resolve(label: str) -> str | None:
+        fid = label_map.get(label, label)
+        if fid.lower() in NONE_LABELS:
+            return ""
+        return fid if fid in known else by_key.get(frame_key(fid))
+
+    return resolve
+
+
+def _blank(value: object) -> bool:
+    """An empty cell: nothing, spaces, or a missing number (NaN) from a data frame."""
+    if isinstance(value, float):
+        return value != value
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _first(rec: dict, cols: dict[str, str], names: tuple[str, ...]) -> str:
+    """The first non-empty value among the columns ``names`` (matched in any case)."""
+    for n in names:
+        if n in cols and not _blank(rec[cols[n]]):
+            return str(rec[cols[n]]).strip()
+    return ""
+
+
+def _label_cell(rec: dict, cols: dict[str, str]) -> tuple[bool, object]:
+    """(has a label column, its value): the first family of label columns the row has."""
+    for family in FRAME_COLUMNS:
+        present = [cols[n] for n in family if n in cols]
+        if present:
+            return True, next((rec[k] for k in present if not _blank(rec[k])), None)
+    return False, None
+
+
+def _no_column(path: Path, line: int, columns: list[str], what: str, names: list[str]) -> str:
+    have = ", ".join(columns) or "none"
+    return (f"{path} line {line}: no {what} column; the file's columns are {have}; "
+            f"{what} is read from {', '.join(names)} (any case)")  # fmt: skip
+
+
+def _row_labels(raw: object, resolve: Callable[[str], str | None]) -> list[str]:
+    """The cell's labels: the whole cell when it names a frame (a label may hold a comma:
+    `Legality, constitutionality and jurisprudence`), else its parts."""
+    whole = raw.strip() if isinstance(raw, str) else ""
+    if whole and not whole.startswith("[") and ";" not in whole and resolve(whole) is not None:
+        return [whole]
+    return parse_frames(raw)
+
+
 def read_labelled_file(
     path: Path, cb: Codebook, label_map: dict[str, str] | None = None
 ) -> list[LabelledText]:
-    """Rows with text or title and a `frame` or `frames` field; an empty value means none.
+    """Rows with text or title and a label column (`frame`, `frames`, `label`, ...); an
+    empty value means none, and a note says how many rows had one.
 
     Title and text are read as `framewatch import` stores them (HTML entities as their
     letters, a text's markup as its text), so evaluation and training see what the
@@ -74,28 +158,33 @@ def read_labelled_file(
     recs = read_records(path)
     if recs.errors:
         raise InputError(f"{path}: {recs.errors[0]}")
-    label_map = label_map or {}
-    known = set(cb.frame_ids)
+    resolve = frame_resolver(cb, label_map or {})
     unknown: Counter[str] = Counter()
+    empty = 0
     out = []
     for line, rec in recs.rows:
-        title = unescaped(str(rec.get("title") or "").strip())
-        text = plain_text(str(rec.get("text") or "").strip())
+        cols = {str(k).strip().lower(): k for k in rec}
+        if not any(n in cols for n in TEXT_COLUMNS + TITLE_COLUMNS):
+            names = [*TEXT_COLUMNS, *TITLE_COLUMNS]
+            raise InputError(_no_column(path, line, recs.columns or list(rec), "text", names))
+        title = unescaped(_first(rec, cols, TITLE_COLUMNS))
+        text = plain_text(_first(rec, cols, TEXT_COLUMNS))
         if not text and not title:
-            raise InputError(f"{path} line {line}: needs a text or title")
-        if "frames" not in rec and "frame" not in rec:
-            raise InputError(f"{path} line {line}: needs a frame or frames field (may be empty)")
-        raw = rec.get("frames") if rec.get("frames") not in (None, "") else rec.get("frame")
+            raise InputError(f"{path} line {line}: needs a text or title (both are empty)")
+        has_labels, raw = _label_cell(rec, cols)
+        if not has_labels:
+            names = [n for family in FRAME_COLUMNS for n in family]
+            msg = _no_column(path, line, recs.columns or list(rec), "frame", names)
+            raise InputError(f"{msg}; an empty value means none of the frames")
+        empty += _blank(raw)
         frames = []
-        for label in parse_frames(raw):
-            fid = label_map.get(label, label)
-            if fid.lower() in NONE_LABELS:
-                continue
-            if fid not in known:
+        for label in _row_labels(raw, resolve):
+            fid = resolve(label)
+            if fid is None:
                 unknown[label] += 1
-            elif fid not in frames:
+            elif fid and fid not in frames:
                 frames.append(fid)
-        out.append(LabelledText(title, text or title, frames, _language(rec, title, text)))
+        out.append(LabelledText(title, text or title, frames, _language(rec, cols, title, text)))
     if unknown:
         listed = ", ".join(f"{k!r} ({n})" for k, n in sorted(unknown.items()))
         raise InputError(
@@ -104,14 +193,23 @@ def read_labelled_file(
         )
     if not out:
         raise InputError(f"{path}: no labelled rows")
+    if empty:
+        _note(f"{path}: {empty} of {len(out)} rows have an empty label, taken as none of the "
+              "frames; a row may then have no frame or several: the file is scored as multi-label")  # fmt: skip
     return out
 
 
-def _language(rec: dict, title: str, text: str) -> str | None:
+def _note(message: str) -> None:
+    """Said on stderr as `import` says its notes: the run goes on, the user is told."""
+    print(f"note: {message}", file=sys.stderr)
+
+
+def _language(rec: dict, cols: dict[str, str], title: str, text: str) -> str | None:
     """The file's `language` column when it has one (it is the gold), else detected."""
     from framewatch.language import language_of, normalise
 
-    return normalise(str(rec.get("language") or "")) or language_of(title, text).code
+    given = _first(rec, cols, ("language",))
+    return normalise(given) or language_of(title, text).code
 
 
 def sample_labelled() -> list[LabelledText]:

@@ -16,6 +16,10 @@ from framewatch.config import AnalysisSettings
 from framewatch.errors import InputError
 
 PAIR_FIELDS = ("id1", "text1", "id2", "text2", "overall")
+# The gold languages: ours, then the official SemEval-2022 Task 8 CSV's.
+LANG_FIELDS = (("lang1", "url1_lang"), ("lang2", "url2_lang"))
+# A column only a file of rated pairs has, beside `overall` (the official CSV's pair_id).
+PAIR_MARKS = ("id1", "id2", "text1", "text2", "pair_id", "url1_lang", "url2_lang")
 SAME_AT_MOST, OTHER_AT_LEAST = 1.5, 3.5
 
 
@@ -30,20 +34,47 @@ class RatedPair:
     overall: float
 
 
+def _lower(rec: dict) -> dict:
+    """The row with its keys in lower case: SemEval's CSV writes `Overall`."""
+    return {str(k).strip().lower(): v for k, v in rec.items()}
+
+
 def is_pair_file(path: Path) -> bool:
-    """A file of rated pairs (``id1, text1, id2, text2, overall``) rather than articles."""
+    """A file of rated pairs (``id1, text1, id2, text2, overall``, or the official
+    SemEval-2022 CSV of ids and URLs) rather than articles."""
     from framewatch.importer import read_records
 
     recs = read_records(path)
-    return bool(recs.rows) and all(k in recs.rows[0][1] for k in PAIR_FIELDS)
+    if not recs.rows:
+        return False
+    keys = _lower(recs.rows[0][1])
+    return "overall" in keys and any(k in keys for k in PAIR_MARKS)
+
+
+def _no_texts(path: Path, columns: list[str]) -> str:
+    """The official CSV names its articles by id and URL only: say what to join in."""
+    return (
+        f"{path}: rated pairs without the articles' texts (columns: {', '.join(columns)}); "
+        "a file like the official SemEval-2022 Task 8 CSV holds only ids and URLs: join the "
+        f"article texts in, as columns {', '.join(PAIR_FIELDS)} (lang1, lang2 optional)"
+    )
+
+
+def _rating(value: object) -> float | None:
+    """The rating as a number; a decimal comma ("1,5", as German spreadsheets write it) too."""
+    try:
+        return float(str(value).strip().replace(",", "."))
+    except ValueError:
+        return None
 
 
 def read_pairs(path: Path) -> list[RatedPair]:
     """The file's pairs; a row without text or with a rating outside 1-4 is an error.
 
-    ``lang1`` / ``lang2`` are the file's gold languages when given, else detected. Texts
-    are read as `framewatch import` stores them (entities as letters, markup as text), so
-    the pairs are clustered as the pipeline would cluster them.
+    Column names are matched in any case. ``lang1`` / ``lang2`` (or SemEval's
+    ``url1_lang`` / ``url2_lang``) are the file's gold languages when given, else detected.
+    Texts are read as `framewatch import` stores them (entities as letters, markup as text),
+    so the pairs are clustered as the pipeline would cluster them.
     """
     from framewatch.import_rows import plain_text
     from framewatch.importer import read_records
@@ -52,21 +83,24 @@ def read_pairs(path: Path) -> list[RatedPair]:
     recs = read_records(path)
     if recs.errors:
         raise InputError(f"{path}: {recs.errors[0]}")
+    rows = [(line, _lower(rec)) for line, rec in recs.rows]
+    if rows and not any("text1" in r or "text2" in r for _, r in rows):
+        raise InputError(_no_texts(path, recs.columns or list(recs.rows[0][1])))
     out = []
-    for line, rec in recs.rows:
+    for line, rec in rows:
         missing = [k for k in PAIR_FIELDS if rec.get(k) in (None, "")]
         if missing:
             raise InputError(f"{path} line {line}: no {', '.join(missing)}")
-        try:
-            overall = float(rec["overall"])
-        except (TypeError, ValueError):
-            raise InputError(f"{path} line {line}: overall must be a number from 1 to 4") from None
+        overall = _rating(rec["overall"])
+        if overall is None:
+            raise InputError(f"{path} line {line}: overall must be a number from 1 to 4")
         if not 1.0 <= overall <= 4.0:
             raise InputError(f"{path} line {line}: overall must be from 1 to 4, got {overall}")
         t1, t2 = plain_text(str(rec["text1"])), plain_text(str(rec["text2"]))
+        l1, l2 = (normalise(next((rec[k] for k in ks if rec.get(k)), None)) for ks in LANG_FIELDS)
         out.append(RatedPair(
-            str(rec["id1"]), t1, normalise(rec.get("lang1")) or language_of("", t1).code,
-            str(rec["id2"]), t2, normalise(rec.get("lang2")) or language_of("", t2).code, overall,
+            str(rec["id1"]), t1, l1 or language_of("", t1).code,
+            str(rec["id2"]), t2, l2 or language_of("", t2).code, overall,
         ))  # fmt: skip
     if not out:
         raise InputError(f"{path}: no rated pairs")
