@@ -14,7 +14,6 @@ import ast
 import csv
 import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,10 +143,11 @@ def _row_labels(raw: object, resolve: Callable[[str], str | None]) -> list[str]:
 
 
 def read_labelled_file(
-    path: Path, cb: Codebook, label_map: dict[str, str] | None = None
-) -> list[LabelledText]:
+    path: Path, cb: Codebook, label_map: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+) -> list[LabelledText]:  # fmt: skip
     """Rows with text or title and a label column (`frame`, `frames`, `label`, ...); an
-    empty value means none, and a note says how many rows had one.
+    empty value means none, and a line added to ``notes`` says how many rows had one.
 
     Title and text are read as `framewatch import` stores them (HTML entities as their
     letters, a text's markup as its text), so evaluation and training see what the
@@ -193,15 +193,11 @@ def read_labelled_file(
         )
     if not out:
         raise InputError(f"{path}: no labelled rows")
-    if empty:
-        _note(f"{path}: {empty} of {len(out)} rows have an empty label, taken as none of the "
-              "frames; a row may then have no frame or several: the file is scored as multi-label")  # fmt: skip
+    if empty and notes is not None:
+        notes.append(f"{path}: {empty} of {len(out)} rows have an empty label, taken as none of "
+                     "the frames; a row may then have no frame or several: the file is scored as "
+                     "multi-label")  # fmt: skip
     return out
-
-
-def _note(message: str) -> None:
-    """Said on stderr as `import` says its notes: the run goes on, the user is told."""
-    print(f"note: {message}", file=sys.stderr)
 
 
 def _language(rec: dict, cols: dict[str, str], title: str, text: str) -> str | None:

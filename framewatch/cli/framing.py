@@ -254,8 +254,11 @@ def eval_framing_cmd(
         raise UsageError("--train, --cv and --few-shot exclude each other")
     cb = resolve_codebook(codebook)
     mapping = read_label_map(label_map) if label_map else None
-    rows = sample_labelled() if sample else read_labelled_file(file, cb, mapping)
-    train_rows = read_labelled_file(train_file, cb, mapping) if train_file else None
+    notes: list[str] = []
+    rows = sample_labelled() if sample else read_labelled_file(file, cb, mapping, notes)
+    train_rows = read_labelled_file(train_file, cb, mapping, notes) if train_file else None
+    for note in notes:
+        err.print(f"note: {note}")
     sizes = [2, 5, 10, 20, 40] if learning_curve else None
     analysis = with_home(ctx.obj.settings.analysis, ctx.obj.db)  # the static model's place
     result = eval_framing(rows, cb, analysis, method, train_rows, cv,
