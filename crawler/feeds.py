@@ -74,6 +74,35 @@ def _to_datetime(struct: object) -> datetime | None:
         return None
 
 
+def _entry_date(e: dict, language: str | None) -> datetime | None:
+    """The entry's date. feedparser reads RFC 822 and ISO 8601; a date written in the
+    feed's own language ("Пт, 25 окт 2024", "2024年12月5日 10:30") it drops, or misreads
+    (that one as 1 December), so a date with letters outside ASCII is read by dateparser."""
+    get = dict.get  # the stored keys only: feedparser's own get maps a missing "updated" to
+    # "published" with a DeprecationWarning
+    raw = str(get(e, "published") or get(e, "updated") or "").strip()
+    parsed = _to_datetime(get(e, "published_parsed") or get(e, "updated_parsed"))
+    if not raw or (parsed is not None and raw.isascii()):
+        return parsed
+    return _localized_date(raw, language) or parsed
+
+
+def _localized_date(raw: str, language: str | None) -> datetime | None:
+    import dateparser
+
+    settings = {"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True, "STRICT_PARSING": True,
+                "PREFER_DATES_FROM": "past"}  # fmt: skip
+    # The feed's language first; then any (it may not be its dates', or unknown to dateparser).
+    for languages in ([language], None) if language else (None,):
+        try:
+            when = dateparser.parse(raw, languages=languages, settings=settings)
+        except Exception:  # an odd string costs its date, never the feed
+            when = None
+        if when is not None:
+            return when.astimezone(timezone.utc).replace(tzinfo=None)
+    return None
+
+
 def _strip_html(text: str | None) -> str | None:
     """One line of plain text (titles, summaries)."""
     return " ".join((html_to_text(text) or "").split()) or None
@@ -255,7 +284,7 @@ def parse_feed(
                 url=_http_link(url, e.get("link")),
                 title=_strip_html(e.get("title")),
                 summary=_strip_html(e.get("summary")),
-                published_at=_to_datetime(e.get("published_parsed") or e.get("updated_parsed")),
+                published_at=_entry_date(e, out.language),
                 author=e.get("author"),
                 guid=e.get("id") or None,
                 content=content,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime
 
 from conftest import Route, article_html, rss
 from typer.testing import CliRunner
@@ -228,3 +229,22 @@ def test_opml_languages_are_stored_as_iso_639_1_on_sources_and_outlets(tmp_path)
     assert sources == expected
     # The outlet's language attribute is the normalised code; an unknown one is not kept.
     assert outlets == {name: code for name, code in expected.items() if code}
+
+
+def test_dates_written_in_the_feeds_language_are_read():
+    # feedparser drops the Russian date and reads the Chinese one as 1 December.
+    dates = {
+        "Пт, 25 окт 2024 10:30:00 +0300": datetime(2024, 10, 25, 7, 30),
+        "2024年12月5日 10:30": datetime(2024, 12, 5, 10, 30),
+        "25. Oktober 2024, 10:30 Uhr": datetime(2024, 10, 25, 10, 30),
+        "Fri, 25 Oct 2024 10:30:00 +0300": datetime(2024, 10, 25, 7, 30),
+        "no date at all": None,
+    }
+    items = "".join(
+        f"<item><title>t{i}</title><link>http://n.example/{i}</link><pubDate>{d}</pubDate></item>"
+        for i, d in enumerate(dates)
+    )
+    xml = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>n</title>'
+    xml += f"<language>ru</language>{items}</channel></rss>"
+    got = [e.published_at for e in parse_feed(xml.encode(), "http://n.example/feed.xml").entries]
+    assert got == list(dates.values())
