@@ -44,6 +44,19 @@ def test_labels_with_a_vocabulary_far_past_20000_terms():
         assert sum(any(w in titles for w in t.split()) for t in terms) >= 2, (label, titles)
 
 
+def test_chinese_and_japanese_labels_are_words_not_clauses():
+    # Unspaced text was one "word" per clause: the label was three whole clauses.
+    docs = [
+        "深度求索发布开源人工智能模型，引发美国担忧。中国初创公司深度求索周一发布了新的开源大模型。",
+        "北京举行马拉松比赛，数万人参加。北京马拉松比赛周日举行，三万名跑者参加了比赛。",
+        "東京で大地震、多くの建物が倒壊。東京の地震で多くの被害が出た。",
+    ]
+    labels = [label.split(" · ") for label in ctfidf_labels(docs, languages=["zh", "zh", "ja"])]
+    assert all(len(terms) == 3 and max(map(len, terms)) <= 4 for terms in labels), labels
+    assert "深度求索" in labels[0] and "马拉松" in labels[1] and "地震" in labels[2]
+    assert "马拉松比" not in labels[1]  # no piece straddling two words beside one of them
+
+
 def test_labels_prefer_the_phrase_and_never_depend_on_sort_order():
     docs = [
         "South Africa holds elections. South Africa votes.",

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy import sparse
 
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store
+from framewatch.words import HAN_KANA, char_class
 
 LABEL_TERMS = 3
 BACKGROUND_STORIES = 400
 NEAR_TIE = 1e-4  # cosine similarities closer than this are a tie (float32 noise is ~1e-7)
 _TOKEN = r"(?u)\b[^\W\d_][\w\-]*[\w]\b|\b\w+-\d+\b"
+
+
+# Chinese and Japanese write no spaces: a "word" of the pattern above is a whole clause.
+# Their runs give character bigrams and trigrams instead (most words are one to three
+# characters, names four), as search indexes do without a dictionary.
+_HAN_RUN = re.compile(f"[{char_class(HAN_KANA)}]+")
+_HAN_GRAMS = (2, 3, 4)
+
+
+def _terms(doc: str, words) -> list[str]:
+    """A document's terms: words and word pairs; in Han and kana runs, character n-grams."""
+    terms = words(_HAN_RUN.sub(" ", doc))
+    for run in _HAN_RUN.findall(doc):
+        terms += [run[i : i + n] for n in _HAN_GRAMS for i in range(len(run) - n + 1)]
+    return terms
+
+
+def _overlap(term: str, picked: str) -> bool:
+    """One inside the other; for Han n-grams any shared character (马拉松比 beside 比赛 is
+    a piece of 马拉松比赛, not a word of its own)."""
+    if term in picked or picked in term:
+        return True
+    return bool(_HAN_RUN.fullmatch(term) and _HAN_RUN.fullmatch(picked) and set(term) & set(picked))
 
 
 def ctfidf_labels(
@@ -30,9 +56,10 @@ def ctfidf_labels(
 
     from framewatch.language import function_words
 
-    vec = CountVectorizer(
+    words = CountVectorizer(
         stop_words="english", ngram_range=(1, 2), token_pattern=_TOKEN, lowercase=True
-    )
+    ).build_analyzer()
+    vec = CountVectorizer(analyzer=lambda doc: _terms(doc, words))
     try:
         counts = vec.fit_transform(docs)
     except ValueError:  # only stop words
@@ -45,7 +72,9 @@ def ctfidf_labels(
     idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
     scores = (tf @ sparse.diags(idf)).tocsr()
     vocab = vec.get_feature_names_out()
-    n_words = np.char.count(vocab.astype(str), " ") + 1
+    # How long a term is, in words: a phrase's words; a Han n-gram counts as n - 1, so
+    # 深度求索 is preferred to its pieces when as frequent, as a phrase to its words.
+    n_words = np.array([len(t) - 1 if _HAN_RUN.fullmatch(t) else t.count(" ") + 1 for t in vocab])
     labels = []
     for i in range(scores.shape[0]):
         lang = languages[i] if languages and i < len(languages) else None
@@ -59,7 +88,7 @@ def ctfidf_labels(
             if len(picked) == n_terms:
                 break
             term = vocab[j]
-            if any(term in p or p in term for p in picked) or own.intersection(term.split()):
+            if any(_overlap(term, p) for p in picked) or own.intersection(term.split()):
                 continue
             picked.append(term)
         labels.append(" · ".join(picked))
