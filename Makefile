@@ -51,9 +51,10 @@ demo: $(STAMP)
 # sleeps, so two keep both cores busy; `make test TEST_WORKERS=0` runs it in one process.
 # `loadfile` hands whole files out as workers free up, in the order conftest gives them
 # (the longest first; xdist would otherwise put the files with the most tests first).
+# The 15 slowest tests are listed at the end, so a test that grows is seen in CI's log.
 TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) tests
+	$(BIN)/python -m pytest -q --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
