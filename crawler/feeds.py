@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import functools
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -75,27 +77,38 @@ def _to_datetime(struct: object) -> datetime | None:
 
 
 def _entry_date(e: dict, language: str | None) -> datetime | None:
-    """The entry's date. feedparser reads RFC 822 and ISO 8601; a date written in the
-    feed's own language ("Пт, 25 окт 2024", "2024年12月5日 10:30") it drops, or misreads
-    (that one as 1 December), so a date with letters outside ASCII is read by dateparser."""
+    """The entry's date. feedparser reads RFC 822 and ISO 8601; a date written in words
+    of the feed's own language ("Пт, 25 окт 2024", "2024年12月5日 10:30") it drops, or
+    misreads (that one as 1 December), so such a date is read by dateparser. A date of
+    digits only ("01/02/2024") is left as feedparser reads it: its order is the page's
+    to tell, not a guess's."""
     get = dict.get  # the stored keys only: feedparser's own get maps a missing "updated" to
     # "published" with a DeprecationWarning
     raw = str(get(e, "published") or get(e, "updated") or "").strip()
     parsed = _to_datetime(get(e, "published_parsed") or get(e, "updated_parsed"))
-    if not raw or (parsed is not None and raw.isascii()):
+    if not raw or (parsed is not None and raw.isascii()) or not any(c.isalpha() for c in raw):
         return parsed
-    return _localized_date(raw, language) or parsed
+    return _worded_date(raw, language) or parsed
 
 
-def _localized_date(raw: str, language: str | None) -> datetime | None:
+_DATE_SETTINGS = {
+    "TIMEZONE": "UTC",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "STRICT_PARSING": True,
+    "PARSERS": ["custom-formats", "absolute-time"],
+}  # fmt: skip  (no "2 hours ago")
+
+
+@functools.lru_cache(maxsize=4096)  # a feed repeats its entries on every poll
+def _worded_date(raw: str, language: str | None) -> datetime | None:
     import dateparser
 
-    settings = {"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True, "STRICT_PARSING": True,
-                "PREFER_DATES_FROM": "past"}  # fmt: skip
-    # The feed's language first; then any (it may not be its dates', or unknown to dateparser).
-    for languages in ([language], None) if language else (None,):
+    # The feed's language (with English, which many feeds date in); any language, which
+    # loads every language's data (a second or two, once), only for a feed declaring none.
+    tries = [[language, "en"] if language != "en" else ["en"]] if language else [None]
+    for languages in tries:
         try:
-            when = dateparser.parse(raw, languages=languages, settings=settings)
+            when = dateparser.parse(raw, languages=languages, settings=_DATE_SETTINGS)
         except Exception:  # an odd string costs its date, never the feed
             when = None
         if when is not None:
@@ -196,14 +209,15 @@ def _decoded_as(body: bytes, encoding: str) -> str | None:
 
 
 def feed_text(body: bytes, content_type: str | None) -> str | None:
-    """The feed's characters; None for UTF-16/32, which feedparser reads from its BOM.
+    """The feed's characters; None where feedparser should read the bytes itself
+    (UTF-16/32 by their BOM, and bytes nothing here can read).
 
     Bytes that are valid UTF-8 are UTF-8, whatever the header or declaration says: a
     Russian feed in UTF-8 served as ``charset=windows-1251`` decodes to mojibake in
     cp1251, and cp1251, GBK or Shift-JIS text is never valid UTF-8. Other bytes are
-    read in the encoding they declare, else in the one charset_normalizer detects
-    (feedparser would guess Latin-1 and garble every title). Raises ``ValueError``
-    when the bytes fit neither.
+    read in the encoding they declare; UTF-8 with a stray byte (a summary cut inside
+    a character) stays UTF-8, that byte replaced; the rest in the encoding
+    charset_normalizer detects (feedparser would guess Latin-1 and garble every title).
     """
     if body.startswith(_WIDE_BOMS) or b"\x00" in body[:4]:
         return None
@@ -215,19 +229,42 @@ def feed_text(body: bytes, content_type: str | None) -> str | None:
         text = _decoded_as(body, encoding)
         if text is not None:
             return text
+    if _mostly_utf8(body):
+        return body.decode("utf-8-sig", "replace")
     return _detected(body)
 
 
-def _detected(body: bytes) -> str:
-    """The body in the encoding charset_normalizer finds likeliest. Western text fits
-    several code pages equally well (Spanish "año" reads the same in cp1250 until an
-    "ñ" turns "ń"): of equals, windows-1252 wins, the web's default for such text."""
-    results = charset_normalizer.from_bytes(body)
-    best = results.best()
+def _mostly_utf8(body: bytes) -> bool:
+    """UTF-8 text with a few bad bytes: its characters beyond ASCII decode, all but a
+    hundredth of them (text in a single-byte code page decodes as almost none)."""
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for c in text if c > "\x7f") - bad
+    return good > 0 and bad <= max(3, good // 100)
+
+
+def _detected(body: bytes) -> str | None:
+    """The body in the encoding charset_normalizer finds likeliest; None when none fits.
+
+    Western text fits several code pages about equally (Italian "lunedì" in cp1258 is
+    "luned" and an accent): where the likeliest reads as Latin letters only and
+    windows-1252, the web's default for such text, reads the bytes, windows-1252 wins."""
+    best = charset_normalizer.from_bytes(body).best()
     if best is None:
-        raise ValueError("not UTF-8, and its encoding is neither declared nor detectable")
-    tied = (r for r in results if (r.chaos, r.coherence) == (best.chaos, best.coherence))
-    return str(next((r for r in tied if r.encoding == "cp1252"), best))
+        return None
+    text = str(best)
+    try:
+        western = body.decode("cp1252")
+    except UnicodeDecodeError:
+        return text
+    return western if _latin_only(text) and _latin_only(western) else text
+
+
+def _latin_only(text: str) -> bool:
+    """No letter of another script than Latin (marks, digits, punctuation aside)."""
+    return all(
+        unicodedata.name(c, "").startswith("LATIN") for c in set(text) if c > "\x7f" and c.isalpha()
+    )
 
 
 def _as_utf8(text: str, content_type: str | None) -> tuple[bytes, str | None]:
@@ -249,10 +286,7 @@ def parse_feed(
     key_base = key_base or url
     if is_json_feed(body, content_type):
         return parse_json_feed(body, url, key_base)
-    try:
-        text = feed_text(body, content_type)
-    except ValueError as exc:
-        return ParsedFeed(None, None, None, "", error=f"unreadable feed: {exc}")
+    text = feed_text(body, content_type)
     if text is not None:
         body, content_type = _as_utf8(text, content_type)
     headers = {"content-location": url}

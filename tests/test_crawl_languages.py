@@ -173,16 +173,20 @@ def test_legacy_encodings_read_whether_declared_or_not(http_server, store, setti
     }
 
 
-def test_undetectable_bytes_are_an_encoding_error_not_a_garbled_feed():
-    """Bytes no encoding makes text of (control characters among high bytes): the feed
-    is refused with the reason, not parsed into garbage."""
+def test_utf8_with_a_stray_byte_stays_utf8_and_unreadable_bytes_keep_their_entries():
+    """A summary cut inside a character leaves one bad byte in a UTF-8 feed: the rest
+    stays UTF-8 (not the whole feed read as cp1252). Bytes nothing can read are left to
+    feedparser, as before: the entries and their links are kept."""
+    items = [("市议会批准公共交通新预算", "http://n.example/1", "摘要" + "预算" * 20)] * 3
+    body = rss(items).encode("utf-8").replace("摘".encode(), "摘".encode()[:2], 1)
+    titles = {e.title for e in parse_feed(body, "http://n.example/feed.xml").entries}
+    assert titles == {"市议会批准公共交通新预算"}
     rnd = random.Random(1)
     noise = bytes(rnd.choice([rnd.randrange(1, 9), rnd.randrange(0x80, 0x100)]) for _ in range(300))
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>' + noise
     body += b"</title><item><title>x</title><link>http://n.example/1</link></item></channel></rss>"
     parsed = parse_feed(body, "http://n.example/feed.xml", "application/rss+xml")
-    assert parsed.entries == [] and parsed.title is None
-    assert "not UTF-8" in parsed.error and "encoding" in parsed.error
+    assert [e.url for e in parsed.entries] == ["http://n.example/1"]
 
 
 # As feeds and OPML lists write a language, and the ISO 639-1 code stored for it.
@@ -232,19 +236,22 @@ def test_opml_languages_are_stored_as_iso_639_1_on_sources_and_outlets(tmp_path)
 
 
 def test_dates_written_in_the_feeds_language_are_read():
-    # feedparser drops the Russian date and reads the Chinese one as 1 December.
+    # feedparser drops the Russian date and reads the Chinese one as 1 December. A date
+    # of digits only, or one relative to today, stays unread: the page's date is asked.
     dates = {
-        "Пт, 25 окт 2024 10:30:00 +0300": datetime(2024, 10, 25, 7, 30),
-        "2024年12月5日 10:30": datetime(2024, 12, 5, 10, 30),
-        "25. Oktober 2024, 10:30 Uhr": datetime(2024, 10, 25, 10, 30),
-        "Fri, 25 Oct 2024 10:30:00 +0300": datetime(2024, 10, 25, 7, 30),
-        "no date at all": None,
+        ("ru", "Пт, 25 окт 2024 10:30:00 +0300"): datetime(2024, 10, 25, 7, 30),
+        ("zh", "2024年12月5日 10:30"): datetime(2024, 12, 5, 10, 30),
+        ("de", "25. Oktober 2024, 10:30 Uhr"): datetime(2024, 10, 25, 10, 30),
+        (None, "2024年12月5日 10:30"): datetime(2024, 12, 5, 10, 30),
+        ("en", "Fri, 25 Oct 2024 10:30:00 +0300"): datetime(2024, 10, 25, 7, 30),
+        ("en", "01/02/2024 10:00"): None,
+        ("en", "Today, 10:00"): None,
+        ("en", "no date at all"): None,
     }
-    items = "".join(
-        f"<item><title>t{i}</title><link>http://n.example/{i}</link><pubDate>{d}</pubDate></item>"
-        for i, d in enumerate(dates)
-    )
-    xml = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>n</title>'
-    xml += f"<language>ru</language>{items}</channel></rss>"
-    got = [e.published_at for e in parse_feed(xml.encode(), "http://n.example/feed.xml").entries]
-    assert got == list(dates.values())
+    for (language, written), want in dates.items():
+        lang = f"<language>{language}</language>" if language else ""
+        xml = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{lang}'
+               f"<title>n</title><item><title>t</title><link>http://n.example/1</link>"
+               f"<pubDate>{written}</pubDate></item></channel></rss>")  # fmt: skip
+        entry = parse_feed(xml.encode(), "http://n.example/feed.xml").entries[0]
+        assert entry.published_at == want, (language, written)

@@ -49,6 +49,8 @@ def test_abbreviations_the_segmenter_lacks_and_initials_stay_inside_in_any_langu
         "Цены выросли, т.е. инфляция ускорилась.", "Об этом сообщила Э. С. Набиуллина.",
         "Фрукты, напр. яблоки, дешевеют.",
     ]  # fmt: skip
+    ru = "Apple снизила цены. iPhone подешевел. Это была Первая мировая война I. Книга вышла."
+    assert len(sentences(ru, "ru")) == 4  # a brand's lower-case start, a Roman numeral
     pl = "Teraz popiera go już 26,6 proc., czyli 10 proc. wyborców więcej. Sondaż jest nowy."
     assert sentences(pl, "pl") == [
         "Teraz popiera go już 26,6 proc., czyli 10 proc. wyborców więcej.", "Sondaż jest nowy.",

@@ -27,18 +27,23 @@ def sentences(text: str, language: str | None = None) -> list[str]:
     for paragraph in (text or "").splitlines():
         if not paragraph.strip():
             continue
-        pieces = (" ".join(s.split()) for s in segment(language or FALLBACK_LANGUAGE, paragraph))
-        out.extend(_rejoined([s for s in pieces if s]))
+        pieces = [" ".join(s.split()) for s in segment(language or FALLBACK_LANGUAGE, paragraph)]
+        pieces = [s for s in pieces if s]
+        # English rules know their abbreviations and initials; other languages' lists are
+        # thinner, and English framing figures stay exactly as measured.
+        out.extend(pieces if language == "en" else _rejoined(pieces))
     return out
 
 
 def _rejoined(pieces: list[str]) -> list[str]:
-    """Pieces cut where no sentence ends, joined again: before a lower-case letter (no
+    """Pieces cut where no sentence ends, joined again: before a lower-case word (no
     sentence starts with one: Russian "т.е. вернулся", "напр. яблоки", abbreviations the
-    segmenter's lists lack) and after an initial ("Э. С. Набиуллина")."""
+    segmenter's lists lack; "iPhone" and "eBay" do start one) and after an initial in a
+    script whose initials the segmenter does not know ("Э. С. Набиуллина"; it keeps
+    "J. K. Rowling" together, and "World War I." ends a sentence)."""
     out: list[str] = []
     for piece in pieces:
-        if out and (piece[0].islower() or _initial(out[-1]) and piece[0].isupper()):
+        if out and (piece.split()[0].islower() or _initial(out[-1]) and piece[0].isupper()):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -46,6 +51,6 @@ def _rejoined(pieces: list[str]) -> list[str]:
 
 
 def _initial(piece: str) -> bool:
-    """Ends with one capital letter and a full stop, after a space: a name's initial."""
+    """Ends with one non-Latin capital and a full stop, after a space: a name's initial."""
     return len(piece) >= 2 and piece[-1] == "." and piece[-2].isupper() and (
-        len(piece) == 2 or piece[-3] == " ")  # fmt: skip
+        not piece[-2].isascii()) and (len(piece) == 2 or piece[-3] == " ")  # fmt: skip
