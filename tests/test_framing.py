@@ -112,8 +112,9 @@ def test_label_train_and_pipeline_switches_to_supervised(tmp_path, monkeypatch):
     )
     r = runner.invoke(app, ["label", "--file", str(bad)])
     assert r.exit_code == 2 and "no frame 'bogus'" in r.output
+    # Columns in any case and frames as eval framing takes them ("Threat"), as people write.
     labels = write_jsonl(tmp_path / "labels.jsonl",
-                         [{"article_id": ids[a.title], "frame": a.frame} for a in arts])  # fmt: skip
+                         [{"Article_ID": ids[a.title], "Label": a.frame.title()} for a in arts])  # fmt: skip
     r = runner.invoke(app, ["label", "--file", str(labels)])
     assert "added 35 label(s)" in r.output
     assert (

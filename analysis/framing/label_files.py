@@ -118,7 +118,7 @@ def _first(rec: dict, cols: dict[str, str], names: tuple[str, ...]) -> str:
     return ""
 
 
-def _label_cell(rec: dict, cols: dict[str, str]) -> tuple[bool, object]:
+def label_cell(rec: dict, cols: dict[str, str]) -> tuple[bool, object]:
     """(has a label column, its value): the first family of label columns the row has."""
     for family in FRAME_COLUMNS:
         present = [cols[n] for n in family if n in cols]
@@ -171,7 +171,7 @@ def read_labelled_file(
         text = plain_text(_first(rec, cols, TEXT_COLUMNS))
         if not text and not title:
             raise InputError(f"{path} line {line}: needs a text or title (both are empty)")
-        has_labels, raw = _label_cell(rec, cols)
+        has_labels, raw = label_cell(rec, cols)
         if not has_labels:
             names = [n for family in FRAME_COLUMNS for n in family]
             msg = _no_column(path, line, recs.columns or list(rec), "frame", names)

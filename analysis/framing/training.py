@@ -50,31 +50,37 @@ def add_labels(
     return store.execute("SELECT count(*) FROM labels").fetchone()[0] - before
 
 
-def label_items(store: Store, path: Path) -> list[tuple[int, str]]:
+def label_items(store: Store, path: Path, cb: Codebook | None = None) -> list[tuple[int, str]]:
     """(article id, frame) pairs from a CSV/JSONL file of article_id (or url) and frame(s).
 
-    A row that names no stored article, or no frame, is refused with its line.
+    Columns are read in any case and under the names `eval framing` reads (label, ...);
+    with ``cb``, a frame may be written as `eval framing` takes it ("Threat", a frame's
+    label). A row that names no stored article, or no frame, is refused with its line.
     """
+    from framewatch.analysis.framing.label_files import frame_resolver, label_cell
     from framewatch.importer import read_records
 
     recs = read_records(path)
     if recs.errors:
         raise InputError(f"{path}: {recs.errors[0]}")
+    resolve = frame_resolver(cb, {}) if cb is not None else None
     items: list[tuple[int, str]] = []
     for line, rec in recs.rows:
-        aid = rec.get("article_id")
-        if aid in (None, "") and rec.get("url"):
+        cols = {str(k).strip().lower(): k for k in rec}
+        aid = rec.get(cols.get("article_id"))
+        url = rec.get(cols.get("url"))
+        if aid in (None, "") and url:
             row = store.execute(
-                "SELECT id FROM articles WHERE url = ? OR canonical_url = ?",
-                [rec["url"], rec["url"]],
+                "SELECT id FROM articles WHERE url = ? OR canonical_url = ?", [url, url]
             ).fetchone()
             aid = row[0] if row else None
         if aid in (None, ""):
             raise InputError(f"{path} line {line}: no article_id, or url of a stored article")
-        frames = parse_frames(rec.get("frames") or rec.get("frame"))
+        frames = parse_frames(label_cell(rec, cols)[1])
         if not frames:
             raise InputError(f"{path} line {line}: no frame")
-        items += [(int(aid), f) for f in frames]
+        # An unknown name stays as written, for add_labels to refuse with the frames listed.
+        items += [(int(aid), (resolve(f) if resolve else None) or f) for f in frames]
     return items
 
 

@@ -155,7 +155,7 @@ def label(
     with ctx.obj.store() as store:
         cb = resolve_codebook(codebook, store)
         if file is not None:
-            items = label_items(store, file)
+            items = label_items(store, file, cb)
         elif article_id is not None and frame:
             items = [(article_id, f) for f in parse_frames(frame)]
         else:
