@@ -143,7 +143,8 @@ def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             first = fh.readline()
             sep = csv_delimiter(first)
-            if not first.lower().startswith("sep="):  # Excel's line naming the delimiter
+            skipped = first.lower().startswith("sep=")  # Excel's line naming the delimiter
+            if not skipped:
                 fh.seek(0)
             reader = csv.DictReader(fh, delimiter=sep)
             header = [h.strip() for h in (reader.fieldnames or [])]
@@ -163,9 +164,11 @@ def import_attributes_csv(store: Store, path: Path) -> tuple[int, list[str]]:
                 rec = {(k or "").strip(): v for k, v in rec.items()}
                 outlet = (rec.get(key) or "").strip()
                 if not outlet:
-                    raise OutletAttributeError(f"{path} line {reader.line_num}: empty outlet")
+                    raise OutletAttributeError(
+                        f"{path} line {reader.line_num + skipped}: empty outlet"
+                    )
                 rows.append((outlet, {c: (rec.get(c) or "").strip() for c in columns},
-                             reader.line_num))  # fmt: skip
+                             reader.line_num + skipped))  # fmt: skip
     except OSError as exc:
         raise OutletAttributeError(f"{path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -182,6 +182,9 @@ def test_attributes_from_config_opml_cli_and_csv_apply_to_feeds_and_imports(tmp_
     r = fw("outlets", "import", str(excel), db=db)
     assert r.exit_code == 0, r.output
     assert _attrs(db, "Daily Beacon")["owner"] == "Beacon Group"
+    excel.write_text("sep=;\nOutlet;owner\nDaily Beacon;A\nDaily Beacon;B\n", encoding="utf-8")
+    r = fw("outlets", "import", str(excel), db=db)
+    assert r.exit_code == 2 and "lines 3 and 4: 'Daily Beacon' has owner" in r.output
     twice = tmp_path / "twice.csv"
     twice.write_text("outlet,lean\nCoast Courier,right\nCoast Courier,center\n")
     r = fw("outlets", "import", str(twice), db=db)
