@@ -326,7 +326,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     data: dict[str, Any] = {}
     if p.exists():
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            # utf-8-sig: Windows editors may start the file with a byte-order mark
+            data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: {exc}") from exc
         except UnicodeDecodeError as exc:
@@ -367,11 +368,13 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
     settings.analysis.model = MODEL_ALIASES.get(settings.analysis.model, settings.analysis.model)
+    device_from = f"{p}: analysis.device"
     if os.environ.get("FRAMEWATCH_DEVICE"):
         settings.analysis.device = os.environ["FRAMEWATCH_DEVICE"]
+        device_from = "FRAMEWATCH_DEVICE"
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.analysis.device):
         raise ConfigError(
-            f"analysis.device must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
+            f"{device_from} must be auto, cpu, cuda, cuda:N or mps, got {settings.analysis.device!r}"
         )
     if settings.analysis.framing not in {"auto", "exact", "bf16", "fast"}:
         raise ConfigError(
@@ -431,12 +434,32 @@ def _check_serve(settings: Settings, p: Path) -> None:
         raise ConfigError(f"{p}: serve.stale_after_polls must be positive")
     if settings.digest.catch_up_hours < 0:
         raise ConfigError(f"{p}: digest.catch_up_hours must be 0 or more")
+    if settings.smtp.timeout_s <= 0:
+        raise ConfigError(f"{p}: smtp.timeout_s must be positive, got {settings.smtp.timeout_s}")
+    mailbox(settings.smtp.sender, f"{p}: smtp.sender")
     for i, sub in enumerate(settings.subscribers):
-        local, _, domain = sub.email.strip().rpartition("@")
-        if not local or not domain or any(c.isspace() for c in sub.email.strip()):
-            raise ConfigError(
-                f"{p}: subscribers[{i}].email is not an e-mail address: {sub.email!r}"
-            )
+        mailbox(sub.email, f"{p}: subscribers[{i}].email")
         sub.languages = [
             _language_code(c, f"{p}: subscribers[{i}].languages") for c in sub.languages
         ]
+
+
+def mailbox(value: str, where: str) -> str:
+    """The address of one mailbox, as a header would hold it: ``desk@example.org`` or
+    ``"Zoë Müller" <zoe@example.org>`` -> the lower-case address; a list of several
+    (``a@x.org, b@x.org``), a name without a domain or other garbage is refused."""
+    from email.errors import HeaderParseError, NonASCIILocalPartDefect
+    from email.policy import default
+
+    try:
+        header = default.header_factory("To", value.strip())
+        found = header.addresses
+        defects = [d for d in header.defects if not isinstance(d, NonASCIILocalPartDefect)]
+    except (HeaderParseError, IndexError, ValueError):  # the parser trips over "ana@"
+        found, defects = (), ["unparsable"]
+    if len(found) != 1 or defects or not found[0].username or not found[0].domain:
+        raise ConfigError(
+            f"{where} is not an e-mail address (give one, like desk@example.org or "
+            f'"Zoë Müller" <zoe@example.org>): {value!r}'
+        )
+    return found[0].addr_spec.lower()

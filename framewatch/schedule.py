@@ -16,7 +16,7 @@ from framewatch.errors import InputError
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class ScheduleError(InputError):
@@ -26,10 +26,17 @@ class ScheduleError(InputError):
 def parse_send_at(value: str, where: str = "digest.send_at") -> tuple[str, int, int]:
     """("mon", 7, 0) from "Mon 07:00"."""
     parts = value.split()
-    if len(parts) == 2 and parts[0][:3].lower() in DAYS and ":" in parts[1]:
+    # "Mon", "Monday" or "Thurs": the start of a day's name, not "Monkey" or "Sunny"
+    day = parts[0].lower() if parts else ""
+    if (
+        len(parts) == 2
+        and len(day) >= 3
+        and any(d.startswith(day) for d in DAYS)
+        and ":" in parts[1]
+    ):
         hh, _, mm = parts[1].partition(":")
         if hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60:
-            return parts[0][:3].lower(), int(hh), int(mm)
+            return day[:3], int(hh), int(mm)
     raise ScheduleError(f'{where} must be a weekday and a time like "Mon 07:00", got {value!r}')
 
 

@@ -1,0 +1,202 @@
+"""Awkward input from a newsroom admin and a subscriber: config, logins, the digest."""
+
+from __future__ import annotations
+
+import email
+import smtplib
+from datetime import date
+from email import policy
+
+import duckdb
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from conftest import free_port
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+from framewatch.config import ConfigError, Settings, Subscriber, load_settings
+from framewatch.dashboards import digest as digest_mod
+from framewatch.dashboards.digest_data import Digest, StoryItem
+from framewatch.journal import journal_records
+from framewatch.schedule import ScheduleError, parse_send_at
+
+# -- config ------------------------------------------------------------------------------
+
+
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_bytes("\ufeff[smtp]\r\nport = 587\r\n".encode())  # Notepad: BOM and CRLF
+    assert load_settings(cfg).smtp.port == 587
+
+
+def test_subscribers_may_have_display_names_but_one_address_each(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    for ok in ['"Zoë Müller" <zoe@example.com>', "Zoë Müller <zoe@example.com>",
+               "desk@example.org", "root@localhost"]:  # fmt: skip
+        cfg.write_text(f"[[subscribers]]\nemail = '{ok}'\n", encoding="utf-8")
+        assert load_settings(cfg).subscribers[0].email == ok
+    for bad in ["a@example.org, b@example.org", "a@example.org,b@example.org",
+                "a@example.org;b@example.org", "<a@example.org", "ana@", "ana", ""]:  # fmt: skip
+        cfg.write_text(f"[[subscribers]]\nemail = '{bad}'\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"subscribers\[0\].email is not an e-mail address"):
+            load_settings(cfg)
+
+
+def test_a_sender_without_an_address_and_a_zero_timeout_are_refused_when_read(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text('[smtp]\nsender = "framewatch digest"\n')
+    with pytest.raises(ConfigError, match=r"smtp.sender is not an e-mail address"):
+        load_settings(cfg)
+    cfg.write_text("[smtp]\ntimeout_s = 0\n")
+    with pytest.raises(ConfigError, match=r"framewatch.toml: smtp.timeout_s must be positive"):
+        load_settings(cfg)
+
+
+def test_a_bad_device_from_the_environment_names_the_variable(tmp_path, monkeypatch):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("")
+    monkeypatch.setenv("FRAMEWATCH_DEVICE", "gpu")
+    with pytest.raises(ConfigError, match=r"^FRAMEWATCH_DEVICE must be auto, cpu"):
+        load_settings(cfg)
+    monkeypatch.delenv("FRAMEWATCH_DEVICE")
+    cfg.write_text('[analysis]\ndevice = "gpu"\n')
+    with pytest.raises(ConfigError, match=r"framewatch.toml: analysis.device must be"):
+        load_settings(cfg)
+
+
+def test_send_at_takes_day_names_not_words_that_start_like_one():
+    assert parse_send_at("Monday 07:00") == ("mon", 7, 0)
+    assert parse_send_at("thurs 18:30") == ("thu", 18, 30)
+    for bad in ["Monkey 07:00", "Sunny 07:00", "Mo 07:00", "Mon 7pm", "07:00"]:
+        with pytest.raises(ScheduleError, match="must be a weekday and a time"):
+            parse_send_at(bad)
+
+
+# -- logins ------------------------------------------------------------------------------
+
+
+def _users(db, *args, stdin: str | None = None):
+    return CliRunner().invoke(app, ["--db", str(db), "users", *args], input=stdin)
+
+
+def test_a_user_is_removed_by_their_name_in_any_case(tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert _users(db, "add", "Alice", "--password-stdin", stdin="s3cret-words\n").exit_code == 0
+    gone = _users(db, "remove", "alice")  # sign-in and `add` take the name in any case
+    assert gone.exit_code == 0 and "removed Alice" in gone.output
+    assert _users(db, "list", "--json").output.strip() == "[]"
+
+
+def test_listing_or_removing_users_of_a_mistyped_store_creates_no_store(tmp_path):
+    db = tmp_path / "typo.duckdb"
+    for args in (["list"], ["remove", "bob"]):
+        r = _users(db, *args)
+        assert r.exit_code == 1 and "no store at" in r.output and "Traceback" not in r.output
+        assert not db.exists()
+    short = _users(db, "add", "bob", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 2 and "too short" in short.output
+    assert not db.exists()  # a refused password leaves no empty store behind
+
+
+# -- the digest --------------------------------------------------------------------------
+
+
+def _digest(title: str = "Port Alder bridge") -> Digest:
+    story = StoryItem(1, "bridge", title, 2, 2, [], None, None, None,
+                      [("Civic Wire", title, "https://civic.example/a")])  # fmt: skip
+    return Digest("2026-W47", date(2026, 11, 16), "geopolitics-tech", "Geopolitics", {},
+                  stories=[story], total_articles=2)  # fmt: skip
+
+
+def _week_store():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE article_facts AS SELECT '2026-W47' AS iso_week")
+    return con
+
+
+def _settings(port: int, *emails: str, user: str | None = None) -> Settings:
+    s = Settings()
+    s.smtp.host, s.smtp.port, s.smtp.user, s.smtp.timeout_s = "127.0.0.1", port, user, 5.0
+    s.smtp.sender = '"Redaktion Zürich" <digest@example.org>'
+    s.subscribers = [Subscriber(e) for e in emails]
+    return s
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.logins: set = set()  # the connections that tried to sign in
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+    def authenticator(self, server, session, envelope, mechanism, auth_data):
+        self.logins.add(session.peer)
+        return AuthResult(success=False, handled=False)
+
+
+@pytest.fixture
+def inbox():
+    box = _Inbox()
+    box.port = free_port()
+    ctl = Controller(box, hostname="127.0.0.1", port=box.port, authenticator=box.authenticator,
+                     auth_require_tls=False)  # fmt: skip
+    ctl.start()
+    yield box
+    ctl.stop()
+
+
+def test_display_names_and_non_ascii_reach_the_headers_and_the_journal_knows_the_address(
+    inbox, tmp_path, monkeypatch
+):
+    title = "<b>Brücke</b> 🌉 جسر الميناء"
+    monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest(title))
+    db = tmp_path / "s.duckdb"
+    settings = _settings(inbox.port, '"Zoë Müller" <zoe@example.com>', "ben@example.org")
+    results = digest_mod.deliver(_week_store(), db, settings, "2026-W47", None)
+    assert [r.status for r in results] == ["sent", "sent"], results
+    assert sorted(r for rs, _ in inbox.messages for r in rs) == [
+        "ben@example.org",
+        "zoe@example.com",
+    ]
+    msg = email.message_from_bytes(inbox.messages[0][1], policy=policy.default)
+    assert str(msg["To"]) == "Zoë Müller <zoe@example.com>"
+    assert str(msg["From"]) == "Redaktion Zürich <digest@example.org>"
+    assert title in msg.get_body(("plain",)).get_content()
+    html_part = msg.get_body(("html",)).get_content()
+    assert "&lt;b&gt;Brücke&lt;/b&gt; 🌉" in html_part and "<b>Brücke" not in html_part
+    # The desk writes Zoë's address without her name: she already has this week's digest.
+    settings.subscribers = [Subscriber("ZOE@example.com"), Subscriber("ben@example.org")]
+    again = digest_mod.deliver(_week_store(), db, settings, "2026-W47", None)
+    assert [r.status for r in again] == ["skipped", "skipped"] and len(inbox.messages) == 2
+    assert [r["status"] for r in journal_records(db)] == ["sent", "sent"]
+
+
+def test_a_refused_login_is_tried_once_per_run_not_once_per_recipient(inbox, tmp_path, monkeypatch):
+    monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest())
+    monkeypatch.setenv("FRAMEWATCH_SMTP_PASSWORD", "wrong")
+    emails = [f"desk{i}@example.org" for i in range(5)]
+    settings = _settings(inbox.port, *emails, user="digest")
+    results = digest_mod.deliver(_week_store(), tmp_path / "s.duckdb", settings, "2026-W47", None)
+    assert [r.status for r in results] == ["failed"] * 5
+    assert all("SMTPAuthenticationError" in r.error for r in results)
+    assert len(inbox.logins) == 1 and inbox.messages == []  # no account locked out by 5 tries
+
+
+def test_an_unreachable_server_is_tried_once_per_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest())
+    tries = []
+    real = smtplib.SMTP.connect
+
+    def connect(self, *args, **kwargs):
+        tries.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", connect)
+    settings = _settings(free_port(), "ana@example.org", "ben@example.org", "cy@example.org")
+    results = digest_mod.deliver(_week_store(), tmp_path / "s.duckdb", settings, "2026-W47", None)
+    assert [r.status for r in results] == ["failed"] * 3
+    assert all("ConnectionRefusedError" in r.error for r in results)
+    assert len(tries) == 1  # each try could wait timeout_s on a server that does not answer
