@@ -88,10 +88,14 @@ def add_user(con: duckdb.DuckDBPyConnection, name: str, password: str, admin: bo
     return User(name, admin)
 
 
-def remove_user(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    found = con.execute("DELETE FROM users WHERE name = ? RETURNING name", [name]).fetchall()
+def remove_user(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Remove a user, named in any case (as sign-in and `add` read names); their name."""
+    found = con.execute(
+        "DELETE FROM users WHERE lower(name) = lower(?) RETURNING name", [name]
+    ).fetchall()
     if not found:
         raise UserError(f"no user {name!r} (see `framewatch users list`)")
+    return found[0][0]
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:

@@ -34,8 +34,11 @@ def test_bad_password_input_is_one_clear_line_and_exit_2(tmp_path, stdin, messag
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
     assert "Traceback" not in result.output
+    assert not db.exists()  # not even an empty store
+    assert _users(db, "add", "zed", "--password-stdin", stdin="zed-password\n").exit_code == 0
+    assert _users(db, "add", "alice", "--password-stdin", stdin=stdin).exit_code == 2
     listed = _users(db, "list", "--json")
-    assert json.loads(listed.output) == []  # nothing half-stored
+    assert [u["name"] for u in json.loads(listed.output)] == ["zed"]  # nothing half-stored
 
 
 def test_users_are_added_listed_and_removed_with_hashes_only(tmp_path):

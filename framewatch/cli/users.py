@@ -31,13 +31,14 @@ def add(
     ] = False,
 ) -> None:
     """Add a user who may sign in to the dashboard (asks for the password twice)."""
-    from framewatch.users import add_user, check_name, read_password
+    from framewatch.users import add_user, check_name, check_password, read_password
 
     check_name(name)
     if password_stdin:
         password = read_password(sys.stdin.read())
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    check_password(password)  # a refused password leaves no new store behind
     with ctx.obj.store() as store:
         user = add_user(store.con, name, password, admin)
         store.publish_snapshot()  # a running dashboard sees the new user at once
@@ -53,7 +54,7 @@ def list_(
     """Users and whether they are admins (never their passwords)."""
     from framewatch.users import list_users
 
-    with ctx.obj.store() as store:
+    with ctx.obj.store(existing=True) as store:  # a mistyped --db: no new, empty store
         users = list_users(store.con)
     if as_json:
         print_json([{"name": u.name, "admin": u.admin, "created_at": u.created_at} for u in users])
@@ -70,7 +71,7 @@ def remove(
     """Remove a user; their open dashboard sessions end too."""
     from framewatch.users import remove_user
 
-    with ctx.obj.store() as store:
-        remove_user(store.con, name)
+    with ctx.obj.store(existing=True) as store:  # a mistyped --db: no new, empty store
+        removed = remove_user(store.con, name)
         store.publish_snapshot()
-    out.print(f"removed {name}")
+    out.print(f"removed {removed}")
