@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from framewatch.config import ConfigError, Settings, SmtpSettings
+from framewatch.config import ConfigError, Settings, SmtpSettings, mailbox
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 from framewatch.dashboards.markup import html_text
@@ -232,32 +232,50 @@ def _smtp(cfg: SmtpSettings) -> smtplib.SMTP:
         )
     else:
         client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+    try:
         if cfg.security == "starttls":
             client.starttls(context=ssl.create_default_context())
-    if cfg.user:
-        password = os.environ.get(cfg.password_env)
-        if password is None:
-            client.close()
-            raise ConfigError(
-                f"smtp.user is set but the environment variable {cfg.password_env} is not"
-            )
-        client.login(cfg.user, password)
+        if cfg.user:
+            password = os.environ.get(cfg.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"smtp.user is set but the environment variable {cfg.password_env} is not"
+                )
+            client.login(cfg.user, password)
+    except BaseException:
+        client.close()  # a refused login or STARTTLS leaves no socket open
+        raise
     return client
 
 
 class _Connection:
-    """One SMTP connection for the whole run, reopened if the server drops it."""
+    """One SMTP connection for the whole run, reopened if the server drops it.
+
+    A server that cannot be reached or refuses the login is tried once per run, not
+    once per recipient: each try could wait ``timeout_s``, and a server counting
+    failed logins would lock the account.
+    """
 
     def __init__(self, cfg: SmtpSettings):
         self.cfg = cfg
         self.client: smtplib.SMTP | None = None
+        self.unusable: Exception | None = None  # why the server could not be opened
+
+    def _open(self) -> smtplib.SMTP:
+        if self.unusable is not None:
+            raise self.unusable
+        try:
+            self.client = _smtp(self.cfg)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.unusable = exc
+            raise
+        return self.client
 
     def send(self, msg: EmailMessage) -> None:
         for attempt in (1, 2):
-            if self.client is None:
-                self.client = _smtp(self.cfg)
+            client = self.client or self._open()
             try:
-                self.client.send_message(msg)
+                client.send_message(msg)
                 return
             except smtplib.SMTPServerDisconnected:
                 self.client = None
@@ -269,6 +287,14 @@ class _Connection:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.client.quit()
             self.client = None
+
+
+def _address(recipient: str) -> str:
+    """A recipient as the journal compares it: "Ana <ANA@x.org>" was sent to ana@x.org."""
+    try:
+        return mailbox(recipient, "recipient")
+    except ConfigError:  # a journal line from before addresses were checked
+        return recipient.strip().lower()
 
 
 def deliver(
@@ -293,7 +319,7 @@ def deliver(
     try:
         for sub in settings.subscribers:
             cb = sub.codebook or codebook or settings.analysis.codebooks[0]
-            if sub.email in sent_already(journal, week, cb):
+            if _address(sub.email) in {_address(r) for r in sent_already(journal, week, cb)}:
                 results.append(SendResult(sub.email, "skipped", "already sent this week"))
                 continue
             try:
