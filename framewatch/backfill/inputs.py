@@ -18,19 +18,25 @@ from framewatch.importer import FORMATS, file_notes, read_records, unlinked_url,
 
 
 def expand(inputs: list[str]) -> list[Path]:
-    """Files named or matched, in the order given; a pattern matching nothing is an error."""
+    """Files named or matched, in the order given; a pattern matching nothing is an error.
+
+    Errors are ``InputError``s: the user's to fix, said in one line (exit 2)."""
     paths: list[Path] = []
     for item in inputs:
         matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
         if not matches:
-            raise ValueError(f"{item}: no file matches")
+            raise InputError(f"{item}: no file matches")
         for m in matches:
             p = Path(m)
+            if p.is_dir():
+                raise InputError(
+                    f"{p}: a folder; name its files, or a glob such as '{p}/*.warc.gz'"
+                )
             if not p.is_file():
-                raise ValueError(f"{p}: no such file")
+                raise InputError(f"{p}: no such file")
             if not (p.suffix.lower() in FORMATS or _is_warc(p)):
                 known = ", ".join([*sorted(FORMATS), ".warc", ".warc.gz"])
-                raise ValueError(f"{p}: unknown format {p.suffix!r}; backfill reads {known}")
+                raise InputError(f"{p}: unknown format {p.suffix!r}; backfill reads {known}")
             if p not in paths:
                 paths.append(p)
     return paths

@@ -1,0 +1,214 @@
+"""backfill's inputs as real tools write them: wget, Heritrix and Browsertrix WARCs,
+compressed per record or as a whole, cut short, with every payload shape a crawl
+carries. Each is read as the crawler would read the page, or refused in one line."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+
+warcio = pytest.importorskip("warcio")
+from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
+from warcio.warcwriter import WARCWriter  # noqa: E402
+
+from framewatch.backfill.extract import page_article  # noqa: E402
+from framewatch.backfill.warc import WarcPage, read_pages  # noqa: E402
+
+runner = CliRunner()
+URL = "https://gazette.example/2024/03/port-strike"
+LEAD = (
+    "Dock workers returned to work on Thursday after a three-week strike over pay and "
+    "safety at the port, the union said in a statement. "
+)
+CAFE = "Café owners in Zürich protest the new rents"
+CAFE_TEXT = (
+    "Les propriétaires de café à Zürich protestent contre les loyers élevés, déclarant "
+    "que la situation est intenable pour les petits commerces du quartier. "
+)
+
+
+def html(
+    title: str = "Port strike ends", text: str = LEAD, head: str = "", lang: str = "en"
+) -> str:
+    """A news page: the article among navigation and a footer."""
+    return (
+        f"<!DOCTYPE html><html lang={lang}><head>{head}<title>{title}</title></head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>{title}</h1>"
+        f"<p>{text * 3}</p><p>{text * 2}</p></article><footer>Gazette 2024</footer></body></html>"
+    )
+
+
+class Warc:
+    """A WARC as a crawler writes one, record by record, through warcio's own writer."""
+
+    def __init__(self, gz: bool = True, version: str = "WARC/1.0", software: str = "Wget/1.21.3"):
+        self.buf, self.gz = io.BytesIO(), gz
+        self.w = WARCWriter(self.buf, gzip=gz, warc_version=version)
+        self.w.write_record(self.w.create_warcinfo_record("crawl.warc", {"software": software}))
+
+    def request(self, url: str = URL) -> Warc:
+        req = StatusAndHeaders(f"GET {url} HTTP/1.1", [("User-Agent", "Wget/1.21.3")],
+                               is_http_request=True)  # fmt: skip
+        self.w.write_record(self.w.create_warc_record(url, "request", http_headers=req))
+        return self
+
+    def response(
+        self, url: str = URL, body: bytes | str | None = None, status: str = "200 OK",
+        ctype: str | None = "text/html; charset=utf-8", headers=(), warc_headers=None,
+        protocol: str = "HTTP/1.1",
+    ) -> Warc:  # fmt: skip
+        body = html() if body is None else body
+        body = body.encode() if isinstance(body, str) else body
+        hdrs = ([("Content-Type", ctype)] if ctype else []) + list(headers)
+        http = StatusAndHeaders(status, hdrs, protocol=protocol)
+        rec = self.w.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                        http_headers=http, warc_headers_dict=warc_headers or {})  # fmt: skip
+        self.w.write_record(rec)
+        return self
+
+    def record(self, url: str, kind: str, body: bytes, ctype: str) -> Warc:
+        """A record without HTTP headers: dns:, metadata, a resource such as wget's log."""
+        rec = self.w.create_warc_record(url, kind, payload=io.BytesIO(body), length=len(body),
+                                        warc_content_type=ctype)  # fmt: skip
+        self.w.write_record(rec)
+        return self
+
+    def revisit(self, url: str, original: str) -> Warc:
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        rec = self.w.create_revisit_record(url, "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ", original,
+                                           "2024-03-01T10:00:00Z", http_headers=http)  # fmt: skip
+        self.w.write_record(rec)
+        return self
+
+    def save(self, path: Path) -> Path:
+        path.write_bytes(self.buf.getvalue())
+        return path
+
+
+def read(path: Path) -> tuple[list[WarcPage], list[str]]:
+    items = list(read_pages(path))
+    return [i for i in items if isinstance(i, WarcPage)], [
+        str(i) for i in items if not isinstance(i, WarcPage)
+    ]
+
+
+def article(page: WarcPage) -> dict:
+    got = page_article(page.url, page.html, page.captured_at, 20)
+    assert isinstance(got, dict), got
+    return got
+
+
+def chunked(body: bytes) -> bytes:
+    half = len(body) // 2
+    return (
+        b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:half], body[half:])) + b"0\r\n\r\n"
+    )
+
+
+def cli(db: Path, *args: str):
+    return runner.invoke(app, ["--db", str(db), "backfill", *args])
+
+
+# --- shapes that are read right ------------------------------------------------------
+
+GZ = gzip.compress(html().encode())
+SHAPES = {
+    # wget --warc-file: warcinfo, request, response, then metadata and its log as a resource
+    "wget": lambda: Warc(gz=False).request().response()
+    .record(URL, "metadata", b"outlink: https://gazette.example/", "application/warc-fields")
+    .record("metadata://gnu.org/software/wget/warc/wget.log", "resource", b"log", "text/plain"),
+    "gzip per record, WARC/1.1": lambda: Warc(version="WARC/1.1").request().response(),
+    "chunked and gzip": lambda: Warc().response(body=chunked(GZ), headers=[
+        ("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]),  # fmt: skip
+    "deflate": lambda: Warc().response(body=zlib.compress(html().encode()),
+                                       headers=[("Content-Encoding", "deflate")]),  # fmt: skip
+    # Browsertrix stores the body decoded but keeps the server's Content-Encoding
+    "decoded but gzip named": lambda: Warc().response(headers=[("Content-Encoding", "gzip")]),
+    "HTTP/2 status line": lambda: Warc().response(status="HTTP/2.0 200", protocol=""),
+    "xhtml type in capitals": lambda: Warc().response(ctype="Application/XHTML+XML; charset=UTF-8"),
+    # a Heritrix dedup record after the response it refers to adds nothing
+    "revisit": lambda: Warc().response().revisit(URL + "?ref=rss", URL),
+    # noise a crawl carries: none of it is an article
+    "noise": lambda: Warc().response().response(URL + "/old", b"", "301 Moved Permanently",
+        headers=[("Location", URL)]).response(URL + "/x", "<html>gone</html>", "404 Not Found")
+    .response(URL + "/y", html("Error"), "500 Internal Server Error")
+    .response(URL + ".pdf", b"%PDF-1.4", ctype="application/pdf")
+    .response(URL + ".png", b"\x89PNG\r\n\x1a\n", ctype="image/png")
+    .response(URL + ".json", b'{"a": 1}', ctype="application/json")
+    .response("https://gazette.example/robots.txt", b"User-agent: *", ctype="text/plain"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_each_crawler_shape_gives_its_one_page(tmp_path, shape):
+    w = SHAPES[shape]()
+    pages, problems = read(w.save(tmp_path / ("crawl.warc.gz" if w.gz else "crawl.warc")))
+    assert problems == []
+    assert [p.url for p in pages] == [URL]
+    a = article(pages[0])
+    assert (a["title"], a["language"]) == ("Port strike ends", "en")
+    assert a["text"].startswith("Port strike ends\nDock workers returned to work on Thursday")
+    assert a["canonical_url"] == URL
+
+
+def test_wget_target_uri_in_angle_brackets_and_warc_date(tmp_path):
+    """wget 1.19 wrote WARC-Target-URI as <...>; WARC/1.1 dates carry fractions."""
+    w = Warc(gz=False, version="WARC/1.1")
+    w.response(warc_headers={"WARC-Date": "2024-03-05T10:11:12.250000Z"})
+    data = w.buf.getvalue().replace(f"WARC-Target-URI: {URL}".encode(),
+                                    f"WARC-Target-URI: <{URL}>".encode())  # fmt: skip
+    (tmp_path / "wget.warc").write_bytes(data)
+    pages, problems = read(tmp_path / "wget.warc")
+    assert problems == [] and [p.url for p in pages] == [URL]
+    assert pages[0].captured_at == datetime(2024, 3, 5, 10, 11, 12, 250000)
+
+
+def test_a_canonical_link_names_the_article(tmp_path):
+    head = '<link rel="canonical" href="https://gazette.example/2024/03/port-strike-ends">'
+    w = Warc().response(URL + "?utm_source=x&page=1", html(head=head))
+    pages, _ = read(w.save(tmp_path / "c.warc.gz"))
+    assert article(pages[0])["canonical_url"] == "https://gazette.example/2024/03/port-strike-ends"
+
+
+def test_charset_in_meta_only_or_wrong_in_the_header(tmp_path):
+    meta = html(CAFE, CAFE_TEXT, '<meta charset="windows-1252">', "fr").encode("cp1252")
+    utf8 = html(CAFE, CAFE_TEXT, '<meta charset="utf-8">', "fr").encode()
+    w = Warc().response(URL, meta, ctype="text/html").response(URL + "2", utf8,
+                                                               ctype="text/html; charset=iso-8859-1")  # fmt: skip
+    pages, problems = read(w.save(tmp_path / "c.warc.gz"))
+    assert problems == [] and len(pages) == 2
+    for p in pages:
+        assert article(p)["title"] == CAFE
+
+
+# --- inputs refused in one line --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("page.html", "unknown format '.html'"),  # a saved page given by mistake
+        ("crawl.cdx", "unknown format '.cdx'"),  # wget --warc-cdx's index beside the WARC
+        ("missing.warc.gz", "no such file"),
+        ("*.warc.gz", "no file matches"),
+        ("crawl", "a folder"),  # Browsertrix's collection folder
+    ],
+)
+def test_an_input_backfill_cannot_read_is_refused_in_one_line(tmp_path, name, why):
+    """Exit 2 and the file named, as for any input error: not an 'internal error' that
+    calls the user's typo a bug in framewatch."""
+    (tmp_path / "page.html").write_text("<html></html>")
+    (tmp_path / "crawl.cdx").write_text(" CDX N b a m s k r M S V g\n")
+    (tmp_path / "crawl").mkdir()
+    res = cli(tmp_path / "fw.duckdb", str(tmp_path / name))
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and why in lines[0], lines
