@@ -34,6 +34,13 @@ def test_every_subcommand_has_help(fw):
         sub = fw(cmd, "--help")
         assert sub.exit_code == 0, cmd
         assert "Usage" in sub.output
+        assert "--no-no-" not in sub.output, cmd
+        if "Commands:" in sub.output:  # a group: its own commands' options read plainly too
+            nested = sub.output.split("Commands:")[1].splitlines()
+            for name in [line.split()[0] for line in nested if line.startswith("  ")]:
+                leaf = fw(cmd, name, "--help")
+                assert leaf.exit_code == 0, (cmd, name)
+                assert "--no-no-" not in leaf.output, (cmd, name)
 
 
 def test_sources_add_discovers_lists_removes_and_round_trips_opml(fw, http_server, tmp_path):

@@ -31,7 +31,9 @@ def sources_add(
     name: Annotated[str | None, typer.Option(help="Outlet name shown everywhere.")] = None,
     country: Annotated[str | None, typer.Option(help="ISO country code, e.g. GB.")] = None,
     language: Annotated[str | None, typer.Option(help="ISO language code, e.g. en.")] = None,
-    no_discover: Annotated[bool, typer.Option(help="Store the URL as given, offline.")] = False,
+    no_discover: Annotated[
+        bool, typer.Option("--no-discover", help="Store the URL as given, offline.")
+    ] = False,
 ) -> None:
     """Add a source; a web page URL is resolved to the feed it announces."""
     from framewatch.crawler.downloads import RefusedAddress
