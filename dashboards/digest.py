@@ -21,7 +21,7 @@ from framewatch.config import ConfigError, Settings, SmtpSettings, mailbox
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 from framewatch.dashboards.markup import html_text
-from framewatch.journal import append_record, journal_records, sent_already
+from framewatch.journal import append_record, held, journal_records, sent_already
 from framewatch.store import utcnow
 
 # One colour per frame position, readable on white, the same in every e-mail.
@@ -314,9 +314,9 @@ def deliver(
         why = f"no articles in {week}: nothing sent, and nothing recorded (a later send can)"
         return [SendResult(sub.email, "skipped", why) for sub in settings.subscribers]
     conn = _Connection(settings.smtp)
-    journal = journal_records(db)  # read once; this run appends its own outcomes
     results = []
-    try:
+    with held(db), contextlib.closing(conn):
+        journal = journal_records(db)  # read once; this run appends its own outcomes
         for sub in settings.subscribers:
             cb = sub.codebook or codebook or settings.analysis.codebooks[0]
             if _address(sub.email) in {_address(r) for r in sent_already(journal, week, cb)}:
@@ -341,6 +341,4 @@ def deliver(
             append_record(db, record)
             journal.append(record)
             results.append(SendResult(sub.email, status, error))
-    finally:
-        conn.close()
     return results

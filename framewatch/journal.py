@@ -8,8 +8,11 @@ guard against sending one week twice.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -44,6 +47,16 @@ def append_record(db: str | os.PathLike, rec: dict) -> None:
         fh.write(json.dumps(rec) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def held(db: str | os.PathLike) -> Iterator[None]:
+    """Hold the journal for one delivery (read it inside): serve's send and a manual
+    `digest --send` at the same time take turns, and the second sees what the first sent.
+    A journal this user may not write fails here, before anything is sent."""
+    with journal_path(db).open("a", encoding="utf-8") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def merge_journal(store) -> int:

@@ -200,3 +200,34 @@ def test_an_unreachable_server_is_tried_once_per_run(tmp_path, monkeypatch):
     assert [r.status for r in results] == ["failed"] * 3
     assert all("ConnectionRefusedError" in r.error for r in results)
     assert len(tries) == 1  # each try could wait timeout_s on a server that does not answer
+
+
+def test_two_sends_at_once_take_turns_and_send_each_digest_once(inbox, tmp_path, monkeypatch):
+    """serve's Monday send and an admin's `digest --send` at the same minute."""
+    import asyncio
+    import threading
+
+    monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest())
+    accept = inbox.handle_DATA
+
+    async def slow(server, session, envelope):
+        await asyncio.sleep(0.3)
+        return await accept(server, session, envelope)
+
+    inbox.handle_DATA = slow
+    settings = _settings(inbox.port, "ana@example.org", "ben@example.org")
+    db, outcomes = tmp_path / "s.duckdb", []
+
+    def send():
+        outcomes.append(digest_mod.deliver(_week_store(), db, settings, "2026-W47", None))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r for rs, _ in inbox.messages for r in rs) == [
+        "ana@example.org",
+        "ben@example.org",
+    ]
+    assert sorted(r.status for rs in outcomes for r in rs) == ["sent", "sent", "skipped", "skipped"]
