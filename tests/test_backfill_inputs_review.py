@@ -212,3 +212,53 @@ def test_an_input_backfill_cannot_read_is_refused_in_one_line(tmp_path, name, wh
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and why in lines[0], lines
+
+
+# --- WARC files that were misread --------------------------------------------------------
+
+
+def test_heritrix_dns_and_whois_records_are_not_problems(tmp_path):
+    """Heritrix writes a `response` record for each host's DNS lookup (dns:, text/dns):
+    not a page, and not an 'unreadable response' on every host of the crawl."""
+    w = Warc(software="Heritrix/3.4.0")
+    w.record("dns:gazette.example", "response", b"20240301100000\ngazette.example. 300 IN A "
+             b"192.0.2.7\n", "text/dns")  # fmt: skip
+    w.record("whois:gazette.example", "response", b"Domain Name: GAZETTE.EXAMPLE\n", "text/plain")
+    w.request().response()
+    pages, problems = read(w.save(tmp_path / "heritrix.warc.gz"))
+    assert problems == [] and [p.url for p in pages] == [URL]
+
+
+def test_a_warc_gzipped_as_a_whole_gives_every_page(tmp_path):
+    """`gzip crawl.warc` makes one gzip member, not one per record: every page is read
+    (it was none, without a word), and a cut one still names where it ends."""
+    w = Warc(gz=False).request().response()
+    w.response(URL + "-2", html("Second page")).response(URL + "-3", html("Third page"))
+    data = gzip.compress(w.buf.getvalue())
+    (tmp_path / "whole.warc.gz").write_bytes(data)
+    pages, problems = read(tmp_path / "whole.warc.gz")
+    assert problems == [] and [p.url for p in pages] == [URL, URL + "-2", URL + "-3"]
+    assert article(pages[2])["title"] == "Third page"
+    (tmp_path / "cut.warc.gz").write_bytes(data[: len(data) - 30])  # a killed download
+    pages, problems = read(tmp_path / "cut.warc.gz")
+    assert [p.url for p in pages] == [URL, URL + "-2"]
+    assert len(problems) == 1 and "the file ends inside it" in problems[0], problems
+
+
+@pytest.mark.parametrize("name", ["empty.warc", "empty.warc.gz"])
+def test_an_empty_warc_holds_no_pages(tmp_path, name):
+    """wget killed before its first record: no pages, as `import` reads an empty file
+    (it raised 'cannot mmap an empty file', an internal error)."""
+    (tmp_path / name).write_bytes(b"")
+    assert read(tmp_path / name) == ([], [])
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_that_is_not_a_warc_says_so(tmp_path, gz):
+    """A server's error page saved under the archive's name: 'not a WARC file', not
+    'the file ends inside it'."""
+    body = b"<html><head><title>403 Forbidden</title></head><body>Forbidden</body></html>\n"
+    (tmp_path / "cc-news.warc.gz").write_bytes(gzip.compress(body) if gz else body)
+    pages, problems = read(tmp_path / "cc-news.warc.gz")
+    assert pages == [] and len(problems) == 1
+    assert problems[0].startswith("cc-news.warc.gz: not a WARC file"), problems

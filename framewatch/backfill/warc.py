@@ -1,20 +1,28 @@
 """HTML responses out of WARC / WARC.gz files, read with warcio (the ``scale`` extra).
 
-Only what the crawler would have fetched becomes a page: ``response`` records for
-HTTP 2xx with an HTML content type. A record that cannot be read is reported by its
-number and byte offset, and the rest of the file is still read.
+Only what the crawler would have fetched becomes a page: ``response`` records of
+http(s) URLs for HTTP 2xx with an HTML content type.
+A record that cannot be read is reported by its number and byte offset, and the rest
+of the file is still read.
 """
 
 from __future__ import annotations
 
+import io
 import mmap
+import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+WHOLE_GZIP = "non-chunked gzip"  # warcio's words for a .warc.gz gzipped as a whole
 MISSING = "WARC input needs warcio: pip install 'framewatch[scale]'"
+GZ_MAGIC = b"\x1f\x8b\x08"
+ARC_HEADER = re.compile(rb"(filedesc|https?)://\S+ \S+ \d{14} ")  # warcio reads ARC too
 
 
 @dataclass
@@ -54,15 +62,20 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
 
     After a record warcio cannot parse, reading starts again at the next record boundary
     (the next gzip member of a .warc.gz, the next ``WARC/1.`` line of a .warc), so one
-    corrupt record costs that record only.
+    corrupt record costs that record only. An empty file has no records.
     """
     try:
         from warcio.archiveiterator import ArchiveIterator
     except ImportError as exc:
         raise ImportError(MISSING) from exc
-    gz = path.name.lower().endswith(".gz")
+    if path.stat().st_size == 0:  # wget killed before its first record; mmap refuses it
+        return
     number, base = 0, 0
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        if not _starts_as_warc(raw):
+            yield WarcProblem(path.name, f"not a WARC file (it begins {_begins(raw)})")
+            return
+        gz = raw[:3] == GZ_MAGIC
         while True:
             fh.seek(base)
             records = ArchiveIterator(fh)
@@ -81,6 +94,9 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                                       "the file ends inside it")  # fmt: skip
                 return
             except Exception as exc:  # warcio raises several types for a corrupt record
+                if WHOLE_GZIP in str(exc) and base == 0:  # `gzip crawl.warc`: one member
+                    yield from _read_whole_gzip(path, skip=number)
+                    return
                 number += 1
                 bad = base if last is None else _boundary(raw, last + 1, gz)
                 if bad is None:
@@ -92,6 +108,84 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                 if nxt is None:
                     return
                 base = nxt
+
+
+def _read_whole_gzip(path: Path, skip: int) -> Iterator[WarcPage | WarcProblem]:
+    """A .warc.gz compressed as one gzip member, read as one stream after its first
+    ``skip`` records (read already); offsets are in the uncompressed data. Without
+    member boundaries a bad record ends the reading, named as such."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    number, cut = 0, False
+    with path.open("rb") as fh:
+        stream = _Gunzipped(fh)
+        records = ArchiveIterator(stream)
+        try:
+            for rec in records:
+                number += 1
+                item = _page(rec) if number > skip else None
+                if item is not None:
+                    at = records.get_record_offset()
+                    item.position = f"{path.name} record {number} (offset {at} uncompressed)"
+                    cut = str(item).endswith("the file ends inside it")
+                    yield item
+        except Exception as exc:  # a corrupt stream: nothing after it can be reached
+            yield WarcProblem(f"{path.name} record {number + 1}", "unreadable record; no record "
+                              f"after it can be read ({_printable(str(exc))})")  # fmt: skip
+            return
+        if not stream.whole and not cut:  # warcio stops quietly at a record cut in its header
+            yield WarcProblem(f"{path.name} record {number + 1}", "the file ends inside it")
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip file's data as a stream, member after member. Where the file stops early
+    the stream just ends (``gzip`` raises, losing what it had read): ``whole`` says
+    whether it ended at the end of a member."""
+
+    def __init__(self, fh):
+        self.fh, self.z, self.buf = fh, zlib.decompressobj(31), b""
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def whole(self) -> bool:
+        return self.z.eof
+
+    def readinto(self, out) -> int:
+        while not self.buf:
+            if self.z.eof:  # the next member, if any
+                data = self.z.unused_data or self.fh.read(1 << 16)
+                if not data:
+                    return 0
+                self.z = zlib.decompressobj(31)
+            else:
+                data = self.z.unconsumed_tail or self.fh.read(1 << 16)
+                if not data:
+                    return 0
+            self.buf = self.z.decompress(data, 1 << 20)
+        n = min(len(out), len(self.buf))
+        out[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+
+def _starts_as_warc(raw: mmap.mmap) -> bool:
+    """The file (or its first gzip member) begins with a WARC or ARC record's header."""
+    head = raw[:4096]
+    if head[:3] == GZ_MAGIC:
+        try:
+            head = zlib.decompressobj(31).decompress(head, 64)
+        except zlib.error:  # a corrupt first member: the records after it may be good
+            return True
+    head = head.lstrip(b"\r\n")
+    return head.startswith(b"WARC/") or bool(ARC_HEADER.match(head))
+
+
+def _begins(raw: mmap.mmap) -> str:
+    head = raw[:4096]
+    if head[:3] == GZ_MAGIC:
+        head = zlib.decompressobj(31).decompress(head, 60)  # it did in _starts_as_warc
+    return repr(_printable(head[:40].decode("utf-8", "replace"), 40))
 
 
 def _printable(message: str, limit: int = 160) -> str:
@@ -107,7 +201,7 @@ def _printable(message: str, limit: int = 160) -> str:
 def _boundary(raw: mmap.mmap, start: int, gz: bool) -> int | None:
     """Where the next record may begin at or after ``start``."""
     if gz:
-        at = raw.find(b"\x1f\x8b\x08", start)
+        at = raw.find(GZ_MAGIC, start)
         return None if at < 0 else at
     at = raw.find(b"\nWARC/1.", max(0, start - 1))
     return None if at < 0 else at + 1
@@ -117,17 +211,22 @@ def _page(rec) -> WarcPage | WarcProblem | None:
     if rec.rec_type != "response":
         return None
     url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+    scheme = urlsplit(url).scheme.lower() if ":" in url else ""
+    if scheme not in ("http", "https"):
+        if scheme:  # dns:, whois:, a crawler's own metadata: never a page
+            return None
+        return WarcProblem("", f"no http(s) target URI ({url!r})")
+    http = rec.http_headers  # none for an empty response: no page in it
     try:
-        status = int(rec.http_headers.get_statuscode()) if rec.http_headers else 0
-        ctype = (rec.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
+        status = int(http.get_statuscode()) if http else 0
+        ctype = (http.get_header("Content-Type") or "") if http else ""
         body = rec.content_stream().read()
         rec.raw_stream.read()  # whatever the decoders left: the record must be whole
     except Exception as exc:  # a truncated payload or broken chunked encoding
         return WarcProblem("", f"unreadable response ({exc})")
     if getattr(rec.raw_stream, "limit", 0) > 0:  # the file ended before its Content-Length
         return WarcProblem("", "the file ends inside it")
-    if not url.startswith(("http://", "https://")):
-        return WarcProblem("", f"no http(s) target URI ({url!r})")
-    if not 200 <= status < 300 or ctype.lower() not in HTML_TYPES:
+    if not 200 <= status < 300 or ctype.split(";")[0].strip().lower() not in HTML_TYPES:
         return None  # redirects, errors, images: the crawler stores none of them
-    return WarcPage("", url, _when(rec.rec_headers.get_header("WARC-Date")), body)
+    when = _when(rec.rec_headers.get_header("WARC-Date"))
+    return WarcPage("", url, when, body)
