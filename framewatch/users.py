@@ -80,7 +80,9 @@ def add_user(con: duckdb.DuckDBPyConnection, name: str, password: str, admin: bo
     check_name(name)
     check_password(password)
     if con.execute("SELECT 1 FROM users WHERE lower(name) = lower(?)", [name]).fetchone():
-        raise UserError(f"user {name!r} exists already (remove it first to set a new password)")
+        raise UserError(
+            f"user {name!r} exists already (`framewatch users passwd {name}` sets a new password)"
+        )
     con.execute(
         "INSERT INTO users (name, password_hash, admin) VALUES (?, ?, ?)",
         [name, _hasher.hash(password), admin],
@@ -92,6 +94,18 @@ def remove_user(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """Remove a user, named in any case (as sign-in and `add` read names); their name."""
     found = con.execute(
         "DELETE FROM users WHERE lower(name) = lower(?) RETURNING name", [name]
+    ).fetchall()
+    if not found:
+        raise UserError(f"no user {name!r} (see `framewatch users list`)")
+    return found[0][0]
+
+
+def set_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> str:
+    """A new password for a user named in any case; their open sessions end. Their name."""
+    check_password(password)
+    found = con.execute(
+        "UPDATE users SET password_hash = ? WHERE lower(name) = lower(?) RETURNING name",
+        [_hasher.hash(password), name],
     ).fetchall()
     if not found:
         raise UserError(f"no user {name!r} (see `framewatch users list`)")

@@ -99,6 +99,27 @@ def test_listing_or_removing_users_of_a_mistyped_store_creates_no_store(tmp_path
     assert not db.exists()  # a refused password leaves no empty store behind
 
 
+def test_passwd_sets_a_new_password_for_a_user_that_exists(tmp_path):
+    from framewatch.users import load_credentials, verify
+
+    db = tmp_path / "s.duckdb"
+    assert _users(db, "add", "Alice", "--password-stdin", stdin="old-password\n").exit_code == 0
+    taken = _users(db, "add", "alice", "--password-stdin", stdin="new-password\n")
+    assert taken.exit_code == 2 and "users passwd alice" in taken.output
+    ok = _users(db, "passwd", "alice", "--password-stdin", stdin="new-password\nnew-password\n")
+    assert ok.exit_code == 0 and "new password set for Alice" in ok.output
+    login = load_credentials(db.with_name("s.duckdb.snapshot"))["alice"]  # what sign-in reads
+    assert verify(login.password_hash, "new-password")
+    assert not verify(login.password_hash, "old-password")
+    for name, stdin, message in [("bob", "new-password\n", "no user 'bob'"),
+                                 ("alice", "short\n", "too short")]:  # fmt: skip
+        r = _users(db, "passwd", name, "--password-stdin", stdin=stdin)
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+    missing = _users(tmp_path / "typo.duckdb", "passwd", "alice", "--password-stdin",
+                     stdin="new-password\n")  # fmt: skip
+    assert missing.exit_code == 1 and not (tmp_path / "typo.duckdb").exists()
+
+
 # -- the digest --------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""`framewatch users add/list/remove`: who may sign in to the dashboard."""
+"""`framewatch users add/list/passwd/remove`: who may sign in to the dashboard."""
 
 from __future__ import annotations
 
@@ -75,3 +75,30 @@ def remove(
         removed = remove_user(store.con, name)
         store.publish_snapshot()
     out.print(f"removed {removed}")
+
+
+@users_app.command("passwd")
+@handles_errors
+def passwd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input (one line, or the same line twice).",
+        ),
+    ] = False,
+) -> None:
+    """Set a new password (asks for it twice); the user's open sessions end."""
+    from framewatch.users import check_password, read_password, set_password
+
+    if password_stdin:
+        password = read_password(sys.stdin.read())
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    check_password(password)
+    with ctx.obj.store(existing=True) as store:  # a mistyped --db: no new, empty store
+        changed = set_password(store.con, name, password)
+        store.publish_snapshot()  # a running dashboard ends the old sessions at once
+    out.print(f"new password set for {changed}")
