@@ -262,3 +262,27 @@ def test_a_file_that_is_not_a_warc_says_so(tmp_path, gz):
     pages, problems = read(tmp_path / "cc-news.warc.gz")
     assert pages == [] and len(problems) == 1
     assert problems[0].startswith("cc-news.warc.gz: not a WARC file"), problems
+
+
+def test_a_charset_named_only_in_the_http_header_is_read(tmp_path):
+    """The header's charset decides, as in a browser: a page with a few accents was
+    guessed as Baltic or Turkish ('Z³rich cafķ', 'El Nińo')."""
+    en_title = "Zürich café owners protest rents"
+    en = html(en_title, "Owners of cafés in Zürich said rents had doubled since the "
+              "pandemic, and the city council promised a review. ").encode("cp1252")  # fmt: skip
+    es_title = "El Niño golpea la costa"
+    es = html(es_title, "El fenómeno de El Niño dejó lluvias intensas en la región, según "
+              "el ministerio. ", lang="es").encode("cp1252")  # fmt: skip
+    ru_title = "Жители Казани протестуют против новых тарифов"
+    ru = html(ru_title, "Жители города вышли на улицы, чтобы выразить недовольство ростом "
+              "цен. ", lang="ru").encode("cp1251")  # fmt: skip
+    w = Warc().response(URL, en, ctype="text/html; charset=windows-1252")
+    w.response(URL + "-es", es, ctype="text/html; charset=ISO-8859-1")  # read as browsers do
+    w.response(URL + "-ru", ru, ctype="text/html; charset=windows-1251")
+    meta = en.replace(b"<head>", b'<head><meta http-equiv="Content-Type" content="text/html; '
+                      b'charset=windows-1252">')  # fmt: skip
+    w.response(URL + "-meta", meta, ctype="text/html")  # else the page's <meta> decides
+    pages, problems = read(w.save(tmp_path / "c.warc.gz"))
+    assert problems == []
+    assert [article(p)["title"] for p in pages] == [en_title, es_title, ru_title, en_title]
+    assert article(pages[0])["text"].startswith(f"{en_title}\nOwners of cafés in Zürich")
