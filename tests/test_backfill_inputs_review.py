@@ -286,3 +286,36 @@ def test_a_charset_named_only_in_the_http_header_is_read(tmp_path):
     assert problems == []
     assert [article(p)["title"] for p in pages] == [en_title, es_title, ru_title, en_title]
     assert article(pages[0])["text"].startswith(f"{en_title}\nOwners of cafés in Zürich")
+
+
+def test_a_payload_compressed_in_a_way_not_readable_here_is_named(tmp_path):
+    """Brotli (no brotli package here) went to extraction as compressed bytes: named now,
+    never stored as garbage. x-gzip is gzip (its page lost its language before)."""
+    from warcio.bufferedreaders import BufferedReader
+
+    w = Warc().response(URL, b"\x1b\x8f\x02\x00garbled brotli bytes",
+                        headers=[("Content-Encoding", "br")])  # fmt: skip
+    w.response(URL + "-x", gzip.compress(html().encode()), headers=[("Content-Encoding", "x-gzip")])
+    pages, problems = read(w.save(tmp_path / "c.warc.gz"))
+    assert [p.url for p in pages][-1] == URL + "-x"
+    assert article(pages[-1])["language"] == "en"
+    if "br" not in BufferedReader.get_supported_decompressors():
+        assert len(problems) == 1 and "compressed as 'br'" in problems[0], problems
+        assert "record 2 (offset " in problems[0]
+
+
+def test_a_page_the_crawler_cut_short_is_not_stored_as_the_whole(tmp_path):
+    """Heritrix keeps the first bytes of a page over its size limit, marked WARC-Truncated:
+    stored, the article would stop mid-sentence as if it were all."""
+    cut = html().encode()[:600]
+    w = Warc(software="Heritrix/3.4.0").response(
+        warc_headers={"WARC-Truncated": "length"}, body=cut
+    )
+    pages, problems = read(w.save(tmp_path / "c.warc.gz"))
+    assert pages == [] and len(problems) == 1
+    assert "cut short by the crawler (WARC-Truncated: length)" in problems[0], problems
+
+
+def test_a_page_without_a_content_type_is_read_as_the_crawler_reads_one(tmp_path):
+    pages, problems = read(Warc().response(ctype=None).save(tmp_path / "c.warc.gz"))
+    assert problems == [] and [p.url for p in pages] == [URL]

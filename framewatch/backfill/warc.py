@@ -1,7 +1,7 @@
 """HTML responses out of WARC / WARC.gz files, read with warcio (the ``scale`` extra).
 
 Only what the crawler would have fetched becomes a page: ``response`` records of
-http(s) URLs for HTTP 2xx with an HTML content type.
+http(s) URLs for HTTP 2xx with an HTML content type (or none, as the crawler takes it).
 A record that cannot be read is reported by its number and byte offset, and the rest
 of the file is still read.
 """
@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 WHOLE_GZIP = "non-chunked gzip"  # warcio's words for a .warc.gz gzipped as a whole
 MISSING = "WARC input needs warcio: pip install 'framewatch[scale]'"
 GZ_MAGIC = b"\x1f\x8b\x08"
@@ -220,6 +220,9 @@ def _page(rec) -> WarcPage | WarcProblem | None:
     try:
         status = int(http.get_statuscode()) if http else 0
         ctype = (http.get_header("Content-Type") or "") if http else ""
+        coding = ((http.get_header("Content-Encoding") or "") if http else "").strip().lower()
+        if coding == "x-gzip":  # gzip's old name, which warcio does not know
+            http.replace_header("Content-Encoding", "gzip")
         body = rec.content_stream().read()
         rec.raw_stream.read()  # whatever the decoders left: the record must be whole
     except Exception as exc:  # a truncated payload or broken chunked encoding
@@ -228,8 +231,23 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         return WarcProblem("", "the file ends inside it")
     if not 200 <= status < 300 or ctype.split(";")[0].strip().lower() not in HTML_TYPES:
         return None  # redirects, errors, images: the crawler stores none of them
+    if coding not in ("", "identity", "x-gzip", *_decoders()):
+        hint = " (pip install brotli)" if coding == "br" else ""
+        return WarcProblem("", f"the page is compressed as {coding!r}, which warcio "
+                               f"cannot decompress here{hint}")  # fmt: skip
+    truncated = rec.rec_headers.get_header("WARC-Truncated")
+    if truncated:  # the crawler kept its first bytes only (a size or time limit)
+        return WarcProblem(
+            "", f"the page was cut short by the crawler (WARC-Truncated: {truncated})"
+        )
     when = _when(rec.rec_headers.get_header("WARC-Date"))
     return WarcPage("", url, when, _as_utf8(body, ctype))
+
+
+def _decoders() -> tuple[str, ...]:
+    from warcio.bufferedreaders import BufferedReader
+
+    return tuple(BufferedReader.get_supported_decompressors())
 
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
