@@ -315,8 +315,13 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     return cls(**kwargs)
 
 
-def _truthy(v: str) -> bool:
-    return v.strip().lower() in {"1", "true", "yes", "on"}
+def _truthy(v: str, name: str) -> bool:
+    """An environment switch: 1/true/yes/on or 0/false/no/off (or empty); a typo is refused,
+    not read as off."""
+    word = v.strip().lower()
+    if word not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+        raise ConfigError(f"{name} must be 1, true, yes, on or 0, false, no, off; got {v!r}")
+    return word in {"1", "true", "yes", "on"}
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -364,7 +369,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     _check_serve(settings, p)
     env = os.environ.get("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS")
     if env is not None:
-        settings.allow_private_networks = _truthy(env)
+        settings.allow_private_networks = _truthy(env, "FRAMEWATCH_ALLOW_PRIVATE_NETWORKS")
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
     settings.analysis.model = MODEL_ALIASES.get(settings.analysis.model, settings.analysis.model)

@@ -65,6 +65,17 @@ def test_a_bad_device_from_the_environment_names_the_variable(tmp_path, monkeypa
         load_settings(cfg)
 
 
+def test_a_mistyped_switch_in_the_environment_is_refused_not_read_as_off(tmp_path, monkeypatch):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("")
+    for value, allowed in [("1", True), ("Yes", True), ("off", False), ("", False)]:
+        monkeypatch.setenv("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS", value)
+        assert load_settings(cfg).allow_private_networks is allowed
+    monkeypatch.setenv("FRAMEWATCH_ALLOW_PRIVATE_NETWORKS", "ture")
+    with pytest.raises(ConfigError, match=r"FRAMEWATCH_ALLOW_PRIVATE_NETWORKS must be 1, true"):
+        load_settings(cfg)
+
+
 def test_send_at_takes_day_names_not_words_that_start_like_one():
     assert parse_send_at("Monday 07:00") == ("mon", 7, 0)
     assert parse_send_at("thurs 18:30") == ("thu", 18, 30)
