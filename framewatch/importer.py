@@ -90,7 +90,9 @@ def validate(records: ReadResult) -> tuple[list[ImportedArticle], list[RowError]
     for n, (line, rec) in enumerate(records.rows):
         item = records.items.get(n)
         try:
-            title = unescaped(cell_text(rec, keys["title"], TITLE_KEYS))
+            # One line, as the crawler stores a headline: exports wrap long ones in the
+            # cell, and a line break in a title breaks tables, the digest and CSV exports.
+            title = " ".join(unescaped(cell_text(rec, keys["title"], TITLE_KEYS)).split())
             text = plain_text(cell_text(rec, keys["text"], ("rendered",)))
             if not title and not text:
                 raise InputError("needs a title or a text")

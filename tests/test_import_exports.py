@@ -284,3 +284,11 @@ def test_webz_threads_site_is_the_outlet_and_a_table_read_is_not_unread(tmp_path
     r = cli_import(tmp_path / "g.duckdb", tmp_path / "guardian.json")
     assert r.exit_code == 0, r.output
     assert "columns not read: id, sectionName" in r.stderr  # fields gave the text and byline
+
+
+def test_a_headline_wrapped_in_its_cell_is_stored_on_one_line(tmp_path):
+    f = write_csv(tmp_path / "wrapped.csv", ["title", "text", "url"],
+                  [["Storm hits coast:\r\n  thousands\tevacuated", BODY, "https://ex.com/1"]])  # fmt: skip
+    r = cli_import(tmp_path / "a.duckdb", f)
+    assert r.exit_code == 0, r.output
+    assert stored(tmp_path / "a.duckdb", "a.title") == [("Storm hits coast: thousands evacuated",)]
