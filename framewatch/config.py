@@ -439,6 +439,8 @@ def _check_serve(settings: Settings, p: Path) -> None:
         raise ConfigError(f"{p}: serve.stale_after_polls must be positive")
     if settings.digest.catch_up_hours < 0:
         raise ConfigError(f"{p}: digest.catch_up_hours must be 0 or more")
+    if settings.dashboard.session_hours <= 0:  # 0 would send everyone back to the sign-in form
+        raise ConfigError(f"{p}: dashboard.session_hours must be positive")
     if settings.smtp.timeout_s <= 0:
         raise ConfigError(f"{p}: smtp.timeout_s must be positive, got {settings.smtp.timeout_s}")
     mailbox(settings.smtp.sender, f"{p}: smtp.sender")

@@ -43,10 +43,13 @@ def test_subscribers_may_have_display_names_but_one_address_each(tmp_path):
             load_settings(cfg)
 
 
-def test_a_sender_without_an_address_and_a_zero_timeout_are_refused_when_read(tmp_path):
+def test_a_sender_without_an_address_and_zero_timeouts_are_refused_when_read(tmp_path):
     cfg = tmp_path / "framewatch.toml"
     cfg.write_text('[smtp]\nsender = "framewatch digest"\n')
     with pytest.raises(ConfigError, match=r"smtp.sender is not an e-mail address"):
+        load_settings(cfg)
+    cfg.write_text("[dashboard]\nsession_hours = 0\n")
+    with pytest.raises(ConfigError, match=r"dashboard.session_hours must be positive"):
         load_settings(cfg)
     cfg.write_text("[smtp]\ntimeout_s = 0\n")
     with pytest.raises(ConfigError, match=r"framewatch.toml: smtp.timeout_s must be positive"):
