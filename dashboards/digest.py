@@ -179,7 +179,11 @@ def render_text(d: Digest) -> str:
                   + (" · new this week" if s.is_new else ""), f"   frames: {mix or 'none'}"]  # fmt: skip
         if s.evidence:
             lines.append(f'   "{s.evidence}" ({s.evidence_outlet})')
-        lines += [f"   - {title} ({outlet}): {url}" for outlet, title, url in s.links]
+        lines += [
+            f"   - {title or url} ({outlet or '?'}): {url}"
+            for outlet, title, url in s.links
+            if url and url.startswith(("http://", "https://"))
+        ]  # as in the HTML part
         lines.append("")
     sections = [
         ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{st}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),

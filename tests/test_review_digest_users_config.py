@@ -144,6 +144,18 @@ def _digest(title: str = "Port Alder bridge") -> Digest:
                   stories=[story], total_articles=2)  # fmt: skip
 
 
+def test_the_plain_part_lists_the_same_links_as_the_html_part():
+    d = _digest()
+    d.stories[0].links = [(None, None, "https://civic.example/b"),
+                          ("Evil", "Click me", "javascript:alert(1)"),
+                          ("Wire", "Filed", "urn:wire:123")]  # fmt: skip
+    text, page = digest_mod.render_text(d), digest_mod.render_html(d)
+    assert "https://civic.example/b (?): https://civic.example/b" in text
+    assert "None" not in text
+    for hidden in ("javascript:", "Click me", "urn:wire"):
+        assert hidden not in text and hidden not in page
+
+
 def _week_store():
     con = duckdb.connect()
     con.execute("CREATE TABLE article_facts AS SELECT '2026-W47' AS iso_week")
