@@ -42,7 +42,7 @@ def html(
     return (
         f"<!DOCTYPE html><html lang={lang}><head>{head}<title>{title}</title></head><body>"
         f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>{title}</h1>"
-        f"<p>{text * 3}</p><p>{text * 2}</p></article><footer>Gazette 2024</footer></body></html>"
+        f"<p>{text * 3}</p><p>{text * 2}</p></article><footer>The Gazette</footer></body></html>"
     )
 
 
@@ -319,3 +319,58 @@ def test_a_page_the_crawler_cut_short_is_not_stored_as_the_whole(tmp_path):
 def test_a_page_without_a_content_type_is_read_as_the_crawler_reads_one(tmp_path):
     pages, problems = read(Warc().response(ctype=None).save(tmp_path / "c.warc.gz"))
     assert problems == [] and [p.url for p in pages] == [URL]
+
+
+# --- a crawl's folder, end to end ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_crawl_folder_backfills_each_article_once_with_its_fields(tmp_path):
+    """wget's per-record .warc.gz, an uncompressed .warc from a second crawl repeating a
+    page under a tracked link, a .warc.gz gzipped whole and an empty one, by a glob."""
+    import duckdb
+
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    when = '<meta property="article:published_time" content="2024-03-05T17:25:00+01:00">'
+    cafe_title = "Zürich café owners protest rents"
+    cafe = html(cafe_title, "Owners of cafés in Zürich said rents had doubled since the "
+                "pandemic, and the city council promised a review. ").encode("cp1252")  # fmt: skip
+    a = Warc().record(
+        "dns:gazette.example", "response", b"gazette.example. A 192.0.2.7\n", "text/dns"
+    )
+    a.request().response(body=html(head=when), warc_headers={"WARC-Date": "2024-03-06T08:00:00Z"})
+    a.response("https://www.courier.example/cafe", cafe, ctype="text/html; charset=windows-1252",
+               warc_headers={"WARC-Date": "2024-03-07T09:30:00Z"})  # fmt: skip
+    a.response(URL + "/missing", "<html>gone</html>", "404 Not Found")
+    a.response(URL + ".png", b"\x89PNG\r\n\x1a\n", ctype="image/png").save(crawl / "a.warc.gz")
+    b = Warc(gz=False).response(URL + "?utm_source=twitter", html(head=when))  # the same page
+    b.response("https://gazette.example/2024/03/ferry", html("Ferries resume", lang="en-GB"),
+               warc_headers={"WARC-Date": "2024-03-08T12:00:00Z"}).save(crawl / "b.warc")  # fmt: skip
+    c = Warc(gz=False).response("https://herald.example/dock", html("Dock reopens"),
+                                warc_headers={"WARC-Date": "2024-03-09T07:15:00Z"})  # fmt: skip
+    (crawl / "c.warc.gz").write_bytes(gzip.compress(c.buf.getvalue()))
+    (crawl / "d.warc.gz").write_bytes(b"")
+    db = tmp_path / "fw.duckdb"
+    res = cli(db, str(crawl / "*.warc*"))
+    assert res.exit_code == 0, res.output
+    assert "already stored: 1" in res.output
+    con = duckdb.connect(str(db), read_only=True)
+    got = con.execute(
+        "SELECT a.url, a.title, a.published_at, a.language, s.name, a.text "
+        "FROM articles a JOIN sources s ON s.id = a.source_id ORDER BY a.id"
+    ).fetchall()
+    con.close()
+    assert [g[:5] for g in got] == [
+        (URL, "Port strike ends", datetime(2024, 3, 5, 16, 25), "en", "gazette.example"),
+        ("https://www.courier.example/cafe", cafe_title, datetime(2024, 3, 7, 9, 30), "en",
+         "www.courier.example"),
+        ("https://gazette.example/2024/03/ferry", "Ferries resume", datetime(2024, 3, 8, 12),
+         "en", "gazette.example"),
+        ("https://herald.example/dock", "Dock reopens", datetime(2024, 3, 9, 7, 15), "en",
+         "herald.example"),
+    ]  # fmt: skip
+    assert [g[5].split("\n")[1][:24] for g in got] == [
+        "Dock workers returned to", "Owners of cafés in Züric", "Dock workers returned to",
+        "Dock workers returned to",
+    ]  # fmt: skip
