@@ -43,8 +43,12 @@ def sent_already(records: list[dict], week: str, codebook: str) -> set[str]:
 
 
 def append_record(db: str | os.PathLike, rec: dict) -> None:
-    with journal_path(db).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec) + "\n")
+    with journal_path(db).open("a+b") as fh:
+        # After a line cut short by a crash, start a new line: glued to it, this record
+        # would be unreadable too, and its digest sent again.
+        end = fh.seek(0, os.SEEK_END)
+        cut = end > 0 and os.pread(fh.fileno(), 1, end - 1) != b"\n"
+        fh.write((b"\n" if cut else b"") + json.dumps(rec).encode("utf-8") + b"\n")
         fh.flush()
         os.fsync(fh.fileno())
 

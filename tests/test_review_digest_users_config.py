@@ -156,6 +156,16 @@ def test_the_plain_part_lists_the_same_links_as_the_html_part():
         assert hidden not in text and hidden not in page
 
 
+def test_a_send_recorded_after_a_line_cut_short_by_a_crash_is_kept(tmp_path):
+    from framewatch.journal import append_record, journal_path, sent_already
+
+    db = tmp_path / "s.duckdb"
+    journal_path(db).write_text('{"week": "2026-W47", "codebook": "g", "recip')  # killed here
+    append_record(db, {"week": "2026-W47", "codebook": "g", "recipient": "ana@example.org",
+                       "status": "sent", "at": "2026-11-23T07:00:00"})  # fmt: skip
+    assert sent_already(journal_records(db), "2026-W47", "g") == {"ana@example.org"}
+
+
 def _week_store():
     con = duckdb.connect()
     con.execute("CREATE TABLE article_facts AS SELECT '2026-W47' AS iso_week")
