@@ -435,6 +435,14 @@ def _check_serve(settings: Settings, p: Path) -> None:
     for key, (port, lowest) in ports.items():
         if not lowest <= port <= 65535:
             raise ConfigError(f"{p}: {key} must be a port from {lowest} to 65535, got {port}")
+    sv, anywhere = settings.serve, {"", "0.0.0.0", "::"}
+    if (
+        sv.dashboard
+        and sv.dashboard_port == sv.health_port
+        and (sv.dashboard_host == sv.health_host or {sv.dashboard_host, sv.health_host} & anywhere)
+    ):
+        raise ConfigError(f"{p}: serve.dashboard_port and serve.health_port are both "
+                          f"{sv.health_port}: give each its own port")  # fmt: skip
     if settings.serve.stale_after_polls <= 0:
         raise ConfigError(f"{p}: serve.stale_after_polls must be positive")
     if settings.digest.catch_up_hours < 0:

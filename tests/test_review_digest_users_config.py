@@ -56,6 +56,20 @@ def test_a_sender_without_an_address_and_zero_timeouts_are_refused_when_read(tmp
         load_settings(cfg)
 
 
+def test_the_dashboard_and_health_on_one_port_are_refused_when_read(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("[serve]\ndashboard_port = 8502\n")  # health_port's default
+    with pytest.raises(ConfigError, match=r"dashboard_port and serve.health_port are both 8502"):
+        load_settings(cfg)
+    cfg.write_text('[serve]\ndashboard_port = 8502\ndashboard_host = "0.0.0.0"\n')
+    with pytest.raises(ConfigError, match=r"give each its own port"):
+        load_settings(cfg)
+    for fine in ['dashboard_port = 8502\ndashboard = false\n',
+                 'dashboard_port = 8502\ndashboard_host = "10.0.0.2"\n']:  # fmt: skip
+        cfg.write_text(f"[serve]\n{fine}")
+        assert load_settings(cfg).serve.dashboard_port == 8502
+
+
 def test_a_bad_device_from_the_environment_names_the_variable(tmp_path, monkeypatch):
     cfg = tmp_path / "framewatch.toml"
     cfg.write_text("")
