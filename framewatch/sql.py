@@ -99,6 +99,11 @@ def _explain(exc: duckdb.Error) -> str:
         )
     if "configuration has been locked" in str(exc):
         return f"refused: settings are fixed on read-only SQL ({first})"
+    # search()'s own refusal (a malformed query) reads as `framewatch search` says it, not
+    # wrapped in DuckDB's account of a Python function that raised.
+    udf = "Python exception occurred while executing the UDF: QueryError: "
+    if udf in first:
+        return first.split(udf, 1)[1]
     return str(exc)
 
 

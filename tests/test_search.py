@@ -116,6 +116,9 @@ def test_a_malformed_query_on_the_command_line_exits_2_without_traceback(small_d
         assert r.output.startswith("error: ") and len(r.output.strip().splitlines()) == 1
         assert "Traceback" not in r.output
     assert "attribute: lean)" in fw("search", "leen:right", db=small_db).output  # names them
+    # in SQL the refusal reads as search's own, not as DuckDB's account of a failed UDF
+    sql = fw("sql", "SELECT * FROM search('war OR')", db=small_db).output
+    assert sql.startswith("error: malformed query") and "UDF" not in sql
 
 
 def test_a_count_below_its_range_is_a_usage_error_and_an_interval_any_case_is_read(small_db):
