@@ -299,9 +299,11 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if f.name != "config_path"}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})"
-        )
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(names))}"
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} ({hint})")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     missing = [
         f.name

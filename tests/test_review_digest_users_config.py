@@ -30,6 +30,17 @@ def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path):
     assert load_settings(cfg).smtp.port == 587
 
 
+def test_a_misspelt_key_is_named_with_the_key_meant(tmp_path):
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text("[analysis]\nstory_treshold = 0.5\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'story_treshold' \(did you mean "
+                       r"'story_threshold'\?\)$"):  # fmt: skip
+        load_settings(cfg)
+    cfg.write_text("[smtp]\nfoo = 1\n")  # nothing like it: every key is listed
+    with pytest.raises(ConfigError, match=r"unknown key 'foo' \(known: host, password_env"):
+        load_settings(cfg)
+
+
 def test_subscribers_may_have_display_names_but_one_address_each(tmp_path):
     cfg = tmp_path / "framewatch.toml"
     for ok in ['"Zoë Müller" <zoe@example.com>', "Zoë Müller <zoe@example.com>",
