@@ -20,7 +20,7 @@ from email.utils import formatdate, make_msgid
 from framewatch.config import ConfigError, Settings, SmtpSettings, mailbox
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
-from framewatch.dashboards.markup import html_text
+from framewatch.dashboards.markup import html_text, isolate
 from framewatch.journal import append_record, held, journal_records, sent_already
 from framewatch.store import utcnow
 
@@ -28,6 +28,7 @@ from framewatch.store import utcnow
 PALETTE = ["#c0392b", "#2c7fb8", "#27ae60", "#8e44ad", "#d68910", "#7f8c8d", "#16a085", "#b03a2e",
            "#5d6d7e", "#a04000", "#1f618d", "#196f3d", "#6c3483", "#9a7d0a", "#515a5a"]  # fmt: skip
 _e = html_text  # every value from a feed or a user, escaped (and RTL isolated)
+_i = isolate  # ... and in the plain-text part, RTL isolated
 
 
 def frame_colours(d: Digest) -> dict[str, str]:
@@ -175,20 +176,20 @@ def render_text(d: Digest) -> str:
              *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES"]  # fmt: skip
     for i, s in enumerate(d.stories, 1):
         mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
-        lines += [f"{i}. {s.headline}", f"   {s.label} · {_n(s.articles, 'article')} from {_n(s.outlets, 'outlet')}"
+        lines += [f"{i}. {_i(s.headline)}", f"   {_i(s.label)} · {_n(s.articles, 'article')} from {_n(s.outlets, 'outlet')}"
                   + (" · new this week" if s.is_new else ""), f"   frames: {mix or 'none'}"]  # fmt: skip
         if s.evidence:
-            lines.append(f'   "{s.evidence}" ({s.evidence_outlet})')
+            lines.append(f'   "{_i(s.evidence)}" ({_i(s.evidence_outlet or "")})')
         lines += [
-            f"   - {title or url} ({outlet or '?'}): {url}"
+            f"   - {_i(title or url)} ({_i(outlet or '?')}): {url}"
             for outlet, title, url in s.links
             if url and url.startswith(("http://", "https://"))
         ]  # as in the HTML part
         lines.append("")
     sections = [
-        ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{st}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),
+        ("FRAMING SHIFTS AGAINST LAST WEEK", [f"{_i(st)}: {f} {b:.0%} -> {a:.0%}" for st, f, b, a in d.shifts]),
         ("FRAMES RISING AND FALLING", [f"{f}: {b:.0%} -> {a:.0%}" for f, b, a in d.frame_moves]),
-        ("NEW STORIES", [f"{s.label} — {s.headline} ({_n(s.articles, 'article')})" for s in d.new_stories]),
+        ("NEW STORIES", [f"{_i(s.label)} — {_i(s.headline)} ({_n(s.articles, 'article')})" for s in d.new_stories]),
         ("OUTLETS FRAMING DIFFERENTLY", [u.describe() for u in d.unusual_outlets]),
     ]  # fmt: skip
     for title, items in sections:

@@ -191,6 +191,18 @@ def test_a_send_recorded_after_a_line_cut_short_by_a_crash_is_kept(tmp_path):
     assert sent_already(journal_records(db), "2026-W47", "g") == {"ana@example.org"}
 
 
+def test_an_arabic_headline_is_isolated_in_the_plain_part_too():
+    headline = "انهيار جسر الميناء"
+    d = _digest(headline)
+    d.new_stories = d.stories
+    text = digest_mod.render_text(d)
+    assert f"1. \u2068{headline}\u2069" in text  # README: isolated "in the digest"
+    assert f"bridge — \u2068{headline}\u2069 (2 articles)" in text
+    assert "Port Alder" in digest_mod.render_text(_digest()) and "\u2068" not in (
+        digest_mod.render_text(_digest())
+    )  # English text as before
+
+
 def _week_store():
     con = duckdb.connect()
     con.execute("CREATE TABLE article_facts AS SELECT '2026-W47' AS iso_week")
