@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -243,6 +244,29 @@ def test_a_warc_gzipped_as_a_whole_gives_every_page(tmp_path):
     pages, problems = read(tmp_path / "cut.warc.gz")
     assert [p.url for p in pages] == [URL, URL + "-2"]
     assert len(problems) == 1 and "the file ends inside it" in problems[0], problems
+
+
+def test_warcs_gzipped_whole_and_joined_name_their_records_by_their_place(tmp_path):
+    """`cat` of two crawls each gzipped whole: the first page came out of warcio's first
+    try at 'offset -3062'. Offsets count the uncompressed data; a corrupt stream is named
+    once, not as 'record 1 (offset 0): the file ends inside it'."""
+    w = Warc(gz=False).response().response(URL + "-2", html("Second page"))
+    raw = w.buf.getvalue()
+    data = gzip.compress(raw)
+    (tmp_path / "joined.warc.gz").write_bytes(data + data)
+    pages, problems = read(tmp_path / "joined.warc.gz")
+    assert problems == [] and [p.url for p in pages] == [URL, URL + "-2"] * 2
+    for p in pages:
+        at = int(p.position.split("(offset ")[1].split(" ")[0]) % len(raw)
+        assert raw[at:].startswith(b"WARC/1.0\r\nWARC-Type: response"), p.position
+    rnd = random.Random(7)
+    words = " ".join(f"{rnd.getrandbits(40):x}" for _ in range(4000))
+    w.response(URL + "-3", html("Third page", words + ". "))  # 40 kB compressed
+    data = gzip.compress(w.buf.getvalue())
+    (tmp_path / "bad.warc.gz").write_bytes(data[:-20000] + bytes(100) + data[-19900:])
+    pages, problems = read(tmp_path / "bad.warc.gz")
+    assert [p.url for p in pages] == [URL, URL + "-2"]
+    assert len(problems) == 1 and "no record after it can be read" in problems[0], problems
 
 
 @pytest.mark.parametrize("name", ["empty.warc", "empty.warc.gz"])

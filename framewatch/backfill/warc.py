@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
-WHOLE_GZIP = "non-chunked gzip"  # warcio's words for a .warc.gz gzipped as a whole
 MISSING = "WARC input needs warcio: pip install 'framewatch[scale]'"
 GZ_MAGIC = b"\x1f\x8b\x08"
 ARC_HEADER = re.compile(rb"(filedesc|https?)://\S+ \S+ \d{14} ")  # warcio reads ARC too
@@ -76,6 +75,9 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
             yield WarcProblem(path.name, f"not a WARC file (it begins {_begins(raw)})")
             return
         gz = raw[:3] == GZ_MAGIC
+        if gz and _gzipped_whole(raw):  # `gzip crawl.warc`: not a member per record
+            yield from _read_whole_gzip(path)
+            return
         while True:
             fh.seek(base)
             records = ArchiveIterator(fh)
@@ -94,9 +96,6 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                                       "the file ends inside it")  # fmt: skip
                 return
             except Exception as exc:  # warcio raises several types for a corrupt record
-                if WHOLE_GZIP in str(exc) and base == 0:  # `gzip crawl.warc`: one member
-                    yield from _read_whole_gzip(path, skip=number)
-                    return
                 number += 1
                 bad = base if last is None else _boundary(raw, last + 1, gz)
                 if bad is None:
@@ -110,10 +109,29 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                 base = nxt
 
 
-def _read_whole_gzip(path: Path, skip: int) -> Iterator[WarcPage | WarcProblem]:
-    """A .warc.gz compressed as one gzip member, read as one stream after its first
-    ``skip`` records (read already); offsets are in the uncompressed data. Without
-    member boundaries a bad record ends the reading, named as such."""
+def _gzipped_whole(raw: mmap.mmap) -> bool:
+    """Whether the first gzip member holds more than its first record, as a WARC
+    gzipped whole does: decompressed only as far as that shows."""
+    z, out, at = zlib.decompressobj(31), b"", 0
+    try:
+        while not z.eof and at < len(raw):
+            out += z.decompress(raw[at : at + 4096])
+            at += 4096
+            head, sep, _ = out.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+            if sep and length is None:
+                return False  # warcio will say what is wrong with it
+            if length and len(out) > len(head) + 8 + int(length.group(1)):
+                return bool(out[len(head) + 8 + int(length.group(1)) :].strip())
+    except zlib.error:
+        return False
+    return False
+
+
+def _read_whole_gzip(path: Path) -> Iterator[WarcPage | WarcProblem]:
+    """A .warc.gz compressed whole (or several such joined), read as one stream; offsets
+    are in the uncompressed data. Without a gzip member per record a bad record ends
+    the reading, named as such."""
     from warcio.archiveiterator import ArchiveIterator
 
     number, cut = 0, False
@@ -123,7 +141,7 @@ def _read_whole_gzip(path: Path, skip: int) -> Iterator[WarcPage | WarcProblem]:
         try:
             for rec in records:
                 number += 1
-                item = _page(rec) if number > skip else None
+                item = _page(rec)
                 if item is not None:
                     at = records.get_record_offset()
                     item.position = f"{path.name} record {number} (offset {at} uncompressed)"
@@ -155,12 +173,12 @@ class _Gunzipped(io.RawIOBase):
     def readinto(self, out) -> int:
         while not self.buf:
             if self.z.eof:  # the next member, if any
-                data = self.z.unused_data or self.fh.read(1 << 16)
+                data = self.z.unused_data or self.fh.read(4096)
                 if not data:
                     return 0
                 self.z = zlib.decompressobj(31)
             else:
-                data = self.z.unconsumed_tail or self.fh.read(1 << 16)
+                data = self.z.unconsumed_tail or self.fh.read(4096)  # an error loses this
                 if not data:
                     return 0
             self.buf = self.z.decompress(data, 1 << 20)
