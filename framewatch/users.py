@@ -65,6 +65,10 @@ def check_password(password: str) -> None:
         raise UserError(f"password too short: use at least {MIN_PASSWORD} characters")
     if password != password.strip():
         raise UserError("password starts or ends with a space (a copy-paste slip?)")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 on standard input
+        raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
 
 
 def check_name(name: str) -> None:

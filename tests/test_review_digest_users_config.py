@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 import smtplib
 from datetime import date
 from email import policy
@@ -157,6 +158,22 @@ def test_passwd_sets_a_new_password_for_a_user_that_exists(tmp_path):
     missing = _users(tmp_path / "typo.duckdb", "passwd", "alice", "--password-stdin",
                      stdin="new-password\n")  # fmt: skip
     assert missing.exit_code == 1 and not (tmp_path / "typo.duckdb").exists()
+
+
+@pytest.mark.parametrize("stdin_errors", ["surrogateescape", "strict"])
+def test_a_password_in_another_encoding_is_one_clear_line(tmp_path, stdin_errors):
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    env = {**os.environ, "PYTHONIOENCODING": f"utf-8:{stdin_errors}"}
+    r = subprocess.run([sys.executable, "-m", "framewatch", "--db", str(db), "users", "add",
+                        "latin", "--password-stdin"], input=b"caf\xe9-password\n",
+                       capture_output=True, env=env)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.decode().strip() == (
+        "error: password is not UTF-8 text (a file in another encoding?)"
+    )
 
 
 # -- the digest --------------------------------------------------------------------------

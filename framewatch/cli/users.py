@@ -14,6 +14,15 @@ users_app = typer.Typer(
 )
 
 
+def _stdin_password() -> str:
+    from framewatch.users import UserError, read_password
+
+    try:
+        return read_password(sys.stdin.read())
+    except UnicodeDecodeError:  # a strict UTF-8 standard input
+        raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
+
+
 @users_app.command("add")
 @handles_errors
 def add(
@@ -31,11 +40,11 @@ def add(
     ] = False,
 ) -> None:
     """Add a user who may sign in to the dashboard (asks for the password twice)."""
-    from framewatch.users import add_user, check_name, check_password, read_password
+    from framewatch.users import add_user, check_name, check_password
 
     check_name(name)
     if password_stdin:
-        password = read_password(sys.stdin.read())
+        password = _stdin_password()
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     check_password(password)  # a refused password leaves no new store behind
@@ -91,10 +100,10 @@ def passwd(
     ] = False,
 ) -> None:
     """Set a new password (asks for it twice); the user's open sessions end."""
-    from framewatch.users import check_password, read_password, set_password
+    from framewatch.users import check_password, set_password
 
     if password_stdin:
-        password = read_password(sys.stdin.read())
+        password = _stdin_password()
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     check_password(password)
