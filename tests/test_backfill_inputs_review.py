@@ -340,6 +340,26 @@ def test_a_page_the_crawler_cut_short_is_not_stored_as_the_whole(tmp_path):
     assert "cut short by the crawler (WARC-Truncated: length)" in problems[0], problems
 
 
+def test_a_partial_response_is_not_stored_as_the_whole_page(tmp_path):
+    """HTTP 206 is the range asked for, not the page (a resumed download, a browser's
+    range request); a range that is the whole page is the page."""
+    body = html().encode()
+    w = Warc().response(body=body[:700], status="206 Partial Content",
+                        headers=[("Content-Range", f"bytes 0-699/{len(body)}")])  # fmt: skip
+    w.response(URL + "-whole", body, status="206 Partial Content",
+               headers=[("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")])  # fmt: skip
+    pages, problems = read(w.save(tmp_path / "c.warc.gz"))
+    assert [p.url for p in pages] == [URL + "-whole"]
+    assert len(problems) == 1 and f"only bytes 0-699 of {len(body)}" in problems[0], problems
+
+
+def test_a_utf16_page_with_its_byte_order_mark_keeps_its_language(tmp_path):
+    body = html().encode("utf-16")
+    pages, problems = read(Warc().response(body=body, ctype="text/html; charset=utf-16")
+                           .save(tmp_path / "c.warc.gz"))  # fmt: skip
+    assert problems == [] and article(pages[0])["language"] == "en"
+
+
 def test_a_page_without_a_content_type_is_read_as_the_crawler_reads_one(tmp_path):
     pages, problems = read(Warc().response(ctype=None).save(tmp_path / "c.warc.gz"))
     assert problems == [] and [p.url for p in pages] == [URL]

@@ -253,6 +253,9 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         hint = " (pip install brotli)" if coding == "br" else ""
         return WarcProblem("", f"the page is compressed as {coding!r}, which warcio "
                                f"cannot decompress here{hint}")  # fmt: skip
+    if status == 206 and not _whole_range(http.get_header("Content-Range") or ""):
+        got = (http.get_header("Content-Range") or "").removeprefix("bytes ").replace("/", " of ")
+        return WarcProblem("", f"only bytes {got or 'of it'} were captured (HTTP 206)")
     truncated = rec.rec_headers.get_header("WARC-Truncated")
     if truncated:  # the crawler kept its first bytes only (a size or time limit)
         return WarcProblem(
@@ -260,6 +263,12 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         )
     when = _when(rec.rec_headers.get_header("WARC-Date"))
     return WarcPage("", url, when, _as_utf8(body, ctype))
+
+
+def _whole_range(content_range: str) -> bool:
+    """A 206's Content-Range ('bytes 0-699/3126') that covers the whole body."""
+    m = re.fullmatch(r"\s*bytes\s+0-(\d+)/(\d+)\s*", content_range)
+    return bool(m) and int(m.group(1)) + 1 == int(m.group(2))
 
 
 def _decoders() -> tuple[str, ...]:
@@ -280,6 +289,11 @@ def _as_utf8(body: bytes, content_type: str) -> bytes:
     ``<meta>``) names: trafilatura reads UTF-8, and guesses any other encoding, which
     fails on a page with a few accents ('Z³rich cafķ' for 'Zürich café'). Bytes that are
     UTF-8 stay as they are, whatever is declared; undeclared ones are left to its guess."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a byte order mark decides, as in a browser
+        try:
+            return body.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            return body
     try:
         body.decode("utf-8")
         return body
