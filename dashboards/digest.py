@@ -316,7 +316,8 @@ def deliver(
         "SELECT count(*) FROM article_facts WHERE iso_week = ?", [week]
     ).fetchone()[0]
     if not in_week:  # e.g. serve's first start, catching up on a week before any fetch
-        why = f"no articles in {week}: nothing sent, and nothing recorded (a later send can)"
+        where = f"in {week}" if week else "in the store yet"
+        why = f"no articles {where}: nothing sent, and nothing recorded (a later send can)"
         return [SendResult(sub.email, "skipped", why) for sub in settings.subscribers]
     conn = _Connection(settings.smtp)
     results = []

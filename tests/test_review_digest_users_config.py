@@ -313,6 +313,19 @@ def test_an_unreachable_server_is_tried_once_per_run(tmp_path, monkeypatch):
     assert len(tries) == 1  # each try could wait timeout_s on a server that does not answer
 
 
+def test_a_send_from_a_store_without_articles_says_so(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE article_facts (iso_week VARCHAR)")
+    con.execute("CREATE TABLE articles (id INTEGER, published_at_inferred BOOLEAN)")
+    con.execute("CREATE TABLE article_coverage (article_id INTEGER, day DATE, language VARCHAR)")
+    results = digest_mod.deliver(
+        con, tmp_path / "s.duckdb", _settings(25, "a@example.org"), None, None
+    )
+    assert [(r.status, r.error) for r in results] == [
+        ("skipped", "no articles in the store yet: nothing sent, and nothing recorded "
+                    "(a later send can)")]  # fmt: skip
+
+
 def test_two_sends_at_once_take_turns_and_send_each_digest_once(inbox, tmp_path, monkeypatch):
     """serve's Monday send and an admin's `digest --send` at the same minute."""
     import asyncio
