@@ -375,6 +375,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if os.environ.get("FRAMEWATCH_MODEL"):
         settings.analysis.model = os.environ["FRAMEWATCH_MODEL"]
     settings.analysis.model = MODEL_ALIASES.get(settings.analysis.model, settings.analysis.model)
+    # "~/models" is the home folder's, as in a shell, not a folder named "~" here
+    settings.analysis.static_home = os.path.expanduser(settings.analysis.static_home)
     device_from = f"{p}: analysis.device"
     if os.environ.get("FRAMEWATCH_DEVICE"):
         settings.analysis.device = os.environ["FRAMEWATCH_DEVICE"]

@@ -82,6 +82,15 @@ def test_the_dashboard_and_health_on_one_port_are_refused_when_read(tmp_path):
         assert load_settings(cfg).serve.dashboard_port == 8502
 
 
+def test_a_static_home_under_the_home_folder_is_found_there(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text('[analysis]\nstatic_home = "~/fw-models"\n')
+    assert load_settings(cfg).analysis.static_home == str(tmp_path / "home" / "fw-models")
+    cfg.write_text("")
+    assert load_settings(cfg).analysis.static_home == ""  # empty: beside the store, as before
+
+
 def test_a_bad_device_from_the_environment_names_the_variable(tmp_path, monkeypatch):
     cfg = tmp_path / "framewatch.toml"
     cfg.write_text("")
