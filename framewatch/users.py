@@ -46,6 +46,8 @@ def read_password(stdin_text: str) -> str:
     would send them); they must match.
     """
     lines = stdin_text.splitlines()
+    while lines and not lines[-1]:  # a blank line at the end of a file is not a second try
+        lines.pop()
     if len(lines) > 2:
         raise UserError(
             "--password-stdin expects one line (the password), or two (it and its confirmation)"

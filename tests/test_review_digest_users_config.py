@@ -169,6 +169,14 @@ def test_passwd_sets_a_new_password_for_a_user_that_exists(tmp_path):
     assert missing.exit_code == 1 and not (tmp_path / "typo.duckdb").exists()
 
 
+def test_a_password_file_ending_in_a_blank_line_is_one_password(tmp_path):
+    db = tmp_path / "s.duckdb"
+    r = _users(db, "add", "bob", "--password-stdin", stdin="viewer-pass\r\n\r\n")
+    assert r.exit_code == 0, r.output
+    mismatch = _users(db, "add", "cy", "--password-stdin", stdin="viewer-pass\nother-pass\n\n")
+    assert mismatch.exit_code == 2 and "do not match" in mismatch.output
+
+
 @pytest.mark.parametrize("stdin_errors", ["surrogateescape", "strict"])
 def test_a_password_in_another_encoding_is_one_clear_line(tmp_path, stdin_errors):
     import subprocess
