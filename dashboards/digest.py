@@ -173,7 +173,8 @@ def render_text(d: Digest) -> str:
     lines = [f"framewatch weekly digest — {d.week}",
              f"{d.total_articles} articles framed with {d.codebook_name}, week of {d.week_start:%d %B %Y}", "",
              *([_languages_line(d), ""] if d.languages else []),
-             *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES"]  # fmt: skip
+             *([_unknown_line(d), ""] if d.unknown_outlets else []), "TOP STORIES",
+             *([] if d.stories else ["No stories this week.", ""])]  # fmt: skip
     for i, s in enumerate(d.stories, 1):
         mix = ", ".join(f"{label} {share:.0%}" for _, label, share in s.frames[:4])
         lines += [f"{i}. {_i(s.headline)}", f"   {_i(s.label)} · {_n(s.articles, 'article')} from {_n(s.outlets, 'outlet')}"

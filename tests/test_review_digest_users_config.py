@@ -237,6 +237,13 @@ def test_an_arabic_headline_is_isolated_in_the_plain_part_too():
     )  # English text as before
 
 
+def test_a_week_without_stories_says_so_in_both_parts():
+    d = _digest()
+    d.stories, d.total_articles = [], 0
+    assert "TOP STORIES\nNo stories this week.\n\nFRAMING SHIFTS" in digest_mod.render_text(d)
+    assert "<p>No stories this week.</p>" in digest_mod.render_html(d)
+
+
 def _week_store():
     con = duckdb.connect()
     con.execute("CREATE TABLE article_facts AS SELECT '2026-W47' AS iso_week")
