@@ -360,6 +360,25 @@ def test_a_utf16_page_with_its_byte_order_mark_keeps_its_language(tmp_path):
     assert problems == [] and article(pages[0])["language"] == "en"
 
 
+def test_a_video_in_the_crawl_is_passed_over_without_holding_it_in_memory(tmp_path):
+    """Browsertrix archives the media a page plays: a 24 MB video was read whole (twice)
+    to be dropped as not a page."""
+    import tracemalloc
+
+    video = random.Random(3).randbytes(24 << 20)
+    w = Warc(software="Browsertrix-Crawler 1.2").response(URL + ".mp4", video, ctype="video/mp4")
+    path = w.response().save(tmp_path / "c.warc.gz")
+    del video, w
+    tracemalloc.start()
+    try:
+        pages, problems = read(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problems == [] and [p.url for p in pages] == [URL]
+    assert peak < 8 << 20, peak
+
+
 def test_a_page_without_a_content_type_is_read_as_the_crawler_reads_one(tmp_path):
     pages, problems = read(Warc().response(ctype=None).save(tmp_path / "c.warc.gz"))
     assert problems == [] and [p.url for p in pages] == [URL]

@@ -239,16 +239,20 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         status = int(http.get_statuscode()) if http else 0
         ctype = (http.get_header("Content-Type") or "") if http else ""
         coding = ((http.get_header("Content-Encoding") or "") if http else "").strip().lower()
-        if coding == "x-gzip":  # gzip's old name, which warcio does not know
-            http.replace_header("Content-Encoding", "gzip")
-        body = rec.content_stream().read()
-        rec.raw_stream.read()  # whatever the decoders left: the record must be whole
+        # redirects, errors, images, videos: the crawler stores none of them
+        page = 200 <= status < 300 and ctype.split(";")[0].strip().lower() in HTML_TYPES
+        if page:
+            if coding == "x-gzip":  # gzip's old name, which warcio does not know
+                http.replace_header("Content-Encoding", "gzip")
+            body = rec.content_stream().read()
+        while rec.raw_stream.read(1 << 20):  # the rest, not kept: the record must be whole
+            pass
     except Exception as exc:  # a truncated payload or broken chunked encoding
         return WarcProblem("", f"unreadable response ({exc})")
     if getattr(rec.raw_stream, "limit", 0) > 0:  # the file ended before its Content-Length
         return WarcProblem("", "the file ends inside it")
-    if not 200 <= status < 300 or ctype.split(";")[0].strip().lower() not in HTML_TYPES:
-        return None  # redirects, errors, images: the crawler stores none of them
+    if not page:
+        return None
     if coding not in ("", "identity", "x-gzip", *_decoders()):
         hint = " (pip install brotli)" if coding == "br" else ""
         return WarcProblem("", f"the page is compressed as {coding!r}, which warcio "
