@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 MISSING = "WARC input needs warcio: pip install 'framewatch[scale]'"
 GZ_MAGIC = b"\x1f\x8b\x08"
+CUT = "the file ends inside it"
 ARC_HEADER = re.compile(rb"(filedesc|https?)://\S+ \S+ \d{14} ")  # warcio reads ARC too
 
 
@@ -145,14 +146,14 @@ def _read_whole_gzip(path: Path) -> Iterator[WarcPage | WarcProblem]:
                 if item is not None:
                     at = records.get_record_offset()
                     item.position = f"{path.name} record {number} (offset {at} uncompressed)"
-                    cut = str(item).endswith("the file ends inside it")
+                    cut = isinstance(item, WarcProblem) and item.message == CUT
                     yield item
         except Exception as exc:  # a corrupt stream: nothing after it can be reached
             yield WarcProblem(f"{path.name} record {number + 1}", "unreadable record; no record "
                               f"after it can be read ({_printable(str(exc))})")  # fmt: skip
             return
         if not stream.whole and not cut:  # warcio stops quietly at a record cut in its header
-            yield WarcProblem(f"{path.name} record {number + 1}", "the file ends inside it")
+            yield WarcProblem(f"{path.name} record {number + 1}", CUT)
 
 
 class _Gunzipped(io.RawIOBase):
@@ -161,7 +162,7 @@ class _Gunzipped(io.RawIOBase):
     whether it ended at the end of a member."""
 
     def __init__(self, fh):
-        self.fh, self.z, self.buf = fh, zlib.decompressobj(31), b""
+        self.fh, self.z, self.buf, self.at = fh, zlib.decompressobj(31), b"", 0
 
     def readable(self) -> bool:
         return True
@@ -171,7 +172,7 @@ class _Gunzipped(io.RawIOBase):
         return self.z.eof
 
     def readinto(self, out) -> int:
-        while not self.buf:
+        while self.at == len(self.buf):
             if self.z.eof:  # the next member, if any
                 data = self.z.unused_data or self.fh.read(4096)
                 if not data:
@@ -181,9 +182,10 @@ class _Gunzipped(io.RawIOBase):
                 data = self.z.unconsumed_tail or self.fh.read(4096)  # an error loses this
                 if not data:
                     return 0
-            self.buf = self.z.decompress(data, 1 << 20)
-        n = min(len(out), len(self.buf))
-        out[:n], self.buf = self.buf[:n], self.buf[n:]
+            self.buf, self.at = self.z.decompress(data, 1 << 20), 0
+        n = min(len(out), len(self.buf) - self.at)
+        out[:n] = self.buf[self.at : self.at + n]
+        self.at += n
         return n
 
 
@@ -250,7 +252,7 @@ def _page(rec) -> WarcPage | WarcProblem | None:
     except Exception as exc:  # a truncated payload or broken chunked encoding
         return WarcProblem("", f"unreadable response ({exc})")
     if getattr(rec.raw_stream, "limit", 0) > 0:  # the file ended before its Content-Length
-        return WarcProblem("", "the file ends inside it")
+        return WarcProblem("", CUT)
     if not page:
         return None
     if coding not in ("", "identity", "x-gzip", *_decoders()):
