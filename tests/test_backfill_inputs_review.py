@@ -215,6 +215,15 @@ def test_an_input_backfill_cannot_read_is_refused_in_one_line(tmp_path, name, wh
     assert len(lines) == 1 and lines[0].startswith("error: ") and why in lines[0], lines
 
 
+def test_a_file_named_with_brackets_is_read_as_named(tmp_path):
+    """'crawl[1].warc.gz' exists: it is that file, not a glob matching nothing."""
+    from framewatch.backfill.inputs import expand
+
+    path = Warc().response().save(tmp_path / "crawl[1].warc.gz")
+    assert expand([str(path)]) == [path]
+    assert expand([str(tmp_path / "crawl*")]) == [path]
+
+
 # --- WARC files that were misread --------------------------------------------------------
 
 

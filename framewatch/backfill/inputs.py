@@ -8,6 +8,7 @@ Problems are yielded too, by position, so one bad row or record never stops the 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,7 +24,9 @@ def expand(inputs: list[str]) -> list[Path]:
     Errors are ``InputError``s: the user's to fix, said in one line (exit 2)."""
     paths: list[Path] = []
     for item in inputs:
-        matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
+        # a name that exists is that file, brackets and all ('crawl[1].warc.gz')
+        literal = not glob.has_magic(item) or os.path.exists(item)
+        matches = [item] if literal else sorted(glob.glob(item))
         if not matches:
             raise InputError(f"{item}: no file matches")
         for m in matches:
