@@ -16,7 +16,7 @@ from framewatch.analysis.compare.blindspots import BlindSpot, find_blind_spots
 from framewatch.analysis.compare.splits import Split, add_evidence, find_splits
 from framewatch.analysis.compare.watches import Report, WatchAttention, week_attention, week_reports
 from framewatch.config import CompareSettings
-from framewatch.dashboards.markup import html_text
+from framewatch.dashboards.markup import html_text, isolate
 from framewatch.outlets import attribute_names
 
 _e = html_text  # every value from a feed or a user, escaped (and RTL isolated)
@@ -135,17 +135,17 @@ def comparison_html(c: Comparison, labels: dict[str, str]) -> str:
 def comparison_text(c: Comparison, labels: dict[str, str]) -> list[str]:
     lines = [c.note, ""] if c.note else []
     lines += ["BLIND SPOTS"]
-    lines += [f"- {s.headline or s.label} ({attr}): covered by {_covered(s)}; missed by {', '.join(s.missing)}"
+    lines += [f"- {isolate(s.headline or s.label)} ({attr}): covered by {_covered(s)}; missed by {', '.join(s.missing)}"
               + f" {_missed(s).join('()')}" for attr, s in c.blind_spots] or [f"- {_empty(c, c.spots_seen, 'candidates')}"]  # fmt: skip
     lines += ["", "BIGGEST FRAMING SPLITS"]
     for attr, s in c.splits:
-        lines.append(f"- {s.headline or s.label} ({attr}, {_split_stats(s)})")
+        lines.append(f"- {isolate(s.headline or s.label)} ({attr}, {_split_stats(s)})")
         lines += [f"    {v}: {_mix(g, labels)}" for v, g in s.groups.items()]
     if not c.splits:
         lines.append(f"- {_empty(c, c.splits_seen, 'stories')}")
     lines += ["", "WATCHES"]
-    lines += [f"- {r.watch}: new {r.kind} — {r.headline} ({r.detail})" for r in c.watches] or [
-        "- No new match this week."
-    ]
+    lines += [
+        f"- {r.watch}: new {r.kind} — {isolate(r.headline)} ({r.detail})" for r in c.watches
+    ] or ["- No new match this week."]
     lines += [f"- {a.watch}: attention {a.describe()}" for a in c.watch_attention]
     return lines + [""]

@@ -232,6 +232,11 @@ def test_an_arabic_headline_is_isolated_in_the_plain_part_too():
     text = digest_mod.render_text(d)
     assert f"1. \u2068{headline}\u2069" in text  # README: isolated "in the digest"
     assert f"bridge — \u2068{headline}\u2069 (2 articles)" in text
+    from framewatch.analysis.compare.watches import Report
+    from framewatch.dashboards.digest_compare import Comparison, comparison_text
+
+    c = Comparison(by=["lean"], watches=[Report("harbour", "match", 1, headline, "2 articles")])
+    assert f"- harbour: new match — \u2068{headline}\u2069 (2 articles)" in comparison_text(c, {})
     assert "Port Alder" in digest_mod.render_text(_digest()) and "\u2068" not in (
         digest_mod.render_text(_digest())
     )  # English text as before
