@@ -14,13 +14,29 @@ users_app = typer.Typer(
 )
 
 
-def _stdin_password() -> str:
-    from framewatch.users import UserError, read_password
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (one line, or the same line twice).",
+    ),
+]
 
-    try:
-        return read_password(sys.stdin.read())
-    except UnicodeDecodeError:  # a strict UTF-8 standard input
-        raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
+
+def _password(from_stdin: bool, prompt: str) -> str:
+    """The password from a pipe or asked twice, checked before any store is opened (a
+    refused one leaves no new store behind)."""
+    from framewatch.users import UserError, check_password, read_password
+
+    if from_stdin:
+        try:
+            password = read_password(sys.stdin.read())
+        except UnicodeDecodeError:  # a strict UTF-8 standard input
+            raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
+    else:
+        password = typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    check_password(password)
+    return password
 
 
 @users_app.command("add")
@@ -28,26 +44,16 @@ def _stdin_password() -> str:
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="Read the password from standard input (one line, or the same line twice).",
-        ),
-    ] = False,
+    password_stdin: PasswordStdin = False,
     admin: Annotated[
         bool, typer.Option("--admin", help="May use the SQL page and exports.")
     ] = False,
 ) -> None:
     """Add a user who may sign in to the dashboard (asks for the password twice)."""
-    from framewatch.users import add_user, check_name, check_password
+    from framewatch.users import add_user, check_name
 
     check_name(name)
-    if password_stdin:
-        password = _stdin_password()
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    check_password(password)  # a refused password leaves no new store behind
+    password = _password(password_stdin, "Password")
     with ctx.obj.store() as store:
         user = add_user(store.con, name, password, admin)
         store.publish_snapshot()  # a running dashboard sees the new user at once
@@ -91,22 +97,12 @@ def remove(
 def passwd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="Read the password from standard input (one line, or the same line twice).",
-        ),
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (asks for it twice); the user's open sessions end."""
-    from framewatch.users import check_password, set_password
+    from framewatch.users import set_password
 
-    if password_stdin:
-        password = _stdin_password()
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    check_password(password)
+    password = _password(password_stdin, "New password")
     with ctx.obj.store(existing=True) as store:  # a mistyped --db: no new, empty store
         changed = set_password(store.con, name, password)
         store.publish_snapshot()  # a running dashboard ends the old sessions at once
