@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from framewatch.config import Settings
+from framewatch.crawler.charsets import html_as_utf8
 from framewatch.crawler.downloads import (
     Disallowed,
     Fetcher,
@@ -57,9 +58,8 @@ async def read_page(fetcher: Fetcher, pool: Executor, settings: Settings, url: s
         read.note = f"not an HTML page ({page.content_type})"
     else:
         loop = asyncio.get_running_loop()
-        read.extracted = await loop.run_in_executor(
-            pool, extract_article, page.body, read.final_url
-        )
+        html = html_as_utf8(page.body, page.headers.get("content-type", ""))
+        read.extracted = await loop.run_in_executor(pool, extract_article, html, read.final_url)
         if read.extracted is None:
             read.note = "extraction found no main text"
         else:

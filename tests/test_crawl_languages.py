@@ -255,3 +255,29 @@ def test_dates_written_in_the_feeds_language_are_read():
                f"<pubDate>{written}</pubDate></item></channel></rss>")  # fmt: skip
         entry = parse_feed(xml.encode(), "http://n.example/feed.xml").entries[0]
         assert entry.published_at == want, (language, written)
+
+
+def test_a_page_whose_charset_only_the_http_header_names_is_read_in_it(
+    http_server, store, settings
+):
+    """A Latin-1 page without a <meta charset> (common on older European sites): the
+    header's charset is the page's, not trafilatura's guess ('Z³rich cafķ')."""
+    srv = http_server
+    paras = [
+        "Owners of cafés in Zürich said on Tuesday that their rents had doubled since last "
+        "year, and that several of them would have to close before the end of the summer.",
+        "The city council promised a meeting with the owners next week but ruled out any "
+        "direct financial help, saying that rents were a matter for the landlords to settle.",
+    ] * 3
+    page = article_html("Rents double for city cafes", paras).replace('<meta charset="utf-8">', "")
+    srv.routes["/cafe"] = Route(
+        page.encode("latin-1"),
+        headers={"Content-Type": "text/html; charset=ISO-8859-1"},
+    )
+    items = [("Rents double for city cafes", srv.url("/cafe"), "Rents doubled.")]
+    srv.routes["/feed.xml"] = Route(rss(items), headers={"Content-Type": "application/rss+xml"})
+    add_source(store, srv.url("/feed.xml"), name="Loopback Zürich")
+    assert fetch_due(store, settings).new_articles == 1
+    text, extraction = store.execute("SELECT text, extraction FROM articles").fetchone()
+    assert extraction == "full"
+    assert "Owners of cafés in Zürich" in text
