@@ -258,9 +258,10 @@ def _page(rec) -> WarcPage | WarcProblem | None:
     if not page:
         return None
     if coding not in ("", "identity", "x-gzip", *_decoders()):
-        hint = " (pip install brotli)" if coding == "br" else ""
+        # No hint for 'br': warcio 1.8 sets an attribute on brotli's Decompressor, which
+        # today's brotli package (a C type) refuses, so installing it does not help.
         return WarcProblem("", f"the page is compressed as {coding!r}, which warcio "
-                               f"cannot decompress here{hint}")  # fmt: skip
+                               "cannot decompress here")  # fmt: skip
     if status == 206 and not _whole_range(http.get_header("Content-Range") or ""):
         got = (http.get_header("Content-Range") or "").removeprefix("bytes ").replace("/", " of ")
         return WarcProblem("", f"only bytes {got or 'of it'} were captured (HTTP 206)")
