@@ -77,6 +77,8 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
         raise InputError(_unknown_format(path))
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if kind != "parquet" and (packed := _packed(path, encoding)):
+        raise InputError(f"{path}: {packed}, not {kind.upper()} text")
     if encoding is None and kind != "parquet" and _utf16(path):
         encoding = "utf-16"  # Excel's "Unicode Text": its byte-order mark says so
     if encoding is not None:
@@ -319,10 +321,33 @@ def _csv_rows(reader: Any, out: ReadResult, lines: _QuoteCount) -> None:
         out.errors.append(RowError(start, f"not valid CSV ({exc}); rows after it skipped"))
 
 
+# Files that are no text whatever their name says: a workbook renamed to .csv, a
+# compressed export. Read as text, they gave a row or two of noise and "imported 0".
+_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook or other ZIP archive (save it as CSV UTF-8, or unzip it)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook, .xls (save it as CSV UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed (unpack it first)"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+)
+
+
+def _packed(path: Path, encoding: str | None) -> str | None:
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    known = next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)
+    nul = head.find(b"\x00")  # no text but UTF-16/32 has one; those carry a BOM or --encoding
+    if known is None and encoding is None and nul >= 0 and head[:2] not in _BOMS:
+        return f"binary data (a NUL byte at byte {nul})"
+    return known
+
+
+_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def _utf16(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
-            return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+            return fh.read(2) in _BOMS
     except OSError:
         return False
 

@@ -292,3 +292,26 @@ def test_a_headline_wrapped_in_its_cell_is_stored_on_one_line(tmp_path):
     r = cli_import(tmp_path / "a.duckdb", f)
     assert r.exit_code == 0, r.output
     assert stored(tmp_path / "a.duckdb", "a.title") == [("Storm hits coast: thousands evacuated",)]
+
+
+def test_a_workbook_or_binary_file_under_a_text_name_is_refused_for_what_it_is(tmp_path):
+    """An .xlsx renamed .csv was read as one column of noise: 'imported 0', exit 0."""
+    import gzip
+    import zipfile
+
+    xlsx = tmp_path / "export.csv"
+    with zipfile.ZipFile(xlsx, "w") as z:  # the shape of an .xlsx: a ZIP of XML parts
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    gz = tmp_path / "rows.jsonl"
+    gz.write_bytes(gzip.compress(json.dumps({"title": "t", "text": BODY}).encode()))
+    nul = tmp_path / "dump.csv"
+    nul.write_bytes(b"title,text\n\x00\x00\x00\x01\x02")
+    for path, said in ((xlsx, "an Excel workbook"), (gz, "gzip-compressed"), (nul, "binary data")):
+        r = cli_import(tmp_path / "a.duckdb", path)
+        assert r.exit_code == 2, r.output
+        assert r.output.startswith(f"error: {path}: {said}") and len(r.output.splitlines()) == 1
+    # a UTF-16 export with its byte-order mark is text, NUL bytes and all
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text(f"title\ttext\nSchüler streiken\t{BODY}\n", encoding="utf-16")
+    assert cli_import(tmp_path / "a.duckdb", utf16).exit_code == 0
