@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from framewatch.config import ConfigError, Settings, SmtpSettings, mailbox
+from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
 from framewatch.dashboards.markup import html_text, isolate
-from framewatch.journal import append_record, held, journal_records, sent_already
+from framewatch.journal import append_record, held, journal_records, recipient_key, sent_already
 from framewatch.store import utcnow
 
 # One colour per frame position, readable on white, the same in every e-mail.
@@ -295,14 +295,6 @@ class _Connection:
             self.client = None
 
 
-def _address(recipient: str) -> str:
-    """A recipient as the journal compares it: "Ana <ANA@x.org>" was sent to ana@x.org."""
-    try:
-        return mailbox(recipient, "recipient")
-    except ConfigError:  # a journal line from before addresses were checked
-        return recipient.strip().lower()
-
-
 def deliver(
     con, db: str | os.PathLike, settings: Settings, week: str | None, codebook: str | None
 ) -> list[SendResult]:
@@ -326,7 +318,7 @@ def deliver(
         journal = journal_records(db)  # read once; this run appends its own outcomes
         for sub in settings.subscribers:
             cb = sub.codebook or codebook or settings.analysis.codebooks[0]
-            if _address(sub.email) in {_address(r) for r in sent_already(journal, week, cb)}:
+            if recipient_key(sub.email) in sent_already(journal, week, cb):
                 results.append(SendResult(sub.email, "skipped", "already sent this week"))
                 continue
             try:

@@ -34,9 +34,21 @@ def journal_records(db: str | os.PathLike) -> list[dict]:
     return out
 
 
+def recipient_key(recipient: str) -> str:
+    """A recipient as the journal compares it: "Ana <ANA@x.org>" was sent to ana@x.org, so
+    an address rewritten in the config (a display name added) is not owed the week again."""
+    from framewatch.config import ConfigError, mailbox
+
+    try:
+        return mailbox(recipient, "recipient")
+    except ConfigError:  # a journal line from before addresses were checked
+        return recipient.strip().lower()
+
+
 def sent_already(records: list[dict], week: str, codebook: str) -> set[str]:
+    """The recipients (as ``recipient_key`` gives them) the week's digest reached."""
     return {
-        r["recipient"]
+        recipient_key(str(r.get("recipient", "")))
         for r in records
         if r.get("week") == week and r.get("codebook") == codebook and r.get("status") == "sent"
     }

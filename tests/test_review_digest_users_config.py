@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import os
 import smtplib
-from datetime import date
+from datetime import date, datetime, timezone
 from email import policy
 
 import duckdb
@@ -384,3 +384,24 @@ def test_two_sends_at_once_take_turns_and_send_each_digest_once(inbox, tmp_path,
         "ben@example.org",
     ]
     assert sorted(r.status for rs in outcomes for r in rs) == ["sent", "sent", "skipped", "skipped"]
+
+
+def test_serve_owes_no_digest_to_a_subscriber_whose_address_was_rewritten(tmp_path):
+    """The journal says zoe@example.org got the week; the config now writes her as
+    "Zoë Müller" <ZOE@example.org>. serve must not take the week as due again."""
+    from framewatch.journal import append_record
+    from framewatch.pipeline.serve import Service
+    from framewatch.schedule import last_digest, week_reported
+
+    cfg = tmp_path / "framewatch.toml"
+    cfg.write_text('[[subscribers]]\nemail = "\\"Zoë Müller\\" <ZOE@example.org>"\n'
+                   '[digest]\nsend_at = "Mon 07:00"\ntimezone = "UTC"\n')  # fmt: skip
+    settings = load_settings(cfg)
+    db = tmp_path / "s.duckdb"
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)  # a Monday, an hour after send_at
+    week = week_reported(last_digest("Mon 07:00", "UTC", now))
+    service = Service(db, cfg, settings)
+    assert service.digest_due(now) == week  # nobody has it yet
+    append_record(db, {"week": week, "codebook": settings.analysis.codebooks[0],
+                       "recipient": "zoe@example.org", "status": "sent", "at": now.isoformat()})  # fmt: skip
+    assert service.digest_due(now) is None

@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from framewatch.config import ConfigError, Settings, load_settings
 from framewatch.errors import FramewatchError
-from framewatch.journal import journal_records, merge_journal, sent_already
+from framewatch.journal import journal_records, merge_journal, recipient_key, sent_already
 from framewatch.pipeline.children import die_with_parent
 from framewatch.schedule import digest_trigger, last_digest, week_reported
 from framewatch.service_marker import mark, unmark
@@ -132,7 +132,7 @@ class Service:
         journal = journal_records(self.db)
         for sub in self.settings.subscribers:
             cb = sub.codebook or self.settings.analysis.codebooks[0]
-            if sub.email not in sent_already(journal, week, cb):
+            if recipient_key(sub.email) not in sent_already(journal, week, cb):
                 return week
         return None
 
