@@ -446,3 +446,19 @@ def test_a_crawl_folder_backfills_each_article_once_with_its_fields(tmp_path):
         "Dock workers returned to", "Owners of cafés in Züric", "Dock workers returned to",
         "Dock workers returned to",
     ]  # fmt: skip
+
+
+def test_a_page_without_a_date_of_its_own_is_dated_by_its_capture_not_its_copyright_line():
+    """htmldate's free-text search took the footer's '© 2024' for 1 January 2024: the
+    story then sat months from its coverage. Metadata and URL dates are still read."""
+    captured = datetime(2024, 3, 5, 10, 11, 12)
+    footer = html().replace("The Gazette", "© 2024 The Gazette. All rights reserved.")
+    got = page_article("https://gazette.example/port-strike", footer.encode(), captured, 20)
+    assert got["published_at"] == captured
+    meta = '<meta property="article:published_time" content="2024-03-04T17:25:00+01:00">'
+    got = page_article(URL, html(head=meta).replace("The Gazette", "© 2024").encode(), captured, 20)
+    assert got["published_at"] == datetime(2024, 3, 4, 16, 25)
+    dated_url = "https://gazette.example/2024/03/02/port-strike"
+    assert page_article(dated_url, footer.encode(), captured, 20)["published_at"] == datetime(
+        2024, 3, 2
+    )
