@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from framewatch.articles import canonical_url, insert_articles, page_fingerprint
 from framewatch.config import Settings
@@ -218,7 +219,12 @@ async def _fetch_source(
         rep.errors.append(msg)
         record_failure(store, settings, source_id, resp.status, msg, rng)
         return rep
-    parsed = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type"), key_base=url)
+    # In the extraction pool, not on the event loop: a large feed takes feedparser a
+    # second or more, and every other download would wait on it (and could time out).
+    parsed = await asyncio.get_running_loop().run_in_executor(
+        pool, partial(parse_feed, resp.body, resp.final_url, resp.headers.get("content-type"),
+                      key_base=url),
+    )  # fmt: skip
     if parsed.error:
         rep.errors.append(parsed.error)
         if not parsed.entries:
