@@ -32,6 +32,13 @@ def test_a_star_is_named_as_no_wildcard(small_db):  # noqa: F811
     assert r.exit_code == 0 and "* is no wildcard" in r.stderr and "'war'" in r.stderr
 
 
+def test_a_lucene_boost_is_named_as_none(small_db):  # noqa: F811
+    """war^2 found nothing, silently: it searched for 'war' and '2'."""
+    r = fw("search", "war^2", db=small_db)
+    assert r.exit_code == 0 and "^ is no boost" in r.stderr and "write war alone" in r.stderr
+    assert "^ is no boost" not in fw("search", '"x^2"', db=small_db).stderr  # a phrase, as typed
+
+
 def test_one_arabic_word_in_quotes_matches_as_written(tmp_path):
     rows = [{"title": "الصحة العالمية", "text": "تقرير عن الصحة.", "source": "A"},
             {"title": "معهد للصحة", "text": "افتتاح معهد جديد.", "source": "B"}]  # fmt: skip

@@ -2,7 +2,7 @@
 
 A query that parses is run as written, but a few slips are common enough to name: an
 operator in lower case (``or`` is a word), ``-word`` meant as "without", ``word*`` meant
-as a wildcard, a restriction
+as a wildcard, ``word^2`` meant as a boost, a restriction
 that binds to one alternative of an OR only (``lang:de a OR b``), an outlet or
 attribute value that nothing has, dates the wrong way round, and a search by meaning on
 articles that have no vector yet. None of them is an error (the query may mean exactly
@@ -30,6 +30,7 @@ from framewatch.outlets import known_outlets
 _LOWER_OPERATOR = re.compile(r"(?<![\w\"])(and|or|not)(?![\w\"])")
 _MINUS_WORD = re.compile(r"(?:^|\s)-(\w+)")
 _WILDCARD = re.compile(r"\w*\*+\w*")
+_BOOST = re.compile(r"(\w+)\^(\d+(?:\.\d+)?)")  # Lucene's boost, word^2
 
 
 def _nodes(node: Node):
@@ -59,6 +60,9 @@ def query_hints(con, query: str, node: Node, model: str | None) -> list[str]:
     for word in sorted({w for w in _WILDCARD.findall(bare) if w.strip("*")}):
         notes.append(f"* is no wildcard: words match whole, so {word} searches for"
                      f" {word.replace('*', ' ').strip()!r}; write the forms you want with OR")  # fmt: skip
+    for word, n in sorted(set(_BOOST.findall(bare))):
+        notes.append(f"^ is no boost: {word}^{n} searches for {word!r} and {n!r}; write {word}"
+                     " alone")  # fmt: skip
     if not bare.lstrip().startswith("("):  # "(lang:de a) OR b" was grouped on purpose
         notes += _narrow_alternative(node)
     fields = [n for n in _nodes(node) if isinstance(n, Field)]
