@@ -22,10 +22,13 @@ from framewatch.dashboards import search_page as sp
 from framewatch.dashboards.auth import LOGOUT, visitor
 from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.url_state import (
+    bad_date,
     date_param,
+    int_param,
     out_of_range,
     page_from_param,
     page_link,
+    unknown_page,
     write_params,
 )
 from framewatch.store import StoreError, connect
@@ -56,6 +59,8 @@ params = st.query_params
 page = st.sidebar.radio(
     "Page", PAGES, index=PAGES.index(page_from_param(params.get("page"), PAGES)), key="page"
 )
+if unknown_page(params.get("page"), PAGES):
+    st.sidebar.warning(f"No page {safe(params['page'])} here; showing the {page}.")
 lo, hi = q.bounds(con)
 if lo is None:
     st.title(page)
@@ -77,6 +82,9 @@ if outside:  # a link's dates beyond the store's days are moved inside them: say
         else "dates " + " and ".join(outside) + " were"
     )
     st.sidebar.warning(f"The store holds {lo} – {hi}; the link's {what} moved into that range.")
+for v in (params.get("from"), params.get("to")):
+    if bad_date(v):
+        st.sidebar.warning(f"The link's {safe(v)} is not a date (YYYY-MM-DD); it was left out.")
 all_outlets = q.outlets(con)
 chosen = st.sidebar.multiselect(
     "Outlets", all_outlets, default=[o for o in params.get_all("outlet") if o in all_outlets],
@@ -96,12 +104,18 @@ topic = st.sidebar.selectbox(
 )  # fmt: skip
 by = cp.attribute_picker(con, params.get("by"))
 picked_languages = lg.language_picker(con, params.get_all("language"))
+lg.warn_missing(con, params.get_all("language"))
 write_params(
     params, page=page, **{"from": start, "to": end}, outlet=chosen, codebook=codebook, by=by,
     topic=topic, language=picked_languages,
 )  # fmt: skip
 labels = q.frame_labels(con, codebook)
 order = list(labels.values())
+if page not in ("Search", "SQL") and not q.has_stories(con):
+    st.title(page)
+    st.info("The articles are not analysed yet: run `framewatch analyze` to group them into "
+            "stories and frame them. The Search page reads them already.")  # fmt: skip
+    st.stop()
 
 
 _PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -177,16 +191,17 @@ def story_page() -> None:
         return
     ids = [c[0] for c in choices]
     wanted = params.get("story")
-    wanted = str(resolve_story(con, int(wanted))) if wanted and wanted.isdigit() else wanted
-    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
-    if wanted and not (wanted.isdigit() and int(wanted) in ids):
+    number = int_param(wanted)
+    number = None if number is None else resolve_story(con, number)
+    index = ids.index(number) if number in ids else 0
+    if wanted and number not in ids:
         st.warning(f"No story {safe(wanted)} here (a link to another store, or a story that "
                    "was merged away and not redirected); showing the first story instead.")  # fmt: skip
     sid = st.selectbox("Story", ids, index=index, format_func=dict(choices).get, key="story")
     head = story_header(con, sid)
     st.title(head.label or f"Story {sid}")
     st.markdown(f"**{safe(head.headline)}**")
-    st.caption(f"{head.size} articles ({head.copies} near-duplicate copies) from {head.outlets} outlets, "
+    st.caption(f"{_n(head.size, 'article')} ({head.copies} near-duplicate copies) from {_n(head.outlets, 'outlet')}, "
                f"{head.first_seen:%d %b %Y} – {head.last_seen:%d %b %Y}")  # fmt: skip
     write_params(params, story=sid)
     cp.codebook_caption(con, codebook)
@@ -281,7 +296,7 @@ def trends_page() -> None:
         choices = q.story_choices(con)
         ids = [c[0] for c in choices]
         wanted = params.get("trend_story")
-        pick = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+        pick = ids.index(int_param(wanted)) if int_param(wanted) in ids else 0
         story = (
             st.selectbox("Story", ids, index=pick, format_func=dict(choices).get, key="trend_story")
             if choices

@@ -19,7 +19,8 @@ from framewatch.config import CompareSettings, ConfigError, load_settings
 from framewatch.dashboards import compare_queries as cq
 from framewatch.dashboards.markup import safe
 from framewatch.dashboards.queries import NO_FRAME
-from framewatch.dashboards.url_state import page_link
+from framewatch.dashboards.url_state import int_param, page_link
+from framewatch.errors import InputError
 from framewatch.outlets import attribute_names
 
 
@@ -54,7 +55,8 @@ def _story_link(story_id: int, text: str, by: str | None) -> str:
 
 
 def params_int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and 1 <= int(value) <= 50 else default
+    number = int_param(value)
+    return number if number is not None and 1 <= number <= 50 else default
 
 
 def show_all_toggle(label: str, key: str) -> bool:
@@ -333,8 +335,12 @@ def splits_page(
     st.query_params["min_group"] = str(least)
     cfg = dataclasses.replace(cfg, min_group_articles=int(least))
     show_all = show_all_toggle("Show every story, also splits that do not hold up", "all_splits")
-    every = find_splits(con, by, codebook, cfg, start, end, limit=None, evidence_per_group=0,
-                        languages=languages)  # fmt: skip
+    try:
+        every = find_splits(con, by, codebook, cfg, start, end, limit=None,
+                            evidence_per_group=0, languages=languages)  # fmt: skip
+    except InputError as exc:  # the codebook has framed nothing yet (no analysis)
+        st.info(str(exc))
+        return
     found = [s for s in every if show_all or s.holds_up][:50]
     add_evidence(con, found, by, codebook, start, end, languages=languages)
     codebook_caption(con, codebook)
@@ -365,11 +371,7 @@ def splits_page(
                  column_config={"story": st.column_config.NumberColumn("Story", format="%d"),
                                 "divergence": st.column_config.ProgressColumn("Divergence", min_value=0, max_value=1, format="%.2f")})  # fmt: skip
     ids = [s.story_id for s in found]
-    index = (
-        ids.index(int(wanted_story))
-        if wanted_story and wanted_story.isdigit() and int(wanted_story) in ids
-        else 0
-    )
+    index = ids.index(int_param(wanted_story)) if int_param(wanted_story) in ids else 0
     heads = {s.story_id: f"{s.story_id} · {s.divergence_shrunk:.2f} · {s.headline}" for s in found}
     sid = st.selectbox("Story", ids, index=index, format_func=heads.get, key="split_story")
     st.query_params["story"] = str(sid)

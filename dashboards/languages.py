@@ -75,3 +75,13 @@ def stories_in(con, picked: list[str]) -> set[int] | None:
         f"SELECT DISTINCT story_id FROM article_facts x WHERE story_id IS NOT NULL AND {in_languages}",
         language_params,
     ).fetchall()}  # fmt: skip
+
+
+def warn_missing(con, wanted: list[str]) -> None:
+    """Say so when a link names languages the store has no article in: the filter drops them."""
+    missing = [w for w in wanted if w not in known_languages(con)]
+    if missing:
+        st.sidebar.warning(
+            f"The store has no articles in {safe(', '.join(missing))}: the link's languages "
+            "filter leaves them out."
+        )

@@ -244,6 +244,11 @@ def _weekly_trends_in(con, codebook, outlet, story, start, end, languages) -> pd
     ).df()
 
 
+def has_stories(con) -> bool:
+    """Whether the store's articles have been grouped into stories (``framewatch analyze``)."""
+    return con.execute("SELECT 1 FROM stories LIMIT 1").fetchone() is not None
+
+
 def story_choices(con, topic: int | None = None) -> list[tuple[int, str]]:
     return [(i, f"{i} · {label or ''} · {headline or ''}") for i, label, headline in
             con.execute("SELECT id, label, headline FROM stories WHERE ?::BIGINT IS NULL OR id IN "

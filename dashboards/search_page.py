@@ -23,6 +23,9 @@ from framewatch.dashboards.queries import NO_FRAME, frame_labels
 from framewatch.dashboards.url_state import write_params
 
 SHOWN = 50  # articles listed
+# Longer queries are refused: the engine's time grows with the square of a word's length
+# (a 20,000-letter word took 10 s, a link's 200,000-letter q= ran for minutes).
+LONGEST = 2000
 
 
 def register_sql(con, db: str | Path) -> None:
@@ -54,6 +57,10 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     write_params(params, q=query.strip(), interval=interval, split="1" if split else None)
     if not query.strip():
         st.info("Type a query to see how much coverage it got, from whom, and how it was framed.")
+        return
+    if len(query) > LONGEST:
+        st.error(f"The query is {len(query):,} characters long; the Search page takes up "
+                 f"to {LONGEST:,}.")  # fmt: skip
         return
     searcher = Searcher(con, db)
     try:

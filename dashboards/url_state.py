@@ -6,9 +6,26 @@ from datetime import date
 
 
 def page_from_param(value: str | None, pages: list[str]) -> str:
-    """The page a ``?page=`` value names: any case, '-' or '_' for spaces ('frame-trends')."""
+    """The page a ``?page=`` value names: any case, '-' or '_' for spaces ('frame-trends');
+    the first page when it names none of them."""
+    return _named_page(value, pages) or pages[0]
+
+
+def _named_page(value: str | None, pages: list[str]) -> str | None:
     wanted = " ".join((value or "").replace("-", " ").replace("_", " ").split()).lower()
-    return {p.lower(): p for p in pages}.get(wanted, pages[0])
+    return {p.lower(): p for p in pages}.get(wanted)
+
+
+def unknown_page(value: str | None, pages: list[str]) -> bool:
+    """A ``?page=`` value naming none of the pages ('Nonexistent')."""
+    return bool(value) and _named_page(value, pages) is None
+
+
+def int_param(value: str | None) -> int | None:
+    """A whole-number parameter (``story=12``); None when absent or not a number.
+
+    Not ``str.isdigit``: it passes '²', which ``int`` refuses."""
+    return int(value) if value and value.isdecimal() else None
 
 
 def _day(value: str | None) -> date | None:
@@ -23,6 +40,11 @@ def date_param(value: str | None, lo: date, hi: date) -> date | None:
     """A ``YYYY-MM-DD`` parameter clamped to the store's days; None when absent or bad."""
     day = _day(value)
     return None if day is None else min(max(day, lo), hi)
+
+
+def bad_date(value: str | None) -> bool:
+    """A parameter given but not a ``YYYY-MM-DD`` day ('2026-13-01')."""
+    return bool(value) and _day(value) is None
 
 
 def out_of_range(value: str | None, lo: date, hi: date) -> bool:
@@ -43,7 +65,7 @@ def write_params(params, **values: object) -> None:
             params[key] = str(value)
 
 
-KEPT = ("codebook", "by", "from", "to", "outlet", "lang", "topic")  # the view a link keeps
+KEPT = ("codebook", "by", "from", "to", "outlet", "language", "topic")  # the view a link keeps
 
 
 def page_link(params, page: str, **values: object) -> str:
