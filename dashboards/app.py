@@ -60,7 +60,10 @@ page = st.sidebar.radio(
     "Page", PAGES, index=PAGES.index(page_from_param(params.get("page"), PAGES)), key="page"
 )
 if unknown_page(params.get("page"), PAGES):
-    st.sidebar.warning(f"No page {safe(params['page'])} here; showing the {page}.")
+    asked = params["page"]
+    why = ("The SQL page is for admins" if asked.strip().lower() == "sql" and "SQL" not in PAGES
+           else f"No page {safe(asked)} here")  # fmt: skip
+    st.sidebar.warning(f"{why}; showing the {page}.")
 lo, hi = q.bounds(con)
 if lo is None:
     st.title(page)

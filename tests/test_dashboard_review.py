@@ -149,3 +149,9 @@ def test_a_huge_search_query_is_refused_at_once(stores, monkeypatch):
     assert "200,000 characters" in at.error[0].value
     at = _app(stores["one"], monkeypatch, page="Search", q="AND OR (")
     assert "malformed query" in at.error[0].value
+
+
+def test_a_link_to_the_sql_page_tells_a_visitor_who_is_no_admin_why(stores, monkeypatch):
+    monkeypatch.setenv("FRAMEWATCH_AUTH", "password")  # the gate signed in no admin
+    said = _said(_app(stores["one"], monkeypatch, page="SQL"))
+    assert "The SQL page is for admins; showing the Overview" in said
