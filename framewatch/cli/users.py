@@ -14,6 +14,7 @@ users_app = typer.Typer(
 )
 
 
+UserName = Annotated[str, typer.Argument(help="User name.")]
 PasswordStdin = Annotated[
     bool,
     typer.Option(
@@ -43,7 +44,7 @@ def _password(from_stdin: bool, prompt: str) -> str:
 @handles_errors
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: UserName,
     password_stdin: PasswordStdin = False,
     admin: Annotated[
         bool, typer.Option("--admin", help="May use the SQL page and exports.")
@@ -81,7 +82,7 @@ def list_(
 @handles_errors
 def remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: UserName,
 ) -> None:
     """Remove a user; their open dashboard sessions end too."""
     from framewatch.users import remove_user
@@ -96,7 +97,7 @@ def remove(
 @handles_errors
 def passwd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: UserName,
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (asks for it twice); the user's open sessions end."""
