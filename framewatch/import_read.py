@@ -77,8 +77,8 @@ def read_records(path: Path, encoding: str | None = None) -> ReadResult:
         raise InputError(_unknown_format(path))
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if kind != "parquet" and (packed := _packed(path, encoding)):
-        raise InputError(f"{path}: {packed}, not {kind.upper()} text")
+    if kind != "parquet" and (what := packed(path)):
+        raise InputError(f"{path}: {what}, not {kind.upper()} text")
     if encoding is None and kind != "parquet" and _utf16(path):
         encoding = "utf-16"  # Excel's "Unicode Text": its byte-order mark says so
     if encoding is not None:
@@ -331,23 +331,18 @@ _SIGNATURES = (
 )
 
 
-def _packed(path: Path, encoding: str | None) -> str | None:
+def packed(path: Path) -> str | None:
+    """What the file is when its first bytes say it is no text. Only a signature at the
+    start: a JSON Lines file with one damaged line keeps its other lines."""
     with path.open("rb") as fh:
-        head = fh.read(4096)
-    known = next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)
-    nul = head.find(b"\x00")  # no text but UTF-16/32 has one; those carry a BOM or --encoding
-    if known is None and encoding is None and nul >= 0 and head[:2] not in _BOMS:
-        return f"binary data (a NUL byte at byte {nul})"
-    return known
-
-
-_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        head = fh.read(8)
+    return next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)
 
 
 def _utf16(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
-            return fh.read(2) in _BOMS
+            return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     except OSError:
         return False
 

@@ -305,13 +305,13 @@ def test_a_workbook_or_binary_file_under_a_text_name_is_refused_for_what_it_is(t
         z.writestr("xl/workbook.xml", "<workbook/>")
     gz = tmp_path / "rows.jsonl"
     gz.write_bytes(gzip.compress(json.dumps({"title": "t", "text": BODY}).encode()))
-    nul = tmp_path / "dump.csv"
-    nul.write_bytes(b"title,text\n\x00\x00\x00\x01\x02")
-    for path, said in ((xlsx, "an Excel workbook"), (gz, "gzip-compressed"), (nul, "binary data")):
+    for path, said in ((xlsx, "an Excel workbook"), (gz, "gzip-compressed")):
         r = cli_import(tmp_path / "a.duckdb", path)
         assert r.exit_code == 2, r.output
         assert r.output.startswith(f"error: {path}: {said}") and len(r.output.splitlines()) == 1
-    # a UTF-16 export with its byte-order mark is text, NUL bytes and all
-    utf16 = tmp_path / "unicode.csv"
-    utf16.write_text(f"title\ttext\nSchüler streiken\t{BODY}\n", encoding="utf-16")
-    assert cli_import(tmp_path / "a.duckdb", utf16).exit_code == 0
+    # a JSON Lines file with one damaged line keeps its other lines
+    lines = tmp_path / "damaged.jsonl"
+    good = json.dumps({"title": "Port strike ends", "text": BODY, "url": "https://ex.com/1"})
+    lines.write_bytes(b"\x00\x01\x1f\x8b damaged\n" + good.encode() + b"\n")
+    r = cli_import(tmp_path / "b.duckdb", lines)
+    assert r.exit_code == 3 and "imported 1 new article" in r.output, r.output

@@ -13,7 +13,7 @@ import json
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -81,8 +81,12 @@ def _check_import(folder, suffix: str, data: bytes) -> None:
     with open_store(db) as store:
         try:
             new, known, errors, _copies = import_file(store, path)  # errors are per row ...
-        except InputError as exc:  # ... but a CSV that is not UTF-8 is refused whole
-            assert suffix == ".csv" and "not UTF-8 text" in str(exc), exc
+        except InputError as exc:  # ... but a CSV that is not UTF-8 is refused whole, and
+            # so is a file whose first bytes say it is a workbook or compressed, not text
+            from framewatch.import_read import packed
+
+            refused_whole = suffix == ".csv" and "not UTF-8 text" in str(exc)
+            assert refused_whole or (packed(path) and packed(path) in str(exc)), exc
             assert store.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
             return
         assert all(e.line >= 1 and e.message for e in errors)
@@ -105,12 +109,16 @@ def folder(tmp_path_factory):
 
 @SETTINGS
 @given(data=_broken(_jsonl))
+@example(data=b"\x00")  # a NUL byte is a damaged row, not a refused file
+@example(data=b"PK\x03\x04\x14\x00")  # a workbook's first bytes: refused for what it is
 def test_any_jsonl_imports_without_traceback_and_only_once(folder, data):
     _check_import(folder, ".jsonl", data)
 
 
 @SETTINGS
 @given(data=_broken(_csv))
+@example(data=b"\x00")  # a NUL byte is a damaged row, not a refused file
+@example(data=b"PK\x03\x04\x14\x00")  # a workbook's first bytes: refused for what it is
 def test_any_csv_imports_without_traceback_and_only_once(folder, data):
     _check_import(folder, ".csv", data)
 
