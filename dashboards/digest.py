@@ -315,10 +315,13 @@ def deliver(
     conn = _Connection(settings.smtp)
     results = []
     with held(db), contextlib.closing(conn):
-        journal = journal_records(db)  # read once; this run appends its own outcomes
+        journal = journal_records(db)  # read once, held: no other send adds to it meanwhile
+        sent: dict[str, set[str]] = {}  # codebook -> who has the week's digest, this run's too
         for sub in settings.subscribers:
             cb = sub.codebook or codebook or settings.analysis.codebooks[0]
-            if recipient_key(sub.email) in sent_already(journal, week, cb):
+            if cb not in sent:
+                sent[cb] = sent_already(journal, week, cb)
+            if recipient_key(sub.email) in sent[cb]:
                 results.append(SendResult(sub.email, "skipped", "already sent this week"))
                 continue
             try:
@@ -338,6 +341,7 @@ def deliver(
                       "error": error, "subject": msg["Subject"] if status == "sent" else None,
                       "at": utcnow().isoformat()}  # fmt: skip
             append_record(db, record)
-            journal.append(record)
+            if status == "sent":  # the same address listed twice gets one digest
+                sent[cb].add(recipient_key(sub.email))
             results.append(SendResult(sub.email, status, error))
     return results

@@ -314,6 +314,16 @@ def test_display_names_and_non_ascii_reach_the_headers_and_the_journal_knows_the
     assert [r["status"] for r in journal_records(db)] == ["sent", "sent"]
 
 
+def test_one_address_listed_twice_gets_one_digest_a_run(inbox, tmp_path, monkeypatch):
+    monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest())
+    settings = _settings(
+        inbox.port, '"Zoë" <zoe@example.com>', "ben@example.org", "ZOE@example.com"
+    )
+    results = digest_mod.deliver(_week_store(), tmp_path / "s.duckdb", settings, "2026-W47", None)
+    assert [r.status for r in results] == ["sent", "sent", "skipped"], results
+    assert len(inbox.messages) == 2
+
+
 def test_a_refused_login_is_tried_once_per_run_not_once_per_recipient(inbox, tmp_path, monkeypatch):
     monkeypatch.setattr(digest_mod, "build_digest", lambda *a, **k: _digest())
     monkeypatch.setenv("FRAMEWATCH_SMTP_PASSWORD", "wrong")

@@ -130,9 +130,12 @@ class Service:
             return None
         week = week_reported(due)
         journal = journal_records(self.db)
+        sent: dict[str, set[str]] = {}  # codebook -> who has the week's digest
         for sub in self.settings.subscribers:
             cb = sub.codebook or self.settings.analysis.codebooks[0]
-            if recipient_key(sub.email) not in sent_already(journal, week, cb):
+            if cb not in sent:
+                sent[cb] = sent_already(journal, week, cb)
+            if recipient_key(sub.email) not in sent[cb]:
                 return week
         return None
 
