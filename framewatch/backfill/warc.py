@@ -114,18 +114,26 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
 
 def _gzipped_whole(raw: mmap.mmap) -> bool:
     """Whether the first gzip member holds more than its first record, as a WARC
-    gzipped whole does: decompressed only as far as that shows."""
-    z, out, at = zlib.decompressobj(31), b"", 0
+    gzipped whole does: decompressed only as far as that shows, keeping only the first
+    record's header (its block may be a video of many megabytes)."""
+    z, at, pos, head, end = zlib.decompressobj(31), 0, 0, b"", None
     try:
         while not z.eof and at < len(raw):
-            out += z.decompress(raw[at : at + 4096])
+            data = z.decompress(raw[at : at + 4096])
             at += 4096
-            head, sep, _ = out.partition(b"\r\n\r\n")
-            length = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
-            if sep and length is None:
-                return False  # warcio will say what is wrong with it
-            if length and len(out) > len(head) + 8 + int(length.group(1)):
-                return bool(out[len(head) + 8 + int(length.group(1)) :].strip())
+            if end is None:  # still reading the first record's header
+                head += data
+                header, sep, _ = head.partition(b"\r\n\r\n")
+                if not sep:
+                    continue
+                length = re.search(rb"(?im)^content-length:[ \t]*(\d+)", header)
+                if length is None:
+                    return False  # warcio will say what is wrong with it
+                end = len(header) + 8 + int(length.group(1))  # and the CRLFs around it
+                data, pos = head, 0
+            if data[max(0, end - pos) :].strip():  # a next record in the same member
+                return True
+            pos += len(data)
     except zlib.error:
         return False
     return False
