@@ -25,6 +25,7 @@ from framewatch.errors import InputError
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 MIN_PASSWORD = 8
+NOT_UTF8 = "password is not UTF-8 text (a file in another encoding?)"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -70,7 +71,7 @@ def check_password(password: str) -> None:
     try:
         password.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 on standard input
-        raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
+        raise UserError(NOT_UTF8) from None
 
 
 def check_name(name: str) -> None:

@@ -27,13 +27,13 @@ PasswordStdin = Annotated[
 def _password(from_stdin: bool, prompt: str) -> str:
     """The password from a pipe or asked twice, checked before any store is opened (a
     refused one leaves no new store behind)."""
-    from framewatch.users import UserError, check_password, read_password
+    from framewatch.users import NOT_UTF8, UserError, check_password, read_password
 
     if from_stdin:
         try:
             password = read_password(sys.stdin.read())
         except UnicodeDecodeError:  # a strict UTF-8 standard input
-            raise UserError("password is not UTF-8 text (a file in another encoding?)") from None
+            raise UserError(NOT_UTF8) from None
     else:
         password = typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
     check_password(password)
