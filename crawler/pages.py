@@ -58,8 +58,10 @@ async def read_page(fetcher: Fetcher, pool: Executor, settings: Settings, url: s
         read.note = f"not an HTML page ({page.content_type})"
     else:
         loop = asyncio.get_running_loop()
-        html = html_as_utf8(page.body, page.headers.get("content-type", ""))
-        read.extracted = await loop.run_in_executor(pool, extract_article, html, read.final_url)
+        ctype = page.headers.get("content-type", "")
+        read.extracted = await loop.run_in_executor(
+            pool, _extract, page.body, ctype, read.final_url
+        )
         if read.extracted is None:
             read.note = "extraction found no main text"
         else:
@@ -67,6 +69,11 @@ async def read_page(fetcher: Fetcher, pool: Executor, settings: Settings, url: s
             if reason:
                 read.note, read.stub = reason, True
     return read
+
+
+def _extract(body: bytes, content_type: str, url: str) -> Extracted | None:
+    """In the extraction pool: decoding a page is work for it, not for the event loop."""
+    return extract_article(html_as_utf8(body, content_type), url)
 
 
 def words(text: str | None) -> int:
