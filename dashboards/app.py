@@ -61,8 +61,8 @@ page = st.sidebar.radio(
 )
 if unknown_page(params.get("page"), PAGES):
     asked = params["page"]
-    why = ("The SQL page is for admins" if asked.strip().lower() == "sql" and "SQL" not in PAGES
-           else f"No page {safe(asked)} here")  # fmt: skip
+    admins_only = "SQL" not in PAGES and not unknown_page(asked, [*PAGES, "SQL"])
+    why = "The SQL page is for admins" if admins_only else f"No page {safe(asked)} here"
     st.sidebar.warning(f"{why}; showing the {page}.")
 lo, hi = q.bounds(con)
 if lo is None:

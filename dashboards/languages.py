@@ -79,7 +79,8 @@ def stories_in(con, picked: list[str]) -> set[int] | None:
 
 def warn_missing(con, wanted: list[str]) -> None:
     """Say so when a link names languages the store has no article in: the filter drops them."""
-    missing = [w for w in wanted if w not in known_languages(con)]
+    known = known_languages(con)
+    missing = [w for w in wanted if w not in known]
     if missing:
         st.sidebar.warning(
             f"The store has no articles in {safe(', '.join(missing))}: the link's languages "
