@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -296,7 +297,30 @@ def launch_chromium(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections (Ray, Chromium, urllib)."""
+    try:
+        lo, hi = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    return range(lo, hi + 1)
+
+
 def free_port() -> int:
+    """A port free now, picked outside the ephemeral range: a port the kernel gave us could be
+    handed to any outgoing connection before the server binds it (CI once lost a run so)."""
+    ephemeral = _ephemeral_ports()
+    pick = random.Random(os.urandom(8))
+    for _ in range(200):
+        port = pick.randrange(20000, ephemeral.start if ephemeral.start > 21000 else 65000)
+        if port in ephemeral:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -317,16 +341,32 @@ def process_group(pgid: int) -> list[str]:
 
 
 def start_dashboard(
-    db: Path, port: int, *args: str, config: Path | None = None, timeout: float = 120
-) -> subprocess.Popen:
+    db: Path, port: int | None = None, *args: str, config: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.Popen:  # fmt: skip
     """`framewatch dashboard` in its own process group, answering /_stcore/health when it
-    returns; its output stays readable on ``proc.stdout``. Stop it with stop_dashboard."""
+    returns, on ``proc.port``; its output stays readable on ``proc.stdout``. Without a port it
+    takes a free one, and another if something else took that one first. Stop it with
+    stop_dashboard."""
+    for _ in range(3):
+        proc = _dashboard(db, port or free_port(), args, config, timeout)
+        if proc.returncode is None:
+            return proc
+        output = proc.stdout.read().decode(errors="replace")
+        if port is not None or "is not available" not in output:
+            break
+    pytest.fail("the dashboard did not start: " + output)
+
+
+def _dashboard(db, port, args, config, timeout) -> subprocess.Popen:
+    """Started and healthy, or ended (killed when it did not answer in time)."""
     cmd = [sys.executable, "-m", "framewatch", "--db", str(db)]
     cmd += ["--config", str(config)] if config else []
     proc = subprocess.Popen(
         [*cmd, "dashboard", "--port", str(port), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    proc.port = port
     url = f"http://127.0.0.1:{port}/_stcore/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -339,7 +379,7 @@ def start_dashboard(
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    pytest.fail("the dashboard did not start: " + proc.stdout.read().decode(errors="replace"))
+    return proc
 
 
 def stop_dashboard(proc: subprocess.Popen) -> None:

@@ -14,7 +14,6 @@ import pytest
 from conftest import (
     HOSTILE_OUTLET,
     REPO,
-    free_port,
     launch_chromium,
     needs_chromium,
     start_dashboard,
@@ -173,8 +172,8 @@ def _sentence(tooltip: str) -> str | None:
 def test_comparison_pages_in_a_real_browser(groups_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    proc = start_dashboard(groups_db, port)
+    proc = start_dashboard(groups_db)
+    port = proc.port
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as pw:

@@ -9,7 +9,6 @@ import duckdb
 import pytest
 from conftest import (
     REPO,
-    free_port,
     launch_chromium,
     needs_chromium,
     process_group,
@@ -183,7 +182,7 @@ def test_every_page_renders_on_an_empty_store(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_sigterm_to_dashboard_leaves_no_process(demo_db):
-    proc = start_dashboard(demo_db, free_port())
+    proc = start_dashboard(demo_db)
     assert len(process_group(proc.pid)) >= 1
     stop_dashboard(proc)
 
@@ -193,8 +192,8 @@ def test_sigterm_to_dashboard_leaves_no_process(demo_db):
 def test_dashboard_in_a_real_browser(hostile_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    proc = start_dashboard(hostile_db, port)
+    proc = start_dashboard(hostile_db)
+    port = proc.port
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as pw:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import free_port, launch_chromium, needs_chromium, start_dashboard, stop_dashboard
+from conftest import launch_chromium, needs_chromium, start_dashboard, stop_dashboard
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -172,8 +172,8 @@ def guarded(demo_db, tmp_path_factory):
         assert CliRunner().invoke(app, args, input=PASSWORDS[user] + "\n").exit_code == 0
     config = folder / "framewatch.toml"
     config.write_text('[dashboard]\ntrusted_proxies = ["127.0.0.1"]\n', encoding="utf-8")
-    port = free_port()
-    proc = start_dashboard(db, port, "--auth", "password", config=config)
+    proc = start_dashboard(db, None, "--auth", "password", config=config)
+    port = proc.port
     yield port, db, proc
     stop_dashboard(proc)
 
@@ -290,8 +290,8 @@ def test_header_auth_trusts_only_the_proxy(demo_db, tmp_path):
     config = tmp_path / "framewatch.toml"
     config.write_text('[dashboard]\nauth = "header"\ntrusted_proxies = ["127.0.0.1"]\n'
                       'user_header = "X-Remote-User"\n', encoding="utf-8")  # fmt: skip
-    port = free_port()
-    proc = start_dashboard(db, port, config=config)
+    proc = start_dashboard(db, config=config)
+    port = proc.port
     try:
         assert _get(port, "/", {"X-Remote-User": "dana"})[0] == 200
         assert _get(port, "/")[0] == 403

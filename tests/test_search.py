@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import (
-    free_port,
     launch_chromium,
     needs_chromium,
     start_dashboard,
@@ -513,8 +512,8 @@ def test_word_queries_equal_a_regex_reference_on_allsides(tmp_path):
 def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    port = free_port()
-    proc = start_dashboard(demo_db, port)
+    proc = start_dashboard(demo_db)
+    port = proc.port
     try:
         with sync_playwright() as pw:
             browser = launch_chromium(pw)
