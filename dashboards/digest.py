@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from framewatch.analysis.framing.codebook import CodebookError, codebook_id, first_codebook
 from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
@@ -295,12 +296,39 @@ class _Connection:
             self.client = None
 
 
+def setup_problems(settings: Settings) -> list[str]:
+    """What would make every send fail, found before the first one is due: serve checks at
+    its start and on reload, not at Monday 07:00."""
+    problems = []
+    smtp = settings.smtp
+    if settings.subscribers and smtp.user and os.environ.get(smtp.password_env) is None:
+        problems.append(f"smtp.user is set but the environment variable {smtp.password_env} "
+                        "is not: no digest could be sent")  # fmt: skip
+    framed = []
+    for entry in settings.analysis.codebooks:
+        try:
+            framed.append(codebook_id(entry))
+        except CodebookError:
+            continue  # analyze reports a codebook file it cannot read
+    for i, sub in enumerate(settings.subscribers):
+        if sub.codebook and sub.codebook not in framed:
+            problems.append(
+                f"subscribers[{i}] ({sub.email}) asks for codebook {sub.codebook!r}, which "
+                f"analyze does not frame with: add it to [analysis] codebooks "
+                f"(now {', '.join(framed) or 'none'})"
+            )
+    return problems
+
+
 def deliver(
     con, db: str | os.PathLike, settings: Settings, week: str | None, codebook: str | None
 ) -> list[SendResult]:
     """Send this week's digest to every subscriber not yet sent to; record each outcome."""
     if not settings.subscribers:
         raise ConfigError("no [[subscribers]] in the config file")
+    problems = setup_problems(settings)
+    if problems:
+        raise ConfigError("; ".join(problems))
     from framewatch.dashboards.digest_data import latest_week, parse_week
 
     # "2026-w46" as the store spells it, so the week's articles and the journal are found
@@ -317,8 +345,9 @@ def deliver(
     with held(db), contextlib.closing(conn):
         journal = journal_records(db)  # read once, held: no other send adds to it meanwhile
         sent: dict[str, set[str]] = {}  # codebook -> who has the week's digest, this run's too
+        default = first_codebook(settings.analysis)
         for sub in settings.subscribers:
-            cb = sub.codebook or codebook or settings.analysis.codebooks[0]
+            cb = sub.codebook or codebook or default
             if cb not in sent:
                 sent[cb] = sent_already(journal, week, cb)
             if recipient_key(sub.email) in sent[cb]:

@@ -347,6 +347,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{p}: {str(exc).removeprefix(': ')}") from None
     if p.exists():
         settings.config_path = p
+        _paths_against(settings.analysis, p.parent)
     for i, s in enumerate(settings.sources):
         if not s.url.startswith(("http://", "https://")):
             raise ConfigError(f"{p}: sources[{i}].url must be an http(s) URL, got {s.url!r}")
@@ -391,6 +392,22 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             f"got {settings.analysis.framing!r}"
         )
     return settings
+
+
+def _paths_against(a: AnalysisSettings, folder: Path) -> None:
+    """Relative paths in the config file are read against its folder, as the file's author
+    meant, not against wherever serve or cron happens to start. A model or codebook path
+    that is only found from the working directory still works as before."""
+    a.static_home = os.path.expanduser(a.static_home)
+    if a.static_home and not os.path.isabs(a.static_home):
+        a.static_home = str(folder / a.static_home)
+
+    def near(value: str) -> str:
+        beside = folder / os.path.expanduser(value)
+        return str(beside) if not os.path.isabs(value) and beside.exists() else value
+
+    a.model = near(a.model)
+    a.codebooks = [near(c) for c in a.codebooks]
 
 
 def _check_outlets(sources: list[SourceConfig], p: Path) -> None:

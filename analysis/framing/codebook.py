@@ -189,6 +189,20 @@ def resolve_codebook(id_or_path: str, store=None) -> Codebook:
     return books[id_or_path]
 
 
+def codebook_id(id_or_path: str) -> str:
+    """The id frames are stored under: analysis.codebooks may name a codebook file, and
+    analyze stores its frames under the id written in it, not under the file's name."""
+    p = Path(id_or_path)
+    if p.suffix == ".toml" or p.is_file():
+        return load_codebook_file(p).id
+    return id_or_path
+
+
+def first_codebook(analysis) -> str:
+    """The id of the codebook a command uses when none is given: the first one analyzed."""
+    return codebook_id(analysis.codebooks[0])
+
+
 def register(store, cb: Codebook) -> None:
     """Record a codebook and its frames in the store's public tables."""
     stored = store.execute(

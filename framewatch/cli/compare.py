@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from framewatch.analysis.framing.codebook import first_codebook
 from framewatch.cli.base import (
     LANG_HELP,
     app,
@@ -173,7 +174,7 @@ def splits(
     from framewatch.outlets import require_attribute
 
     start, end = parse_period(since, until)
-    cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    cb = codebook or first_codebook(ctx.obj.settings.analysis)
     c = ctx.obj.settings.compare
     con = reader(ctx)
     try:
@@ -236,7 +237,7 @@ def watch_add(
     """Save a search: a query in the search language, an outlet group, a frame."""
     from framewatch.analysis.compare.watches import add_watch, watch_notes
 
-    cb = codebook or ctx.obj.settings.analysis.codebooks[0]
+    cb = codebook or first_codebook(ctx.obj.settings.analysis)
     text = " ".join(query or [])
     with ctx.obj.store() as store:
         w = add_watch(

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from framewatch.analysis.framing.codebook import first_codebook
 from framewatch.cli.base import (
     EXIT_FAILURE,
     EXIT_PARTIAL,
@@ -133,7 +134,7 @@ def digest(
         raise UsageError("--lang is for --preview and --eml; each subscriber's languages are "
                          "set in the config ([[subscribers]] languages = [\"de\"])")  # fmt: skip
     settings = ctx.obj.settings
-    cb = codebook or settings.analysis.codebooks[0]
+    cb = codebook or first_codebook(settings.analysis)
     con = reader(ctx)
     try:
         languages = parse_languages(con, lang)

@@ -31,6 +31,7 @@ import duckdb
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from framewatch.analysis.framing.codebook import first_codebook
 from framewatch.config import ConfigError, Settings, load_settings
 from framewatch.errors import FramewatchError
 from framewatch.journal import journal_records, merge_journal, recipient_key, sent_already
@@ -77,7 +78,13 @@ class Service:
         return store
 
     def _prepare(self) -> None:
-        """Create or migrate the store and publish a snapshot for the dashboard and health."""
+        """Create or migrate the store and publish a snapshot for the dashboard and health;
+        refuse to start with subscribers no digest could reach."""
+        from framewatch.dashboards.digest import setup_problems
+
+        problems = setup_problems(self.settings)
+        if problems:
+            raise ConfigError("; ".join(problems))
         with self._store() as store:
             self.interrupted_found = store.execute(
                 "SELECT count(*) FROM runs WHERE status = 'running'"
@@ -131,8 +138,9 @@ class Service:
         week = week_reported(due)
         journal = journal_records(self.db)
         sent: dict[str, set[str]] = {}  # codebook -> who has the week's digest
+        default = first_codebook(self.settings.analysis)
         for sub in self.settings.subscribers:
-            cb = sub.codebook or self.settings.analysis.codebooks[0]
+            cb = sub.codebook or default
             if cb not in sent:
                 sent[cb] = sent_already(journal, week, cb)
             if recipient_key(sub.email) not in sent[cb]:
@@ -230,6 +238,7 @@ class Service:
     def reload(self) -> None:
         """Read the config file again and apply what changed; a bad file changes nothing."""
         from framewatch.analysis.embedding.static_models import with_home
+        from framewatch.dashboards.digest import setup_problems
         from framewatch.pipeline.model_worker import ModelWorker
 
         if self.config is None and self.settings.config_path is None:
@@ -240,6 +249,11 @@ class Service:
             new = load_settings(path)
         except ConfigError as exc:
             log.error("SIGHUP: config not reloaded, the running one is kept: %s", exc)
+            return
+        problems = setup_problems(new)
+        if problems:
+            log.error("SIGHUP: config not reloaded, the running one is kept: %s",
+                      "; ".join(problems))  # fmt: skip
             return
         old, self.settings = self.settings, new
         changed = [f.name for f in dataclasses.fields(Settings)

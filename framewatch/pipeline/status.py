@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from framewatch.analysis.framing.codebook import codebook_id
 from framewatch.config import Settings
 from framewatch.journal import journal_records
 from framewatch.schedule import last_digest, next_digest, week_reported
@@ -61,7 +62,8 @@ def _waiting(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, in
         [model],
     ).fetchone()[0]
     out = {"embedding": embed, "stories": stories}
-    for cb in settings.analysis.codebooks:
+    for entry in settings.analysis.codebooks:
+        cb = codebook_id(entry)
         out[f"framing:{cb}"] = con.execute(
             "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_framing f "
             "WHERE f.article_id = a.id AND f.codebook_id = ?)",
