@@ -27,11 +27,11 @@ codebooks_app = typer.Typer(
 @handles_errors
 def codebooks_list(ctx: typer.Context) -> None:
     """Installed codebooks (built-in and added), and which ones run."""
-    from framewatch.analysis.framing.codebook import all_codebooks
+    from framewatch.analysis.framing.codebook import all_codebooks, codebook_id
 
     with ctx.obj.store() as store:
         books = all_codebooks(store)
-    running = set(ctx.obj.settings.analysis.codebooks)
+    running = {codebook_id(c) for c in ctx.obj.settings.analysis.codebooks}
     print_table(
         ["id", "name", "frames", "origin", "runs"],
         [
