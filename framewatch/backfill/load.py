@@ -27,6 +27,7 @@ from framewatch.store import Store
 class LoadCounts:
     new: int = 0
     copies: int = 0  # same text as an article already stored under another URL
+    repeats: int = 0  # later captures of an address an earlier capture gave the article of
     embedded: int = 0
     framed: int = 0
     problems: list[str] = field(default_factory=list)
@@ -37,6 +38,7 @@ class Loader:
         self.store, self.model, self.jobs = store, model, jobs
         self.sources: dict[str, int] = {}
         self.counts = LoadCounts()
+        self.served: set[str] = set()  # page addresses a capture has given the article of
 
     def _source(self, name: str, site_url: str | None) -> int:
         key = source_key(name, site_url)
@@ -49,15 +51,14 @@ class Loader:
     def load(self, table: pa.Table) -> None:
         """One analysed partition; safe to repeat."""
         rows = table.to_pylist()
-        self.counts.problems.extend(f"{r['position']}: {r['error']}" for r in rows if r["error"])
-        keep = [i for i, r in enumerate(rows) if not r["error"]]
+        keep = self._first_captures(rows)
         if not keep:
             return
         good = [rows[i] for i in keep]
         with self.store.transaction():
             articles = []
             for r in good:
-                a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url") and not k.startswith("framing_")}  # fmt: skip
+                a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
                 a["source_id"] = self._source(r["source"], r["site_url"])
                 a["summary"] = None
                 articles.append(a)
@@ -96,6 +97,36 @@ class Loader:
             job.write(*job.verdicts(rows_t, results))
             if j == 0:
                 self.counts.framed += len(pick)
+
+    def _first_captures(self, rows: list[dict]) -> list[int]:
+        """Positions of the rows to store, in order; the others' problems are noted.
+
+        Of the captures of one address, the first that gives an article is stored, the
+        later ones dropped (``plan`` keeps repeats since an earlier capture may give
+        none). A repeat's failure is not a problem: the first capture's was reported.
+        Decided from the analysed partitions alone, in plan order, so a resumed load
+        decides the same (``remember`` replays the partitions loaded before)."""
+        keep = []
+        for i, r in enumerate(rows):
+            address, repeat = r.get("address"), r.get("repeat")
+            if repeat and (r["error"] or address in self.served):
+                self.counts.repeats += 1
+            elif r["error"]:
+                self.counts.problems.append(f"{r['position']}: {r['error']}")
+            else:
+                if address:
+                    self.served.add(address)
+                keep.append(i)
+        return keep
+
+    def remember(self, table: pa.Table) -> None:
+        """A partition loaded by an earlier run: its addresses that gave an article."""
+        if "address" not in table.column_names:  # a plan cut before repeats were kept
+            return
+        for address, error in zip(table.column("address").to_pylist(),
+                                  table.column("error").to_pylist(), strict=True):  # fmt: skip
+            if address and not error:
+                self.served.add(address)
 
     def _ids(self, rows: list[dict]) -> dict[int, int]:
         """Row position -> article id, for rows whose canonical URL and text are stored."""

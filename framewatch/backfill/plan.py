@@ -26,7 +26,7 @@ IN_SCHEMA = pa.schema([
     ("site_url", pa.string()), ("url", pa.string()), ("canonical_url", pa.string()),
     ("title", pa.string()), ("author", pa.string()), ("text", pa.string()),
     ("published_at", pa.timestamp("us")), ("language", pa.string()),
-    ("content_hash", pa.string()), ("html", pa.binary()),
+    ("content_hash", pa.string()), ("html", pa.binary()), ("repeat", pa.bool_()),
 ])  # fmt: skip
 CHECK_CHUNK = 2000  # candidates looked up in the store at once
 
@@ -112,8 +112,14 @@ def _deduplicated(
     """Chunks of new candidates: nothing the store has, nothing seen earlier in the input.
 
     A text is known per outlet (the source's name): the same text from another outlet
-    is that outlet's coverage, stored as ``insert_articles`` does."""
+    is that outlet's coverage, stored as ``insert_articles`` does.
+
+    A page whose address came earlier in the input only as pages is kept, marked
+    ``repeat``: whether those earlier captures give an article is known only once they
+    are extracted (an app shell, a consent page with no main text), so the loader
+    stores the first capture that gives one and drops the rest (``Loader.load``)."""
     seen_urls: set[str] = set()
+    pages_only: set[str] = set()  # addresses seen so far only as WARC pages of this input
     seen_texts: set[tuple[str, str]] = set()
     chunk: list[dict] = []
 
@@ -131,10 +137,16 @@ def _deduplicated(
         fresh = []
         for r in chunk:
             text_key = (r["source"], r["content_hash"])
+            r["repeat"] = _repeat_capture(r, pages_only)
+            if r["repeat"]:
+                fresh.append(r)
+                continue
             if r["canonical_url"] in seen_urls or text_key in seen_texts:
                 plan.known += 1
                 continue
             seen_urls.add(r["canonical_url"])
+            if r["kind"] == "page":
+                pages_only.add(r["canonical_url"])
             if r["content_hash"]:
                 seen_texts.add(text_key)
             fresh.append(r)
@@ -151,3 +163,10 @@ def _deduplicated(
                 yield flush()
     if chunk:
         yield flush()
+
+
+def _repeat_capture(row: dict, pages_only: set[str]) -> bool:
+    """A page of an address seen earlier in the input only as pages: planned too, since
+    those earlier captures may give no article (the loader keeps the first that does).
+    An address stored already, or read from a row, has its article: a page of it is not."""
+    return row["kind"] == "page" and row["canonical_url"] in pages_only

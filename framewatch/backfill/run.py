@@ -21,7 +21,7 @@ from framewatch.analysis.framing.stage import FramingJob
 from framewatch.backfill.engines import check_engine, select_engine
 from framewatch.backfill.load import Loader
 from framewatch.backfill.meter import meter
-from framewatch.backfill.plan import make_plan
+from framewatch.backfill.plan import Plan, make_plan
 from framewatch.backfill.worker import WorkSpec
 from framewatch.config import Settings
 from framewatch.pipeline.runs import RunRecord
@@ -91,6 +91,7 @@ def backfill(
             loader.load(pq.read_table(plan.output(i)))
             plan.loaded(i).touch()
 
+    _remember_loaded(plan, loader)
     load_ready()  # partitions analysed by a run that was killed before loading them
     if todo:
         with meter("backfill", plan.rows_in(todo)) as bar:
@@ -111,7 +112,7 @@ def backfill(
     c = loader.counts
     report.problems += c.problems
     rec.counts.update({
-        "articles_planned": plan.articles, "articles_new": c.new, "already_stored": plan.known,
+        "articles_planned": plan.articles, "articles_new": c.new, "already_stored": plan.known + c.repeats,
         "exact_copies": c.copies, "articles_embedded": c.embedded, "articles_framed": c.framed,
         "problems": len(report.problems),
     })  # fmt: skip
@@ -123,3 +124,13 @@ def backfill(
         if work_root.exists() and not any(work_root.iterdir()):
             work_root.rmdir()
     return report
+
+
+def _remember_loaded(plan: Plan, loader: Loader) -> None:
+    """A resumed run: the addresses that partitions loaded before have given an article,
+    so a later capture of one of them is dropped as in an unbroken run."""
+    for i in range(plan.partitions):
+        if plan.loaded(i).exists():
+            names = pq.ParquetFile(plan.output(i)).schema_arrow.names
+            cols = [c for c in ("address", "error") if c in names]
+            loader.remember(pq.read_table(plan.output(i), columns=cols))

@@ -36,6 +36,16 @@ ARTICLE_FIELDS = (
 )  # fmt: skip
 
 
+SUPERSEDED = "an earlier capture of this address gave its article"
+
+
+def capture_address(row: dict) -> str | None:
+    """A WARC page's address in the form the plan deduplicates by (its ``canonical_url``
+    before extraction, which may name another); None for a row, never captured twice.
+    The loader keeps the first capture of an address that gives an article."""
+    return row["canonical_url"] if row["kind"] == "page" else None
+
+
 @dataclass(frozen=True)
 class WorkSpec:
     """Everything a worker needs, picklable: it travels to other machines."""
@@ -90,16 +100,21 @@ class PartitionWorker:
         spec = self.spec
         rows = pq.read_table(spec.input(index)).to_pylist()
         out: list[dict] = []
+        served: set[str] = set()  # addresses of this partition's pages that gave an article
         for r in rows:
             a = {k: r.get(k) for k in ARTICLE_FIELDS}
-            a.update(position=r["position"], source=r["source"], site_url=r["site_url"])
+            a.update(position=r["position"], source=r["source"], site_url=r["site_url"],
+                     address=capture_address(r), repeat=bool(r.get("repeat")))  # fmt: skip
             a["error"] = None
-            if r["kind"] == "page":
+            if a["repeat"] and a["address"] in served:  # not worth extracting, embedding
+                a["error"] = SUPERSEDED
+            elif r["kind"] == "page":
                 page = page_article(r["url"], r["html"], r["published_at"], spec.min_words)
                 if isinstance(page, str):
                     a["error"] = page
                 else:
                     a.update(page)
+                    served.add(a["address"])
             else:
                 a.update(word_count=word_count(r["text"]), extraction="imported",
                          extraction_note=r["position"])  # fmt: skip
