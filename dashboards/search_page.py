@@ -16,16 +16,13 @@ import streamlit as st
 
 from framewatch.analysis.search.attention import INTERVALS, attention, share_text
 from framewatch.analysis.search.engine import Searcher
-from framewatch.analysis.search.parser import QueryError
+from framewatch.analysis.search.parser import LONGEST, QueryError
 from framewatch.analysis.search.results import hit_rows
 from framewatch.dashboards.markup import http_only, safe
 from framewatch.dashboards.queries import NO_FRAME, frame_labels
 from framewatch.dashboards.url_state import write_params
 
 SHOWN = 50  # articles listed
-# Longer queries are refused: the engine's time grows with the square of a word's length
-# (a 20,000-letter word took 10 s, a link's 200,000-letter q= ran for minutes).
-LONGEST = 2000
 
 
 def register_sql(con, db: str | Path) -> None:

@@ -98,7 +98,8 @@ def test_parser_nests_phrases_negations_and_fields():
         ("story:abc", "takes a number"),
         ("  ", "empty query"),
         ("&&", "no letters or digits"),
-        ("NOT " * 2000 + "war", "nested too deeply"),
+        ("NOT " * 499 + "war", "nested too deeply"),
+        ("war " * 501, "characters long; a query takes up to 2,000"),
     ],
 )
 def test_malformed_queries_get_one_clear_line(query, message):
@@ -118,6 +119,11 @@ def test_a_malformed_query_on_the_command_line_exits_2_without_traceback(small_d
     # in SQL the refusal reads as search's own, not as DuckDB's account of a failed UDF
     sql = fw("sql", "SELECT * FROM search('war OR')", db=small_db).output
     assert sql.startswith("error: malformed query") and "UDF" not in sql
+    # a pasted article as a query: refused at once (the engine's time grows with the square
+    # of a word's length), as the Search page refuses it
+    for args in (["search", "x" * 50_000], ["attention", "war " * 600]):
+        r = fw(*args, db=small_db)
+        assert r.exit_code == 2 and "characters long; a query takes up to 2,000" in r.output
 
 
 def test_a_count_below_its_range_is_a_usage_error_and_an_interval_any_case_is_read(small_db):

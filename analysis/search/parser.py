@@ -197,10 +197,18 @@ def straight_quotes(query: str) -> str:
     return query if '"' in query else query.translate(_CURLY)
 
 
+# Longer queries are refused: the engine's time grows with the square of a word's length
+# (a 20,000-letter word took 10 s, a link's 200,000-letter q= ran for minutes).
+LONGEST = 2000
+
+
 def parse(query: str) -> Node:
     """The query's tree; :class:`QueryError` (one line) when it is malformed."""
     if not query or not query.strip():
         raise QueryError('empty query: give words, a "phrase", ~"meaning" or field:value')
+    if len(query) > LONGEST:
+        raise QueryError(f"the query is {len(query):,} characters long; a query takes up to "
+                         f"{LONGEST:,}")  # fmt: skip
     query = straight_quotes(query)
     try:
         tree = _lark().parse(query)
