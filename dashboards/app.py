@@ -98,6 +98,15 @@ codebook = st.sidebar.selectbox(
     "Codebook", books, index=books.index(params["codebook"]) if params.get("codebook") in books else 0,
     key="codebook",
 )  # fmt: skip
+# A link's outlet or codebook the store lacks (a typo, a renamed outlet) is named, not
+# dropped unseen: the page would otherwise show other numbers than the link's author saw.
+unknown_outlets = [o for o in params.get_all("outlet") if o not in all_outlets]
+if unknown_outlets:
+    st.sidebar.warning(f"The store has no outlet {safe(', '.join(unknown_outlets))}: the "
+                       "link's outlet filter leaves it out.")  # fmt: skip
+if params.get("codebook") and params["codebook"] not in books:
+    st.sidebar.warning(f"The store has no codebook {safe(params['codebook'])}; showing "
+                       f"{safe(codebook)}.")  # fmt: skip
 topic_names = dict(q.topics(con))
 topic_ids = [None, *topic_names]
 wanted_topic = next((t for t in topic_names if t == q.linked_topic(con, params.get("topic"))), None)

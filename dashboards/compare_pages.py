@@ -39,6 +39,9 @@ def attribute_picker(con, wanted: str | None) -> str | None:
     if not names:
         return None
     index = names.index(wanted) if wanted in names else 0
+    if wanted and wanted not in names:
+        st.sidebar.warning(f"No outlet has the attribute {safe(wanted)}; comparing by "
+                           f"{safe(names[0])}.")  # fmt: skip
     return st.sidebar.selectbox("Compare outlets by", names, index=index, key="by")
 
 

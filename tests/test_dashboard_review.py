@@ -155,3 +155,26 @@ def test_a_link_to_the_sql_page_tells_a_visitor_who_is_no_admin_why(stores, monk
     monkeypatch.setenv("FRAMEWATCH_AUTH", "password")  # the gate signed in no admin
     said = _said(_app(stores["one"], monkeypatch, page="SQL"))
     assert "The SQL page is for admins; showing the Overview" in said
+
+
+def test_a_links_unknown_outlet_codebook_or_attribute_is_named_not_dropped(
+    tmp_path, stores, monkeypatch
+):
+    """A renamed outlet or a misspelt ?by= in a shared link showed other numbers than the
+    link's author saw, without a word."""
+    from typer.testing import CliRunner
+
+    from framewatch.cli import app
+
+    db = tmp_path / "lean.duckdb"
+    shutil.copy(stores["one"], db)
+    r = CliRunner().invoke(app, ["--db", str(db), "outlets", "set", "Harbour Times", "lean=left"])
+    assert r.exit_code == 0, r.output
+    at = _app(db, monkeypatch, outlet=["Harbour Times", "Harbor Times"], codebook="polcy-frames",
+              by="leen")  # fmt: skip
+    said = _said(at)
+    assert "no outlet Harbor Times: the link's outlet filter leaves it out" in said
+    assert "no codebook polcy\\-frames; showing geopolitics\\-tech" in said
+    assert "No outlet has the attribute leen; comparing by lean" in said
+    assert at.sidebar.multiselect(key="outlets").value == ["Harbour Times"]
+    assert not _said(_app(db, monkeypatch, outlet="Harbour Times", by="lean"))
