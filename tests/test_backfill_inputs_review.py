@@ -321,20 +321,50 @@ def test_a_charset_named_only_in_the_http_header_is_read(tmp_path):
     assert article(pages[0])["text"].startswith(f"{en_title}\nOwners of cafés in Zürich")
 
 
-def test_a_payload_compressed_in_a_way_not_readable_here_is_named(tmp_path):
-    """Brotli (no brotli package here) went to extraction as compressed bytes: named now,
-    never stored as garbage. x-gzip is gzip (its page lost its language before)."""
-    from warcio.bufferedreaders import BufferedReader
+def test_brotli_pages_are_read_and_a_payload_not_readable_here_is_named(tmp_path, monkeypatch):
+    """Browsers ask for br, so Browsertrix and Webrecorder WARCs hold brotli pages; warcio
+    1.8 cannot decode them, framewatch does. Garbled bytes are a problem, never garbage
+    text. x-gzip is gzip (its page lost its language before)."""
+    import brotli
 
-    w = Warc().response(URL, b"\x1b\x8f\x02\x00garbled brotli bytes",
+    from framewatch.backfill import warc
+
+    body = html().encode()
+    w = Warc().response(URL + "-br", brotli.compress(body), headers=[("Content-Encoding", "br")])
+    w.response(URL, b"\x1b\x8f\x02\x00garbled brotli bytes", headers=[("Content-Encoding", "br")])
+    w.response(URL + "-x", gzip.compress(body), headers=[("Content-Encoding", "x-gzip")])
+    w.response(URL + "-plain", body)
+    path = w.save(tmp_path / "c.warc.gz")
+    pages, problems = read(path)
+    assert [p.url for p in pages] == [URL + "-br", URL + "-x", URL + "-plain"]
+    same = {"url": URL + "-br", "canonical_url": URL + "-br"}
+    assert article(pages[0]) == article(pages[2]) | same
+    assert article(pages[1])["language"] == "en"
+    assert len(problems) == 1 and "record 3 (offset " in problems[0], problems
+    assert "unreadable response (brotli: decoder failed)" in problems[0]
+
+    monkeypatch.setattr(warc, "_brotli", lambda: None)  # installed without the scale extra
+    pages, problems = read(path)
+    assert [p.url for p in pages] == [URL + "-x", URL + "-plain"]
+    assert len(problems) == 2 and all("compressed as 'br'" in p for p in problems), problems
+    assert "pip install 'framewatch[scale]' brings brotli" in problems[0]
+
+
+def test_a_page_that_decompresses_to_gigabytes_is_cut_as_the_crawler_cuts_it(tmp_path, monkeypatch):
+    """A compression bomb in an archive (br or gzip) was read whole into memory."""
+    import brotli
+
+    from framewatch.backfill import warc
+
+    monkeypatch.setattr(warc, "MAX_BODY", 200_000)
+    huge = html().encode().replace(b"</body>", b"<p>" + b"spam " * 2_000_000 + b"</p></body>")
+    w = Warc().response(URL + "-br", brotli.compress(huge, quality=1),
                         headers=[("Content-Encoding", "br")])  # fmt: skip
-    w.response(URL + "-x", gzip.compress(html().encode()), headers=[("Content-Encoding", "x-gzip")])
+    w.response(URL + "-gz", gzip.compress(huge, 1), headers=[("Content-Encoding", "gzip")])
     pages, problems = read(w.save(tmp_path / "c.warc.gz"))
-    assert [p.url for p in pages][-1] == URL + "-x"
-    assert article(pages[-1])["language"] == "en"
-    if "br" not in BufferedReader.get_supported_decompressors():
-        assert len(problems) == 1 and "compressed as 'br'" in problems[0], problems
-        assert "record 2 (offset " in problems[0]
+    assert problems == [] and [p.url for p in pages] == [URL + "-br", URL + "-gz"]
+    assert all(len(p.html) <= 200_000 for p in pages), [len(p.html) for p in pages]
+    assert all(p.html.startswith(huge[:1000]) for p in pages)
 
 
 def test_a_page_the_crawler_cut_short_is_not_stored_as_the_whole(tmp_path):

@@ -18,12 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from framewatch.config import CrawlSettings
 from framewatch.crawler.charsets import html_as_utf8
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 MISSING = "WARC input needs warcio: pip install 'framewatch[scale]'"
 GZ_MAGIC = b"\x1f\x8b\x08"
 CUT = "the file ends inside it"
+# A page's body beyond this is cut off, as the crawler cuts it (crawl.max_bytes' default).
+MAX_BODY = CrawlSettings().max_bytes
 ARC_HEADER = re.compile(rb"(filedesc|https?)://\S+ \S+ \d{14} ")  # warcio reads ARC too
 
 
@@ -256,7 +259,11 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         if page:
             if coding == "x-gzip":  # gzip's old name, which warcio does not know
                 http.replace_header("Content-Encoding", "gzip")
-            body = rec.content_stream().read()
+            elif coding == "br":  # decoded here, never by warcio: see _unbrotli
+                http.replace_header("Content-Encoding", "identity")
+            body = rec.content_stream().read(MAX_BODY)
+            if coding == "br" and _brotli() is not None:
+                body = _unbrotli(body)
         while rec.raw_stream.read(1 << 20):  # the rest, not kept: the record must be whole
             pass
     except Exception as exc:  # a truncated payload or broken chunked encoding
@@ -265,11 +272,12 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         return WarcProblem("", CUT)
     if not page:
         return None
-    if coding not in ("", "identity", "x-gzip", *_decoders()):
-        # No hint for 'br': warcio 1.8 sets an attribute on brotli's Decompressor, which
-        # today's brotli package (a C type) refuses, so installing it does not help.
-        return WarcProblem("", f"the page is compressed as {coding!r}, which warcio "
-                               "cannot decompress here")  # fmt: skip
+    if coding not in ("", "identity", "x-gzip", *_decoders()) or (
+        coding == "br" and _brotli() is None
+    ):
+        hint = "; pip install 'framewatch[scale]' brings brotli" if coding == "br" else ""
+        return WarcProblem("", f"the page is compressed as {coding!r}, which cannot be "
+                               f"decompressed here{hint}")  # fmt: skip
     if status == 206 and not _whole_range(http.get_header("Content-Range") or ""):
         got = (http.get_header("Content-Range") or "").removeprefix("bytes ").replace("/", " of ")
         return WarcProblem("", f"only bytes {got or 'of it'} were captured (HTTP 206)")
@@ -286,6 +294,27 @@ def _whole_range(content_range: str) -> bool:
     """A 206's Content-Range ('bytes 0-699/3126') that covers the whole body."""
     m = re.fullmatch(r"\s*bytes\s+0-(\d+)/(\d+)\s*", content_range)
     return bool(m) and int(m.group(1)) + 1 == int(m.group(2))
+
+
+def _brotli():
+    """The brotli module, or None: browsers ask for br, so browser-driven crawls
+    (Browsertrix, Webrecorder) store many pages compressed so."""
+    try:
+        import brotli
+    except ImportError:
+        return None
+    return brotli
+
+
+def _unbrotli(raw: bytes) -> bytes:
+    """A br body decoded here, not by warcio: warcio 1.8 sets an attribute on brotli's
+    Decompressor, which the brotli package (a C type) refuses. At most MAX_BODY bytes,
+    cut there as the crawler cuts a body; a small bomb cannot fill the memory."""
+    d = _brotli().Decompressor()
+    out = bytearray(d.process(raw, output_buffer_limit=MAX_BODY))
+    while len(out) < MAX_BODY and not d.is_finished() and not d.can_accept_more_data():
+        out += d.process(b"", output_buffer_limit=MAX_BODY - len(out))
+    return bytes(out[:MAX_BODY])
 
 
 def _decoders() -> tuple[str, ...]:
