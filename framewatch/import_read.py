@@ -31,8 +31,8 @@ def _unknown_format(path: Path) -> str:
     """What to do with a file import does not read: a WARC goes to backfill, a packed
     file is unpacked first."""
     name = path.name.lower()
-    if ".warc" in name:
-        return f"{path}: a WARC archive: framewatch backfill reads it (import takes tables)"
+    if ".warc" in name or name.endswith(".wacz"):
+        return f"{path}: a web archive: framewatch backfill reads it (import takes tables)"
     known = ", ".join(sorted(FORMATS))
     packed = " (unpack it first)" if name.endswith((".gz", ".zip", ".bz2", ".xz")) else ""
     return f"{path}: unknown format {path.suffix!r}{packed}; import reads {known}"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import random
+import zipfile
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -492,3 +494,49 @@ def test_a_page_without_a_date_of_its_own_is_dated_by_its_capture_not_its_copyri
     assert page_article(dated_url, footer.encode(), captured, 20)["published_at"] == datetime(
         2024, 3, 2
     )
+
+
+def _wacz(path: Path, warcs: dict[str, bytes], compress: int = zipfile.ZIP_STORED) -> Path:
+    """A WACZ as Browsertrix writes one: its WARCs stored in archive/, beside a page list,
+    a CDX index and datapackage.json (none of which a backfill needs)."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("datapackage.json", '{"profile": "data-package", "wacz_version": "1.1.1"}')
+        z.writestr("pages/pages.jsonl", '{"format": "json-pages-1.0"}\n' + json.dumps({"url": URL}))
+        z.writestr("indexes/index.cdx.gz", gzip.compress(b"example.gazette)/ 2024 {}\n"))
+        for name, data in warcs.items():
+            z.writestr(f"archive/{name}", data, compress_type=compress)
+    return path
+
+
+def test_a_wacz_from_browsertrix_is_backfilled_from_the_warcs_in_its_archive(tmp_path):
+    """Browsertrix and Webrecorder write WACZ by default; backfill refused it as an
+    unknown format."""
+    first = Warc(software="Browsertrix-Crawler 1.4.0").response().save(tmp_path / "a.warc.gz")
+    second = (Warc(software="Browsertrix-Crawler 1.4.0")
+              .response(URL + "-cafe", html(CAFE, CAFE_TEXT, lang="fr"))
+              .response(URL + "-cut", b"", warc_headers={"WARC-Truncated": "length"})
+              .save(tmp_path / "b.warc.gz"))  # fmt: skip
+    wacz = _wacz(tmp_path / "crawl.wacz", {"rec-20240301-0001.warc.gz": second.read_bytes(),
+                                           "rec-20240301-0000.warc.gz": first.read_bytes()})  # fmt: skip
+    db = tmp_path / "fw.duckdb"
+    r = cli(db, str(wacz))
+    assert r.exit_code == 3, r.output  # stored, with one problem reported
+    assert "crawl.wacz archive/rec-20240301-0001.warc.gz record 3 (offset " in r.output
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT url, title, language FROM articles ORDER BY id").fetchall()
+    assert rows == [(URL, "Port strike ends", "en"), (URL + "-cafe", CAFE, "fr")]
+
+    # compressed inside the ZIP (a zip tool's default) reads the same; a broken one says so
+    deflated = _wacz(tmp_path / "deflated.wacz", {"a.warc.gz": first.read_bytes()},
+                     zipfile.ZIP_DEFLATED)  # fmt: skip
+    from framewatch.backfill.wacz import read_wacz
+
+    assert [i.url for i in read_wacz(deflated)] == [URL]
+    (tmp_path / "not.wacz").write_bytes(b"PK\x03\x04 but cut")
+    (tmp_path / "empty.wacz").write_bytes(_wacz(tmp_path / "e.zip", {}).read_bytes())
+    said = [str(p) for p in read_wacz(tmp_path / "not.wacz")]
+    assert len(said) == 1 and "not a WACZ file: not a readable ZIP archive" in said[0]
+    said = [str(p) for p in read_wacz(tmp_path / "empty.wacz")]
+    assert said == ["empty.wacz: a WACZ with no WARC file in its archive/ folder"]

@@ -193,6 +193,7 @@ def test_what_import_cannot_read_says_what_to_do(tmp_path):
     from framewatch.cli import app
 
     for name, said in [("cc.warc.gz", "framewatch backfill reads it"),
+                       ("crawl.wacz", "a web archive: framewatch backfill reads it"),
                        ("rows.jsonl.gz", "(unpack it first); import reads .csv, .json, .jsonl"),
                        ("notes.txt", "unknown format '.txt'; import reads .csv, .json")]:  # fmt: skip
         f = tmp_path / name

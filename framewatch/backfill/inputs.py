@@ -1,4 +1,4 @@
-"""Backfill input: files and globs of JSONL, CSV, Parquet (as ``import`` reads them) and WARC.
+"""Backfill input: files and globs of JSONL, CSV, Parquet (as ``import`` reads them), WARC and WACZ.
 
 Yields one record per article candidate, in input order; ``plan`` drops repeats by
 canonical URL and (for rows, whose text is known here) by outlet and content hash.
@@ -38,7 +38,7 @@ def expand(inputs: list[str]) -> list[Path]:
             if not p.is_file():
                 raise InputError(f"{p}: no such file")
             if not (p.suffix.lower() in FORMATS or _is_warc(p)):
-                known = ", ".join([*sorted(FORMATS), ".warc", ".warc.gz"])
+                known = ", ".join([*sorted(FORMATS), ".warc", ".warc.gz", ".wacz"])
                 raise InputError(f"{p}: unknown format {p.suffix!r}; backfill reads {known}")
             if p not in paths:
                 paths.append(p)
@@ -46,9 +46,11 @@ def expand(inputs: list[str]) -> list[Path]:
 
 
 def _is_warc(p: Path) -> bool:
+    """A WARC file, or a WACZ holding WARC files."""
+    from framewatch.backfill.wacz import is_wacz
     from framewatch.backfill.warc import is_warc
 
-    return is_warc(p)
+    return is_warc(p) or is_wacz(p)
 
 
 def records(
@@ -59,9 +61,10 @@ def records(
     ``notes`` gets what `import` notes about the file (columns not read, relative URLs
     without a site), once for the file."""
     if _is_warc(path):
+        from framewatch.backfill.wacz import is_wacz, read_wacz
         from framewatch.backfill.warc import WarcProblem, read_pages
 
-        for item in read_pages(path):
+        for item in read_wacz(path) if is_wacz(path) else read_pages(path):
             if isinstance(item, WarcProblem):
                 yield str(item)
                 continue
