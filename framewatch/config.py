@@ -395,19 +395,25 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
 
 
 def _paths_against(a: AnalysisSettings, folder: Path) -> None:
-    """Relative paths in the config file are read against its folder, as the file's author
-    meant, not against wherever serve or cron happens to start. A model or codebook path
-    that is only found from the working directory still works as before."""
-    a.static_home = os.path.expanduser(a.static_home)
-    if a.static_home and not os.path.isabs(a.static_home):
-        a.static_home = str(folder / a.static_home)
+    """Relative paths in the config file that do not exist from the working directory are
+    read against the file's folder, so serve under systemd or cron (started in / or ~)
+    finds what the file's author meant. A path found from the working directory stays as
+    written: the model's name is stored with every vector, and a new spelling of it would
+    make analyze embed the whole store again."""
 
     def near(value: str) -> str:
-        beside = folder / os.path.expanduser(value)
-        return str(beside) if not os.path.isabs(value) and beside.exists() else value
+        value = os.path.expanduser(value)
+        if not value or os.path.isabs(value) or os.path.exists(value):
+            return value
+        beside = folder / value
+        return str(beside) if beside.exists() else value
 
     a.model = near(a.model)
     a.codebooks = [near(c) for c in a.codebooks]
+    home = os.path.expanduser(a.static_home)
+    if home and not os.path.isabs(home) and not os.path.exists(home):
+        home = str(folder / home)  # created on first use: beside the file
+    a.static_home = home
 
 
 def _check_outlets(sources: list[SourceConfig], p: Path) -> None:

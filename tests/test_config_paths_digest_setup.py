@@ -55,6 +55,10 @@ def test_relative_paths_are_read_against_the_config_files_folder(tmp_path, monke
     assert Path(a.static_home) == config.parent / "models"
     assert a.codebooks == [str(config.parent / "frames.toml"), "geopolitics-tech"]
     assert Path(a.model) == config.parent / "our-model"
+    # A path that works from the working directory stays as written: the model's name is
+    # stored with every vector, and another spelling would embed the whole store again.
+    (elsewhere / "our-model").mkdir()
+    assert load_settings(config).analysis.model == "our-model"
 
 
 def test_a_codebook_named_by_its_file_is_reported_under_its_id(tmp_path, monkeypatch):
