@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from framewatch.analysis.framing.codebook import CodebookError, codebook_id, first_codebook
+from framewatch.analysis.framing.codebook import codebook_id, first_codebook
 from framewatch.config import ConfigError, Settings, SmtpSettings
 from framewatch.dashboards.digest_compare import comparison_html, comparison_text
 from framewatch.dashboards.digest_data import Digest, build_digest
@@ -304,12 +304,7 @@ def setup_problems(settings: Settings) -> list[str]:
     if settings.subscribers and smtp.user and os.environ.get(smtp.password_env) is None:
         problems.append(f"smtp.user is set but the environment variable {smtp.password_env} "
                         "is not: no digest could be sent")  # fmt: skip
-    framed = []
-    for entry in settings.analysis.codebooks:
-        try:
-            framed.append(codebook_id(entry))
-        except CodebookError:
-            continue  # analyze reports a codebook file it cannot read
+    framed = [codebook_id(entry) for entry in settings.analysis.codebooks]
     for i, sub in enumerate(settings.subscribers):
         if sub.codebook and sub.codebook not in framed:
             problems.append(

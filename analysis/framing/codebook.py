@@ -194,7 +194,10 @@ def codebook_id(id_or_path: str) -> str:
     analyze stores its frames under the id written in it, not under the file's name."""
     p = Path(id_or_path)
     if p.suffix == ".toml" or p.is_file():
-        return load_codebook_file(p).id
+        try:
+            return load_codebook_file(p).id
+        except CodebookError:  # named as written; analyze says what is wrong with it
+            return id_or_path
     return id_or_path
 
 
