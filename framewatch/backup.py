@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import subprocess
+import time
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +25,14 @@ import duckdb
 from framewatch.errors import InputError
 from framewatch.journal import journal_path
 from framewatch.service_marker import serving
-from framewatch.store import StoreError, open_store, schema_version_known, snapshot_path, utcnow
+from framewatch.store import (
+    StoreError,
+    _is_lock_error,
+    open_store,
+    schema_version_known,
+    snapshot_path,
+    utcnow,
+)
 from framewatch.users import reinstate_credentials
 
 STORE_FILE = "framewatch.duckdb"
@@ -63,26 +72,64 @@ def _counts(path: Path) -> tuple[int, dict[str, int]]:
     return version, counts
 
 
+def _lock(db: Path, wait_s: float) -> duckdb.DuckDBPyConnection | None:
+    """The store's write lock, waiting up to ``wait_s`` for a run to let go of it; None when
+    it does not. The store is not migrated: a backup is a copy of the store as it is (taken
+    before an upgrade, it must still open with the framewatch it came from)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(db))
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):  # damaged, or not a store: no snapshot stands in for it
+                raise StoreError(f"cannot back up {db}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
 def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600.0) -> dict:
-    """Write a backup of ``db`` into ``folder`` (created; must be empty) and return its manifest."""
+    """Write a backup of ``db`` into ``folder`` (created; must be empty) and return its manifest.
+
+    The manifest is written last, under a temporary name and renamed: a folder without one
+    is no backup. A backup that fails leaves nothing in the folder, so it can be tried again.
+    """
     db, folder = Path(db), Path(folder)
     if not db.exists():
         raise StoreError(f"no store at {db}")
     if folder.exists() and any(folder.iterdir()):
         raise InputError(f"{folder} is not empty; give a new folder for the backup")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write_backup(db, folder, wait_s)
+    except BaseException:
+        for name in (STORE_FILE + ".part", STORE_FILE, JOURNAL_FILE, MANIFEST + ".part", MANIFEST):
+            with suppress(OSError):
+                (folder / name).unlink()
+        if created:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _write_backup(db: Path, folder: Path, wait_s: float) -> dict:
     target = folder / STORE_FILE
     tmp = folder / (STORE_FILE + ".part")
-    try:
-        store = open_store(db, lock_timeout_s=wait_s)
-    except StoreError:
-        store = None
-    if store is not None:
-        with store:
-            store.execute("CHECKPOINT")
+    con = _lock(db, wait_s)
+    if con is not None:
+        try:
+            con.execute("CHECKPOINT")
             _copy(db, tmp)
             if journal_path(db).exists():  # sends are appended under no lock: copy a whole file
                 shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+        finally:
+            con.close()
         source = "store"
     else:
         snap = snapshot_path(db)
@@ -97,11 +144,15 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
     version, counts = _counts(target)
     files = {STORE_FILE: _sha256(target)}
     if (folder / JOURNAL_FILE).exists():
+        _fsync(folder / JOURNAL_FILE)
         files[JOURNAL_FILE] = _sha256(folder / JOURNAL_FILE)
     manifest = {"created_at": utcnow().isoformat(timespec="seconds"), "store": str(db.resolve()),
                 "source": source, "schema_version": version, "counts": counts,
                 "sha256": files}  # fmt: skip
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    part = folder / (MANIFEST + ".part")
+    part.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _fsync(part)
+    os.replace(part, folder / MANIFEST)
     return manifest
 
 
@@ -109,18 +160,30 @@ def verify(folder: str | os.PathLike) -> dict:
     """The manifest of a complete, unaltered backup; a clear error otherwise."""
     folder = Path(folder)
     mpath = folder / MANIFEST
+    if not folder.exists():
+        raise InputError(f"no backup at {folder}: the folder does not exist")
     if not mpath.exists():
+        names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        backup_names = {STORE_FILE, STORE_FILE + ".part", JOURNAL_FILE, MANIFEST + ".part"}
+        if names and names <= backup_names and names & {STORE_FILE, STORE_FILE + ".part"}:
+            raise StoreError(
+                f"{folder} holds an incomplete backup (no {MANIFEST}: it was stopped before it"
+                " finished); use another backup"
+            )
         raise InputError(f"{folder} is not a framewatch backup (no {MANIFEST})")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         files = dict(manifest["sha256"])
-    except (ValueError, KeyError, TypeError) as exc:
+        int(manifest.get("schema_version", 0))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"{mpath} is damaged: {exc}") from exc
+    if STORE_FILE not in files:
+        raise StoreError(f"{mpath} is damaged: it lists no {STORE_FILE}")
     for name, digest in files.items():
         p = folder / name
         if not p.exists() or _sha256(p) != digest:
             raise StoreError(f"{p} is missing or does not match the manifest's checksum")
-    if manifest.get("schema_version", 0) > schema_version_known():
+    if int(manifest.get("schema_version", 0)) > schema_version_known():
         raise StoreError(
             f"the backup has schema version {manifest['schema_version']}; this framewatch knows "
             f"up to {schema_version_known()}. Upgrade framewatch to restore it."
@@ -149,10 +212,18 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
     if not db.parent.exists():
         raise InputError(f"folder {db.parent} does not exist")
     tmp = db.with_name(db.name + ".restoring")
-    _copy(folder / STORE_FILE, tmp)
+    try:
+        _copy(folder / STORE_FILE, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. the disk filled up: leave no partial copy behind
+        raise
     kept = None
     if db.exists():
-        kept = db.with_name(f"{db.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
+        stamp = f"{db.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}"
+        kept, n = db.with_name(stamp), 1
+        while kept.exists() or Path(str(kept) + ".wal").exists():  # never overwrite a kept store
+            n += 1
+            kept = db.with_name(f"{stamp}-{n}")
         os.replace(db, kept)
         wal = Path(str(db) + ".wal")
         if wal.exists():

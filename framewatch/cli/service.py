@@ -65,11 +65,20 @@ def status(
 ) -> None:
     """Last run and its counts, articles waiting for analysis, failing feeds, next digest,
     store size. Exits 1 when unhealthy (with the reasons), so a monitor can call it."""
-    from framewatch.pipeline.status import read_status
-    from framewatch.store import connect
+    from framewatch.pipeline.status import read_status, unreadable
+    from framewatch.store import StoreError, connect
 
     settings = ctx.obj.settings  # a bad config fails first, on its own line
-    con = connect(ctx.obj.db)
+    try:
+        con = connect(ctx.obj.db)
+    except StoreError as exc:
+        if not as_json:
+            raise
+        # A monitor parsing the output gets a report (unhealthy, with the reason) as
+        # /health gives one, not an empty page; the line on stderr is for a person.
+        print_json(unreadable(ctx.obj.db, str(exc)))
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILURE) from None
     try:
         r = read_status(con, ctx.obj.db, settings)
     finally:
@@ -108,11 +117,13 @@ def restore(
 ) -> None:
     """Replace the store with a backup (checked against its checksums); the old store is
     kept beside it. Stop `framewatch serve` first."""
-    from framewatch.backup import restore as do_restore
-    from framewatch.backup import verify
+    import json
 
-    m = verify(folder)
-    kept = do_restore(folder, ctx.obj.db)
+    from framewatch.backup import MANIFEST
+    from framewatch.backup import restore as do_restore
+
+    kept = do_restore(folder, ctx.obj.db)  # checks the checksums first (once: a big store)
+    m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     out.print(f"restored {ctx.obj.db} from {folder} ({m['counts']['articles']} articles, "
               f"taken {m['created_at']})")  # fmt: skip
     if kept is not None:

@@ -1,0 +1,187 @@
+"""`framewatch backup / restore / status` as an operator meets them: an old store, a damaged
+one, a backup or restore that fails midway, a monitor reading `status --json`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+import framewatch.backup as backup_mod
+from framewatch.cli import app
+from framewatch.store import StoreError, _migrations, schema_version_known
+
+
+def _fw(db: Path, *args: str):
+    return CliRunner().invoke(app, ["--db", str(db), *args])
+
+
+def _store(tmp_path: Path, name: str = "fw.duckdb", n: int = 2) -> Path:
+    db = tmp_path / name
+    rows = [{"title": f"Harbour bridge closes, part {i}", "source": "Civic Wire",
+             "published_at": "2026-11-20T10:00:00Z", "url": f"https://civic.example/{name}/{i}",
+             "text": f"Part {i}: the harbour bridge closes for six weeks of repairs. " * 4}
+            for i in range(n)]  # fmt: skip
+    f = write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    done = _fw(db, "import", str(f))
+    assert done.exit_code == 0, done.output
+    return db
+
+
+def _articles(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _version(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_backup_leaves_an_older_store_as_it_was(tmp_path):
+    # The backup taken before an upgrade must still open with the framewatch it came from:
+    # taking it must not migrate the store, nor copy a migrated one.
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as old:
+        old.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMP NOT NULL)"
+        )
+        for version, name, sql in _migrations():
+            if version < schema_version_known():
+                old.execute(sql)
+                old.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    done = _fw(db, "backup", str(tmp_path / "bk"))
+    assert done.exit_code == 0, done.output
+    assert _version(db) == schema_version_known() - 1
+    m = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    assert m["schema_version"] == schema_version_known() - 1
+    assert _version(tmp_path / "bk" / "framewatch.duckdb") == schema_version_known() - 1
+    # Restored by this framewatch, it is upgraded when first opened, as any older store.
+    other = tmp_path / "restored.duckdb"
+    assert _fw(other, "restore", str(tmp_path / "bk")).exit_code == 0
+    assert _fw(other, "status", "--json").exit_code == 0
+    assert _version(other) == schema_version_known()
+
+
+def test_a_damaged_store_is_not_backed_up_from_its_old_snapshot(tmp_path):
+    db = _store(tmp_path)
+    assert _fw(db, "status").exit_code == 0  # publishes a snapshot
+    db.write_bytes(b"\0" * 4096 + b"not a duckdb file" * 100)  # the store itself is damaged
+    done = _fw(db, "backup", str(tmp_path / "bk"))
+    assert done.exit_code == 1, done.output
+    assert "cannot back up" in done.output and "Traceback" not in done.output
+    assert not (tmp_path / "bk").exists()  # no backup that looks good
+
+
+def test_a_backup_that_fails_midway_leaves_the_folder_free_and_no_backup(tmp_path, monkeypatch):
+    db = _store(tmp_path)
+
+    def disk_full(src: Path, dst: Path) -> None:
+        dst.write_bytes(src.read_bytes()[:1000])
+        raise StoreError(f"cannot copy {src} to {dst}: No space left on device")
+
+    monkeypatch.setattr(backup_mod, "_copy", disk_full)
+    folder = tmp_path / "backups" / "fw-2026-11-30"
+    done = _fw(db, "backup", str(folder))
+    assert done.exit_code == 1 and "No space left on device" in done.output
+    assert not folder.exists()
+    (tmp_path / "given").mkdir()  # a folder the operator made: it stays, empty
+    assert _fw(db, "backup", str(tmp_path / "given")).exit_code == 1
+    assert list((tmp_path / "given").iterdir()) == []
+    monkeypatch.undo()
+    done = _fw(db, "backup", str(folder))  # the next try goes ahead in the same folder
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in folder.iterdir()) == ["framewatch.duckdb", "manifest.json"]
+
+
+def test_a_backup_killed_before_its_manifest_is_named_incomplete(tmp_path):
+    db = _store(tmp_path)
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    (folder / "manifest.json").unlink()  # as a kill before the manifest leaves it
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 1 and "incomplete backup" in done.output, done.output
+    assert _articles(db) == 2 and not list(tmp_path.glob("fw.duckdb.before-restore-*"))
+    # a folder that is not a backup at all, or does not exist: the user's mistake
+    done = _fw(db, "restore", str(tmp_path))
+    assert done.exit_code == 2 and "not a framewatch backup" in done.output
+    done = _fw(db, "restore", str(tmp_path / "no-such-backup"))
+    assert done.exit_code == 2 and "does not exist" in done.output, done.output
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(sha256={}),  # lists no store: nothing would be checked
+        lambda m: m.update(schema_version="twenty"),
+        lambda m: m.update(schema_version=None),
+    ],
+)
+def test_a_damaged_manifest_is_refused_in_one_line(tmp_path, edit):
+    db = _store(tmp_path)
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    m = json.loads((folder / "manifest.json").read_text())
+    edit(m)
+    (folder / "manifest.json").write_text(json.dumps(m))
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 1 and "is damaged" in done.output, done.output
+    assert "Traceback" not in done.output and "internal error" not in done.output
+    assert not list(tmp_path.glob("fw.duckdb.*restor*"))
+
+
+def test_a_restore_that_fails_midway_leaves_the_store_and_no_partial_copy(tmp_path, monkeypatch):
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+
+    def disk_full(src: Path, dst: Path) -> None:
+        dst.write_bytes(src.read_bytes()[:1000])
+        raise StoreError(f"cannot copy {src} to {dst}: No space left on device")
+
+    monkeypatch.setattr(backup_mod, "_copy", disk_full)
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 1 and "No space left on device" in done.output
+    assert _articles(db) == 3
+    assert not (tmp_path / "fw.duckdb.restoring").exists()
+    assert not list(tmp_path.glob("fw.duckdb.before-restore-*"))
+
+
+def test_two_restores_in_one_second_keep_both_stores_they_replaced(tmp_path, monkeypatch):
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 30, 9, 15, 0, tzinfo=tz)
+
+    monkeypatch.setattr(backup_mod, "datetime", Frozen)
+    assert _fw(db, "restore", str(folder)).exit_code == 0  # the wrong backup, at once undone
+    assert _fw(db, "restore", str(folder)).exit_code == 0
+    kept = sorted(p for p in tmp_path.glob("fw.duckdb.before-restore-*"))
+    assert [_articles(p) for p in kept] == [3, 1], kept  # the original store is still there
+
+
+def test_status_json_on_a_store_that_cannot_be_read_is_a_json_report(tmp_path):
+    db = tmp_path / "missing.duckdb"
+    done = _fw(db, "status", "--json")
+    assert done.exit_code == 1
+    r = json.loads(done.stdout)  # a monitor parsing it gets the reason, not an empty page
+    assert r["healthy"] is False and "no store at" in r["reasons"][0]
+    assert r["store"]["path"] == str(db)
+    plain = _fw(db, "status")
+    assert plain.exit_code == 1 and "no store at" in plain.output
