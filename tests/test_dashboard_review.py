@@ -178,3 +178,18 @@ def test_a_links_unknown_outlet_codebook_or_attribute_is_named_not_dropped(
     assert "No outlet has the attribute leen; comparing by lean" in said
     assert at.sidebar.multiselect(key="outlets").value == ["Harbour Times"]
     assert not _said(_app(db, monkeypatch, outlet="Harbour Times", by="lean"))
+
+
+def test_a_headlines_emoji_shortcode_stays_text():
+    """Streamlit draws ':fire:' as an emoji in any Markdown, so "Crisis: a :fire: sale"
+    showed a flame. A word joiner after the first colon keeps it text (seen in Chromium);
+    here: no ':word:' is left whole, and a reader sees the same characters."""
+    import re
+
+    from framewatch.dashboards.markup import safe
+
+    for title in ["Crisis: a :fire: sale", "a :+1: and :-1: vote", ":thumbs_up: from readers",
+                  "Talks resume at 10:30am", "Ratio 3:2:1"]:  # fmt: skip
+        shown = safe(title)
+        assert not re.search(r":(?:\w|\\[+\-_])+:", shown), shown
+        assert shown.replace("\u2060", "").replace("\\", "") == title
