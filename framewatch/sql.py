@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import shutil
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +64,32 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
             )
 
 
+def unique_columns(columns: list[str]) -> list[str]:
+    """Column names made distinct as DuckDB's own ``df()`` does (``id``, ``id_1``): a join's
+    two ``id`` columns must not overwrite each other in JSON or Parquet."""
+    seen: set[str] = set()
+    names = []
+    for c in columns:
+        name, k = c, 0
+        while name in seen:
+            k += 1
+            name = f"{c}_{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float) -> Result:
     """Run on a read-only connection; interrupt it after ``timeout_s`` seconds."""
+
+    def fetch(cur):
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return Result(unique_columns(columns), cur.fetchall() if cur.description else [])
+
+    return _run(con, sql, timeout_s, fetch)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float, fetch):
     check_read_only(con, sql)
     done = threading.Event()
     timed_out = threading.Event()
@@ -74,9 +101,7 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float) -> Res
 
     threading.Thread(target=watchdog, daemon=True).start()
     try:
-        cur = con.execute(sql)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if cur.description else []
+        return fetch(con.execute(sql))
     except duckdb.Error as exc:
         if timed_out.is_set():
             raise QueryError(
@@ -85,7 +110,6 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float) -> Res
         raise QueryError(_explain(exc)) from exc
     finally:
         done.set()
-    return Result(columns, rows)
 
 
 def _explain(exc: duckdb.Error) -> str:
@@ -107,39 +131,96 @@ def _explain(exc: duckdb.Error) -> str:
     return str(exc)
 
 
-def format_result(res: Result, fmt: str) -> str:
+def _plain(v: object) -> object:
+    """A value as JSON has it: NaN and infinities (no JSON number) as null, lists and
+    structs as arrays and objects, anything else JSON lacks (dates, decimals) as text."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, bytes):
+        return v.hex()
+    if v is None or isinstance(v, str | int | bool):
+        return v
+    return str(v)
+
+
+def _csv_cell(v: object) -> object:
+    # Lists and structs as JSON (readable back with json.loads or DuckDB), not Python's repr.
+    if isinstance(v, list | dict | tuple):
+        return json.dumps(_plain(v), ensure_ascii=False)
+    return v
+
+
+def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
+    """The result as text, in pieces: a reader that stops early (``| head``) is noticed at
+    the next piece, and a big result is never held twice in memory."""
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf)
+        w = csv.writer(buf, lineterminator="\n")
         w.writerow(res.columns)
-        w.writerows(res.rows)
-        return buf.getvalue()
+        for i in range(0, len(res.rows), chunk_rows):
+            w.writerows([_csv_cell(v) for v in r] for r in res.rows[i : i + chunk_rows])
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+        return
     if fmt == "json":
-        return (
-            json.dumps(
-                [dict(zip(res.columns, r, strict=True)) for r in res.rows], default=str, indent=2
-            )
-            + "\n"
-        )
+        if not res.rows:
+            yield "[]\n"
+            return
+        for i, r in enumerate(res.rows):
+            item = json.dumps(dict(zip(res.columns, map(_plain, r), strict=True)), indent=2)
+            yield ("[\n" if i == 0 else ",\n") + "  " + item.replace("\n", "\n  ")
+        yield "\n]\n"
+        return
     raise QueryError(f"unknown format {fmt!r}")
 
 
+def format_result(res: Result, fmt: str) -> str:
+    return "".join(format_chunks(res, fmt))
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: Path, timeout_s: float) -> int:
-    res = run_query(con, sql, timeout_s)
-    import pyarrow as pa
+    """The result with DuckDB's own column types (an empty or all-NULL column keeps its type)."""
     import pyarrow.parquet as pq
 
-    table = pa.table({c: [r[i] for r in res.rows] for i, c in enumerate(res.columns)})
-    pq.write_table(table, path)
-    return len(res.rows)
+    def fetch(cur):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "an extra copy": fine for one query's result
+            return cur.to_arrow_table() if cur.description else None
+
+    table = _run(con, sql, timeout_s, fetch)
+    if table is None:
+        raise QueryError("the query returns no rows to write (a SELECT does)")
+    table = table.rename_columns(unique_columns(table.column_names))
+    try:
+        pq.write_table(table, path)
+    except OSError as exc:  # pyarrow's errors name no file: say which
+        raise QueryError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return table.num_rows
 
 
 def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
-    """Every public table and view as files, plus manifest.json with row counts."""
+    """Every public table and view as files, plus manifest.json with row counts.
+
+    manifest.json is written last, so a folder with one holds a whole export: a new folder
+    is filled under a hidden ``.NAME.partial`` name and renamed when done; re-exporting into
+    an existing folder first removes its old manifest."""
     if fmt not in ("parquet", "csv"):
         raise QueryError("export format must be parquet or csv")
-    folder.mkdir(parents=True, exist_ok=True)
-    con = connect(db)
+    if folder.exists() and not folder.is_dir():
+        raise QueryError(f"{folder} is a file; give a folder to export into")
+    con = connect(db)  # before any folder is made: a wrong --db leaves nothing behind
+    fresh = not folder.exists()
+    work = folder.parent / f".{folder.name}.partial" if fresh else folder
+    if fresh:
+        shutil.rmtree(work, ignore_errors=True)  # what an export killed earlier left
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "manifest.json").unlink(missing_ok=True)
     try:
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
         existing = {
@@ -149,9 +230,13 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
         for name in PUBLIC_TABLES + PUBLIC_VIEWS:
             if name not in existing:
                 continue
-            target = folder / f"{name}.{fmt}"
+            target = work / f"{name}.{fmt}"
             opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-            con.execute(f"COPY (SELECT * FROM {name}) TO '{target}' {opts}")
+            quoted = str(target).replace("'", "''")  # a folder may be named "O'Brien data"
+            try:
+                con.execute(f"COPY (SELECT * FROM {name}) TO '{quoted}' {opts}")
+            except (duckdb.IOException, duckdb.PermissionException) as exc:
+                raise QueryError(f"cannot write {folder / target.name}: {exc}") from exc
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
                 [name],
@@ -164,7 +249,11 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
             }
     finally:
         con.close()
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    tmp = work / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    tmp.replace(work / "manifest.json")
+    if fresh:
+        work.rename(folder)
     return manifest
 
 

@@ -38,7 +38,7 @@ def sql(
     timeout: Annotated[float | None, typer.Option(help="Cancel after this many seconds.")] = None,
 ) -> None:
     """Query the store read-only (tables and views: see docs/schema.md)."""
-    from framewatch.sql import QueryError, format_result, run_query, write_parquet
+    from framewatch.sql import QueryError, format_chunks, run_query, write_parquet
 
     limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
     if fmt not in ("table", "csv", "json", "parquet"):
@@ -61,12 +61,15 @@ def sql(
     if fmt == "table" and output is None:
         print_table(res.columns, res.rows)
         return
-    text = format_result(res, "csv" if fmt == "table" else fmt)
+    chunks = format_chunks(res, "csv" if fmt == "table" else fmt)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8", newline="") as f:
+            f.writelines(chunks)
         out.print(f"wrote {len(res.rows)} rows to {output}")
     else:
-        sys.stdout.write(text)
+        for chunk in chunks:  # piece by piece: `| head` closing the pipe is noticed (exit 141)
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
 
 
 def _with_search(ctx: typer.Context, con) -> None:

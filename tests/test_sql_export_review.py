@@ -1,0 +1,141 @@
+"""`framewatch sql` and `export` as a researcher uses them: odd texts, joins, pipes, folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+
+ODD = [
+    {"title": 'Quote "this", comma, and more', "source": "Outlet, Inc.",
+     "published_at": "2026-11-20T10:00:00Z",
+     "text": 'Line one.\nLine two, with "quotes" and a comma.\nLine three\twith tab. ' * 5},
+    {"title": "مرحبا بالعالم RTL خبر", "source": "الجزيرة", "published_at": "2026-11-21T10:00:00Z",
+     "text": "هذا نص عربي طويل بما فيه الكفاية ليتم قبوله كمقال في المتجر. " * 8},
+    {"title": "emoji 🎉👩‍👩‍👧 and CJK 北京新闻", "source": "新华社", "published_at": "2026-11-22T10:00:00Z",
+     "text": "北京今天发布了新的政策，涉及经济和社会多个方面。专家表示这将产生深远影响。" * 6},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def odd_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("odd")
+    db = folder / "odd.duckdb"
+    r = CliRunner().invoke(
+        app, ["--db", str(db), "import", str(write_jsonl(folder / "o.jsonl", ODD))]
+    )
+    assert r.exit_code == 0, r.output
+    return db
+
+
+def _cli(db, *args):
+    return CliRunner().invoke(app, ["--db", str(db), *args])
+
+
+JOIN = (
+    "SELECT a.id, s.id, s.name FROM articles a JOIN sources s ON s.id = a.source_id ORDER BY a.id"
+)
+
+
+def test_json_is_valid_json_with_nan_and_keeps_both_columns_of_a_join(odd_db):
+    r = _cli(
+        odd_db, "sql", "SELECT 'nan'::DOUBLE AS x, ['inf'::DOUBLE, 1.5] AS l", "--format", "json"
+    )
+    assert r.exit_code == 0, r.output
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    assert json.loads(r.stdout, parse_constant=refuse) == [{"x": None, "l": [None, 1.5]}]
+    r = _cli(odd_db, "sql", JOIN.replace("s.id,", "s.id + 100 AS id,", 1), "--format", "json")
+    rows = json.loads(r.stdout)
+    assert rows[0]["id"] == 1 and rows[0]["id_1"] == 101, rows
+
+
+def test_parquet_keeps_both_columns_of_a_join_and_the_types_of_an_empty_result(odd_db, tmp_path):
+    f = tmp_path / "j.parquet"
+    r = _cli(odd_db, "sql", JOIN.replace("s.id,", "s.id + 100 AS id,", 1), "--format", "parquet",
+             "--output", str(f))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    df = pd.read_parquet(f)
+    assert list(df.columns) == ["id", "id_1", "name"] and df["id_1"].tolist() == [101, 102, 103]
+    r = _cli(odd_db, "sql", "SELECT id, published_at FROM articles WHERE false", "--format",
+             "parquet", "--output", str(f))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    types = dict(duckdb.sql(f"DESCRIBE SELECT * FROM '{f}'").fetchall()[i][:2] for i in range(2))
+    assert types == {"id": "BIGINT", "published_at": "TIMESTAMP"}
+
+
+def test_parquet_to_a_missing_folder_is_the_users_mistake(odd_db, tmp_path):
+    r = _cli(odd_db, "sql", "SELECT 1 AS a", "--format", "parquet",
+             "--output", str(tmp_path / "nope" / "x.parquet"))  # fmt: skip
+    assert r.exit_code == 2 and "internal error" not in r.output, r.output
+    assert "nope" in r.output
+
+
+def test_csv_round_trips_odd_texts_and_writes_lists_as_json(odd_db, tmp_path):
+    r = _cli(odd_db, "sql", "SELECT title, text, ['a', 'b, c'] AS tags FROM articles ORDER BY id",
+             "--format", "csv")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "\r\n" not in r.stdout  # the same line ends as `export --format csv` (DuckDB's)
+    (tmp_path / "o.csv").write_text(r.stdout, encoding="utf-8")
+    df = pd.read_csv(tmp_path / "o.csv")
+    con = duckdb.connect(str(odd_db) + ".snapshot", read_only=True)
+    stored = con.execute("SELECT title, text FROM articles ORDER BY id").fetchall()
+    con.close()
+    assert list(zip(df.title, df.text, strict=True)) == stored
+    assert json.loads(df.tags[0]) == ["a", "b, c"]
+
+
+def test_a_reader_that_stops_early_gets_141(odd_db, tmp_path):
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    for fmt in ("csv", "json"):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "framewatch", "--db", str(odd_db), "sql",
+             "SELECT range AS i, repeat('x', 100) AS t FROM range(300000)", "--format", fmt],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )  # fmt: skip
+        proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(timeout=120) == 141, fmt
+        assert b"error" not in proc.stderr.read()
+
+
+def test_export_into_a_folder_with_a_quote_in_its_name(odd_db, tmp_path):
+    folder = tmp_path / "O'Brien data"
+    r = _cli(odd_db, "export", str(folder))
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["articles"]["rows"] == 3
+    titles = duckdb.sql(f"SELECT title FROM '{folder / 'articles.parquet'}' ORDER BY id".replace(
+        "O'Brien", "O''Brien")).fetchall()  # fmt: skip
+    assert [t for (t,) in titles] == [row["title"] for row in ODD]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["O'Brien data"]  # no partial left
+
+
+def test_export_onto_a_file_is_the_users_mistake(odd_db, tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("mine", encoding="utf-8")
+    r = _cli(odd_db, "export", str(f))
+    assert r.exit_code == 2 and "internal error" not in r.output, r.output
+    assert f.read_text(encoding="utf-8") == "mine"
+
+
+def test_a_re_export_that_fails_midway_does_not_look_complete(odd_db, tmp_path):
+    folder = tmp_path / "out"
+    assert _cli(odd_db, "export", str(folder)).exit_code == 0
+    (folder / "stories.parquet").unlink()
+    (folder / "stories.parquet").mkdir()  # cannot be written: the export stops there
+    r = _cli(odd_db, "export", str(folder))
+    assert r.exit_code == 2 and "internal error" not in r.output, r.output
+    assert "stories.parquet" in r.output
+    assert not (folder / "manifest.json").exists()  # the old one would describe other files
