@@ -55,13 +55,19 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryError(str(exc)) from exc
     if not statements:
         raise QueryError("no SQL statement given")
-    for st in statements:
-        kind = str(st.type).split(".")[-1].upper()
+    kinds = [str(st.type).split(".")[-1].upper() for st in statements]
+    for kind in kinds:
         if kind not in READ_TYPES:
             raise QueryError(
                 f"refused: {kind} statements change the store; `framewatch sql` is read-only "
                 "(only SELECT, EXPLAIN, PRAGMA and SET)"
             )
+    answering = [k for k in kinds if k not in ("SET", "VARIABLE_SET")]
+    if len(answering) > 1:  # DuckDB answers with the last one's rows only: the rest, unseen
+        raise QueryError(
+            f"{len(answering)} queries in one: give one at a time (SET VARIABLE statements "
+            "before it are fine), or join them with UNION ALL"
+        )
 
 
 def unique_columns(columns: list[str]) -> list[str]:

@@ -139,3 +139,17 @@ def test_a_re_export_that_fails_midway_does_not_look_complete(odd_db, tmp_path):
     assert r.exit_code == 2 and "internal error" not in r.output, r.output
     assert "stories.parquet" in r.output
     assert not (folder / "manifest.json").exists()  # the old one would describe other files
+
+
+def test_a_query_may_open_with_a_comment(odd_db):
+    r = _cli(odd_db, "sql", "-- how many, by outlet\nSELECT count(*) AS n FROM articles",
+             "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == [{"n": 3}]
+
+
+def test_two_queries_in_one_are_refused_not_half_answered(odd_db):
+    r = _cli(odd_db, "sql", "SELECT count(*) AS n FROM articles; SELECT count(*) AS m FROM sources")
+    assert r.exit_code == 2 and "one at a time" in r.output, r.output
+    r = _cli(odd_db, "sql", "SET VARIABLE k = 2; SELECT getvariable('k') AS k;", "--format", "csv")
+    assert r.exit_code == 0 and r.stdout == "k\n2\n", r.output

@@ -26,7 +26,8 @@ from framewatch.cli.base import (
 from framewatch.store import StoreError, open_store
 
 
-@app.command()
+# A query may open with a comment ("-- weekly counts\nSELECT ..."): not an unknown option.
+@app.command(context_settings={"ignore_unknown_options": True})
 @handles_errors
 def sql(
     ctx: typer.Context,
