@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 
@@ -28,10 +29,27 @@ def journal_records(db: str | os.PathLike) -> list[dict]:
     out = []
     for line in p.read_text(encoding="utf-8").splitlines():
         try:
-            out.append(json.loads(line))
+            rec = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by a crash: that send was never confirmed
+        if _complete(rec):
+            out.append(rec)
     return out
+
+
+FIELDS = ("week", "codebook", "recipient", "status", "at")
+
+
+def _complete(rec: object) -> bool:
+    """A record with every field a send writes: a line edited by hand that lacks one is
+    skipped as a cut line is, instead of stopping serve's merge of the journal."""
+    if not isinstance(rec, dict) or not all(isinstance(rec.get(k), str) for k in FIELDS):
+        return False
+    try:
+        datetime.fromisoformat(rec["at"])
+    except ValueError:
+        return False
+    return True
 
 
 def recipient_key(recipient: str) -> str:

@@ -225,6 +225,29 @@ def test_a_send_recorded_after_a_line_cut_short_by_a_crash_is_kept(tmp_path):
     assert sent_already(journal_records(db), "2026-W47", "g") == {"ana@example.org"}
 
 
+def test_journal_lines_edited_by_hand_are_skipped_not_fatal_to_the_merge(tmp_path):
+    """A line without a field, or not a record at all, stopped serve's merge of the
+    journal into digest_sends with a KeyError after every send."""
+    import json
+
+    from framewatch.journal import append_record, journal_path, merge_journal
+    from framewatch.store import open_store
+
+    db = tmp_path / "s.duckdb"
+    sent = {"week": "2026-W47", "codebook": "g", "recipient": "ana@example.org",
+            "status": "sent", "at": "2026-11-23T07:00:00"}  # fmt: skip
+    lines = [{"week": "2026-W47", "recipient": "ben@example.org"}, [1, 2], "sent", None,
+             {**sent, "recipient": "cy@example.org", "at": "last Monday"}]  # fmt: skip
+    journal_path(db).write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    append_record(db, sent)
+    assert journal_records(db) == [sent]
+    with open_store(db) as store:
+        assert merge_journal(store) == 1
+        assert store.execute("SELECT recipient FROM digest_sends").fetchall() == [
+            ("ana@example.org",)
+        ]
+
+
 def test_an_arabic_headline_is_isolated_in_the_plain_part_too():
     headline = "انهيار جسر الميناء"
     d = _digest(headline)
