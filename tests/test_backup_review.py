@@ -185,3 +185,23 @@ def test_status_json_on_a_store_that_cannot_be_read_is_a_json_report(tmp_path):
     assert r["store"]["path"] == str(db)
     plain = _fw(db, "status")
     assert plain.exit_code == 1 and "no store at" in plain.output
+
+
+def test_status_is_unhealthy_when_no_run_ever_finished_well(tmp_path):
+    # A new deployment whose every run is killed (the OOM killer, while the model loads):
+    # the next start marks each one interrupted, and none ever finishes well.
+    db = _store(tmp_path)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "INSERT INTO runs (command, started_at, finished_at, status) VALUES "
+            "('serve', now()::TIMESTAMP - INTERVAL 5 HOUR, NULL, 'interrupted'), "
+            "('serve', now()::TIMESTAMP - INTERVAL 4 HOUR, NULL, 'interrupted')"
+        )
+    Path(f"{db}.snapshot").unlink()  # written within the second the snapshot was: publish anew
+    done = _fw(db, "status", "--json")
+    assert done.exit_code == 1, done.stdout
+    r = json.loads(done.stdout)
+    assert r["healthy"] is False
+    assert r["reasons"][0].startswith("no run has finished well yet"), r["reasons"]
+    # A store with no run at all (only imported so far) is not unhealthy for it.
+    assert _fw(_store(tmp_path, "fresh.duckdb"), "status").exit_code == 0

@@ -117,6 +117,13 @@ def read_status(
     if last_ok is not None and naive_now - last_ok > stale:
         minutes = int((naive_now - last_ok).total_seconds() // 60)
         reasons.append(f"no run has finished for {minutes} min")
+    elif last_ok is None:
+        # Runs that never once finished well (each killed, e.g. by the OOM killer, and
+        # marked interrupted at the next start) are as stale as a run that stopped coming.
+        first = con.execute("SELECT min(started_at) FROM runs").fetchone()[0]
+        if first is not None and naive_now - first > stale:
+            minutes = int((naive_now - first).total_seconds() // 60)
+            reasons.append(f"no run has finished well yet, {minutes} min after the first started")
     if n_sources and len(failing) == n_sources:
         reasons.append(f"every feed is failing ({n_sources})")
     if digest["failed"]:
