@@ -193,7 +193,8 @@ def verify(folder: str | os.PathLike) -> dict:
 
 def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
     """Make ``db`` the backup in ``folder``. An existing store is kept beside it, renamed;
-    returns that name (None when there was none). Refuses while a process writes ``db``."""
+    returns that name (None when there was none; the log's name when only a log was left).
+    Refuses while a process writes ``db``."""
     folder, db = Path(folder), Path(db)
     verify(folder)
     if (pid := serving(db)) is not None:
@@ -218,16 +219,22 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
         tmp.unlink(missing_ok=True)  # e.g. the disk filled up: leave no partial copy behind
         raise
     kept = None
-    if db.exists():
+    wal = Path(str(db) + ".wal")
+    # A write-ahead log left beside a store that is gone (deleted, or lost) must go too:
+    # DuckDB would replay it onto the restored file, mixing another store's rows into it.
+    if db.exists() or wal.exists():
         stamp = f"{db.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}"
         kept, n = db.with_name(stamp), 1
         while kept.exists() or Path(str(kept) + ".wal").exists():  # never overwrite a kept store
             n += 1
             kept = db.with_name(f"{stamp}-{n}")
-        os.replace(db, kept)
-        wal = Path(str(db) + ".wal")
-        if wal.exists():
-            os.replace(wal, Path(str(kept) + ".wal"))
+        if db.exists():
+            os.replace(db, kept)
+            if wal.exists():
+                os.replace(wal, Path(str(kept) + ".wal"))
+        else:
+            kept = Path(str(kept) + ".wal")
+            os.replace(wal, kept)
     os.replace(tmp, db)
     _merge_journals(folder / JOURNAL_FILE, journal_path(db))
     snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file

@@ -205,3 +205,31 @@ def test_status_is_unhealthy_when_no_run_ever_finished_well(tmp_path):
     assert r["reasons"][0].startswith("no run has finished well yet"), r["reasons"]
     # A store with no run at all (only imported so far) is not unhealthy for it.
     assert _fw(_store(tmp_path, "fresh.duckdb"), "status").exit_code == 0
+
+
+def test_a_log_left_by_a_lost_store_is_not_replayed_onto_the_restored_one(tmp_path):
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+    db = _store(tmp_path, n=3)
+    con = duckdb.connect(str(db))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("CREATE TABLE stray AS SELECT range AS i FROM range(10)")
+    con.execute("DELETE FROM articles")
+    con.close()
+    wal = Path(f"{db}.wal")
+    assert wal.exists()
+    saved = wal.read_bytes()
+    db.unlink()  # the store is lost; its log stays behind
+    wal.write_bytes(saved)
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 0, done.output
+    assert not wal.exists()
+    assert _articles(db) == 1  # the backup's, with nothing of the lost store's log
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stray'"
+                           ).fetchone()[0] == 0  # fmt: skip
+    finally:
+        con.close()
+    kept = list(tmp_path.glob("fw.duckdb.before-restore-*"))
+    assert [p.name.endswith(".wal") for p in kept] == [True] and kept[0].read_bytes() == saved
