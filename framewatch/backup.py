@@ -28,7 +28,6 @@ from framewatch.service_marker import serving
 from framewatch.store import (
     StoreError,
     _is_lock_error,
-    open_store,
     schema_version_known,
     snapshot_path,
     utcnow,
@@ -203,13 +202,16 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
             " (systemctl stop framewatch), then restore, then start it again"
         )
     if db.exists():
+        # Free, or not? Without migrating it: the store set aside stays as it was, so the
+        # framewatch that wrote it can still open it. A damaged one is what restore is for.
         try:
-            open_store(db, lock_timeout_s=0).close()
-        except StoreError as exc:
-            if "being written" in str(exc):
-                raise StoreError(
-                    f"{db} is in use; stop `framewatch serve` (and runs) first"
-                ) from exc
+            con = _lock(db, 0)
+        except StoreError:
+            con = False
+        if con is None:
+            raise StoreError(f"{db} is in use; stop `framewatch serve` (and runs) first")
+        if con:
+            con.close()
     if not db.parent.exists():
         raise InputError(f"folder {db.parent} does not exist")
     tmp = db.with_name(db.name + ".restoring")

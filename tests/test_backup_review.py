@@ -49,10 +49,7 @@ def _version(db: Path) -> int:
         con.close()
 
 
-def test_a_backup_leaves_an_older_store_as_it_was(tmp_path):
-    # The backup taken before an upgrade must still open with the framewatch it came from:
-    # taking it must not migrate the store, nor copy a migrated one.
-    db = tmp_path / "old.duckdb"
+def _old_store(db: Path) -> None:
     with duckdb.connect(str(db)) as old:
         old.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
@@ -62,6 +59,13 @@ def test_a_backup_leaves_an_older_store_as_it_was(tmp_path):
             if version < schema_version_known():
                 old.execute(sql)
                 old.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+
+
+def test_a_backup_leaves_an_older_store_as_it_was(tmp_path):
+    # The backup taken before an upgrade must still open with the framewatch it came from:
+    # taking it must not migrate the store, nor copy a migrated one.
+    db = tmp_path / "old.duckdb"
+    _old_store(db)
     done = _fw(db, "backup", str(tmp_path / "bk"))
     assert done.exit_code == 0, done.output
     assert _version(db) == schema_version_known() - 1
@@ -233,3 +237,17 @@ def test_a_log_left_by_a_lost_store_is_not_replayed_onto_the_restored_one(tmp_pa
         con.close()
     kept = list(tmp_path.glob("fw.duckdb.before-restore-*"))
     assert [p.name.endswith(".wal") for p in kept] == [True] and kept[0].read_bytes() == saved
+
+
+def test_the_store_a_restore_sets_aside_is_kept_as_it_was(tmp_path):
+    # Restoring over a store an older framewatch wrote: the store set aside is not migrated
+    # on the way out, so that older framewatch can still open it.
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+    db = tmp_path / "fw.duckdb"
+    _old_store(db)
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 0, done.output
+    (kept,) = tmp_path.glob("fw.duckdb.before-restore-*")
+    assert _version(kept) == schema_version_known() - 1
+    assert _articles(db) == 1
