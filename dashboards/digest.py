@@ -296,15 +296,18 @@ class _Connection:
             self.client = None
 
 
-def setup_problems(settings: Settings) -> list[str]:
+def setup_problems(settings: Settings, codebook: str | None = None) -> list[str]:
     """What would make every send fail, found before the first one is due: serve checks at
-    its start and on reload, not at Monday 07:00."""
+    its start and on reload, not at Monday 07:00. ``codebook``: `digest --codebook`'s."""
     problems = []
     smtp = settings.smtp
     if settings.subscribers and smtp.user and os.environ.get(smtp.password_env) is None:
         problems.append(f"smtp.user is set but the environment variable {smtp.password_env} "
                         "is not: no digest could be sent")  # fmt: skip
     framed = [codebook_id(entry) for entry in settings.analysis.codebooks]
+    if codebook and codebook not in framed and any(not s.codebook for s in settings.subscribers):
+        problems.append(f"--codebook {codebook}: analyze does not frame with it (analysis."
+                        f"codebooks: {', '.join(framed) or 'none'})")  # fmt: skip
     for i, sub in enumerate(settings.subscribers):
         if sub.codebook and sub.codebook not in framed:
             problems.append(
@@ -321,7 +324,7 @@ def deliver(
     """Send this week's digest to every subscriber not yet sent to; record each outcome."""
     if not settings.subscribers:
         raise ConfigError("no [[subscribers]] in the config file")
-    problems = setup_problems(settings)
+    problems = setup_problems(settings, codebook)
     if problems:
         raise ConfigError("; ".join(problems))
     from framewatch.dashboards.digest_data import latest_week, parse_week

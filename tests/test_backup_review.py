@@ -251,3 +251,17 @@ def test_the_store_a_restore_sets_aside_is_kept_as_it_was(tmp_path):
     (kept,) = tmp_path.glob("fw.duckdb.before-restore-*")
     assert _version(kept) == schema_version_known() - 1
     assert _articles(db) == 1
+
+
+def test_a_manifest_without_counts_restores_and_says_so_without_crashing(tmp_path):
+    """The store was restored, then printing its summary raised a KeyError (exit 1), so
+    the operator read a failure where the restore had worked."""
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    m = json.loads((folder / "manifest.json").read_text())
+    del m["counts"], m["created_at"]
+    (folder / "manifest.json").write_text(json.dumps(m))
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 0, done.output
+    assert f"restored {db} from {folder}" in done.output and _articles(db) == 3

@@ -99,7 +99,12 @@ def test_a_subscriber_to_a_codebook_nobody_frames_with_is_refused_before_sending
     assert r.exit_code == 2, r.output
     assert "subscribers[0] (ana@example.org)" in r.output and "'policy-frames'" in r.output
     assert "add it to [analysis] codebooks" in r.output
-    assert not (tmp_path / "fw.duckdb.digests.jsonl").exists()  # nothing recorded as failed
+    assert not (tmp_path / "fw.duckdb.digest-sends.jsonl").exists()  # nothing recorded as failed
+    config.write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\n\n[[subscribers]]\n'
+                      'email = "ana@example.org"\n', encoding="utf-8")  # fmt: skip
+    args = ["--db", str(db), "--config", str(config), "digest", "--send"]
+    r = CliRunner().invoke(app, [*args, "--codebook", "policy-frames"])
+    assert r.exit_code == 2 and "--codebook policy-frames: analyze does not frame" in r.output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups")

@@ -153,3 +153,14 @@ def test_two_queries_in_one_are_refused_not_half_answered(odd_db):
     assert r.exit_code == 2 and "one at a time" in r.output, r.output
     r = _cli(odd_db, "sql", "SET VARIABLE k = 2; SELECT getvariable('k') AS k;", "--format", "csv")
     assert r.exit_code == 0 and r.stdout == "k\n2\n", r.output
+
+
+def test_a_timeout_of_zero_or_less_is_refused(odd_db, tmp_path):
+    for value in ("0", "-5"):
+        r = _cli(odd_db, "sql", "SELECT 1", "--timeout", value)
+        assert r.exit_code == 2 and "--timeout must be more than 0 seconds" in r.output, r.output
+    config = tmp_path / "fw.toml"
+    config.write_text("sql_timeout_s = 0\n", encoding="utf-8")
+    r = _cli(odd_db, "--config", str(config), "sql", "SELECT 1")
+    assert r.exit_code == 2 and "sql_timeout_s (config) must be more than 0" in r.output
+    assert _cli(odd_db, "--config", str(config), "sql", "SELECT 1", "--timeout", "5").exit_code == 0

@@ -42,6 +42,9 @@ def sql(
     from framewatch.sql import QueryError, format_chunks, run_query, write_parquet
 
     limit = timeout if timeout is not None else ctx.obj.settings.sql_timeout_s
+    if limit <= 0:  # 0 read as "no limit" would let one query hold the store for ever
+        what = "--timeout" if timeout is not None else "sql_timeout_s (config)"
+        raise UsageError(f"{what} must be more than 0 seconds, got {limit:g}")
     if fmt not in ("table", "csv", "json", "parquet"):
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
     con = reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions

@@ -124,7 +124,10 @@ def restore(
 
     kept = do_restore(folder, ctx.obj.db)  # checks the checksums first (once: a big store)
     m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    out.print(f"restored {ctx.obj.db} from {folder} ({m['counts']['articles']} articles, "
-              f"taken {m['created_at']})")  # fmt: skip
+    counts = m.get("counts") if isinstance(m.get("counts"), dict) else {}
+    said = [f"{counts['articles']} articles" if "articles" in counts else "",
+            f"taken {m['created_at']}" if m.get("created_at") else ""]  # fmt: skip
+    detail = ", ".join(s for s in said if s)  # a manifest edited by hand may lack them
+    out.print(f"restored {ctx.obj.db} from {folder}" + (f" ({detail})" if detail else ""))
     if kept is not None:
         err.print(f"the previous store is kept as {kept}", markup=False)
