@@ -102,7 +102,10 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
     if not db.exists():
         raise StoreError(f"no store at {db}")
     if folder.exists() and any(folder.iterdir()):
-        raise InputError(f"{folder} is not empty; give a new folder for the backup")
+        if not _incomplete(folder):
+            raise InputError(f"{folder} is not empty; give a new folder for the backup")
+        for leftover in folder.iterdir():  # a backup killed before its manifest: redo it
+            leftover.unlink()
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -155,6 +158,16 @@ def _write_backup(db: Path, folder: Path, wait_s: float) -> dict:
     return manifest
 
 
+def _incomplete(folder: Path) -> bool:
+    """A backup stopped before its manifest (killed, SIGTERM from a timer): only the files
+    a backup writes, a store among them, and no manifest."""
+    names = {p.name for p in folder.iterdir() if p.is_file()}
+    if len(names) != sum(1 for _ in folder.iterdir()):
+        return False  # a subfolder: not ours
+    ours = {STORE_FILE, STORE_FILE + ".part", JOURNAL_FILE, MANIFEST + ".part"}
+    return bool(names) and names <= ours and bool(names & {STORE_FILE, STORE_FILE + ".part"})
+
+
 def verify(folder: str | os.PathLike) -> dict:
     """The manifest of a complete, unaltered backup; a clear error otherwise."""
     folder = Path(folder)
@@ -162,9 +175,7 @@ def verify(folder: str | os.PathLike) -> dict:
     if not folder.exists():
         raise InputError(f"no backup at {folder}: the folder does not exist")
     if not mpath.exists():
-        names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-        backup_names = {STORE_FILE, STORE_FILE + ".part", JOURNAL_FILE, MANIFEST + ".part"}
-        if names and names <= backup_names and names & {STORE_FILE, STORE_FILE + ".part"}:
+        if folder.is_dir() and _incomplete(folder):
             raise StoreError(
                 f"{folder} holds an incomplete backup (no {MANIFEST}: it was stopped before it"
                 " finished); use another backup"

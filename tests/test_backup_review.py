@@ -123,6 +123,16 @@ def test_a_backup_killed_before_its_manifest_is_named_incomplete(tmp_path):
     assert done.exit_code == 2 and "not a framewatch backup" in done.output
     done = _fw(db, "restore", str(tmp_path / "no-such-backup"))
     assert done.exit_code == 2 and "does not exist" in done.output, done.output
+    # the same backup run again (cron the next night, a retry by hand) redoes it there;
+    # a folder with anything else in it is still refused
+    assert _fw(db, "backup", str(folder)).exit_code == 0, "an incomplete backup blocked a retry"
+    assert _fw(db, "restore", str(folder)).exit_code == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    (tmp_path / "other" / "framewatch.duckdb.part").write_bytes(b"x")
+    done = _fw(db, "backup", str(tmp_path / "other"))
+    assert done.exit_code == 2 and "is not empty" in done.output
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize(
