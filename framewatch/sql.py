@@ -226,6 +226,7 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
     if fresh:
         shutil.rmtree(work, ignore_errors=True)  # what an export killed earlier left
     work.mkdir(parents=True, exist_ok=True)
+    before = _listed(work / "manifest.json")  # an earlier export's files, to replace
     (work / "manifest.json").unlink(missing_ok=True)
     try:
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
@@ -255,12 +256,24 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
             }
     finally:
         con.close()
+    for stale in before - {t["file"] for t in manifest["tables"].values()}:
+        (work / stale).unlink(missing_ok=True)  # e.g. last week's CSVs beside today's Parquet
     tmp = work / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     tmp.replace(work / "manifest.json")
     if fresh:
         work.rename(folder)
     return manifest
+
+
+def _listed(manifest: Path) -> set[str]:
+    """The plain file names an export's manifest lists; nothing else is ever removed."""
+    try:
+        tables = json.loads(manifest.read_text(encoding="utf-8"))["tables"]
+        names = {str(t["file"]) for t in tables.values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    return {n for n in names if n == Path(n).name and not n.startswith(".")}
 
 
 __all__ = ["run_query", "export_all", "QueryError"]

@@ -164,3 +164,16 @@ def test_a_timeout_of_zero_or_less_is_refused(odd_db, tmp_path):
     r = _cli(odd_db, "--config", str(config), "sql", "SELECT 1")
     assert r.exit_code == 2 and "sql_timeout_s (config) must be more than 0" in r.output
     assert _cli(odd_db, "--config", str(config), "sql", "SELECT 1", "--timeout", "5").exit_code == 0
+
+
+def test_a_re_export_in_another_format_replaces_the_earlier_files_only(odd_db, tmp_path):
+    """Last week's CSVs stayed beside this week's Parquet files: a script globbing the
+    folder read both. The user's own files in the folder are left alone."""
+    folder = tmp_path / "weekly"
+    assert _cli(odd_db, "export", str(folder), "--format", "csv").exit_code == 0
+    (folder / "notes.md").write_text("mine", encoding="utf-8")
+    r = _cli(odd_db, "export", str(folder), "--format", "parquet")
+    assert r.exit_code == 0, r.output
+    left = sorted(p.name for p in folder.iterdir())
+    assert not [n for n in left if n.endswith(".csv")], left
+    assert "notes.md" in left and "articles.parquet" in left and "manifest.json" in left
