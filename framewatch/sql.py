@@ -57,6 +57,11 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryError("no SQL statement given")
     kinds = [str(st.type).split(".")[-1].upper() for st in statements]
     for kind in kinds:
+        if kind == "CALL":  # may only read, but is not checked as a SELECT is
+            raise QueryError(
+                "refused: CALL is not run by `framewatch sql`; read a table function in a "
+                "SELECT instead (SELECT * FROM pragma_version())"
+            )
         if kind not in READ_TYPES:
             raise QueryError(
                 f"refused: {kind} statements change the store; `framewatch sql` is read-only "

@@ -177,3 +177,12 @@ def test_a_re_export_in_another_format_replaces_the_earlier_files_only(odd_db, t
     left = sorted(p.name for p in folder.iterdir())
     assert not [n for n in left if n.endswith(".csv")], left
     assert "notes.md" in left and "articles.parquet" in left and "manifest.json" in left
+
+
+def test_call_is_refused_with_what_to_write_instead(odd_db):
+    """CALL pragma_version() was refused as a statement that 'changes the store'."""
+    r = _cli(odd_db, "sql", "CALL pragma_version()")
+    assert r.exit_code == 2 and "SELECT * FROM pragma_version()" in r.output, r.output
+    assert "change the store" not in r.output
+    instead = _cli(odd_db, "sql", "SELECT library_version FROM pragma_version()", "--format", "csv")
+    assert instead.exit_code == 0 and instead.output.startswith("library_version\nv")
