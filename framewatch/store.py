@@ -255,7 +255,10 @@ def connect(
         # Refresh only when nobody is writing; never wait for, or block, a writer.
         try:
             store = open_store(p, lock_timeout_s=0)
-        except StoreError:
+        except StoreError as exc:
+            busy = isinstance(exc.__cause__, duckdb.Error) and _is_lock_error(exc.__cause__)
+            if not busy and not snap.exists():
+                raise  # damaged, or not a store: say so, not "being written"
             store = None
         if store is not None:
             with store:

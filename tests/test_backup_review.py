@@ -199,6 +199,12 @@ def test_status_json_on_a_store_that_cannot_be_read_is_a_json_report(tmp_path):
     assert r["store"]["path"] == str(db)
     plain = _fw(db, "status")
     assert plain.exit_code == 1 and "no store at" in plain.output
+    # a file that is not a store was said to be "being written and has no snapshot yet"
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database, just bytes " * 400)
+    for args in (["status"], ["sql", "SELECT 1"], ["stories"]):
+        said = _fw(junk, *args).output
+        assert "cannot open" in said and "being written" not in said, (args, said)
 
 
 def test_status_is_unhealthy_when_no_run_ever_finished_well(tmp_path):
