@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +25,12 @@ from framewatch.errors import InputError
 from framewatch.journal import journal_path
 from framewatch.service_marker import serving
 from framewatch.store import (
+    StoreBusy,
     StoreError,
-    _is_lock_error,
     schema_version_known,
     snapshot_path,
     utcnow,
+    write_connection,
 )
 from framewatch.users import reinstate_credentials
 
@@ -75,16 +75,12 @@ def _lock(db: Path, wait_s: float) -> duckdb.DuckDBPyConnection | None:
     """The store's write lock, waiting up to ``wait_s`` for a run to let go of it; None when
     it does not. The store is not migrated: a backup is a copy of the store as it is (taken
     before an upgrade, it must still open with the framewatch it came from)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return duckdb.connect(str(db))
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc):  # damaged, or not a store: no snapshot stands in for it
-                raise StoreError(f"cannot back up {db}: {exc}") from exc
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.2)
+    try:
+        return write_connection(db, wait_s)
+    except StoreBusy:
+        return None
+    except StoreError as exc:  # damaged, or not a store: no snapshot stands in for it
+        raise StoreError(f"cannot back up {db}: {exc.__cause__ or exc}") from exc
 
 
 def _fsync(path: Path) -> None:

@@ -31,6 +31,10 @@ class StoreError(FramewatchError, RuntimeError):
     """A problem with the store that the user can act on."""
 
 
+class StoreBusy(StoreError):
+    """Another process holds the store's write lock (a run, serve, a backup)."""
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     files = resources.files("framewatch") / "migrations"
     found = []
@@ -205,6 +209,24 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return known
 
 
+def write_connection(p: Path, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """The store's write lock, as the file is (not migrated: a backup copies it so),
+    waiting up to ``lock_timeout_s`` for another writer to finish. :class:`StoreBusy` when
+    it does not; StoreError when the file cannot be opened at all (damaged, not a store)."""
+    deadline = time.monotonic() + lock_timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(p))
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"cannot open {p}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"{p} is being written by another framewatch process; try again when it ends"
+                ) from exc
+            time.sleep(0.2)
+
+
 def open_store(path: str | os.PathLike = DEFAULT_DB, lock_timeout_s: float = 30.0) -> Store:
     """Open (creating and migrating) the store for writing.
 
@@ -214,20 +236,7 @@ def open_store(path: str | os.PathLike = DEFAULT_DB, lock_timeout_s: float = 30.
     p = Path(path)
     if p.parent and not p.parent.exists():
         raise StoreError(f"folder {p.parent} does not exist (store {p})")
-    deadline = time.monotonic() + lock_timeout_s
-    while True:
-        try:
-            con = duckdb.connect(str(p))
-            break
-        except duckdb.Error as exc:
-            if _is_lock_error(exc) and time.monotonic() < deadline:
-                time.sleep(0.2)
-                continue
-            if _is_lock_error(exc):
-                raise StoreError(
-                    f"{p} is being written by another framewatch process; try again when it ends"
-                ) from exc
-            raise StoreError(f"cannot open {p}: {exc}") from exc
+    con = write_connection(p, lock_timeout_s)
     try:
         migrate(con, p)
     except Exception:
@@ -255,9 +264,10 @@ def connect(
         # Refresh only when nobody is writing; never wait for, or block, a writer.
         try:
             store = open_store(p, lock_timeout_s=0)
-        except StoreError as exc:
-            busy = isinstance(exc.__cause__, duckdb.Error) and _is_lock_error(exc.__cause__)
-            if not busy and not snap.exists():
+        except StoreBusy:
+            store = None
+        except StoreError:
+            if not snap.exists():
                 raise  # damaged, or not a store: say so, not "being written"
             store = None
         if store is not None:
