@@ -197,12 +197,12 @@ def verify(folder: str | os.PathLike) -> dict:
     return manifest
 
 
-def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
+def restore(folder: str | os.PathLike, db: str | os.PathLike) -> tuple[dict, Path | None]:
     """Make ``db`` the backup in ``folder``. An existing store is kept beside it, renamed;
-    returns that name (None when there was none; the log's name when only a log was left).
-    Refuses while a process writes ``db``."""
+    returns the backup's manifest and that name (None when there was none; the log's name
+    when only a log was left). Refuses while a process writes ``db``."""
     folder, db = Path(folder), Path(db)
-    verify(folder)
+    manifest = verify(folder)
     if (pid := serving(db)) is not None:
         raise StoreError(
             f"`framewatch serve` (pid {pid}) works on {db}: stop it first"
@@ -247,7 +247,7 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> Path | None:
     os.replace(tmp, db)
     _merge_journals(folder / JOURNAL_FILE, journal_path(db))
     snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
-    return kept
+    return manifest, kept
 
 
 def _merge_journals(saved: Path, live: Path) -> None:

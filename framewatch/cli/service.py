@@ -117,13 +117,9 @@ def restore(
 ) -> None:
     """Replace the store with a backup (checked against its checksums); the old store is
     kept beside it. Stop `framewatch serve` first."""
-    import json
-
-    from framewatch.backup import MANIFEST
     from framewatch.backup import restore as do_restore
 
-    kept = do_restore(folder, ctx.obj.db)  # checks the checksums first (once: a big store)
-    m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    m, kept = do_restore(folder, ctx.obj.db)  # checks the checksums first (once: a big store)
     counts = m.get("counts") if isinstance(m.get("counts"), dict) else {}
     said = [f"{counts['articles']} articles" if "articles" in counts else "",
             f"taken {m['created_at']}" if m.get("created_at") else ""]  # fmt: skip
