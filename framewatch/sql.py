@@ -191,10 +191,6 @@ def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
     raise QueryError(f"unknown format {fmt!r}")
 
 
-def format_result(res: Result, fmt: str) -> str:
-    return "".join(format_chunks(res, fmt))
-
-
 def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: Path, timeout_s: float) -> int:
     """The result with DuckDB's own column types (an empty or all-NULL column keeps its type)."""
     import pyarrow.parquet as pq
