@@ -178,11 +178,16 @@ def all_codebooks(store=None) -> dict[str, Codebook]:
     return books
 
 
+def _names_a_file(id_or_path: str) -> bool:
+    """A codebook named by its file (analysis.codebooks, --codebook), not by its id."""
+    p = Path(id_or_path)
+    return p.suffix == ".toml" or p.exists()
+
+
 def resolve_codebook(id_or_path: str, store=None) -> Codebook:
     """An installed codebook by id, or a codebook file by path."""
-    p = Path(id_or_path)
-    if p.suffix == ".toml" or p.exists():
-        return load_codebook_file(p)
+    if _names_a_file(id_or_path):
+        return load_codebook_file(Path(id_or_path))
     books = all_codebooks(store)
     if id_or_path not in books:
         raise CodebookError(f"no codebook {id_or_path!r} (installed: {', '.join(sorted(books))})")
@@ -192,10 +197,9 @@ def resolve_codebook(id_or_path: str, store=None) -> Codebook:
 def codebook_id(id_or_path: str) -> str:
     """The id frames are stored under: analysis.codebooks may name a codebook file, and
     analyze stores its frames under the id written in it, not under the file's name."""
-    p = Path(id_or_path)
-    if p.suffix == ".toml" or p.is_file():
+    if _names_a_file(id_or_path):
         try:
-            return load_codebook_file(p).id
+            return load_codebook_file(Path(id_or_path)).id
         except CodebookError:  # named as written; analyze says what is wrong with it
             return id_or_path
     return id_or_path
