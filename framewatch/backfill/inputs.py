@@ -37,7 +37,7 @@ def expand(inputs: list[str]) -> list[Path]:
                 )
             if not p.is_file():
                 raise InputError(f"{p}: no such file")
-            if not (p.suffix.lower() in FORMATS or _is_warc(p)):
+            if not (p.suffix.lower() in FORMATS or _is_archive(p)):
                 known = ", ".join([*sorted(FORMATS), ".warc", ".warc.gz", ".wacz"])
                 raise InputError(f"{p}: unknown format {p.suffix!r}; backfill reads {known}")
             if p not in paths:
@@ -45,7 +45,7 @@ def expand(inputs: list[str]) -> list[Path]:
     return paths
 
 
-def _is_warc(p: Path) -> bool:
+def _is_archive(p: Path) -> bool:
     """A WARC file, or a WACZ holding WARC files."""
     from framewatch.backfill.wacz import is_wacz
     from framewatch.backfill.warc import is_warc
@@ -60,7 +60,7 @@ def records(
     ``encoding`` is the text encoding of a JSONL or CSV file (WARC records name their own).
     ``notes`` gets what `import` notes about the file (columns not read, relative URLs
     without a site), once for the file."""
-    if _is_warc(path):
+    if _is_archive(path):
         from framewatch.backfill.wacz import is_wacz, read_wacz
         from framewatch.backfill.warc import WarcProblem, read_pages
 
