@@ -9,8 +9,11 @@ and skips those already stored by URL: nothing lost, nothing doubled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import signal
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -145,7 +148,26 @@ def fetch_due(
     if on_start:
         on_start(len(rows))
     rng = rng or random.Random()
-    return asyncio.run(_fetch_all(store, settings, rows, on_source, alongside, rng))
+    with asyncio.Runner() as runner:
+        with _signals_held():  # a SIGTERM then would leave a half-built loop behind
+            runner.get_loop()
+        return runner.run(_fetch_all(store, settings, rows, on_source, alongside, rng))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait while the event loop is built: serve's SIGTERM raises
+    KeyboardInterrupt wherever it lands, and inside the loop's constructor it left an object
+    whose __del__ printed a traceback (and a never-awaited coroutine) into serve's log.
+    Delivered on leaving, the stop is the same, with the loop whole and closed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 async def _fetch_all(store, settings, rows, on_source, alongside, rng) -> FetchReport:
