@@ -118,7 +118,7 @@ def search_page(con, db: str | Path, params, by: str | None, codebook: str | Non
     rows = pd.DataFrame(hit_rows(con, matches, SHOWN))
     rows["link"] = rows["url"].map(http_only)
     st.dataframe(
-        rows[["rank", "score", "published_at", "outlet", "language", "title", "link", "id", "copy_of"]],
+        rows[["rank", "score", "published_at", "outlet", "language", "headline", "link", "id", "copy_of"]],
         hide_index=True,
         width="stretch", key="search_articles",
         column_config={"link": st.column_config.LinkColumn("Original", display_text="open")},

@@ -549,3 +549,22 @@ def test_search_page_in_a_real_browser_keeps_its_state_in_the_url(demo_db, tmp_p
         assert (tmp_path / "search.png").stat().st_size > 10_000
     finally:
         stop_dashboard(proc)
+
+
+def test_an_untitled_article_has_no_title_in_results_but_reads_by_its_opening(tmp_path):
+    # A wire brief or a social post often has no headline: exported results must not
+    # pass its text off as a title, while the table still shows what it is about.
+    rows = [{"text": "Harbour cranes stand idle as the dock strike enters its second week.",
+             "source": "Harbour Herald", "published_at": "2026-03-02T09:00:00Z"},
+            {"title": "Dock strike talks resume", "text": "Union and port meet again.",
+             "source": "Daily Beacon", "published_at": "2026-03-03T09:00:00Z"}]  # fmt: skip
+    db = tmp_path / "untitled.duckdb"
+    assert fw("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)), db=db).exit_code == 0
+    hits = json.loads(fw("search", "strike", "--json", db=db).stdout)
+    by_outlet = {h["outlet"]: h for h in hits}
+    assert by_outlet["Harbour Herald"]["title"] is None
+    assert by_outlet["Harbour Herald"]["headline"].startswith("(Harbour cranes stand idle")
+    assert by_outlet["Daily Beacon"]["title"] == "Dock strike talks resume"
+    assert by_outlet["Daily Beacon"]["headline"] == "Dock strike talks resume"
+    table = fw("search", "strike", db=db).output
+    assert "(Harbour cranes stand idle" in table and "Dock strike talks resume" in table

@@ -88,7 +88,7 @@ def search(
                     f"{r['score']:.3f}",
                     str(r["published_at"])[:10],
                     r["outlet"],
-                    r["title"],
+                    r["headline"],
                     r["id"],
                 )
                 for r in rows
@@ -157,7 +157,9 @@ def attention(
                     [(f["frame"], f["articles"], share_text(f, ".0%")) for f in a.frames],
                     title=f"Frame mix ({a.frames[0]['codebook']})")  # fmt: skip
     for r in a.samples:
-        out.print(f"\n{str(r['published_at'])[:10]} · {r['outlet']} · {r['title']}", markup=False)
+        out.print(
+            f"\n{str(r['published_at'])[:10]} · {r['outlet']} · {r['headline']}", markup=False
+        )
         if r["evidence"]:
             out.print(f"  {r['frame']}: “{r['evidence']}”", markup=False)
         out.print(f"  {r['url']}", markup=False)
