@@ -5,18 +5,27 @@ the digest send journal beside it, and manifest.json with checksums and row coun
 The copy is taken under the store's write lock (DuckDB's own file lock): `serve` holds
 it only during a run, so a backup waits for the run to end, up to ``wait_s``. A run
 that is still busy after that leaves the last published snapshot, which is itself a
-checkpointed copy taken at a batch boundary; the manifest says which one it is.
+checkpointed copy taken at a batch boundary; the manifest says which one it is, and when
+that snapshot was written.
+
+The store holds the dashboard's password hashes (the users table): the folder is made 0700
+and its files 0600, whatever the umask, and a restore puts the store in place with the mode
+of the store it replaces (0600 when there was none).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
+from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -47,6 +56,17 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _private(path: Path, mode: int = 0o600) -> None:
+    """Create (or empty) ``path`` with ``mode`` whatever the umask, before anything is written
+    into it: cp and copyfile onto an existing file keep its mode, so no copy is ever readable
+    by others, not even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -104,6 +124,8 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
             leftover.unlink()
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    if created:  # the copy holds the password hashes; a folder the operator made keeps its mode
+        os.chmod(folder, 0o700)
     try:
         return _write_backup(db, folder, wait_s)
     except BaseException:
@@ -119,13 +141,14 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
 def _write_backup(db: Path, folder: Path, wait_s: float) -> dict:
     target = folder / STORE_FILE
     tmp = folder / (STORE_FILE + ".part")
+    _private(tmp)
     con = _lock(db, wait_s)
+    written = None
     if con is not None:
         try:
             con.execute("CHECKPOINT")
             _copy(db, tmp)
-            if journal_path(db).exists():  # sends are appended under no lock: copy a whole file
-                shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+            _copy_journal(db, folder)
         finally:
             con.close()
         source = "store"
@@ -133,10 +156,9 @@ def _write_backup(db: Path, folder: Path, wait_s: float) -> dict:
         snap = snapshot_path(db)
         if not snap.exists():
             raise StoreError(f"{db} is being written and has no snapshot yet; try again later")
-        _copy(snap, tmp)
+        written = _copy_snapshot(snap, tmp)
         reinstate_credentials(tmp, snap)  # the snapshot never carries the logins table
-        if journal_path(db).exists():
-            shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+        _copy_journal(db, folder)
         source = "snapshot"
     os.replace(tmp, target)
     version, counts = _counts(target)
@@ -147,11 +169,38 @@ def _write_backup(db: Path, folder: Path, wait_s: float) -> dict:
     manifest = {"created_at": utcnow().isoformat(timespec="seconds"), "store": str(db.resolve()),
                 "source": source, "schema_version": version, "counts": counts,
                 "sha256": files}  # fmt: skip
+    if written is not None:  # how old the copied rows are: the snapshot's, not the backup's time
+        at = datetime.fromtimestamp(written, timezone.utc)
+        manifest["snapshot_written_at"] = at.isoformat(timespec="seconds")
+        manifest["snapshot_age_s"] = max(0, round(datetime.now(timezone.utc).timestamp() - written))
     part = folder / (MANIFEST + ".part")
-    part.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _private(part)
+    with open(part, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, indent=2) + "\n")
     _fsync(part)
     os.replace(part, folder / MANIFEST)
     return manifest
+
+
+def _copy_journal(db: Path, folder: Path) -> None:
+    """Sends are appended under no store lock: copy a whole file."""
+    if journal_path(db).exists():
+        _private(folder / JOURNAL_FILE)
+        shutil.copyfile(journal_path(db), folder / JOURNAL_FILE)
+
+
+def _copy_snapshot(snap: Path, tmp: Path) -> float:
+    """Copy the published snapshot; returns when it was written (its file's mtime: a snapshot
+    is written beside it and renamed into place, which keeps the mtime of the write). A reader
+    may publish a newer one during the copy; then the copy is taken again, so the time
+    returned is the copied file's (or, after three tries, one no later than it)."""
+    for _ in range(3):
+        before = os.stat(snap)
+        _copy(snap, tmp)
+        after = os.stat(snap)
+        if (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns):
+            break
+    return before.st_mtime
 
 
 def _incomplete(folder: Path) -> bool:
@@ -197,10 +246,22 @@ def verify(folder: str | os.PathLike) -> dict:
     return manifest
 
 
-def restore(folder: str | os.PathLike, db: str | os.PathLike) -> tuple[dict, Path | None]:
+def restore(
+    folder: str | os.PathLike,
+    db: str | os.PathLike,
+    on_wait: Callable[[str], None] | None = None,
+) -> tuple[dict, Path | None]:
     """Make ``db`` the backup in ``folder``. An existing store is kept beside it, renamed;
     returns the backup's manifest and that name (None when there was none; the log's name
-    when only a log was left). Refuses while a process writes ``db``."""
+    when only a log was left). Refuses while a process writes ``db``.
+
+    Every file is copied beside its target under a temporary name and checked against the
+    manifest's checksum before anything is renamed: a copy that a full disk cut short, or
+    that a bit flip altered, fails the restore and leaves the current store as it was.
+    The journals are merged holding the journal's lock, the one a `digest --send` holds
+    while it sends and records (``journal.held``): a send waits for the restore (``on_wait``
+    is told when the restore waits for one), and its record is not lost with the old file.
+    """
     folder, db = Path(folder), Path(db)
     manifest = verify(folder)
     if (pid := serving(db)) is not None:
@@ -221,12 +282,50 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> tuple[dict, Pat
             con.close()
     if not db.parent.exists():
         raise InputError(f"folder {db.parent} does not exist")
+    mode = stat.S_IMODE(os.stat(db).st_mode) if db.exists() else 0o600
     tmp = db.with_name(db.name + ".restoring")
+    live = journal_path(db)
+    jtmp = live.with_name(live.name + ".tmp")
     try:
+        _private(tmp, mode)
         _copy(folder / STORE_FILE, tmp)
+        _check_copy(tmp, manifest["sha256"][STORE_FILE])
+        saved = manifest["sha256"].get(JOURNAL_FILE)
+        with _journal_held(db, folder / JOURNAL_FILE, saved, on_wait) as merged:
+            if merged is not None:
+                jmode = stat.S_IMODE(os.stat(live).st_mode) if merged[1] else mode
+                _write_checked(jtmp, merged[0], jmode)
+            kept = _swap(tmp, db)
+            if merged is not None:
+                os.replace(jtmp, live)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # e.g. the disk filled up: leave no partial copy behind
+        # e.g. the disk filled up: leave no partial copy behind
+        tmp.unlink(missing_ok=True)
+        jtmp.unlink(missing_ok=True)
         raise
+    snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
+    return manifest, kept
+
+
+def _check_copy(path: Path, digest: str) -> None:
+    if _sha256(path) != digest:
+        raise StoreError(
+            f"the copy {path} does not match the manifest's checksum (a full disk, or a failing"
+            " one?); nothing was replaced"
+        )
+
+
+def _write_checked(path: Path, data: bytes, mode: int) -> None:
+    _private(path, mode)
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _check_copy(path, hashlib.sha256(data).hexdigest())
+
+
+def _swap(tmp: Path, db: Path) -> Path | None:
+    """Set the store (and a log left beside it) aside and rename ``tmp`` into its place."""
     kept = None
     wal = Path(str(db) + ".wal")
     # A write-ahead log left beside a store that is gone (deleted, or lost) must go too:
@@ -245,20 +344,38 @@ def restore(folder: str | os.PathLike, db: str | os.PathLike) -> tuple[dict, Pat
             kept = Path(str(kept) + ".wal")
             os.replace(wal, kept)
     os.replace(tmp, db)
-    _merge_journals(folder / JOURNAL_FILE, journal_path(db))
-    snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
-    return manifest, kept
+    return kept
 
 
-def _merge_journals(saved: Path, live: Path) -> None:
-    """The restored journal is the backup's plus every send recorded since: those e-mails
-    went out, and the journal is what stops a week's digest from going out twice."""
-    if not saved.exists():
+@contextlib.contextmanager
+def _journal_held(
+    db: Path, saved: Path, digest: str | None, on_wait: Callable[[str], None] | None
+) -> Iterator[tuple[bytes, bool] | None]:
+    """The merged journal (and whether a live one existed), computed and used holding the
+    journal's lock; None when the backup has no journal (the live one stays as it is).
+    ``digest`` is the manifest's checksum of the backup's journal ``saved``.
+
+    The restored journal is the backup's plus every send recorded since: those e-mails
+    went out, and the journal is what stops a week's digest from going out twice. The lock
+    is ``journal.held``'s (flock on the journal file): a send reads and appends by the path,
+    so one that waited reads the merged file once the restore lets go."""
+    if digest is None:  # the backup lists no journal
+        yield None
         return
-    lines = saved.read_text(encoding="utf-8").splitlines()
-    if live.exists():
-        seen = set(lines)
-        lines += [ln for ln in live.read_text(encoding="utf-8").splitlines() if ln not in seen]
-    tmp = live.with_name(live.name + ".tmp")
-    tmp.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
-    os.replace(tmp, live)
+    data = saved.read_bytes()  # checked again: these bytes, not the file verify() read, go in
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise StoreError(f"{saved} does not match the manifest's checksum; nothing was replaced")
+    live = journal_path(db)
+    existed = live.exists()
+    with live.open("a", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"waiting for a digest send to finish: it holds {live}")
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        lines = data.decode("utf-8").splitlines()
+        if existed:
+            seen = set(lines)
+            lines += [ln for ln in live.read_text(encoding="utf-8").splitlines() if ln not in seen]
+        yield "".join(ln + "\n" for ln in lines).encode("utf-8"), existed

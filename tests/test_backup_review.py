@@ -4,6 +4,11 @@ one, a backup or restore that fails midway, a monitor reading `status --json`.""
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from typer.testing import CliRunner
 
 import framewatch.backup as backup_mod
 from framewatch.cli import app
+from framewatch.journal import append_record, held, journal_records
 from framewatch.store import StoreError, _migrations, schema_version_known
 
 
@@ -281,3 +287,117 @@ def test_a_manifest_without_counts_restores_and_says_so_without_crashing(tmp_pat
     done = _fw(db, "restore", str(folder))
     assert done.exit_code == 0, done.output
     assert f"restored {db} from {folder}" in done.output and _articles(db) == 3
+
+
+@pytest.mark.parametrize("damage", ["bit flip", "short write"])
+def test_a_restore_whose_copy_is_damaged_leaves_the_store_untouched(tmp_path, monkeypatch, damage):
+    """The backup's files were checked, then copied into place unchecked: a bit flipped on
+    the way, or a copy cut short without an error, became the store."""
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+    real = backup_mod._copy
+
+    def damaging_copy(src: Path, dst: Path) -> None:
+        real(src, dst)
+        data = bytearray(dst.read_bytes())
+        if damage == "bit flip":
+            data[len(data) // 2] ^= 0x01
+        else:
+            del data[len(data) // 2 :]
+        dst.write_bytes(bytes(data))
+
+    monkeypatch.setattr(backup_mod, "_copy", damaging_copy)
+    before = db.read_bytes()
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 1, done.output
+    assert "does not match the manifest's checksum" in done.output, done.output
+    assert "Traceback" not in done.output
+    assert db.read_bytes() == before and _articles(db) == 3
+    assert not list(tmp_path.glob("fw.duckdb.*restor*"))
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_a_backup_and_its_restore_keep_the_password_hashes_private(tmp_path):
+    old = os.umask(0o002)  # a umask that lets everyone read what is created
+    try:
+        db = _store(tmp_path, n=2)
+        added = CliRunner().invoke(app, ["--db", str(db), "users", "add", "editor",
+                                         "--password-stdin"], input="harbour-desk-2026\n")  # fmt: skip
+        assert added.exit_code == 0, added.output
+        append_record(db, {"week": "2026-W47", "codebook": "g", "recipient": "ana@example.org",
+                           "status": "sent", "at": "2026-11-23T07:00:00"})  # fmt: skip
+        folder = tmp_path / "backups" / "bk"
+        done = _fw(db, "backup", str(folder))
+        assert done.exit_code == 0, done.output
+        assert _mode(folder) == 0o700
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == ["digest-sends.jsonl", "framewatch.duckdb", "manifest.json"]
+        assert {n: _mode(folder / n) for n in names} == dict.fromkeys(names, 0o600)
+        # Restored where there was no store: private.
+        new = tmp_path / "new.duckdb"
+        assert _fw(new, "restore", str(folder)).exit_code == 0
+        assert _mode(new) == 0o600 and _mode(Path(f"{new}.digest-sends.jsonl")) == 0o600
+        # Restored over a store the operator made group-readable: the store keeps its mode.
+        os.chmod(db, 0o640)
+        journal_mode = _mode(Path(f"{db}.digest-sends.jsonl"))
+        done = _fw(db, "restore", str(folder))
+        assert done.exit_code == 0, done.output
+        assert _mode(db) == 0o640 and _mode(Path(f"{db}.digest-sends.jsonl")) == journal_mode
+    finally:
+        os.umask(old)
+
+
+def test_a_backup_from_the_snapshot_says_how_old_the_snapshot_is(tmp_path):
+    db = _store(tmp_path)
+    assert _fw(db, "status").exit_code == 0  # publishes a snapshot
+    snap = Path(f"{db}.snapshot")
+    written = time.time() - 12 * 60 - 10
+    os.utime(snap, (written, written))
+    # Another process holds the store's write lock, as a run does.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]);"
+         " print('held', flush=True); sys.stdin.read()", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = _fw(db, "backup", str(tmp_path / "bk"), "--wait", "0")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert done.exit_code == 0, done.output
+    m = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    assert m["source"] == "snapshot"
+    assert abs(datetime.fromisoformat(m["snapshot_written_at"]).timestamp() - written) < 1
+    said = " ".join(done.output.split())
+    at = datetime.fromtimestamp(written).strftime("%H:%M")
+    assert f"from the snapshot of {at}, 12 minutes old, because a run holds the store" in said
+
+
+def test_a_restore_waits_for_a_digest_send_and_keeps_its_record(tmp_path):
+    """A `digest --send` holds the journal while it sends and appends its record: a restore
+    merging the journals in between replaced the journal, and the record was lost."""
+    db = _store(tmp_path, n=3)
+    sent = {"codebook": "g", "recipient": "ana@example.org", "status": "sent"}
+    append_record(db, {"week": "2026-W46", **sent, "at": "2026-11-16T07:00:00"})
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    with held(db):  # a send in progress
+        proc = subprocess.Popen([sys.executable, "-m", "framewatch", "--db", str(db), "restore",
+                                 str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)  # fmt: skip
+        try:
+            said = proc.stderr.readline()
+            assert "waiting for a digest send" in said, said
+            assert proc.poll() is None
+            append_record(db, {"week": "2026-W47", **sent, "at": "2026-11-23T07:00:00"})
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 0, said + rest
+    assert [r["week"] for r in journal_records(db)] == ["2026-W46", "2026-W47"]

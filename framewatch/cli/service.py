@@ -105,8 +105,31 @@ def backup(
 
     m = take_backup(ctx.obj.db, folder, wait_s=wait)
     c = m["counts"]
+    source = f"from the {m['source']}"
+    if m.get("snapshot_written_at"):  # the rows are as old as the snapshot, not the backup
+        age = int(m.get("snapshot_age_s", 0))
+        source = (f"copied from the snapshot of {_local_time(m['snapshot_written_at'], age)}, "
+                  f"{_age(age)} old, because a run holds the store")  # fmt: skip
     out.print(f"backup in {folder}: {c['articles']} articles, {c['stories']} stories, "
-              f"schema version {m['schema_version']}, from the {m['source']}")  # fmt: skip
+              f"schema version {m['schema_version']}, {source}")  # fmt: skip
+
+
+def _local_time(iso: str, age_s: int) -> str:
+    """The time of day on this machine's clock; with the date when it is half a day old."""
+    from datetime import datetime
+
+    at = datetime.fromisoformat(iso).astimezone()
+    return f"{at:%H:%M}" if age_s < 12 * 3600 else f"{at:%Y-%m-%d %H:%M}"
+
+
+def _age(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 86400} days"
 
 
 @app.command()
@@ -119,7 +142,11 @@ def restore(
     kept beside it. Stop `framewatch serve` first."""
     from framewatch.backup import restore as do_restore
 
-    m, kept = do_restore(folder, ctx.obj.db)  # checks the checksums first (once: a big store)
+    def waiting(what: str) -> None:
+        err.print(what, markup=False)
+
+    # checks the checksums first (once: a big store), and the copy before it goes in
+    m, kept = do_restore(folder, ctx.obj.db, on_wait=waiting)
     counts = m.get("counts") if isinstance(m.get("counts"), dict) else {}
     said = [f"{counts['articles']} articles" if "articles" in counts else "",
             f"taken {m['created_at']}" if m.get("created_at") else ""]  # fmt: skip
