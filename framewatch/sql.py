@@ -10,6 +10,8 @@ import shutil
 import threading
 import warnings
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -142,26 +144,44 @@ def _explain(exc: duckdb.Error) -> str:
     return str(exc)
 
 
-def _plain(v: object) -> object:
-    """A value as JSON has it: NaN and infinities (no JSON number) as null, lists and
-    structs as arrays and objects, anything else JSON lacks (dates, decimals) as text."""
+def json_value(v: object, ascii: bool = True) -> str:
+    """A value as JSON text. Numbers stay numbers: a DECIMAL with exactly its digits (no
+    float noise), HUGEINT as an integer, NaN and infinities (no JSON number) as null. Times
+    in ISO 8601 (``2026-11-29T10:00:00``, with its offset for TIMESTAMPTZ), lists and structs
+    as arrays and objects, blobs as hex, anything else JSON lacks (UUIDs, intervals) as text.
+    ``ascii=False`` keeps non-ASCII text as it is (CSV cells), not as ``\\u`` escapes."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
     if isinstance(v, float):
-        return v if math.isfinite(v) else None
+        return repr(v) if math.isfinite(v) else "null"
+    if isinstance(v, Decimal):
+        return format(v, "f") if v.is_finite() else "null"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=ascii)
+    if isinstance(v, datetime | date | time):
+        return json.dumps(v.isoformat())
     if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
+        items = (f"{json_value(str(k), ascii)}: {json_value(x, ascii)}" for k, x in v.items())
+        return "{" + ", ".join(items) + "}"
     if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
+        return "[" + ", ".join(json_value(x, ascii) for x in v) + "]"
     if isinstance(v, bytes):
-        return v.hex()
-    if v is None or isinstance(v, str | int | bool):
-        return v
-    return str(v)
+        return json.dumps(v.hex())
+    return json.dumps(str(v), ensure_ascii=ascii)
 
 
-def _csv_cell(v: object) -> object:
-    # Lists and structs as JSON (readable back with json.loads or DuckDB), not Python's repr.
+def text_cell(v: object) -> object:
+    """A value as CSV and the table write it, as DuckDB's own CSV does (``export``): booleans
+    as true/false, times with a space; lists and structs as JSON (readable back with
+    json.loads or DuckDB), not Python's repr. None stays None: the caller says how NULL looks."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, list | dict | tuple):
-        return json.dumps(_plain(v), ensure_ascii=False)
+        return json_value(v, ascii=False)
     return v
 
 
@@ -173,7 +193,7 @@ def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(res.columns)
         for i in range(0, len(res.rows), chunk_rows):
-            w.writerows([_csv_cell(v) for v in r] for r in res.rows[i : i + chunk_rows])
+            w.writerows([text_cell(v) for v in r] for r in res.rows[i : i + chunk_rows])
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
@@ -183,9 +203,10 @@ def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
         if not res.rows:
             yield "[]\n"
             return
+        names = [json.dumps(c) for c in res.columns]
         for i, r in enumerate(res.rows):
-            item = json.dumps(dict(zip(res.columns, map(_plain, r), strict=True)), indent=2)
-            yield ("[\n" if i == 0 else ",\n") + "  " + item.replace("\n", "\n  ")
+            fields = ",\n".join(f"    {n}: {json_value(v)}" for n, v in zip(names, r, strict=True))
+            yield ("[\n" if i == 0 else ",\n") + "  {\n" + fields + "\n  }"
         yield "\n]\n"
         return
     raise QueryError(f"unknown format {fmt!r}")
@@ -241,14 +262,15 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
             target = work / f"{name}.{fmt}"
             opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
             quoted = str(target).replace("'", "''")  # a folder may be named "O'Brien data"
-            try:
-                con.execute(f"COPY (SELECT * FROM {name}) TO '{quoted}' {opts}")
-            except (duckdb.IOException, duckdb.PermissionException) as exc:
-                raise QueryError(f"cannot write {folder / target.name}: {exc}") from exc
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
                 [name],
             ).fetchall()
+            select = "*" if fmt == "parquet" else _csv_columns(cols)
+            try:
+                con.execute(f"COPY (SELECT {select} FROM {name}) TO '{quoted}' {opts}")
+            except (duckdb.IOException, duckdb.PermissionException) as exc:
+                raise QueryError(f"cannot write {folder / target.name}: {exc}") from exc
             manifest["tables"][name] = {
                 "file": target.name,
                 "rows": con.execute(f"SELECT count(*) FROM {name}").fetchone()[0],
@@ -265,6 +287,17 @@ def export_all(db: str | Path, folder: Path, fmt: str = "parquet") -> dict:
     if fresh:
         work.rename(folder)
     return manifest
+
+
+def _csv_columns(cols: list[tuple[str, str]]) -> str:
+    """The columns for a CSV export: lists, structs and maps as JSON, as `framewatch sql
+    --format csv` writes them (DuckDB's own ``[a, b, c]`` splits a text with a comma in it)."""
+    names = []
+    for c, t in cols:
+        q = '"' + c.replace('"', '""') + '"'
+        nested = t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))
+        names.append(f"to_json({q}) AS {q}" if nested else q)
+    return ", ".join(names) or "*"
 
 
 def _listed(manifest: Path) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -186,3 +187,84 @@ def test_call_is_refused_with_what_to_write_instead(odd_db):
     assert "change the store" not in r.output
     instead = _cli(odd_db, "sql", "SELECT library_version FROM pragma_version()", "--format", "csv")
     assert instead.exit_code == 0 and instead.output.startswith("library_version\nv")
+
+
+def test_json_writes_decimals_and_big_sums_as_exact_numbers(odd_db):
+    """DECIMAL and HUGEINT results were written as text ("1.50"): a reader got strings."""
+    from decimal import Decimal
+
+    r = _cli(odd_db, "sql", "SELECT 1.5::DECIMAL(4,2) AS d, 0.1::DECIMAL(18,17) AS p, "
+             "sum(id) AS s, sum(id::DECIMAL(10,3)) AS sd, [2.25::DECIMAL(5,2)] AS l, "
+             "170141183460469231731687303715884105727::HUGEINT AS h FROM articles",
+             "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    (row,) = json.loads(r.stdout, parse_float=Decimal)
+    assert row == {"d": Decimal("1.50"), "p": Decimal("0.1"), "s": 6, "sd": Decimal("6"),
+                   "l": [Decimal("2.25")], "h": 2**127 - 1}, row  # fmt: skip
+    assert all(not isinstance(v, str) for v in row.values()), row
+    assert '"p": 0.10000000000000000' in r.stdout  # the stored digits, no float noise
+
+
+def test_json_writes_times_in_iso_8601_and_csv_as_duckdb_and_pandas_do(odd_db):
+    from datetime import datetime
+
+    q = ("SELECT published_at AS t, published_at::DATE AS day, "
+         "TIMESTAMPTZ '2026-11-29 10:00:00+02' AS tz, [published_at] AS ts "
+         "FROM articles ORDER BY id LIMIT 1")  # fmt: skip
+    r = _cli(odd_db, "sql", q, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == [{"t": "2026-11-20T10:00:00", "day": "2026-11-20",
+                                     "tz": "2026-11-29T08:00:00+00:00",
+                                     "ts": ["2026-11-20T10:00:00"]}], r.stdout  # fmt: skip
+    assert datetime.fromisoformat(json.loads(r.stdout)[0]["tz"]).utcoffset() is not None
+    # CSV keeps the space, as DuckDB's own CSV (`export --format csv`) and pandas write it.
+    r = _cli(odd_db, "sql", q.replace(", [published_at] AS ts", ""), "--format", "csv")
+    assert r.stdout.splitlines()[1] == "2026-11-20 10:00:00,2026-11-20,2026-11-29 08:00:00+00:00"
+
+
+def test_table_shows_null_apart_from_an_empty_text(odd_db):
+    """NULL and '' both printed as an empty cell; text that looks like markup was eaten."""
+    r = CliRunner().invoke(app, ["--db", str(odd_db), "sql", "SELECT NULL AS a, '' AS b, "
+                                 "'[bold]x[/bold]' AS c, 'NULL' = 'x' AS d"],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    assert r.exit_code == 0, r.output
+    (line,) = [ln for ln in r.stdout.splitlines() if "x" in ln and "│" in ln]
+    cells = [c.strip() for c in line.strip().strip("│").split("│")]
+    assert cells == ["NULL", "", "[bold]x[/bold]", "false"], line
+
+
+def test_table_to_a_file_is_refused_or_written_as_asked(odd_db, tmp_path):
+    """--format table --output FILE wrote CSV without a word."""
+    f = tmp_path / "t.txt"
+    r = _cli(odd_db, "sql", "SELECT 1 AS a", "--format", "table", "--output", str(f))
+    assert r.exit_code == 2 and "csv, json or parquet" in r.output, r.output
+    assert not f.exists()
+    # Without --format, the file's name says which: x.json gets JSON, x.csv CSV.
+    r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.json"))
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "x.json").read_text(encoding="utf-8")) == [{"a": 1}]
+    r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.csv"))
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8") == "a\n1\n"
+    r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.txt"))
+    assert r.exit_code == 2 and "--format" in r.output and not (tmp_path / "x.txt").exists()
+
+
+def test_export_csv_writes_lists_and_booleans_as_sql_csv_does(demo_db, tmp_path):
+    """Export's CSV wrote a list as [a, b, c] (a comma inside one text split it in two) and
+    booleans as true/false, while `sql --format csv` wrote JSON lists and True/False."""
+    assert _cli(demo_db, "export", str(tmp_path / "out"), "--format", "csv").exit_code == 0
+    for table, cols in (("frames", "codebook_id, frame_id, examples"),
+                        ("sources", "id, active")):  # fmt: skip
+        r = _cli(demo_db, "sql", f"SELECT {cols} FROM {table} ORDER BY ALL", "--format", "csv")
+        assert r.exit_code == 0, r.output
+        exported = pd.read_csv(tmp_path / "out" / f"{table}.csv", dtype=str, keep_default_na=False)
+        mine = pd.read_csv(io.StringIO(r.stdout), dtype=str, keep_default_na=False)
+        exported = (
+            exported[list(mine.columns)].sort_values(list(mine.columns)).reset_index(drop=True)
+        )
+        mine = mine.sort_values(list(mine.columns)).reset_index(drop=True)
+        for col in mine.columns:
+            if col == "examples":  # JSON both ways, spaced or not
+                assert [json.loads(v) for v in exported[col]] == [json.loads(v) for v in mine[col]]
+            else:
+                assert exported[col].tolist() == mine[col].tolist(), col

@@ -20,7 +20,6 @@ from framewatch.cli.base import (
     handles_errors,
     out,
     parse_languages,
-    print_table,
     reader,
 )
 from framewatch.store import StoreError, open_store
@@ -32,9 +31,17 @@ from framewatch.store import StoreError, open_store
 def sql(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table, csv, json or parquet (default: table; with --output, the file's "
+            "suffix: .csv, .json or .parquet).",
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option(help="Write to FILE instead of the terminal.")
+        Path | None,
+        typer.Option(help="Write to FILE (csv, json or parquet) instead of the terminal."),
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Cancel after this many seconds.")] = None,
 ) -> None:
@@ -45,8 +52,19 @@ def sql(
     if limit <= 0:  # 0 read as "no limit" would let one query hold the store for ever
         what = "--timeout" if timeout is not None else "sql_timeout_s (config)"
         raise UsageError(f"{what} must be more than 0 seconds, got {limit:g}")
+    if fmt is None and output is None:
+        fmt = "table"
+    elif fmt is None:
+        suffix = output.suffix.lower().lstrip(".")
+        if suffix not in ("csv", "json", "parquet"):
+            raise UsageError(f"--output {output}: say which format with --format csv, json or "
+                             "parquet (a name ending .csv, .json or .parquet says it)")  # fmt: skip
+        fmt = suffix
     if fmt not in ("table", "csv", "json", "parquet"):
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
+    if fmt == "table" and output is not None:  # it wrote CSV without a word
+        raise UsageError("--format table is for the terminal; --output writes csv, json or "
+                         "parquet (or send the table to a file with > FILE)")  # fmt: skip
     con = reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
     try:
         _with_search(ctx, con)
@@ -62,10 +80,10 @@ def sql(
         raise typer.Exit(EXIT_USAGE) from None
     finally:
         con.close()
-    if fmt == "table" and output is None:
-        print_table(res.columns, res.rows)
+    if fmt == "table":
+        _print_result(res.columns, res.rows)
         return
-    chunks = format_chunks(res, "csv" if fmt == "table" else fmt)
+    chunks = format_chunks(res, fmt)
     if output is not None:
         with output.open("w", encoding="utf-8", newline="") as f:
             f.writelines(chunks)
@@ -74,6 +92,23 @@ def sql(
         for chunk in chunks:  # piece by piece: `| head` closing the pipe is noticed (exit 141)
             sys.stdout.write(chunk)
             sys.stdout.flush()
+
+
+def _print_result(columns: list[str], rows: list[tuple]) -> None:
+    """A result as a table: NULL shown as a dimmed ``NULL`` (as the duckdb CLI shows it), an
+    empty text as an empty cell; values printed as they are, never read as markup."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from framewatch.sql import text_cell
+
+    table = Table()
+    for c in columns:
+        table.add_column(Text(c), overflow="fold")
+    for r in rows:
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(str(text_cell(v)))
+                        for v in r))  # fmt: skip
+    out.print(table)
 
 
 def _with_search(ctx: typer.Context, con) -> None:
