@@ -87,10 +87,23 @@ def append_record(db: str | os.PathLike, rec: dict) -> None:
 def held(db: str | os.PathLike) -> Iterator[None]:
     """Hold the journal for one delivery (read it inside): serve's send and a manual
     `digest --send` at the same time take turns, and the second sees what the first sent.
-    A journal this user may not write fails here, before anything is sent."""
-    with journal_path(db).open("a", encoding="utf-8") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        yield
+    A journal this user may not write fails here, before anything is sent. A restore
+    swaps the journal while holding it: a send that waited on the old file opens the
+    new one, or it would record into a file no longer in place, beside a send that
+    locked the new one."""
+    path = journal_path(db)
+    while True:
+        with path.open("a", encoding="utf-8") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+            try:
+                current = path.stat()
+            except FileNotFoundError:
+                continue
+            opened = os.fstat(fh.fileno())
+            if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
+                continue
+            yield
+            return
 
 
 def merge_journal(store) -> int:

@@ -438,3 +438,58 @@ def test_serve_owes_no_digest_to_a_subscriber_whose_address_was_rewritten(tmp_pa
     append_record(db, {"week": week, "codebook": settings.analysis.codebooks[0],
                        "recipient": "zoe@example.org", "status": "sent", "at": now.isoformat()})  # fmt: skip
     assert service.digest_due(now) is None
+
+
+def test_a_send_that_waited_through_a_journal_swap_takes_turns_with_the_new_journal(tmp_path):
+    """A restore holds the journal while it swaps the file in. A send that waited on the
+    old file used to go ahead beside a send holding the new one: two Monday e-mails."""
+    import fcntl
+    import threading
+
+    from framewatch.journal import held, journal_path
+
+    db = tmp_path / "fw.duckdb"
+    path = journal_path(db)
+    path.write_text("", encoding="utf-8")
+    restoring = path.open("a", encoding="utf-8")  # what restore holds while it swaps
+    fcntl.flock(restoring.fileno(), fcntl.LOCK_EX)
+    waited_in, new_in, new_may_leave = threading.Event(), threading.Event(), threading.Event()
+
+    def waiting_send():
+        with held(db):
+            waited_in.set()
+
+    def new_send():
+        with held(db):
+            new_in.set()
+            new_may_leave.wait(10)
+
+    first = threading.Thread(target=waiting_send)
+    first.start()
+    _until_blocked_on(os.stat(path).st_ino)  # the send waits on the file being replaced
+    swapped = tmp_path / "restored.jsonl"
+    swapped.write_text("", encoding="utf-8")
+    os.replace(swapped, path)
+    second = threading.Thread(target=new_send)
+    second.start()
+    assert new_in.wait(10)
+    restoring.close()  # the restore is done: the waiting send wakes on the old file
+    assert not waited_in.wait(1.0), "two sends held the journal at once"
+    new_may_leave.set()
+    assert waited_in.wait(10)
+    first.join(10)
+    second.join(10)
+
+
+def _until_blocked_on(inode: int) -> None:
+    """Wait until some flock waits on the file ``inode`` (Linux lists waiters in
+    /proc/locks with "->")."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open("/proc/locks", encoding="ascii") as fh:
+            if any("->" in line and f":{inode} " in line for line in fh):
+                return
+        time.sleep(0.01)
+    raise AssertionError("the send never waited on the journal")
