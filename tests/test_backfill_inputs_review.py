@@ -369,16 +369,29 @@ def test_a_page_that_decompresses_to_gigabytes_is_cut_as_the_crawler_cuts_it(tmp
     assert all(p.html.startswith(huge[:1000]) for p in pages)
 
 
-def test_a_page_the_crawler_cut_short_is_not_stored_as_the_whole(tmp_path):
+def test_a_page_the_crawler_cut_short_is_read_and_marked_cut(tmp_path):
     """Heritrix keeps the first bytes of a page over its size limit, marked WARC-Truncated:
-    stored, the article would stop mid-sentence as if it were all."""
+    refused, its article was lost though its text sits in the part kept; read, it is marked
+    so its article is stored with a note that it may lack its end (test_backfill_captures)."""
+    from framewatch.backfill.warc import truncation
+
     cut = html().encode()[:600]
     w = Warc(software="Heritrix/3.4.0").response(
         warc_headers={"WARC-Truncated": "length"}, body=cut
     )
     pages, problems = read(w.save(tmp_path / "c.warc.gz"))
-    assert pages == [] and len(problems) == 1
-    assert "cut short by the crawler (WARC-Truncated: length)" in problems[0], problems
+    assert problems == [] and [(p.html, p.truncated) for p in pages] == [(cut, "length")]
+    position, mark = truncation(pages[0].position)
+    assert mark == "length" and position.startswith("c.warc.gz record 2 (offset ")
+    assert position.endswith(")")
+    got = article(pages[0])
+    assert got["extraction"] == "full" and LEAD.strip() in got["text"]
+    whole = read(Warc().response().save(tmp_path / "whole.warc.gz"))[0][0]
+    assert whole.truncated is None and truncation(whole.position)[1] is None
+    noted = page_article(URL, cut, None, 20, mark)
+    assert noted["extraction_note"] == (
+        "cut short by the crawler (WARC-Truncated: length); the text may lack its end"
+    )
 
 
 def test_a_partial_response_is_not_stored_as_the_whole_page(tmp_path):

@@ -14,14 +14,29 @@ from framewatch.crawler.extract import extract_article, paywall_reason
 from framewatch.words import word_count
 
 
-def page_article(url: str, html: bytes, captured_at: datetime | None, min_words: int) -> dict | str:
-    """The article row's fields, or why the page has none (the crawler's wording)."""
+def page_article(
+    url: str, html: bytes, captured_at: datetime | None, min_words: int,
+    truncated: str | None = None,
+) -> dict | str:  # fmt: skip
+    """The article row's fields, or why the page has none (the crawler's wording).
+
+    ``truncated`` is a WARC-Truncated value: the crawler kept the page's first bytes
+    only, and the body may end anywhere (inside a tag, inside a UTF-8 character). Its
+    article is stored all the same, as ``full`` or ``stub`` by the same stub test,
+    with a note saying the text may lack its end."""
     extracted = extract_article(html, url)
     if extracted is None:
+        if truncated:
+            return ("extraction found no main text in the part the crawler kept (the page "
+                    f"was cut short: WARC-Truncated: {truncated})")  # fmt: skip
         return "extraction found no main text"
-    note = paywall_reason(extracted.text, min_words)
+    stub = paywall_reason(extracted.text, min_words)
     text = extracted.text
-    extraction = "stub" if note else "full"
+    extraction = "stub" if stub else "full"
+    note = stub
+    if truncated:
+        cut = f"cut short by the crawler (WARC-Truncated: {truncated}); the text may lack its end"
+        note = f"{stub}; {cut}" if stub else cut
     return {
         "url": url,
         "canonical_url": canonical_url(extracted.canonical_url or url),

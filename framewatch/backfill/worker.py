@@ -27,6 +27,7 @@ from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.stage import sentence_encoder
 from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.backfill.extract import page_article
+from framewatch.backfill.warc import truncation
 from framewatch.config import AnalysisSettings
 from framewatch.words import word_count
 
@@ -36,13 +37,14 @@ ARTICLE_FIELDS = (
 )  # fmt: skip
 
 
-SUPERSEDED = "an earlier capture of this address gave its article"
+SUPERSEDED = "an earlier capture of this address gave its full article"
 
 
 def capture_address(row: dict) -> str | None:
     """A WARC page's address in the form the plan deduplicates by (its ``canonical_url``
     before extraction, which may name another); None for a row, never captured twice.
-    The loader keeps the first capture of an address that gives an article."""
+    The loader keeps the first capture of an address that gives an article, with the
+    text of the first that gives a full one (a consent or paywall stub gives way)."""
     return row["canonical_url"] if row["kind"] == "page" else None
 
 
@@ -100,21 +102,25 @@ class PartitionWorker:
         spec = self.spec
         rows = pq.read_table(spec.input(index)).to_pylist()
         out: list[dict] = []
-        served: set[str] = set()  # addresses of this partition's pages that gave an article
+        served: set[str] = set()  # addresses of this partition's pages that gave a full article
         for r in rows:
+            position, truncated = truncation(r["position"])
             a = {k: r.get(k) for k in ARTICLE_FIELDS}
-            a.update(position=r["position"], source=r["source"], site_url=r["site_url"],
+            a.update(position=position, source=r["source"], site_url=r["site_url"],
                      address=capture_address(r), repeat=bool(r.get("repeat")))  # fmt: skip
             a["error"] = None
             if a["repeat"] and a["address"] in served:  # not worth extracting, embedding
                 a["error"] = SUPERSEDED
             elif r["kind"] == "page":
-                page = page_article(r["url"], r["html"], r["published_at"], spec.min_words)
+                page = page_article(
+                    r["url"], r["html"], r["published_at"], spec.min_words, truncated
+                )
                 if isinstance(page, str):
                     a["error"] = page
                 else:
                     a.update(page)
-                    served.add(a["address"])
+                    if a["extraction"] == "full":  # a stub's later captures may be full
+                        served.add(a["address"])
             else:
                 a.update(word_count=word_count(r["text"]), extraction="imported",
                          extraction_note=r["position"])  # fmt: skip
