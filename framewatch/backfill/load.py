@@ -16,18 +16,22 @@ import pyarrow as pa
 from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.framing.stage import FramingJob
-from framewatch.articles import insert_articles
+from framewatch.articles import canonical_url, insert_articles
 from framewatch.backfill.inputs import source_key
 from framewatch.backfill.worker import framing_from_json
+from framewatch.language import with_language
 from framewatch.sources import add_source
 from framewatch.store import Store
+
+# Made from an article's text: dropped when a later full capture replaces a stub's text.
+TEXT_DERIVED = ("embeddings", "article_frames", "article_framing", "frame_evidence", "search_index")
 
 
 @dataclass
 class LoadCounts:
     new: int = 0
     copies: int = 0  # same text as an article already stored under another URL
-    repeats: int = 0  # later captures of an address an earlier capture gave the article of
+    repeats: int = 0  # later captures of an address (a stub a full capture replaced included)
     embedded: int = 0
     framed: int = 0
     problems: list[str] = field(default_factory=list)
@@ -38,7 +42,14 @@ class Loader:
         self.store, self.model, self.jobs = store, model, jobs
         self.sources: dict[str, int] = {}
         self.counts = LoadCounts()
-        self.served: set[str] = set()  # page addresses a capture has given the article of
+        # page address -> (whether it gave a full article, the canonical URL it is stored
+        # by, the first capture's outlet and content hash)
+        self.served: dict[str, tuple[bool, str, str, str]] = {}
+        # (outlet, content hash) of stubs a full capture replaced: a later copy of such a
+        # stub (one consent wall over a whole site) stays a copy, as before the
+        # replacement, so a partition loaded again decides as it did the first time
+        self.gone: set[tuple[str, str]] = set()
+        self.first_stub: dict[tuple[str, str], str] = {}  # (outlet, hash) -> its 1st address
 
     def _source(self, name: str, site_url: str | None) -> int:
         key = source_key(name, site_url)
@@ -51,25 +62,42 @@ class Loader:
     def load(self, table: pa.Table) -> None:
         """One analysed partition; safe to repeat."""
         rows = table.to_pylist()
-        keep = self._first_captures(rows)
-        if not keep:
+        steps = self._first_captures(rows)
+        if not steps:
             return
-        good = [rows[i] for i in keep]
+        keep: list[int] = []  # rows inserted (or already stored), in order
+        replaced: dict[int, int] = {}  # a full row -> the stub's article id it replaced
+        new, copies = [], []
         with self.store.transaction():
-            articles = []
-            for r in good:
-                a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
-                a["source_id"] = self._source(r["source"], r["site_url"])
-                a["summary"] = None
-                articles.append(a)
-            new, copies = insert_articles(self.store, articles)
+            batch: list[int] = []
+            for i, canon in steps:
+                if canon is None:
+                    batch.append(i)
+                    continue
+                # a full capture after a stub already stored (in this partition or an
+                # earlier one): the stub's row takes its text. The rows before it go in
+                # first, so a stub copying the replaced one's text is decided as it would
+                # be with one capture per partition.
+                more, also = self._insert([rows[k] for k in batch])
+                new, copies, keep, batch = new + more, copies + also, keep + batch, []
+                aid = self._replace(rows[i], canon)
+                if aid is None:  # the stub was a copy, never stored as its own
+                    self.counts.repeats -= 1
+                    batch.append(i)
+                elif aid > 0:
+                    replaced[i] = aid
+            more, also = self._insert([rows[k] for k in batch])
+            new, copies, keep = new + more, copies + also, keep + batch
         self.counts.new += len(new)
         self.counts.copies += len(copies)
-        ids = self._ids(good)  # position in `good` -> the stored article with this text
-        if not ids:
+        pairs = {keep[k]: aid for k, aid in self._ids([rows[i] for i in keep]).items()}
+        taken = set(pairs.values())
+        pairs.update({i: a for i, a in replaced.items() if a not in taken})
+        if not pairs:
             return
-        sub = table.take(pa.array([keep[k] for k in ids], pa.int64()))
-        aids = list(ids.values())
+        order = sorted(pairs)
+        sub = table.take(pa.array(order, pa.int64()))
+        aids = [pairs[i] for i in order]
         vecs = vectors_from_arrow(sub.column("vector"), sub.column("dim")[0].as_py())
         todo = self._without(
             "SELECT article_id FROM embeddings WHERE model = ? AND article_id IN (SELECT unnest(?))",
@@ -98,35 +126,129 @@ class Loader:
             if j == 0:
                 self.counts.framed += len(pick)
 
-    def _first_captures(self, rows: list[dict]) -> list[int]:
-        """Positions of the rows to store, in order; the others' problems are noted.
+    def _insert(self, rows: list[dict]) -> tuple[list, list]:
+        """``insert_articles`` for these rows; the copies of a replaced stub are copies."""
+        articles, gone = [], []
+        for r in rows:
+            key = (r["source"], r["content_hash"])
+            if key in self.gone and self.first_stub[key] != r["address"]:
+                gone.append((r, 0))
+                continue
+            a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
+            a["source_id"] = self._source(r["source"], r["site_url"])
+            a["summary"] = None
+            articles.append(a)
+        new, copies = insert_articles(self.store, articles)
+        return new, copies + gone
 
-        Of the captures of one address, the first that gives an article is stored, the
-        later ones dropped (``plan`` keeps repeats since an earlier capture may give
-        none). A repeat's failure is not a problem: the first capture's was reported.
-        Decided from the analysed partitions alone, in plan order, so a resumed load
-        decides the same (``remember`` replays the partitions loaded before)."""
-        keep = []
+    def _first_captures(self, rows: list[dict]) -> list[tuple[int, str | None]]:
+        """Positions of the rows to store, in order, each with None, or for a full capture
+        that replaces an earlier stub, the stub's canonical URL; the others' problems are
+        noted.
+
+        Of the captures of one address, the first that gives an article is stored, with
+        the text of the first that gives a full one: a consent wall or paywall stub
+        (``extraction = 'stub'``) gives way to a later full capture of the address, which
+        takes over the stub's row (its id, URL and canonical URL). Every other later
+        capture is dropped (``plan`` keeps repeats since an earlier capture may give
+        none, or a stub). A repeat's failure is not a problem: the first capture's was
+        reported. Decided from the analysed partitions alone, in plan order, so any
+        partitioning and a resumed load decide the same (``remember`` replays the
+        partitions loaded before)."""
+        steps: list[tuple[int, str | None]] = []
         for i, r in enumerate(rows):
-            address, repeat = r.get("address"), r.get("repeat")
-            if repeat and (r["error"] or address in self.served):
+            step = self._decide(r)
+            if step == "repeat":
                 self.counts.repeats += 1
-            elif r["error"]:
+            elif step == "problem":
                 self.counts.problems.append(f"{r['position']}: {r['error']}")
-            else:
-                if address:
-                    self.served.add(address)
-                keep.append(i)
-        return keep
+            elif step == "keep":
+                steps.append((i, None))
+            else:  # a full capture after a stub: the stub's row is replaced
+                self.counts.repeats += 1
+                steps.append((i, step))
+        return steps
+
+    def _decide(self, r: dict) -> str:
+        """'keep', 'repeat', 'problem', or the canonical URL of the stored stub the row's
+        full text replaces; ``served`` records what each address has given so far."""
+        address, repeat = r.get("address"), bool(r.get("repeat"))
+        if r["error"]:
+            return "repeat" if repeat else "problem"
+        full = r.get("extraction") != "stub"
+        had = self.served.get(address) if address else None
+        if had is None:
+            if address:
+                self.served[address] = (full, r["canonical_url"], r["source"], r["content_hash"])
+                if not full:
+                    self.first_stub.setdefault((r["source"], r["content_hash"]), address)
+            return "keep"
+        if had[0] or not full or not repeat:
+            return "repeat"
+        self.served[address] = (True, *had[1:])
+        if self.first_stub.get(had[2:]) == address:  # the stub stored, not a copy of it
+            self.gone.add(had[2:])
+        return had[1]
 
     def remember(self, table: pa.Table) -> None:
-        """A partition loaded by an earlier run: its addresses that gave an article."""
+        """A partition loaded by an earlier run: what its addresses gave (a full article
+        or a stub), decided as its loading decided."""
         if "address" not in table.column_names:  # a plan cut before repeats were kept
             return
-        for address, error in zip(table.column("address").to_pylist(),
-                                  table.column("error").to_pylist(), strict=True):  # fmt: skip
-            if address and not error:
-                self.served.add(address)
+        want = ("address", "error", "repeat", "extraction", "canonical_url", "source",
+                "content_hash")  # fmt: skip
+        cols = [c for c in want if c in table.column_names]
+        for r in table.select(cols).to_pylist():
+            r.setdefault("repeat", True)
+            for c in ("canonical_url", "source", "content_hash"):
+                r.setdefault(c, None)
+            self._decide(r)
+
+    def _replace(self, row: dict, canon: str) -> int | None:
+        """The stored stub (by its canonical URL) given ``row``'s full text, as the
+        crawler's page retries replace a stub's text: same id and URL; the canonical URL
+        the full page names, unless another article has it; its vectors, framings and
+        search entry, made from the stub's text, are dropped (this load writes the
+        row's). Returns the article id; None if the address's stub is not stored under
+        that URL (its text or canonical URL was an earlier article's: ``row`` is stored
+        as new); 0 if another article has the full text or canonical URL already (the
+        stub stays, as the crawler keeps one when its page is another's copy)."""
+        got = self.store.execute(
+            """SELECT a.id, a.url, a.extraction, a.content_hash, s.name FROM articles a
+               LEFT JOIN sources s ON s.id = a.source_id WHERE a.canonical_url = ?""",
+            [canon],
+        ).fetchone()
+        if got is None or canonical_url(got[1]) != row["address"]:
+            return None
+        aid, _, extraction, digest, outlet = got
+        if digest == row["content_hash"]:  # replaced by a run killed before its marker
+            return aid
+        if extraction != "stub":
+            return 0
+        other = self.store.execute(
+            """SELECT a.id FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+               WHERE a.id <> ? AND (a.canonical_url = ? OR
+                     (a.content_hash = ? AND s.name IS NOT DISTINCT FROM ?))""",
+            [aid, row["canonical_url"], row["content_hash"], outlet],
+        ).fetchone()
+        if other is not None:
+            return 0
+        r = with_language({k: row[k] for k in ("title", "text", "language")})
+        self.store.execute(
+            """UPDATE articles SET canonical_url = ?, title = ?, author = coalesce(?, author),
+                   published_at = coalesce(?, published_at),
+                   published_at_inferred = published_at_inferred AND ? IS NULL, language = ?,
+                   language_confidence = ?, language_declared = ?,
+                   site_name = coalesce(?, site_name), text = ?, word_count = ?,
+                   content_hash = ?, extraction = ?, extraction_note = ? WHERE id = ?""",
+            [row["canonical_url"], row["title"], row["author"], row["published_at"],
+             row["published_at"], r["language"], r["language_confidence"], r["language_declared"],
+             row["site_name"], row["text"], row["word_count"], row["content_hash"],
+             row["extraction"], row["extraction_note"], aid],
+        )  # fmt: skip
+        for table in TEXT_DERIVED:
+            self.store.execute(f"DELETE FROM {table} WHERE article_id = ?", [aid])
+        return aid
 
     def _ids(self, rows: list[dict]) -> dict[int, int]:
         """Row position -> article id, for rows whose canonical URL and text are stored."""

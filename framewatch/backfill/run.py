@@ -127,10 +127,13 @@ def backfill(
 
 
 def _remember_loaded(plan: Plan, loader: Loader) -> None:
-    """A resumed run: the addresses that partitions loaded before have given an article,
-    so a later capture of one of them is dropped as in an unbroken run."""
+    """A resumed run: what the addresses of partitions loaded before have given (a full
+    article or a stub), so their later captures are dropped, or replace a stub, as in an
+    unbroken run."""
     for i in range(plan.partitions):
         if plan.loaded(i).exists():
             names = pq.ParquetFile(plan.output(i)).schema_arrow.names
-            cols = [c for c in ("address", "error") if c in names]
+            want = ("address", "error", "repeat", "extraction", "canonical_url", "source",
+                    "content_hash")  # fmt: skip
+            cols = [c for c in want if c in names]
             loader.remember(pq.read_table(plan.output(i), columns=cols))
