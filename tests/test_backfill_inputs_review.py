@@ -373,22 +373,19 @@ def test_a_page_the_crawler_cut_short_is_read_and_marked_cut(tmp_path):
     """Heritrix keeps the first bytes of a page over its size limit, marked WARC-Truncated:
     refused, its article was lost though its text sits in the part kept; read, it is marked
     so its article is stored with a note that it may lack its end (test_backfill_captures)."""
-    from framewatch.backfill.warc import truncation
-
     cut = html().encode()[:600]
     w = Warc(software="Heritrix/3.4.0").response(
         warc_headers={"WARC-Truncated": "length"}, body=cut
     )
     pages, problems = read(w.save(tmp_path / "c.warc.gz"))
     assert problems == [] and [(p.html, p.truncated) for p in pages] == [(cut, "length")]
-    position, mark = truncation(pages[0].position)
-    assert mark == "length" and position.startswith("c.warc.gz record 2 (offset ")
-    assert position.endswith(")")
+    assert pages[0].position.startswith("c.warc.gz record 2 (offset ")
+    assert pages[0].position.endswith(")")
     got = article(pages[0])
     assert got["extraction"] == "full" and LEAD.strip() in got["text"]
     whole = read(Warc().response().save(tmp_path / "whole.warc.gz"))[0][0]
-    assert whole.truncated is None and truncation(whole.position)[1] is None
-    noted = page_article(URL, cut, None, 20, mark)
+    assert whole.truncated is None
+    noted = page_article(URL, cut, None, 20, pages[0].truncated)
     assert noted["extraction_note"] == (
         "cut short by the crawler (WARC-Truncated: length); the text may lack its end"
     )

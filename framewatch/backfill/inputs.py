@@ -75,7 +75,7 @@ def records(
                 "url": item.url, "canonical_url": canonical_url(item.url), "title": None,
                 "author": None,
                 "text": None, "published_at": item.captured_at, "language": None,
-                "content_hash": None, "html": item.html,
+                "content_hash": None, "html": item.html, "truncated": item.truncated,
             }  # fmt: skip
         return
     try:  # a file not in its encoding stops the plan (--encoding fixes it): say which
@@ -102,7 +102,7 @@ def records(
             "canonical_url": canonical_url(url) if a.url else url, "title": a.title,
             "author": a.author,
             "text": a.text, "published_at": a.published_at, "language": a.language,
-            "content_hash": h, "html": None,
+            "content_hash": h, "html": None, "truncated": None,
         }  # fmt: skip
 
 

@@ -27,6 +27,7 @@ IN_SCHEMA = pa.schema([
     ("title", pa.string()), ("author", pa.string()), ("text", pa.string()),
     ("published_at", pa.timestamp("us")), ("language", pa.string()),
     ("content_hash", pa.string()), ("html", pa.binary()), ("repeat", pa.bool_()),
+    ("truncated", pa.string()),  # a page's WARC-Truncated value: the crawler cut it short
 ])  # fmt: skip
 CHECK_CHUNK = 2000  # candidates looked up in the store at once
 

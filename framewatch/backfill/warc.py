@@ -95,7 +95,7 @@ def read_pages(path: Path) -> Iterator[WarcPage | WarcProblem]:
                     item = _page(rec)  # reads the payload first: warcio needs that order
                     last = records.get_record_offset()  # from the file's start, after a seek too
                     if item is not None:
-                        item.position = marked(f"{path.name} record {number} (offset {last})", item)
+                        item.position = f"{path.name} record {number} (offset {last})"
                         yield item
                 end = base if last is None else last + records.get_record_length()
                 if raw[end:].strip():  # warcio stops quietly at a record cut inside its header
@@ -159,9 +159,7 @@ def _read_whole_gzip(path: Path) -> Iterator[WarcPage | WarcProblem]:
                 item = _page(rec)
                 if item is not None:
                     at = records.get_record_offset()
-                    item.position = marked(
-                        f"{path.name} record {number} (offset {at} uncompressed)", item
-                    )
+                    item.position = f"{path.name} record {number} (offset {at} uncompressed)"
                     cut = isinstance(item, WarcProblem) and item.message == CUT
                     yield item
         except Exception as exc:  # a corrupt stream: nothing after it can be reached
@@ -286,7 +284,7 @@ def _page(rec) -> WarcPage | WarcProblem | None:
         return WarcProblem("", f"only bytes {got or 'of it'} were captured (HTTP 206)")
     # The crawler kept the first bytes only (Common Crawl cuts at 1 MiB, Heritrix on
     # time): the article's text usually sits in the part kept, so it is extracted like
-    # any page, its note saying it may lack its end (see ``truncation``).
+    # any page, its note saying it may lack its end.
     truncated = rec.rec_headers.get_header("WARC-Truncated")
     if truncated is not None:  # length, time, disconnect, unspecified: a word, kept as one
         truncated = "".join(c for c in truncated if c.isalnum() or c in "-_.")[:40] or "unspecified"
@@ -308,23 +306,6 @@ def _without_cut_character(body: bytes) -> bytes:
         if exc.reason == "unexpected end of data" and exc.end == len(body):
             return body[: exc.start]
     return body
-
-
-# A cut page's position carries its WARC-Truncated value through the plan to the worker
-# (a partition row has no column of its own for it); ``truncation`` takes it off again.
-_MARK = " [WARC-Truncated: {}]"
-_MARKED = re.compile(r" \[WARC-Truncated: ([^\]]*)\]$")
-
-
-def marked(position: str, item: WarcPage | WarcProblem) -> str:
-    truncated = getattr(item, "truncated", None)
-    return position + _MARK.format(truncated) if truncated else position
-
-
-def truncation(position: str) -> tuple[str, str | None]:
-    """A page's position without its WARC-Truncated mark, and the mark's value (or None)."""
-    m = _MARKED.search(position or "")
-    return (position[: m.start()], m.group(1)) if m else (position, None)
 
 
 def _whole_range(content_range: str) -> bool:

@@ -27,7 +27,6 @@ from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.stage import sentence_encoder
 from framewatch.analysis.framing.zeroshot import ArticleFraming
 from framewatch.backfill.extract import page_article
-from framewatch.backfill.warc import truncation
 from framewatch.config import AnalysisSettings
 from framewatch.words import word_count
 
@@ -104,16 +103,15 @@ class PartitionWorker:
         out: list[dict] = []
         served: set[str] = set()  # addresses of this partition's pages that gave a full article
         for r in rows:
-            position, truncated = truncation(r["position"])
             a = {k: r.get(k) for k in ARTICLE_FIELDS}
-            a.update(position=position, source=r["source"], site_url=r["site_url"],
+            a.update(position=r["position"], source=r["source"], site_url=r["site_url"],
                      address=capture_address(r), repeat=bool(r.get("repeat")))  # fmt: skip
             a["error"] = None
             if a["repeat"] and a["address"] in served:  # not worth extracting, embedding
                 a["error"] = SUPERSEDED
             elif r["kind"] == "page":
                 page = page_article(
-                    r["url"], r["html"], r["published_at"], spec.min_words, truncated
+                    r["url"], r["html"], r["published_at"], spec.min_words, r.get("truncated")
                 )
                 if isinstance(page, str):
                     a["error"] = page
