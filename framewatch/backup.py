@@ -16,6 +16,7 @@ of the store it replaces (0600 when there was none).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -58,15 +59,29 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _private(path: Path, mode: int = 0o600) -> None:
-    """Create (or empty) ``path`` with ``mode`` whatever the umask, before anything is written
-    into it: cp and copyfile onto an existing file keep its mode, so no copy is ever readable
-    by others, not even for a moment."""
+def _private(path: Path) -> None:
+    """Create (or empty) ``path`` as 0600 whatever the umask, before anything is written into
+    it: cp and copyfile onto an existing file keep its mode, so no copy is ever readable by
+    others, not even for a moment. A file's final mode (``_chmod``) is set once it is
+    written: a read-only one could not be written into."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(fd, mode)
+        _chmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+def _chmod(target: int | Path, mode: int) -> None:
+    """Set a mode where the filesystem keeps modes: a FAT-formatted drive, or a share mounted
+    without them, refuses chmod (EPERM); there the backup is as private as the drive is."""
+    try:
+        if isinstance(target, int):
+            os.fchmod(target, mode)
+        else:
+            os.chmod(target, mode)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -125,7 +140,7 @@ def backup(db: str | os.PathLike, folder: str | os.PathLike, wait_s: float = 600
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     if created:  # the copy holds the password hashes; a folder the operator made keeps its mode
-        os.chmod(folder, 0o700)
+        _chmod(folder, 0o700)
     try:
         return _write_backup(db, folder, wait_s)
     except BaseException:
@@ -287,9 +302,10 @@ def restore(
     live = journal_path(db)
     jtmp = live.with_name(live.name + ".tmp")
     try:
-        _private(tmp, mode)
+        _private(tmp)
         _copy(folder / STORE_FILE, tmp)
         _check_copy(tmp, manifest["sha256"][STORE_FILE])
+        _chmod(tmp, mode)  # once written: the replaced store may be read-only
         saved = manifest["sha256"].get(JOURNAL_FILE)
         with _journal_held(db, folder / JOURNAL_FILE, saved, on_wait) as merged:
             if merged is not None:
@@ -316,12 +332,13 @@ def _check_copy(path: Path, digest: str) -> None:
 
 
 def _write_checked(path: Path, data: bytes, mode: int) -> None:
-    _private(path, mode)
+    _private(path)
     with open(path, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     _check_copy(path, hashlib.sha256(data).hexdigest())
+    _chmod(path, mode)  # once written: the replaced journal may be read-only
 
 
 def _swap(tmp: Path, db: Path) -> Path | None:
@@ -367,13 +384,19 @@ def _journal_held(
         raise StoreError(f"{saved} does not match the manifest's checksum; nothing was replaced")
     live = journal_path(db)
     existed = live.exists()
-    with live.open("a", encoding="utf-8") as fh:
+    try:
+        fh = live.open("a", encoding="utf-8")
+    except PermissionError:  # a read-only journal: restore renames it away, as it always could
+        fh = live.open("r", encoding="utf-8")  # flock needs no write access
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
                 on_wait(f"waiting for a digest send to finish: it holds {live}")
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        # a send may have made the journal after the look above and recorded while this waited
+        existed = existed or os.fstat(fh.fileno()).st_size > 0
         lines = data.decode("utf-8").splitlines()
         if existed:
             seen = set(lines)

@@ -401,3 +401,72 @@ def test_a_restore_waits_for_a_digest_send_and_keeps_its_record(tmp_path):
     _, rest = proc.communicate(timeout=120)
     assert proc.returncode == 0, said + rest
     assert [r["week"] for r in journal_records(db)] == ["2026-W46", "2026-W47"]
+
+
+def _without_root_powers() -> None:
+    """As root, drop the powers to read and write any file (CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH) from the command about to run: its file modes then apply to it,
+    as they do to an operator who is not root."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # PR_CAPBSET_DROP: dropped for good at exec
+        if libc.prctl(24, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "cannot drop a capability")
+
+
+def _fw_as_operator(db: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI as an operator who is not root (root reads and writes any file)."""
+    kw = {"preexec_fn": _without_root_powers} if os.geteuid() == 0 else {}
+    return subprocess.run([sys.executable, "-m", "framewatch", "--db", str(db), *args],
+                          capture_output=True, text=True, timeout=120, **kw)  # fmt: skip
+
+
+@pytest.mark.parametrize("protected", ["journal", "store"])
+def test_a_restore_over_a_read_only_journal_or_store_still_works(tmp_path, protected):
+    """A journal (or store) made read-only, in a folder the operator may write: restore
+    renames files in and always could; it now opened the journal for appending (its lock)
+    and copied onto a file it had already given the store's read-only mode."""
+    db = _store(tmp_path, n=3)
+    sent = {"codebook": "g", "recipient": "ana@example.org", "status": "sent"}
+    append_record(db, {"week": "2026-W46", **sent, "at": "2026-11-16T07:00:00"})
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    append_record(db, {"week": "2026-W47", **sent, "at": "2026-11-23T07:00:00"})
+    journal = Path(f"{db}.digest-sends.jsonl")
+    os.chmod(journal if protected == "journal" else db, 0o444)
+    done = _fw_as_operator(db, "restore", str(folder))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [r["week"] for r in journal_records(db)] == ["2026-W46", "2026-W47"]
+    assert _mode(journal if protected == "journal" else db) == 0o444
+    assert not list(tmp_path.glob("*.restoring")) and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_backup_onto_a_drive_that_keeps_no_modes_works(tmp_path, monkeypatch):
+    """A FAT-formatted USB drive (or a share mounted without permissions) refuses chmod with
+    EPERM: making the backup private is what it can be there, not a reason to fail it."""
+    import errno
+
+    db = _store(tmp_path, n=2)
+    drive = tmp_path / "usb"
+    real_chmod, real_fchmod = os.chmod, os.fchmod
+
+    def no_modes(path, mode, *a, **kw):
+        if str(path).startswith(str(drive)):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return real_chmod(path, mode, *a, **kw)
+
+    def no_fmodes(fd, mode):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(drive)):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "chmod", no_modes)
+    monkeypatch.setattr(os, "fchmod", no_fmodes)
+    done = _fw(db, "backup", str(drive / "fw-2026-11-30"))
+    assert done.exit_code == 0, done.output
+    monkeypatch.undo()
+    assert (drive / "fw-2026-11-30" / "manifest.json").exists()
+    other = tmp_path / "restored.duckdb"
+    assert _fw(other, "restore", str(drive / "fw-2026-11-30")).exit_code == 0
+    assert _articles(other) == 2
