@@ -297,7 +297,8 @@ def restore(
             con.close()
     if not db.parent.exists():
         raise InputError(f"folder {db.parent} does not exist")
-    mode = stat.S_IMODE(os.stat(db).st_mode) if db.exists() else 0o600
+    was = os.stat(db) if db.exists() else None
+    mode = stat.S_IMODE(was.st_mode) if was else 0o600
     tmp = db.with_name(db.name + ".restoring")
     live = journal_path(db)
     jtmp = live.with_name(live.name + ".tmp")
@@ -306,11 +307,14 @@ def restore(
         _copy(folder / STORE_FILE, tmp)
         _check_copy(tmp, manifest["sha256"][STORE_FILE])
         _chmod(tmp, mode)  # once written: the replaced store may be read-only
+        _same_owner(tmp, was)
         saved = manifest["sha256"].get(JOURNAL_FILE)
         with _journal_held(db, folder / JOURNAL_FILE, saved, on_wait) as merged:
             if merged is not None:
-                jmode = stat.S_IMODE(os.stat(live).st_mode) if merged[1] else mode
+                jwas = os.stat(live) if merged[1] else was
+                jmode = stat.S_IMODE(jwas.st_mode) if merged[1] else mode
                 _write_checked(jtmp, merged[0], jmode)
+                _same_owner(jtmp, jwas)
             kept = _swap(tmp, db)
             if merged is not None:
                 os.replace(jtmp, live)
@@ -321,6 +325,13 @@ def restore(
         raise
     snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
     return manifest, kept
+
+
+def _same_owner(path: Path, was: os.stat_result | None) -> None:
+    """Root restoring a service user's store (sudo): the file it puts in place keeps the
+    replaced file's owner, or the service could no longer open (nor append to) it."""
+    if was is not None and os.geteuid() == 0:
+        os.chown(path, was.st_uid, was.st_gid)
 
 
 def _check_copy(path: Path, digest: str) -> None:

@@ -403,6 +403,9 @@ def test_a_restore_waits_for_a_digest_send_and_keeps_its_record(tmp_path):
     assert [r["week"] for r in journal_records(db)] == ["2026-W46", "2026-W47"]
 
 
+NOBODY = 65534  # the user "nobody"
+
+
 def _without_root_powers() -> None:
     """As root, drop the powers to read and write any file (CAP_DAC_OVERRIDE and
     CAP_DAC_READ_SEARCH) from the command about to run: its file modes then apply to it,
@@ -470,3 +473,21 @@ def test_a_backup_onto_a_drive_that_keeps_no_modes_works(tmp_path, monkeypatch):
     other = tmp_path / "restored.duckdb"
     assert _fw(other, "restore", str(drive / "fw-2026-11-30")).exit_code == 0
     assert _articles(other) == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_restore_run_as_root_leaves_the_store_to_the_user_that_owned_it(tmp_path):
+    """`sudo framewatch restore` over the service user's store: the restored store and journal
+    were root's (0600: the service could not even read them) and serve failed to start."""
+    db = _store(tmp_path, n=2)
+    append_record(db, {"week": "2026-W46", "codebook": "g", "recipient": "ana@example.org",
+                       "status": "sent", "at": "2026-11-16T07:00:00"})  # fmt: skip
+    folder = tmp_path / "bk"
+    assert _fw(db, "backup", str(folder)).exit_code == 0
+    journal = Path(f"{db}.digest-sends.jsonl")
+    for p in (db, journal):
+        os.chown(p, NOBODY, NOBODY)
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 0, done.output
+    for p in (db, journal):
+        assert (os.stat(p).st_uid, os.stat(p).st_gid) == (NOBODY, NOBODY), p
