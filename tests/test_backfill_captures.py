@@ -296,3 +296,70 @@ def test_each_address_gets_its_own_article_when_walls_share_a_canonical_url(tmp_
     assert canon == [(A,), (C,)]  # the page's own address, not the consent page's
     assert counts(db, "embeddings") == [(2, 2)]
     assert counts(db, "article_framing") == [(2, 2)]
+
+
+# --- a full capture naming another canonical URL than its stub ---------------------------
+
+A2 = f"{SITE}/2024/03/port-strike-ends"  # the canonical URL A's full page names
+MOVED = [
+    (A, CONSENT),  # stored under A, its own address
+    (A, story("Port strike ends", "Port strike ends today.", A2)),  # takes A's row, as A2
+    (B, story("Ferries resume", "Ferries resumed on Friday.")),
+]
+MOVED_WANT = [
+    (A, "Port strike ends", "Port strike ends today.", "full"),
+    (B, "Ferries resume", "Ferries resumed on Friday.", "full"),
+]
+
+
+def canonical_urls(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT canonical_url FROM articles ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_resumed_run_does_not_store_a_replaced_stub_again(tmp_path, monkeypatch):
+    """Killed after the partition in which A's full capture replaced its stub went in,
+    before its marker: loaded again, the stub (whose canonical URL is free again, the
+    row moved to the full page's) is not stored as a second article of A."""
+    from framewatch.backfill import load
+
+    src = warc(tmp_path / "crawl.warc.gz", MOVED)
+    real = load.Loader.load
+    calls = []
+
+    def killed(self, table):
+        real(self, table)
+        calls.append(1)
+        raise RuntimeError("killed")
+
+    db = tmp_path / "fw.duckdb"
+    monkeypatch.setattr(load.Loader, "load", killed)
+    assert backfill(db, src, "--partition-size", "2").exit_code != 0 and calls == [1]
+    monkeypatch.setattr(load.Loader, "load", real)
+    res = backfill(db, src, "--partition-size", "2")
+    assert res.exit_code == 0, res.output
+    assert summary(db) == MOVED_WANT
+    assert canonical_urls(db) == [(A2,), (B,)]
+    assert counts(db, "embeddings") == [(2, 2)]
+    assert counts(db, "article_framing") == [(2, 2)]
+
+
+@pytest.mark.slow
+def test_a_second_backfill_of_the_same_captures_does_not_store_the_stub_again(tmp_path):
+    """A later backfill whose inputs hold the same WARC again (with another file, so a
+    new plan): A's address has its article, the full text under A2; its stub is not
+    stored as a second article of A."""
+    src = warc(tmp_path / "crawl.warc.gz", MOVED)
+    more = warc(tmp_path / "more.warc.gz", [(C, story("Budget passes", "The council passed."))])
+    db = tmp_path / "fw.duckdb"
+    assert backfill(db, src).exit_code == 0
+    assert summary(db) == MOVED_WANT
+    res = backfill(db, src, str(more))
+    assert res.exit_code == 0, res.output
+    assert [row[0] for row in summary(db)] == [A, B, C]
+    assert canonical_urls(db) == [(A2,), (B,), (C,)]
+    assert counts(db, "embeddings") == [(3, 3)]

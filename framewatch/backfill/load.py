@@ -127,10 +127,23 @@ class Loader:
                 self.counts.framed += len(pick)
 
     def _insert(self, rows: list[dict]) -> tuple[list, list]:
-        """``insert_articles`` for these rows; the copies of a replaced stub are copies."""
+        """``insert_articles`` for these rows; the copies of a replaced stub are copies.
+
+        A stub of a URL that already has an article is not stored again: a stub a full
+        capture replaced leaves its canonical URL and fingerprint free when the full page
+        names another canonical URL, so a partition loaded again after a kill, or the
+        same capture in a later backfill, would otherwise store it a second time."""
+        stubs = [r["url"] for r in rows if r.get("address") and r.get("extraction") == "stub"]
+        had = set()
+        if stubs:
+            had = {u for (u,) in self.store.execute(
+                "SELECT url FROM articles WHERE url IN (SELECT unnest(?))", [stubs]
+            ).fetchall()}  # fmt: skip
         articles, gone = [], []
         for r in rows:
             key = (r["source"], r["content_hash"])
+            if r.get("address") and r.get("extraction") == "stub" and r["url"] in had:
+                continue  # the address's article is stored (as insert_articles skips it)
             if key in self.gone and self.first_stub[key] != r["address"]:
                 gone.append((r, 0))
                 continue
