@@ -363,3 +363,26 @@ def test_a_second_backfill_of_the_same_captures_does_not_store_the_stub_again(tm
     assert [row[0] for row in summary(db)] == [A, B, C]
     assert canonical_urls(db) == [(A2,), (B,), (C,)]
     assert counts(db, "embeddings") == [(3, 3)]
+
+
+@pytest.mark.slow
+def test_a_wall_before_the_full_capture_is_decided_alike_with_any_partitioning(tmp_path):
+    """A's wall is not stored (an older address, E, names A as its canonical URL), so
+    D's identical wall, captured before A's full page, is D's own stub: with one
+    partition as with one capture per partition (the full capture came after it, so D's
+    wall is no copy of a replaced stub)."""
+    E = f"{SITE}/2024/03/strike-old"
+    src = warc(tmp_path / "crawl.warc.gz", [
+        (E, story("Port strike", "Port strike talks continue.", A)),
+        (A, CONSENT),  # canonical URL A: E's article has it, so not stored
+        (D, CONSENT),  # the same wall: D's own stub, as no article has its text
+        (A, story("Port strike ends", "Port strike ends today.", A2)),
+    ])  # fmt: skip
+    got = {}
+    for size in ("500", "1"):
+        db = tmp_path / f"fw{size}.duckdb"
+        res = backfill(db, src, "--partition-size", size)
+        assert res.exit_code == 0, res.output
+        got[size] = summary(db)
+    assert got["500"] == got["1"]
+    assert [url for url, *_ in got["1"]] == [E, D, A]

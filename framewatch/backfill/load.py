@@ -47,8 +47,12 @@ class Loader:
         self.served: dict[str, tuple[bool, str, str, str]] = {}
         # (outlet, content hash) of stubs a full capture replaced: a later copy of such a
         # stub (one consent wall over a whole site) stays a copy, as before the
-        # replacement, so a partition loaded again decides as it did the first time
-        self.gone: set[tuple[str, str]] = set()
+        # replacement, so a partition loaded again decides as it did the first time.
+        # With the capture count when it was replaced: a copy captured before the full
+        # capture is decided as before it, whichever partition it came in
+        self.gone: dict[tuple[str, str], int] = {}
+        self.decided = 0  # captures decided so far, in plan order (`remember`'s included)
+        self.at: dict[int, int] = {}  # a row of the partition loading -> its capture count
         self.first_stub: dict[tuple[str, str], str] = {}  # (outlet, hash) -> its 1st address
 
     def _source(self, name: str, site_url: str | None) -> int:
@@ -78,7 +82,7 @@ class Loader:
                 # earlier one): the stub's row takes its text. The rows before it go in
                 # first, so a stub copying the replaced one's text is decided as it would
                 # be with one capture per partition.
-                more, also = self._insert([rows[k] for k in batch])
+                more, also = self._insert(rows, batch)
                 new, copies, keep, batch = new + more, copies + also, keep + batch, []
                 aid = self._replace(rows[i], canon)
                 if aid is None:  # the stub was a copy, never stored as its own
@@ -86,7 +90,7 @@ class Loader:
                     batch.append(i)
                 elif aid > 0:
                     replaced[i] = aid
-            more, also = self._insert([rows[k] for k in batch])
+            more, also = self._insert(rows, batch)
             new, copies, keep = new + more, copies + also, keep + batch
         self.counts.new += len(new)
         self.counts.copies += len(copies)
@@ -126,13 +130,14 @@ class Loader:
             if j == 0:
                 self.counts.framed += len(pick)
 
-    def _insert(self, rows: list[dict]) -> tuple[list, list]:
+    def _insert(self, table_rows: list[dict], batch: list[int]) -> tuple[list, list]:
         """``insert_articles`` for these rows; the copies of a replaced stub are copies.
 
         A stub of a URL that already has an article is not stored again: a stub a full
         capture replaced leaves its canonical URL and fingerprint free when the full page
         names another canonical URL, so a partition loaded again after a kill, or the
         same capture in a later backfill, would otherwise store it a second time."""
+        rows = [table_rows[k] for k in batch]
         stubs = [r["url"] for r in rows if r.get("address") and r.get("extraction") == "stub"]
         had = set()
         if stubs:
@@ -140,11 +145,12 @@ class Loader:
                 "SELECT url FROM articles WHERE url IN (SELECT unnest(?))", [stubs]
             ).fetchall()}  # fmt: skip
         articles, gone = [], []
-        for r in rows:
+        for k, r in zip(batch, rows, strict=True):
             key = (r["source"], r["content_hash"])
             if r.get("address") and r.get("extraction") == "stub" and r["url"] in had:
                 continue  # the address's article is stored (as insert_articles skips it)
-            if key in self.gone and self.first_stub[key] != r["address"]:
+            went = self.gone.get(key)
+            if went is not None and went < self.at[k] and self.first_stub[key] != r["address"]:
                 gone.append((r, 0))
                 continue
             a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
@@ -169,8 +175,10 @@ class Loader:
         partitioning and a resumed load decide the same (``remember`` replays the
         partitions loaded before)."""
         steps: list[tuple[int, str | None]] = []
+        self.at = {}
         for i, r in enumerate(rows):
             step = self._decide(r)
+            self.at[i] = self.decided
             if step == "repeat":
                 self.counts.repeats += 1
             elif step == "problem":
@@ -185,6 +193,7 @@ class Loader:
     def _decide(self, r: dict) -> str:
         """'keep', 'repeat', 'problem', or the canonical URL of the stored stub the row's
         full text replaces; ``served`` records what each address has given so far."""
+        self.decided += 1
         address, repeat = r.get("address"), bool(r.get("repeat"))
         if r["error"]:
             return "repeat" if repeat else "problem"
@@ -200,7 +209,7 @@ class Loader:
             return "repeat"
         self.served[address] = (True, *had[1:])
         if self.first_stub.get(had[2:]) == address:  # the stub stored, not a copy of it
-            self.gone.add(had[2:])
+            self.gone.setdefault(had[2:], self.decided)
         return had[1]
 
     def remember(self, table: pa.Table) -> None:
