@@ -239,14 +239,15 @@ def test_table_to_a_file_is_refused_or_written_as_asked(odd_db, tmp_path):
     r = _cli(odd_db, "sql", "SELECT 1 AS a", "--format", "table", "--output", str(f))
     assert r.exit_code == 2 and "csv, json or parquet" in r.output, r.output
     assert not f.exists()
-    # Without --format, the file's name says which: x.json gets JSON, x.csv CSV.
+    # Without --format, the file's name says which: x.json gets JSON, x.csv CSV, and any
+    # other name CSV, as every name did before (scripts writing out.txt keep working).
     r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.json"))
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "x.json").read_text(encoding="utf-8")) == [{"a": 1}]
     r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.csv"))
     assert (tmp_path / "x.csv").read_text(encoding="utf-8") == "a\n1\n"
     r = _cli(odd_db, "sql", "SELECT 1 AS a", "--output", str(tmp_path / "x.txt"))
-    assert r.exit_code == 2 and "--format" in r.output and not (tmp_path / "x.txt").exists()
+    assert r.exit_code == 0 and (tmp_path / "x.txt").read_text(encoding="utf-8") == "a\n1\n"
 
 
 def test_export_csv_writes_lists_and_booleans_as_sql_csv_does(demo_db, tmp_path):

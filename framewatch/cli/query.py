@@ -36,7 +36,7 @@ def sql(
         typer.Option(
             "--format",
             help="table, csv, json or parquet (default: table; with --output, the file's "
-            "suffix: .csv, .json or .parquet).",
+            "suffix: .json or .parquet, else csv).",
         ),
     ] = None,
     output: Annotated[
@@ -54,12 +54,9 @@ def sql(
         raise UsageError(f"{what} must be more than 0 seconds, got {limit:g}")
     if fmt is None and output is None:
         fmt = "table"
-    elif fmt is None:
+    elif fmt is None:  # scripts written before the suffix counted get CSV, as they did
         suffix = output.suffix.lower().lstrip(".")
-        if suffix not in ("csv", "json", "parquet"):
-            raise UsageError(f"--output {output}: say which format with --format csv, json or "
-                             "parquet (a name ending .csv, .json or .parquet says it)")  # fmt: skip
-        fmt = suffix
+        fmt = suffix if suffix in ("json", "parquet") else "csv"
     if fmt not in ("table", "csv", "json", "parquet"):
         raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
     if fmt == "table" and output is not None:  # it wrote CSV without a word
