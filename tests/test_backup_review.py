@@ -421,8 +421,13 @@ def _without_root_powers() -> None:
 def _fw_as_operator(db: Path, *args: str) -> subprocess.CompletedProcess:
     """The CLI as an operator who is not root (root reads and writes any file)."""
     kw = {"preexec_fn": _without_root_powers} if os.geteuid() == 0 else {}
-    return subprocess.run([sys.executable, "-m", "framewatch", "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=120, **kw)  # fmt: skip
+    try:
+        return subprocess.run([sys.executable, "-m", "framewatch", "--db", str(db), *args],
+                              capture_output=True, text=True, timeout=120, **kw)  # fmt: skip
+    except subprocess.SubprocessError as exc:  # a container that may not drop capabilities
+        if "preexec_fn" not in str(exc):
+            raise
+        pytest.skip(f"root here cannot give up its file powers: {exc}")
 
 
 @pytest.mark.parametrize("protected", ["journal", "store"])
