@@ -209,6 +209,16 @@ def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
             yield ("[\n" if i == 0 else ",\n") + "  {\n" + fields + "\n  }"
         yield "\n]\n"
         return
+    if fmt == "jsonl":  # one object a line: read a line at a time, appended to, split
+        names = [json.dumps(c) for c in res.columns]
+        for i in range(0, len(res.rows), chunk_rows):
+            yield "".join(
+                "{"
+                + ", ".join(f"{n}: {json_value(v)}" for n, v in zip(names, r, strict=True))
+                + "}\n"
+                for r in res.rows[i : i + chunk_rows]
+            )
+        return
     raise QueryError(f"unknown format {fmt!r}")
 
 

@@ -237,7 +237,7 @@ def test_table_to_a_file_is_refused_or_written_as_asked(odd_db, tmp_path):
     """--format table --output FILE wrote CSV without a word."""
     f = tmp_path / "t.txt"
     r = _cli(odd_db, "sql", "SELECT 1 AS a", "--format", "table", "--output", str(f))
-    assert r.exit_code == 2 and "csv, json or parquet" in r.output, r.output
+    assert r.exit_code == 2 and "csv, json, jsonl or parquet" in r.output, r.output
     assert not f.exists()
     # Without --format, the file's name says which: x.json gets JSON, x.csv CSV, and any
     # other name CSV, as every name did before (scripts writing out.txt keep working).
@@ -269,3 +269,19 @@ def test_export_csv_writes_lists_and_booleans_as_sql_csv_does(demo_db, tmp_path)
                 assert [json.loads(v) for v in exported[col]] == [json.loads(v) for v in mine[col]]
             else:
                 assert exported[col].tolist() == mine[col].tolist(), col
+
+
+def test_jsonl_writes_one_record_a_line(odd_db, tmp_path):
+    """A big result as JSON Lines (what jq, DuckDB's read_json and pandas' lines=True read a
+    line at a time): a text holding a newline stays inside its record's line."""
+    q = "SELECT * FROM (VALUES (1, 'two\nlines', 1.50::DECIMAL(4,2)), (2, NULL, NULL)) t(n, s, d)"
+    r = _cli(odd_db, "sql", q, "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert [json.loads(line) for line in r.stdout.splitlines()] == [
+        {"n": 1, "s": "two\nlines", "d": 1.5},
+        {"n": 2, "s": None, "d": None},
+    ]
+    for name in ("x.jsonl", "x.NDJSON"):
+        assert _cli(odd_db, "sql", q, "--output", str(tmp_path / name)).exit_code == 0
+        lines = (tmp_path / name).read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line)["n"] for line in lines] == [1, 2]

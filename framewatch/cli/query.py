@@ -35,13 +35,13 @@ def sql(
         str | None,
         typer.Option(
             "--format",
-            help="table, csv, json or parquet (default: table; with --output, the file's "
-            "suffix: .json or .parquet, else csv).",
+            help="table, csv, json, jsonl (one object a line) or parquet (default: table; "
+            "with --output, the file's suffix: .json, .jsonl, .ndjson or .parquet, else csv).",
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(help="Write to FILE (csv, json or parquet) instead of the terminal."),
+        typer.Option(help="Write to FILE (csv, json, jsonl or parquet) instead of the terminal."),
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Cancel after this many seconds.")] = None,
 ) -> None:
@@ -56,12 +56,13 @@ def sql(
         fmt = "table"
     elif fmt is None:  # scripts written before the suffix counted get CSV, as they did
         suffix = output.suffix.lower().lstrip(".")
-        fmt = suffix if suffix in ("json", "parquet") else "csv"
-    if fmt not in ("table", "csv", "json", "parquet"):
-        raise UsageError(f"unknown format {fmt!r}: use table, csv, json or parquet")
+        suffix = "jsonl" if suffix == "ndjson" else suffix
+        fmt = suffix if suffix in ("json", "jsonl", "parquet") else "csv"
+    if fmt not in ("table", "csv", "json", "jsonl", "parquet"):
+        raise UsageError(f"unknown format {fmt!r}: use table, csv, json, jsonl or parquet")
     if fmt == "table" and output is not None:  # it wrote CSV without a word
-        raise UsageError("--format table is for the terminal; --output writes csv, json or "
-                         "parquet (or send the table to a file with > FILE)")  # fmt: skip
+        raise UsageError("--format table is for the terminal; --output writes csv, json, jsonl "
+                         "or parquet (or send the table to a file with > FILE)")  # fmt: skip
     con = reader(ctx, sandbox=True)  # other people's SQL: no files, network or extensions
     try:
         _with_search(ctx, con)
