@@ -4,8 +4,9 @@ The article was stored with the feed's text when its page timed out or the serve
 failed (5xx). Each later poll of its source fetches the page again once its wait is
 over, with the wait doubling after each failure, at most ``crawl.page_retries``
 times. When the page is finally read, the article keeps its id and its text is
-replaced by the page's, and its framing is dropped so the next analysis frames the
-full text. Nothing is stored twice.
+replaced by the page's, and what was made from the feed's text (its vector, framing
+and search entry: ``text_derived``) is dropped, so the next analysis embeds, frames and
+indexes the full text. Nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from framewatch.articles import content_hash
 from framewatch.config import Settings
 from framewatch.crawler.downloads import Fetcher
 from framewatch.crawler.pages import CLEARLY_LONGER, PageRead, read_page, words
+from framewatch.crawler.text_derived import drop_text_derived
 from framewatch.store import Store, utcnow
-
-# Derived from the article's full text: recomputed by the next `analyze`.
-_TEXT_DERIVED = ("article_frames", "article_framing", "frame_evidence")
 
 
 @dataclass
@@ -92,8 +91,7 @@ def _apply(store, settings, article_id, url, attempts, text, extraction, page: P
             [ext.text, words(ext.text), digest, f"page read on try {tries}", ext.site_name,
              ext.language, article_id],
         )  # fmt: skip
-        for table in _TEXT_DERIVED:
-            store.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+        drop_text_derived(store, article_id)  # recomputed by the next `analyze`
         return "recovered"
     if page.transient and tries <= settings.crawl.page_retries:
         wait = settings.crawl.page_retry_after_min * 2 ** (tries - 1)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from framewatch.crawler.feeds import parse_feed
 from framewatch.crawler.fetch import discover_source, fetch_due
 from framewatch.sources import add_source
-from framewatch.store import open_store, utcnow
+from framewatch.store import connect, open_store, utcnow
 
 RSS_NS = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
 LONG = [f"Paragraph {i}: " + " ".join(LOREM) for i in range(4)]  # about 270 words
@@ -405,3 +405,58 @@ def test_polling_any_feed_twice_stores_each_entry_once(http_server, settings, it
             assert sid
         finally:
             store.close()
+
+
+def test_a_page_read_on_a_later_try_drops_the_feed_texts_vector_and_search_entry(
+    http_server, tmp_path, settings
+):
+    """What `analyze` and search made from the feed's summary goes with it: the next
+    `analyze` embeds only articles without a vector, so the summary's vector would stay
+    the article's for good; and a reader brings the search index up to date only for
+    articles it has no row for, so a search would find the summary's words."""
+    import numpy as np
+
+    from framewatch.analysis.embedding.stage import count_pending, write_embeddings
+    from framewatch.analysis.search.engine import Searcher
+    from framewatch.analysis.search.index import index_pending
+
+    srv = http_server
+    settings.crawl.retries = 0
+    calls = {"n": 0}
+
+    def flaky(handler):
+        calls["n"] += 1
+        return Route(status=503) if calls["n"] == 1 else Route(article_html("Bus plan", LOREM))
+
+    srv.routes["/flaky"] = Route(dynamic=flaky)
+    srv.routes["/feed.xml"] = Route(
+        _rss(f"<item><title>Bus plan</title><link>{srv.url('/flaky')}</link>"
+             "<description>Kestrels nest on the depot roof.</description></item>")
+    )  # fmt: skip
+    db = tmp_path / "fw.duckdb"
+    model = settings.analysis.model
+
+    def found(word: str) -> list[int]:  # as `framewatch search` reads: on the snapshot
+        con = connect(db)
+        try:
+            return sorted(int(i) for i in Searcher(con, db, model=model).run(word).ids)
+        finally:
+            con.close()
+
+    with open_store(db) as store:
+        add_source(store, srv.url("/feed.xml"))
+        fetch_due(store, settings)  # try 1: HTTP 503, the summary is stored
+        (aid,) = store.execute("SELECT id FROM articles").fetchone()
+        # `analyze` of the summary: its vector and its search entry
+        write_embeddings(store, model, [(aid,)], np.ones((1, 4), np.float32))
+        index_pending(store)
+        store.publish_snapshot()
+    assert found("kestrels") == [aid] and found("tram") == []
+
+    with open_store(db) as store:
+        _travel(store)
+        report = fetch_due(store, settings, force=True)  # try 2: the page answers
+        assert report.counts()["pages_recovered"] == 1
+        assert count_pending(store, model) == 1  # the next `analyze` embeds the full text
+        store.publish_snapshot()
+    assert found("kestrels") == [] and found("tram") == [aid]

@@ -19,13 +19,10 @@ from framewatch.analysis.framing.stage import FramingJob
 from framewatch.articles import canonical_url, insert_articles
 from framewatch.backfill.inputs import source_key
 from framewatch.backfill.worker import framing_from_json
+from framewatch.crawler.text_derived import drop_text_derived
 from framewatch.language import with_language
 from framewatch.sources import add_source
 from framewatch.store import Store
-
-# Made from an article's text: dropped when a later full capture replaces a stub's text.
-TEXT_DERIVED = ("embeddings", "article_frames", "article_framing", "frame_evidence", "search_index")
-
 
 @dataclass
 class LoadCounts:
@@ -268,8 +265,7 @@ class Loader:
              row["site_name"], row["text"], row["word_count"], row["content_hash"],
              row["extraction"], row["extraction_note"], aid],
         )  # fmt: skip
-        for table in TEXT_DERIVED:
-            self.store.execute(f"DELETE FROM {table} WHERE article_id = ?", [aid])
+        drop_text_derived(self.store, aid)
         return aid
 
     def _ids(self, rows: list[dict]) -> dict[int, int]:

@@ -1,0 +1,31 @@
+"""The rows the store makes from an article's text, dropped when that text is replaced.
+
+A page read on a later try (``page_retries``) and a backfill's full capture of a stub's
+address (``framewatch.backfill.load``) give a stored article a new text under the same
+id. What was made from the old text must go with it, or it outlives the text:
+
+* ``embeddings``: ``analyze`` embeds only articles without a vector from its model, so
+  a vector left in place would stay the old text's for good (stories, ``~"meaning"``
+  search and near-duplicates would keep reading the stub);
+* ``article_frames``, ``article_framing``, ``frame_evidence``: framed likewise only
+  where an article has no framing yet;
+* ``search_index``: the index is redone for a changed ``content_hash`` by the next
+  indexing run, but readers take an article without a row as the sign that the index
+  lags and bring it up to date; with the old row left, a search would find the old
+  text's words until the next ``analyze``.
+
+Story membership is not among them: a story's counts and centroid include the
+article, and taking it out is the story stage's business.
+"""
+
+from __future__ import annotations
+
+from framewatch.store import Store
+
+TEXT_DERIVED = ("embeddings", "article_frames", "article_framing", "frame_evidence", "search_index")
+
+
+def drop_text_derived(store: Store, article_id: int) -> None:
+    """Delete what was made from the article's text (call in the replacing transaction)."""
+    for table in TEXT_DERIVED:
+        store.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
