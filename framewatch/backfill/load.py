@@ -49,7 +49,6 @@ class Loader:
         # capture is decided as before it, whichever partition it came in
         self.gone: dict[tuple[str, str], int] = {}
         self.decided = 0  # captures decided so far, in plan order (`remember`'s included)
-        self.at: dict[int, int] = {}  # a row of the partition loading -> its capture count
         self.first_stub: dict[tuple[str, str], str] = {}  # (outlet, hash) -> its 1st address
 
     def _source(self, name: str, site_url: str | None) -> int:
@@ -63,7 +62,7 @@ class Loader:
     def load(self, table: pa.Table) -> None:
         """One analysed partition; safe to repeat."""
         rows = table.to_pylist()
-        steps = self._first_captures(rows)
+        steps, at = self._first_captures(rows)
         if not steps:
             return
         keep: list[int] = []  # rows inserted (or already stored), in order
@@ -79,7 +78,7 @@ class Loader:
                 # earlier one): the stub's row takes its text. The rows before it go in
                 # first, so a stub copying the replaced one's text is decided as it would
                 # be with one capture per partition.
-                more, also = self._insert(rows, batch)
+                more, also = self._insert(rows, batch, at)
                 new, copies, keep, batch = new + more, copies + also, keep + batch, []
                 aid = self._replace(rows[i], canon)
                 if aid is None:  # the stub was a copy, never stored as its own
@@ -87,7 +86,7 @@ class Loader:
                     batch.append(i)
                 elif aid > 0:
                     replaced[i] = aid
-            more, also = self._insert(rows, batch)
+            more, also = self._insert(rows, batch, at)
             new, copies, keep = new + more, copies + also, keep + batch
         self.counts.new += len(new)
         self.counts.copies += len(copies)
@@ -127,8 +126,11 @@ class Loader:
             if j == 0:
                 self.counts.framed += len(pick)
 
-    def _insert(self, table_rows: list[dict], batch: list[int]) -> tuple[list, list]:
-        """``insert_articles`` for these rows; the copies of a replaced stub are copies.
+    def _insert(
+        self, table_rows: list[dict], batch: list[int], at: dict[int, int]
+    ) -> tuple[list, list]:
+        """``insert_articles`` for these rows (``at``: a row's capture count, as
+        ``_first_captures`` gives it); the copies of a replaced stub are copies.
 
         A stub of a URL that already has an article is not stored again: a stub a full
         capture replaced leaves its canonical URL and fingerprint free when the full page
@@ -147,7 +149,7 @@ class Loader:
             if r.get("address") and r.get("extraction") == "stub" and r["url"] in had:
                 continue  # the address's article is stored (as insert_articles skips it)
             went = self.gone.get(key)
-            if went is not None and went < self.at[k] and self.first_stub[key] != r["address"]:
+            if went is not None and went < at[k] and self.first_stub[key] != r["address"]:
                 gone.append((r, 0))
                 continue
             a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
@@ -157,10 +159,13 @@ class Loader:
         new, copies = insert_articles(self.store, articles)
         return new, copies + gone
 
-    def _first_captures(self, rows: list[dict]) -> list[tuple[int, str | None]]:
+    def _first_captures(
+        self, rows: list[dict]
+    ) -> tuple[list[tuple[int, str | None]], dict[int, int]]:
         """Positions of the rows to store, in order, each with None, or for a full capture
         that replaces an earlier stub, the stub's canonical URL; the others' problems are
-        noted.
+        noted. With each row's capture count (captures decided so far, in plan order,
+        its own included), by position.
 
         Of the captures of one address, the first that gives an article is stored, with
         the text of the first that gives a full one: a consent wall or paywall stub
@@ -172,10 +177,10 @@ class Loader:
         partitioning and a resumed load decide the same (``remember`` replays the
         partitions loaded before)."""
         steps: list[tuple[int, str | None]] = []
-        self.at = {}
+        at: dict[int, int] = {}
         for i, r in enumerate(rows):
             step = self._decide(r)
-            self.at[i] = self.decided
+            at[i] = self.decided
             if step == "repeat":
                 self.counts.repeats += 1
             elif step == "problem":
@@ -185,7 +190,7 @@ class Loader:
             else:  # a full capture after a stub: the stub's row is replaced
                 self.counts.repeats += 1
                 steps.append((i, step))
-        return steps
+        return steps, at
 
     def _decide(self, r: dict) -> str:
         """'keep', 'repeat', 'problem', or the canonical URL of the stored stub the row's
