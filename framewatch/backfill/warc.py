@@ -288,8 +288,7 @@ def _page(rec) -> WarcPage | WarcProblem | None:
     truncated = rec.rec_headers.get_header("WARC-Truncated")
     if truncated is not None:  # length, time, disconnect, unspecified: a word, kept as one
         truncated = "".join(c for c in truncated if c.isalnum() or c in "-_.")[:40] or "unspecified"
-        body = _without_cut_character(body)
-    elif len(body) >= MAX_BODY:  # cut here, as the crawler cuts a body
+    if truncated is not None or len(body) >= MAX_BODY:  # or cut here, as the crawler cuts one
         body = _without_cut_character(body)
     when = _when(rec.rec_headers.get_header("WARC-Date"))
     return WarcPage("", url, when, html_as_utf8(body, ctype), truncated)
