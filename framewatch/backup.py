@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from framewatch.errors import InputError
-from framewatch.journal import journal_path
+from framewatch.journal import held, journal_path
 from framewatch.service_marker import serving
 from framewatch.store import (
     StoreBusy,
@@ -395,19 +394,16 @@ def _journal_held(
         raise StoreError(f"{saved} does not match the manifest's checksum; nothing was replaced")
     live = journal_path(db)
     existed = live.exists()
-    try:
-        fh = live.open("a", encoding="utf-8")
-    except PermissionError:  # a read-only journal: restore renames it away, as it always could
-        fh = live.open("r", encoding="utf-8")  # flock needs no write access
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait(f"waiting for a digest send to finish: it holds {live}")
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        # a send may have made the journal after the look above and recorded while this waited
-        existed = existed or os.fstat(fh.fileno()).st_size > 0
+
+    def waiting() -> None:
+        if on_wait is not None:
+            on_wait(f"waiting for a digest send to finish: it holds {live}")
+
+    # read_only_ok: a read-only journal is renamed away, as restore always could
+    with held(db, on_wait=waiting, read_only_ok=True):
+        # a send may have made the journal after the look above and recorded while this
+        # waited; held has checked that the file it locked is the one at ``live``
+        existed = existed or live.stat().st_size > 0
         lines = data.decode("utf-8").splitlines()
         if existed:
             seen = set(lines)

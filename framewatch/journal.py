@@ -12,9 +12,10 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 
 def journal_path(db: str | os.PathLike) -> Path:
@@ -84,17 +85,33 @@ def append_record(db: str | os.PathLike, rec: dict) -> None:
 
 
 @contextlib.contextmanager
-def held(db: str | os.PathLike) -> Iterator[None]:
+def held(
+    db: str | os.PathLike,
+    on_wait: Callable[[], None] | None = None,
+    read_only_ok: bool = False,
+) -> Iterator[None]:
     """Hold the journal for one delivery (read it inside): serve's send and a manual
     `digest --send` at the same time take turns, and the second sees what the first sent.
     A journal this user may not write fails here, before anything is sent. A restore
     swaps the journal while holding it: a send that waited on the old file opens the
     new one, or it would record into a file no longer in place, beside a send that
-    locked the new one."""
+    locked the new one.
+
+    ``on_wait`` is called once, when another process holds the journal and this waits.
+    ``read_only_ok`` (a restore, which renames the journal and never appends to it) opens
+    a journal this user may not write for reading instead: flock needs no write access.
+    A send never passes it, so that it fails before it sends."""
     path = journal_path(db)
+    told = False
     while True:
-        with path.open("a", encoding="utf-8") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        with _open(path, read_only_ok) as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None and not told:
+                    told = True
+                    on_wait()
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
             try:
                 current = path.stat()
             except FileNotFoundError:
@@ -104,6 +121,15 @@ def held(db: str | os.PathLike) -> Iterator[None]:
                 continue
             yield
             return
+
+
+def _open(path: Path, read_only_ok: bool) -> IO[str]:
+    try:
+        return path.open("a", encoding="utf-8")
+    except PermissionError:
+        if not read_only_ok:
+            raise
+        return path.open("r", encoding="utf-8")
 
 
 def merge_journal(store) -> int:

@@ -496,3 +496,27 @@ def test_a_restore_run_as_root_leaves_the_store_to_the_user_that_owned_it(tmp_pa
     assert done.exit_code == 0, done.output
     for p in (db, journal):
         assert (os.stat(p).st_uid, os.stat(p).st_gid) == (NOBODY, NOBODY), p
+
+
+def test_a_send_over_a_read_only_journal_fails_before_it_sends_a_restore_does_not(tmp_path):
+    """journal.held opens a journal this user may not write for reading only when asked
+    (a restore, which renames it): a send holding it so would send, then fail to record."""
+    db = tmp_path / "fw.duckdb"
+    append_record(db, {"week": "2026-W46", "codebook": "g", "recipient": "ana@example.org",
+                       "status": "sent", "at": "2026-11-16T07:00:00"})  # fmt: skip
+    os.chmod(Path(f"{db}.digest-sends.jsonl"), 0o444)
+    hold = ("import sys; from framewatch.journal import held\n"
+            "with held(sys.argv[1], read_only_ok=sys.argv[2] == 'restore'): print('held')")  # fmt: skip
+    kw = {"preexec_fn": _without_root_powers} if os.geteuid() == 0 else {}
+    said = {}
+    for who in ("send", "restore"):
+        try:
+            said[who] = subprocess.run([sys.executable, "-c", hold, str(db), who],
+                                       capture_output=True, text=True, timeout=60, **kw)  # fmt: skip
+        except subprocess.SubprocessError as exc:
+            if "preexec_fn" not in str(exc):
+                raise
+            pytest.skip(f"root here cannot give up its file powers: {exc}")
+    assert said["send"].returncode != 0 and "PermissionError" in said["send"].stderr
+    assert said["send"].stdout == ""
+    assert said["restore"].returncode == 0 and said["restore"].stdout == "held\n"

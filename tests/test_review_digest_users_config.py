@@ -483,6 +483,42 @@ def test_a_send_that_waited_through_a_journal_swap_takes_turns_with_the_new_jour
     second.join(10)
 
 
+def test_held_says_once_that_it_waits_and_only_when_another_holds_the_journal(tmp_path):
+    """restore is told (and tells the operator) when it waits for a send; a send that
+    finds the journal free says nothing."""
+    import fcntl
+    import threading
+    import time
+
+    from framewatch.journal import held, journal_path
+
+    db = tmp_path / "fw.duckdb"
+    told: list[str] = []
+    with held(db, on_wait=lambda: told.append("waiting")):
+        pass
+    assert told == []
+    sending = journal_path(db).open("a", encoding="utf-8")  # a send in progress
+    fcntl.flock(sending.fileno(), fcntl.LOCK_EX)
+    inside = threading.Event()
+
+    def restore():
+        with held(db, on_wait=lambda: told.append("waiting")):
+            inside.set()
+
+    t = threading.Thread(target=restore)
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not told and time.monotonic() < deadline:
+            inside.wait(0.01)
+        assert told == ["waiting"] and not inside.is_set()
+    finally:
+        sending.close()
+    assert inside.wait(10)
+    t.join(10)
+    assert told == ["waiting"]
+
+
 def _until_blocked_on(inode: int) -> None:
     """Wait until some flock waits on the file ``inode`` (Linux lists waiters in
     /proc/locks with "->")."""
