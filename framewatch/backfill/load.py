@@ -24,6 +24,11 @@ from framewatch.language import with_language
 from framewatch.sources import add_source
 from framewatch.store import Store
 
+# The columns of an analysed partition that ``Loader.remember`` reads.
+REMEMBERED = ("address", "error", "repeat", "extraction", "canonical_url", "source",
+              "content_hash", "stored_stub")  # fmt: skip
+
+
 @dataclass
 class LoadCounts:
     new: int = 0
@@ -152,7 +157,7 @@ class Loader:
             if went is not None and went < at[k] and self.first_stub[key] != r["address"]:
                 gone.append((r, 0))
                 continue
-            a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat") and not k.startswith("framing_")}  # fmt: skip
+            a = {k: r[k] for k in r if k not in ("vector", "dim", "error", "position", "source", "site_url", "address", "repeat", "stored_stub") and not k.startswith("framing_")}  # fmt: skip
             a["source_id"] = self._source(r["source"], r["site_url"])
             a["summary"] = None
             articles.append(a)
@@ -201,6 +206,11 @@ class Loader:
             return "repeat" if repeat else "problem"
         full = r.get("extraction") != "stub"
         had = self.served.get(address) if address else None
+        stub = r.get("stored_stub")
+        if had is None and address and stub:  # the address's stub was stored before this
+            had = (False, stub["canonical_url"], stub["source"], stub["content_hash"])
+            self.served[address] = had  # backfill: decided as if this backfill stored it
+            self.first_stub[had[2:]] = address  # the stub stored, before any in the input
         if had is None:
             if address:
                 self.served[address] = (full, r["canonical_url"], r["source"], r["content_hash"])
@@ -219,12 +229,10 @@ class Loader:
         or a stub), decided as its loading decided."""
         if "address" not in table.column_names:  # a plan cut before repeats were kept
             return
-        want = ("address", "error", "repeat", "extraction", "canonical_url", "source",
-                "content_hash")  # fmt: skip
-        cols = [c for c in want if c in table.column_names]
+        cols = [c for c in REMEMBERED if c in table.column_names]
         for r in table.select(cols).to_pylist():
             r.setdefault("repeat", True)
-            for c in ("canonical_url", "source", "content_hash"):
+            for c in ("canonical_url", "source", "content_hash", "stored_stub"):
                 r.setdefault(c, None)
             self._decide(r)
 

@@ -18,9 +18,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from framewatch.articles import canonical_url
 from framewatch.backfill.inputs import expand, records
 from framewatch.store import Store
 
+# The stub (consent wall, paywall page) the store held under a page's address before
+# this backfill: its canonical URL, outlet (source name) and content hash.
+STORED_STUB = pa.struct([
+    ("canonical_url", pa.string()), ("source", pa.string()), ("content_hash", pa.string()),
+])  # fmt: skip
 IN_SCHEMA = pa.schema([
     ("position", pa.string()), ("kind", pa.string()), ("source", pa.string()),
     ("site_url", pa.string()), ("url", pa.string()), ("canonical_url", pa.string()),
@@ -28,6 +34,7 @@ IN_SCHEMA = pa.schema([
     ("published_at", pa.timestamp("us")), ("language", pa.string()),
     ("content_hash", pa.string()), ("html", pa.binary()), ("repeat", pa.bool_()),
     ("truncated", pa.string()),  # a page's WARC-Truncated value: the crawler cut it short
+    ("stored_stub", STORED_STUB),  # a page's address has a stub the store held before
 ])  # fmt: skip
 CHECK_CHUNK = 2000  # candidates looked up in the store at once
 
@@ -118,7 +125,13 @@ def _deduplicated(
     A page whose address came earlier in the input only as pages is kept, marked
     ``repeat``: whether those earlier captures give an article is known only once they
     are extracted (an app shell, a consent page with no main text), so the loader
-    stores the first capture that gives one and drops the rest (``Loader.load``)."""
+    stores the first capture that gives one and drops the rest (``Loader.load``).
+
+    So is a page whose address has a stub the store held before this backfill (stored by
+    the crawler or an earlier backfill), marked ``repeat`` and with that stub
+    (``stored_stub``): the loader lets a full capture replace the stub, as it does a
+    stub stored by this backfill."""
+    stubs = _stored_stubs(store)
     seen_urls: set[str] = set()
     pages_only: set[str] = set()  # addresses seen so far only as WARC pages of this input
     seen_texts: set[tuple[str, str]] = set()
@@ -138,6 +151,9 @@ def _deduplicated(
         fresh = []
         for r in chunk:
             text_key = (r["source"], r["content_hash"])
+            r["stored_stub"] = stubs.get(r["canonical_url"]) if r["kind"] == "page" else None
+            if r["stored_stub"] is not None:
+                pages_only.add(r["canonical_url"])  # its later captures are repeats too
             r["repeat"] = _repeat_capture(r, pages_only)
             if r["repeat"]:
                 fresh.append(r)
@@ -164,6 +180,23 @@ def _deduplicated(
                 yield flush()
     if chunk:
         yield flush()
+
+
+def _stored_stubs(store: Store) -> dict[str, dict]:
+    """The stubs the store holds, by the canonical form of their address (their URL): a
+    page of one of these addresses is a later capture of a stored page, which may give
+    its full article."""
+    rows = store.execute(
+        """SELECT a.url, a.canonical_url, s.name, a.content_hash
+           FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+           WHERE a.extraction = 'stub' AND a.url IS NOT NULL ORDER BY a.id"""
+    ).fetchall()
+    out: dict[str, dict] = {}
+    for url, canon, outlet, digest in rows:
+        out.setdefault(canonical_url(url), {
+            "canonical_url": canon, "source": outlet, "content_hash": digest,
+        })  # fmt: skip
+    return out
 
 
 def _repeat_capture(row: dict, pages_only: set[str]) -> bool:

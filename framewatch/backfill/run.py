@@ -19,7 +19,7 @@ from framewatch.analysis.embedding.static_models import with_home
 from framewatch.analysis.framing.framers import prepare_static
 from framewatch.analysis.framing.stage import FramingJob
 from framewatch.backfill.engines import check_engine, select_engine
-from framewatch.backfill.load import Loader
+from framewatch.backfill.load import REMEMBERED, Loader
 from framewatch.backfill.meter import meter
 from framewatch.backfill.plan import Plan, make_plan
 from framewatch.backfill.worker import WorkSpec
@@ -133,7 +133,5 @@ def _remember_loaded(plan: Plan, loader: Loader) -> None:
     for i in range(plan.partitions):
         if plan.loaded(i).exists():
             names = pq.ParquetFile(plan.output(i)).schema_arrow.names
-            want = ("address", "error", "repeat", "extraction", "canonical_url", "source",
-                    "content_hash")  # fmt: skip
-            cols = [c for c in want if c in names]
+            cols = [c for c in REMEMBERED if c in names]
             loader.remember(pq.read_table(plan.output(i), columns=cols))

@@ -105,7 +105,8 @@ class PartitionWorker:
         for r in rows:
             a = {k: r.get(k) for k in ARTICLE_FIELDS}
             a.update(position=r["position"], source=r["source"], site_url=r["site_url"],
-                     address=capture_address(r), repeat=bool(r.get("repeat")))  # fmt: skip
+                     address=capture_address(r), repeat=bool(r.get("repeat")),
+                     stored_stub=r.get("stored_stub"))  # fmt: skip
             a["error"] = None
             if a["repeat"] and a["address"] in served:  # not worth extracting, embedding
                 a["error"] = SUPERSEDED
