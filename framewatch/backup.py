@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -283,47 +284,73 @@ def restore(
             f"`framewatch serve` (pid {pid}) works on {db}: stop it first"
             " (systemctl stop framewatch), then restore, then start it again"
         )
-    if db.exists():
-        # Free, or not? Without migrating it: the store set aside stays as it was, so the
-        # framewatch that wrote it can still open it. A damaged one is what restore is for.
-        try:
-            con = _lock(db, 0)
-        except StoreError:
-            con = False
-        if con is None:
-            raise StoreError(f"{db} is in use; stop `framewatch serve` (and runs) first")
-        if con:
-            con.close()
     if not db.parent.exists():
         raise InputError(f"folder {db.parent} does not exist")
-    was = os.stat(db) if db.exists() else None
-    mode = stat.S_IMODE(was.st_mode) if was else 0o600
     tmp = db.with_name(db.name + ".restoring")
     live = journal_path(db)
     jtmp = live.with_name(live.name + ".tmp")
-    try:
-        _private(tmp)
-        _copy(folder / STORE_FILE, tmp)
-        _check_copy(tmp, manifest["sha256"][STORE_FILE])
-        _chmod(tmp, mode)  # once written: the replaced store may be read-only
-        _same_owner(tmp, was)
-        saved = manifest["sha256"].get(JOURNAL_FILE)
-        with _journal_held(db, folder / JOURNAL_FILE, saved, on_wait) as merged:
-            if merged is not None:
-                jwas = os.stat(live) if merged[1] else was
-                jmode = stat.S_IMODE(jwas.st_mode) if merged[1] else mode
-                _write_checked(jtmp, merged[0], jmode)
-                _same_owner(jtmp, jwas)
-            kept = _swap(tmp, db)
-            if merged is not None:
-                os.replace(jtmp, live)
-    except BaseException:
-        # e.g. the disk filled up: leave no partial copy behind
-        tmp.unlink(missing_ok=True)
-        jtmp.unlink(missing_ok=True)
-        raise
-    snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from the restored file
+    with contextlib.ExitStack() as locks:
+        # The store's write lock, held until every file is in place: a run that starts
+        # meanwhile waits for it (as for any writer), then opens the restored store, not the
+        # one set aside; one that holds it already makes the restore refuse.
+        locks.enter_context(_store_held(db))
+        was = os.stat(db) if db.exists() else None
+        mode = stat.S_IMODE(was.st_mode) if was else 0o600
+        try:
+            _private(tmp)
+            _copy(folder / STORE_FILE, tmp)
+            _check_copy(tmp, manifest["sha256"][STORE_FILE])
+            # Locked before it is renamed in (and before it may become read-only): no run
+            # opens the restored store before its journal is in place and the snapshot gone.
+            # Nothing here opens it after this: closing any descriptor of it drops the lock.
+            locks.enter_context(_store_held(tmp))
+            _chmod(tmp, mode)  # once written: the replaced store may be read-only
+            _same_owner(tmp, was)
+            saved = manifest["sha256"].get(JOURNAL_FILE)
+            with _journal_held(db, folder / JOURNAL_FILE, saved, on_wait) as merged:
+                if merged is not None:
+                    jwas = os.stat(live) if merged[1] else was
+                    jmode = stat.S_IMODE(jwas.st_mode) if merged[1] else mode
+                    _write_checked(jtmp, merged[0], jmode)
+                    _same_owner(jtmp, jwas)
+                kept = _swap(tmp, db)
+                if merged is not None:
+                    os.replace(jtmp, live)
+        except BaseException:
+            # e.g. the disk filled up: leave no partial copy behind
+            tmp.unlink(missing_ok=True)
+            jtmp.unlink(missing_ok=True)
+            raise
+        snapshot_path(db).unlink(missing_ok=True)  # readers publish a fresh one from it
     return manifest, kept
+
+
+@contextlib.contextmanager
+def _store_held(path: Path) -> Iterator[None]:
+    """The store's write lock as DuckDB takes it (a POSIX write lock on the whole file,
+    which every `framewatch run`, serve's run, import and backup hold while they write),
+    taken on the file itself: a store that DuckDB cannot open (damaged, or from another
+    version) is locked as well, and none is opened, so none is replayed or migrated.
+    Refuses (:class:`StoreBusy`) when a process holds it, as restore always did. Nothing
+    to hold when there is no file, or when this user may not write it (no run could)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except (FileNotFoundError, PermissionError):
+        yield
+        return
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when fd closes
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise StoreBusy(
+                f"{path} is in use (a run, or another process, is writing it); stop"
+                " `framewatch serve` and runs, or let the run end, then restore again"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _same_owner(path: Path, was: os.stat_result | None) -> None:

@@ -498,6 +498,82 @@ def test_a_restore_run_as_root_leaves_the_store_to_the_user_that_owned_it(tmp_pa
         assert (os.stat(p).st_uid, os.stat(p).st_gid) == (NOBODY, NOBODY), p
 
 
+# A run starting: it tries the store's write lock once, says whether it got it, and if not
+# waits for it as `framewatch run` does; then it says how many articles the store it holds
+# has, and holds it until told to stop.
+_RUN = """
+import sys
+from framewatch.store import StoreBusy, open_store
+try:
+    store = open_store(sys.argv[1], lock_timeout_s=0)
+    print("opened", flush=True)
+except StoreBusy:
+    print("waiting", flush=True)
+    store = open_store(sys.argv[1], lock_timeout_s=120)
+print(store.con.execute("SELECT count(*) FROM articles").fetchone()[0], flush=True)
+sys.stdin.read()
+store.close()
+"""
+
+
+def test_a_run_that_starts_during_a_restore_waits_and_opens_the_restored_store(
+    tmp_path, monkeypatch
+):
+    """restore looked once whether the store was free, then copied and renamed without its
+    lock: a run starting in between opened the store being replaced and wrote into it
+    (now the file set aside), beside the restored one."""
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+    real, runs, said = backup_mod._copy, [], []
+
+    def copy_then_a_run_starts(src: Path, dst: Path) -> None:
+        real(src, dst)
+        if dst.name.endswith(".restoring"):  # the store's copy, before anything is renamed
+            run = subprocess.Popen([sys.executable, "-c", _RUN, str(db)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)  # fmt: skip
+            runs.append(run)
+            said.append(run.stdout.readline().strip())
+
+    monkeypatch.setattr(backup_mod, "_copy", copy_then_a_run_starts)
+    try:
+        done = _fw(db, "restore", str(folder))
+        assert done.exit_code == 0, done.output
+        (run,) = runs
+        said.append(run.stdout.readline().strip())
+    finally:
+        for run in runs:
+            run.stdin.close()
+            try:
+                run.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait()
+    assert said == ["waiting", "1"], said  # "opened", "3": the run held the replaced store
+    assert run.returncode == 0
+    (kept,) = tmp_path.glob("fw.duckdb.before-restore-*")
+    assert _articles(kept) == 3 and _articles(db) == 1
+
+
+def test_a_restore_while_a_run_holds_the_store_refuses_and_changes_nothing(tmp_path):
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+    inode = os.stat(db).st_ino
+    run = subprocess.Popen([sys.executable, "-c", _RUN, str(db)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert run.stdout.readline().strip() == "opened"
+        done = _fw(db, "restore", str(folder))
+    finally:
+        run.stdin.close()
+        run.wait(timeout=60)
+    assert done.exit_code == 1, done.output
+    assert "is in use" in done.output and "Traceback" not in done.output
+    assert os.stat(db).st_ino == inode and _articles(db) == 3
+    assert not list(tmp_path.glob("fw.duckdb.*restor*"))
+
+
 def test_a_send_over_a_read_only_journal_fails_before_it_sends_a_restore_does_not(tmp_path):
     """journal.held opens a journal this user may not write for reading only when asked
     (a restore, which renames it): a send holding it so would send, then fail to record."""
