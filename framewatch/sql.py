@@ -92,17 +92,193 @@ def unique_columns(columns: list[str]) -> list[str]:
     return names
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float) -> Result:
-    """Run on a read-only connection; interrupt it after ``timeout_s`` seconds."""
+def run_query(
+    con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float, exact: bool = False
+) -> Result:
+    """Run on a read-only connection; interrupt it after ``timeout_s`` seconds.
+
+    ``exact`` (what `framewatch sql` writes) keeps what Python's own types lose: an INTERVAL
+    as an :class:`Interval` (its months too), an infinite DATE or TIMESTAMP as the text
+    ``infinity`` / ``-infinity`` (not year 9999 or 1), and a FLOAT as a :class:`Real` that
+    prints its shortest float32 digits."""
 
     def fetch(cur):
         columns = [d[0] for d in cur.description] if cur.description else []
         return Result(unique_columns(columns), cur.fetchall() if cur.description else [])
 
-    return _run(con, sql, timeout_s, fetch)
+    if not exact:
+        return _run(con, sql, timeout_s, fetch)
+
+    def execute(sql: str):
+        *before, last = con.extract_statements(sql)
+        for st in before:  # SET VARIABLE, checked read-only above
+            con.execute(st.query)
+        if str(last.type).split(".")[-1].upper() != "SELECT":  # EXPLAIN, PRAGMA: as they are
+            cur = con.execute(last.query)
+            return cur, [d[1] for d in cur.description] if cur.description else []
+        rel = con.sql(last.query)
+        names, types = rel.columns, rel.types
+        exprs = [_exact_sql(f"#{i + 1}", t) for i, t in enumerate(types)]
+        if any(e is not None for e in exprs):
+            rel = rel.project(", ".join(e or f"#{i + 1}" for i, e in enumerate(exprs)))
+        return _Fetched(names, rel), types
+
+    def fetch_exact(got):
+        cur, types = got
+        res = fetch(cur)
+        walks = [_needs_walk(t) for t in types]
+        if any(walks):
+            res.rows = [
+                tuple(
+                    _exact_value(v, t) if w else v for v, t, w in zip(r, types, walks, strict=True)
+                )
+                for r in res.rows
+            ]
+        return res
+
+    return _run(con, sql, timeout_s, fetch_exact, execute)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float, fetch):
+class _Fetched:
+    """A relation read as a cursor is (``description``, ``fetchall``), under its own names."""
+
+    def __init__(self, names: list[str], rel: duckdb.DuckDBPyRelation):
+        self.description = [(n, None) for n in names]
+        self._rel = rel
+
+    def fetchall(self) -> list[tuple]:
+        return self._rel.fetchall()
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A DuckDB INTERVAL as it is stored: months, days and microseconds apart (a month is no
+    fixed number of days, so Python's timedelta cannot hold one). ``text`` is DuckDB's own."""
+
+    months: int
+    days: int
+    micros: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def iso(self) -> str:
+        """ISO 8601 duration (``P1Y2M3DT4H5M6.000007S``); a negative part carries its sign."""
+        years, months = _split(self.months, [12])
+        hours, minutes, micros = _split(self.micros, [60, 60_000_000])
+        date = "".join(f"{n}{u}" for n, u in ((years, "Y"), (months, "M"), (self.days, "D")) if n)
+        clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+        if micros:
+            sign = "-" if micros < 0 else ""
+            secs = f"{abs(micros) // 1_000_000}.{abs(micros) % 1_000_000:06d}".rstrip("0")
+            clock += sign + secs.rstrip(".") + "S"
+        if not date and not clock:
+            return "PT0S"
+        return "P" + date + ("T" + clock if clock else "")
+
+
+def _split(n: int, sizes: list[int]) -> list[int]:
+    """``n`` in units ``sizes`` apart, largest first (months by ``[12]`` into years and
+    months); every part carries ``n``'s sign, as DuckDB's ``datepart`` gives them."""
+    sign, rest = (-1 if n < 0 else 1), abs(n)
+    parts = []
+    for i in range(len(sizes)):
+        big = math.prod(sizes[i:])
+        parts.append(sign * (rest // big))
+        rest %= big
+    return [*parts, sign * rest]
+
+
+class Real(float):
+    """A FLOAT (REAL, 4 bytes): printed as the shortest digits that read back as the same
+    float32 (``0.1``), not at double precision (``0.10000000149011612``)."""
+
+    def __repr__(self) -> str:
+        if not math.isfinite(self):
+            return float.__repr__(self)
+        import numpy as np
+
+        return str(np.float32(self))
+
+    __str__ = __repr__
+
+
+_TIMES = {"date", "timestamp", "timestamp with time zone", "timestamp_ns", "timestamp_ms",
+          "timestamp_s"}  # fmt: skip
+
+
+def _exact_sql(e: str, t) -> str | None:
+    """A SQL expression for ``e`` of type ``t`` that Python reads without loss, or None when
+    it already is: an interval as its parts, a date or timestamp beside whether it is infinite
+    (Python reads infinity as year 9999). Lists, arrays and structs are followed inside."""
+    kind = t.id
+    if kind == "interval":
+        return (
+            f"CASE WHEN {e} IS NOT NULL THEN struct_pack(m := datepart('year', {e}) * 12 + "
+            f"datepart('month', {e}), d := datepart('day', {e}), "
+            f"u := datepart('hour', {e})::BIGINT * 3600000000 + datepart('minute', {e})::BIGINT "
+            f"* 60000000 + datepart('microseconds', {e}), s := {e}::VARCHAR) END"
+        )
+    if kind in _TIMES:
+        return (
+            f"CASE WHEN {e} IS NOT NULL THEN struct_pack(v := CASE WHEN isfinite({e}) THEN {e} "
+            f"END, inf := CASE WHEN isinf({e}) THEN {e}::VARCHAR END) END"
+        )
+    if kind in ("list", "array"):
+        x = f"_x{e.count('lambda ')}"  # a list inside a list: a name of its own
+        inner = _exact_sql(x, t.children[0][1])
+        return None if inner is None else f"list_transform({e}, lambda {x}: {inner})"
+    if kind == "struct":
+        get = {
+            k: f"struct_extract({e}, '{k.replace(chr(39), chr(39) * 2)}')" for k, _ in t.children
+        }
+        fields = [(k, _exact_sql(get[k], ct)) for k, ct in t.children]
+        if all(f is None for _, f in fields):
+            return None
+        packed = ", ".join(f"{_quoted(k)} := {f or get[k]}" for k, f in fields)
+        return f"CASE WHEN {e} IS NOT NULL THEN struct_pack({packed}) END"
+    return None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _needs_walk(t) -> bool:
+    kind = t.id
+    if kind in ("interval", "float") or kind in _TIMES:
+        return True
+    if kind in ("list", "array"):
+        return _needs_walk(t.children[0][1])
+    if kind == "struct":
+        return any(_needs_walk(ct) for _, ct in t.children)
+    return False
+
+
+def _exact_value(v: object, t) -> object:
+    """A value fetched from :func:`_exact_sql`'s expression, as the writers print it."""
+    if v is None:
+        return None
+    kind = t.id
+    if kind == "float":
+        return Real(v)
+    if kind == "interval":
+        return Interval(v["m"], v["d"], v["u"], v["s"]) if isinstance(v, dict) else v
+    if kind in _TIMES:
+        if isinstance(v, dict):
+            return v["inf"] if v["inf"] is not None else v["v"]
+        return v
+    if kind in ("list", "array"):
+        child = t.children[0][1]
+        return [_exact_value(x, child) for x in v]
+    if kind == "struct" and isinstance(v, dict):
+        types = dict(t.children)
+        return {k: _exact_value(x, types[k]) if k in types else x for k, x in v.items()}
+    return v
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float, fetch, execute=None):
     check_read_only(con, sql)
     done = threading.Event()
     timed_out = threading.Event()
@@ -114,7 +290,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float, fetch):
 
     threading.Thread(target=watchdog, daemon=True).start()
     try:
-        return fetch(con.execute(sql))
+        return fetch((execute or con.execute)(sql))
     except duckdb.Error as exc:
         if timed_out.is_set():
             raise QueryError(
@@ -154,6 +330,8 @@ def json_value(v: object, ascii: bool = True) -> str:
         return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, Interval):
+        return json.dumps(v.iso())
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
@@ -182,7 +360,19 @@ def text_cell(v: object) -> object:
         return "true" if v else "false"
     if isinstance(v, list | dict | tuple):
         return json_value(v, ascii=False)
+    if isinstance(v, Interval):
+        return str(v)  # DuckDB's own text, as `export --format csv` writes it
     return v
+
+
+def json_object(names: list[str], row: tuple, indent: str | None = None) -> str:
+    """One row as a JSON object; ``names`` already JSON-quoted. On one line by default
+    (JSONL), or a field a line under ``indent`` (the JSON array's records)."""
+    fields = [f"{n}: {json_value(v)}" for n, v in zip(names, row, strict=True)]
+    if indent is None:
+        return "{" + ", ".join(fields) + "}"
+    inner = ",\n".join(f"{indent}{indent}{f}" for f in fields)
+    return f"{indent}{{\n{inner}\n{indent}}}"
 
 
 def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
@@ -205,19 +395,13 @@ def format_chunks(res: Result, fmt: str, chunk_rows: int = 1000):
             return
         names = [json.dumps(c) for c in res.columns]
         for i, r in enumerate(res.rows):
-            fields = ",\n".join(f"    {n}: {json_value(v)}" for n, v in zip(names, r, strict=True))
-            yield ("[\n" if i == 0 else ",\n") + "  {\n" + fields + "\n  }"
+            yield ("[\n" if i == 0 else ",\n") + json_object(names, r, indent="  ")
         yield "\n]\n"
         return
     if fmt == "jsonl":  # one object a line: read a line at a time, appended to, split
         names = [json.dumps(c) for c in res.columns]
         for i in range(0, len(res.rows), chunk_rows):
-            yield "".join(
-                "{"
-                + ", ".join(f"{n}: {json_value(v)}" for n, v in zip(names, r, strict=True))
-                + "}\n"
-                for r in res.rows[i : i + chunk_rows]
-            )
+            yield "".join(json_object(names, r) + "\n" for r in res.rows[i : i + chunk_rows])
         return
     raise QueryError(f"unknown format {fmt!r}")
 

@@ -285,3 +285,67 @@ def test_jsonl_writes_one_record_a_line(odd_db, tmp_path):
         assert _cli(odd_db, "sql", q, "--output", str(tmp_path / name)).exit_code == 0
         lines = (tmp_path / name).read_text(encoding="utf-8").splitlines()
         assert [json.loads(line)["n"] for line in lines] == [1, 2]
+
+
+def test_json_and_jsonl_write_each_row_alike(odd_db):
+    """The JSON array and JSON Lines build a row's object in one place: the same values."""
+    q = "SELECT 1 AS n, 'a\"b' AS s, [1.5::DECIMAL(3,1)] AS l, NULL AS x"
+    as_json = _cli(odd_db, "sql", q, "--format", "json")
+    as_jsonl = _cli(odd_db, "sql", q, "--format", "jsonl")
+    assert as_json.exit_code == 0 and as_jsonl.exit_code == 0, as_json.output + as_jsonl.output
+    assert (
+        as_json.stdout
+        == '[\n  {\n    "n": 1,\n    "s": "a\\"b",\n    "l": [1.5],\n    "x": null\n  }\n]\n'
+    )
+    assert as_jsonl.stdout == '{"n": 1, "s": "a\\"b", "l": [1.5], "x": null}\n'
+
+
+def test_intervals_keep_their_months(odd_db):
+    """INTERVAL 1 MONTH was written as 30 days (Python's timedelta has no months)."""
+    q = ("SELECT INTERVAL 1 MONTH AS m, INTERVAL '1 year 2 months 3 days 04:05:06.5' AS i, "
+         "-INTERVAL '1 month 1 day' AS neg, INTERVAL 0 DAY AS z, [INTERVAL 2 MONTH] AS l")  # fmt: skip
+    for fmt in ("json", "jsonl"):
+        r = _cli(odd_db, "sql", q, "--format", fmt)
+        assert r.exit_code == 0, r.output
+        row = json.loads(r.stdout)[0] if fmt == "json" else json.loads(r.stdout)
+        assert row == {"m": "P1M", "i": "P1Y2M3DT4H5M6.5S", "neg": "P-1M-1D", "z": "PT0S",
+                       "l": ["P2M"]}, row  # fmt: skip
+    r = _cli(odd_db, "sql", q, "--format", "csv")  # DuckDB's own text, as `export` writes it
+    assert r.stdout.splitlines()[1] == (
+        '1 month,1 year 2 months 3 days 04:05:06.5,-1 month -1 day,00:00:00,"[""P2M""]"'
+    ), r.stdout
+
+
+def test_infinite_dates_and_timestamps_are_written_as_infinity(odd_db):
+    """'infinity'::TIMESTAMP came out as 9999-12-31T23:59:59.999999 and '-infinity'::DATE as
+    0001-01-01: real-looking dates."""
+    q = ("SELECT 'infinity'::TIMESTAMP AS t, '-infinity'::DATE AS d, "
+         "'infinity'::TIMESTAMPTZ AS tz, ['-infinity'::TIMESTAMP, TIMESTAMP '2026-01-02'] AS l, "
+         "DATE '2026-11-20' AS day")  # fmt: skip
+    want = {"t": "infinity", "d": "-infinity", "tz": "infinity",
+            "l": ["-infinity", "2026-01-02T00:00:00"], "day": "2026-11-20"}  # fmt: skip
+    r = _cli(odd_db, "sql", q, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == [want], r.stdout
+    r = _cli(odd_db, "sql", q, "--format", "jsonl")
+    assert json.loads(r.stdout) == want, r.stdout
+    r = _cli(odd_db, "sql", q, "--format", "csv")
+    assert r.stdout.splitlines()[1] == (
+        'infinity,-infinity,infinity,"[""-infinity"", ""2026-01-02T00:00:00""]",2026-11-20'
+    ), r.stdout
+    r = CliRunner().invoke(app, ["--db", str(odd_db), "sql", q], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "infinity" in r.stdout and "9999" not in r.stdout and "0001" not in r.stdout
+
+
+def test_float_columns_print_their_own_digits(odd_db):
+    """0.1::FLOAT was written 0.10000000149011612 (its double value); DOUBLE is unchanged."""
+    q = "SELECT 0.1::FLOAT AS f, [0.1::REAL, 3::REAL] AS l, 0.1::DOUBLE AS d, 1e20::FLOAT AS big"
+    r = _cli(odd_db, "sql", q, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert '"f": 0.1,' in r.stdout and '"l": [0.1, 3.0]' in r.stdout, r.stdout
+    assert json.loads(r.stdout) == [{"f": 0.1, "l": [0.1, 3.0], "d": 0.1, "big": 1e20}]
+    r = _cli(odd_db, "sql", q, "--format", "jsonl")
+    assert r.stdout == '{"f": 0.1, "l": [0.1, 3.0], "d": 0.1, "big": 1e+20}\n', r.stdout
+    r = _cli(odd_db, "sql", q, "--format", "csv")
+    assert r.stdout.splitlines()[1] == '0.1,"[0.1, 3.0]",0.1,1e+20', r.stdout

@@ -72,7 +72,7 @@ def sql(
             n = write_parquet(con, query, output, limit)
             out.print(f"wrote {n} rows to {output}")
             return
-        res = run_query(con, query, limit)
+        res = run_query(con, query, limit, exact=True)
     except QueryError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
