@@ -293,7 +293,7 @@ def restore(
         # The store's write lock, held until every file is in place: a run that starts
         # meanwhile waits for it (as for any writer), then opens the restored store, not the
         # one set aside; one that holds it already makes the restore refuse.
-        locks.enter_context(_store_held(db))
+        locks.enter_context(_store_held(db, on_wait))
         was = os.stat(db) if db.exists() else None
         mode = stat.S_IMODE(was.st_mode) if was else 0o600
         try:
@@ -303,7 +303,7 @@ def restore(
             # Locked before it is renamed in (and before it may become read-only): no run
             # opens the restored store before its journal is in place and the snapshot gone.
             # Nothing here opens it after this: closing any descriptor of it drops the lock.
-            locks.enter_context(_store_held(tmp))
+            locks.enter_context(_store_held(tmp))  # told once, for the store
             _chmod(tmp, mode)  # once written: the replaced store may be read-only
             _same_owner(tmp, was)
             saved = manifest["sha256"].get(JOURNAL_FILE)
@@ -325,14 +325,21 @@ def restore(
     return manifest, kept
 
 
+# lockf's errors where the filesystem keeps no POSIX locks (NFS without its lock service,
+# some FUSE and network shares): there is no lock to wait for, and none to take.
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS)
+
+
 @contextlib.contextmanager
-def _store_held(path: Path) -> Iterator[None]:
+def _store_held(path: Path, note: Callable[[str], None] | None = None) -> Iterator[None]:
     """The store's write lock as DuckDB takes it (a POSIX write lock on the whole file,
     which every `framewatch run`, serve's run, import and backup hold while they write),
     taken on the file itself: a store that DuckDB cannot open (damaged, or from another
     version) is locked as well, and none is opened, so none is replayed or migrated.
     Refuses (:class:`StoreBusy`) when a process holds it, as restore always did. Nothing
-    to hold when there is no file, or when this user may not write it (no run could)."""
+    to hold when there is no file, or when this user may not write it (no run could), or
+    on a filesystem that keeps no locks (``note`` is told: the restore goes on, as it did
+    before it took the lock, instead of failing with an internal error)."""
     try:
         fd = os.open(path, os.O_RDWR)
     except (FileNotFoundError, PermissionError):
@@ -342,12 +349,20 @@ def _store_held(path: Path) -> Iterator[None]:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when fd closes
         except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+            if exc.errno in _NO_LOCKS:
+                unlocked = exc.strerror or os.strerror(exc.errno)
+            elif exc.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
-            raise StoreBusy(
-                f"{path} is in use (a run, or another process, is writing it); stop"
-                " `framewatch serve` and runs, or let the run end, then restore again"
-            ) from None
+            else:
+                raise StoreBusy(
+                    f"{path} is in use (a run, or another process, is writing it); stop"
+                    " `framewatch serve` and runs, or let the run end, then restore again"
+                ) from None
+        else:
+            unlocked = None
+        if unlocked is not None and note is not None:
+            note(f"{path} is on a filesystem without file locks ({unlocked}): restoring"
+                 " without the store's lock; make sure no run writes it")  # fmt: skip
         yield
     finally:
         os.close(fd)

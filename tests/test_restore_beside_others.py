@@ -234,3 +234,26 @@ def test_a_send_over_a_read_only_journal_fails_before_it_sends_a_restore_does_no
     assert said["send"].returncode != 0 and "PermissionError" in said["send"].stderr
     assert said["send"].stdout == ""
     assert said["restore"].returncode == 0 and said["restore"].stdout == "held\n"
+
+
+def test_a_restore_on_a_filesystem_without_locks_restores_and_says_so(tmp_path, monkeypatch):
+    """A store on a share that keeps no POSIX locks (NFS without its lock service): lockf
+    fails with ENOLCK, and the restore stopped with "internal error" instead of restoring."""
+    import errno
+
+    db = _store(tmp_path, n=3)
+    folder = tmp_path / "bk"
+    assert _fw(_store(tmp_path, "other.duckdb", n=1), "backup", str(folder)).exit_code == 0
+
+    def no_locks(fd, cmd, *args):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(backup_mod.fcntl, "lockf", no_locks)
+    done = _fw(db, "restore", str(folder))
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "without file locks" in said and "internal error" not in said, said
+    assert said.count("without file locks") == 1, said
+    assert _articles(db) == 1
+    (kept,) = tmp_path.glob("fw.duckdb.before-restore-*")
+    assert _articles(kept) == 3
