@@ -14,6 +14,12 @@ id. What was made from the old text must go with it, or it outlives the text:
   lags and bring it up to date; with the old row left, a search would find the old
   text's words until the next ``analyze``.
 
+* ``article_duplicates``, the article's own row: it was marked a copy of another article
+  by the old text's vector or fingerprint, and the story stage looks at an article once,
+  so a summary or wall two outlets shared kept the full text counted as a copy (left
+  out of its story's size and of every count that counts a text once). Its story's
+  counts are redone.
+
 Story membership is not among them: a story's counts and centroid include the
 article, and taking it out is the story stage's business.
 """
@@ -29,3 +35,13 @@ def drop_text_derived(store: Store, article_id: int) -> None:
     """Delete what was made from the article's text (call in the replacing transaction)."""
     for table in TEXT_DERIVED:
         store.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+    copy = store.execute(
+        "DELETE FROM article_duplicates WHERE article_id = ? RETURNING article_id", [article_id]
+    ).fetchall()
+    story = store.execute(
+        "SELECT story_id FROM story_members WHERE article_id = ?", [article_id]
+    ).fetchone()
+    if copy and story is not None:
+        from framewatch.analysis.stories.counts import update_counts
+
+        update_counts(store, [story[0]])

@@ -460,3 +460,43 @@ def test_a_page_read_on_a_later_try_drops_the_feed_texts_vector_and_search_entry
         assert count_pending(store, model) == 1  # the next `analyze` embeds the full text
         store.publish_snapshot()
     assert found("kestrels") == [] and found("tram") == [aid]
+
+
+def test_a_page_read_on_a_later_try_is_no_longer_counted_as_a_copy(http_server, tmp_path, settings):
+    """The feed's summary was marked a near copy of another outlet's (article_duplicates),
+    and the story stage looks at an article once: the full page kept being a copy, left
+    out of its story's size."""
+    srv = http_server
+    settings.crawl.retries = 0
+    calls = {"n": 0}
+
+    def flaky(handler):
+        calls["n"] += 1
+        return Route(status=503) if calls["n"] == 1 else Route(article_html("Bus plan", LOREM))
+
+    srv.routes["/flaky"] = Route(dynamic=flaky)
+    srv.routes["/feed.xml"] = Route(
+        _rss(f"<item><title>Bus plan</title><link>{srv.url('/flaky')}</link>"
+             "<description>Kestrels nest on the depot roof.</description></item>")
+    )  # fmt: skip
+    db = tmp_path / "fw.duckdb"
+    with open_store(db) as store:
+        add_source(store, srv.url("/feed.xml"))
+        fetch_due(store, settings)  # try 1: HTTP 503, the summary is stored
+        (aid,) = store.execute("SELECT id FROM articles").fetchone()
+        sid = store.execute(  # clustered with another outlet's summary, as its near copy
+            "INSERT INTO stories (model, first_seen, last_seen, size, copies, centroid) VALUES "
+            "('m', now(), now(), 1, 1, [1.0]) RETURNING id"
+        ).fetchone()[0]
+        store.execute("INSERT INTO story_members VALUES (?, ?, 1, now()), (?, ?, 1, now())",
+                      [aid + 100, sid, aid, sid])  # fmt: skip
+        store.execute(
+            "INSERT INTO article_duplicates VALUES (?, ?, 0.97, 'near')", [aid, aid + 100]
+        )
+    with open_store(db) as store:
+        _travel(store)
+        report = fetch_due(store, settings, force=True)  # try 2: the page answers
+        assert report.counts()["pages_recovered"] == 1
+        assert store.execute("SELECT count(*) FROM article_duplicates").fetchone()[0] == 0
+        got = store.execute("SELECT size, copies FROM stories WHERE id = ?", [sid]).fetchone()
+        assert got == (1, 0)  # the other outlet's summary is not an article here: one member
