@@ -16,8 +16,9 @@ import pyarrow as pa
 from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.framing.stage import FramingJob
-from framewatch.articles import canonical_url, insert_articles
+from framewatch.articles import insert_articles
 from framewatch.backfill.inputs import source_key
+from framewatch.backfill.plan import stub_address
 from framewatch.backfill.worker import framing_from_json
 from framewatch.crawler.text_derived import drop_text_derived
 from framewatch.language import with_language
@@ -250,7 +251,7 @@ class Loader:
                LEFT JOIN sources s ON s.id = a.source_id WHERE a.canonical_url = ?""",
             [canon],
         ).fetchone()
-        if got is None or canonical_url(got[1]) != row["address"]:
+        if got is None or stub_address(got[1]) != stub_address(row["address"]):
             return None
         aid, _, extraction, digest, outlet = got
         if digest == row["content_hash"]:  # replaced by a run killed before its marker

@@ -151,7 +151,8 @@ def _deduplicated(
         fresh = []
         for r in chunk:
             text_key = (r["source"], r["content_hash"])
-            r["stored_stub"] = stubs.get(r["canonical_url"]) if r["kind"] == "page" else None
+            page = r["kind"] == "page"
+            r["stored_stub"] = stubs.get(stub_address(r["canonical_url"])) if page else None
             if r["stored_stub"] is not None:
                 pages_only.add(r["canonical_url"])  # its later captures are repeats too
             r["repeat"] = _repeat_capture(r, pages_only)
@@ -182,6 +183,22 @@ def _deduplicated(
         yield flush()
 
 
+def stub_address(url: str) -> str:
+    """An address as a stored stub is matched to a page of the archive: its canonical form
+    without the scheme's difference and a trailing slash. The feed the crawler read may
+    link http:// where the archive crawled https:// (or the other way), with or without a
+    final slash: the same page, whose full capture replaces the stub."""
+    canon = canonical_url(url)
+    scheme, sep, rest = canon.partition("://")
+    if sep and scheme in ("http", "https"):
+        canon = "https://" + rest
+    path_end = canon.find("?")
+    head, tail = (canon, "") if path_end < 0 else (canon[:path_end], canon[path_end:])
+    if head.endswith("/") and head.count("/") > 3:  # not the site's root
+        head = head.rstrip("/")
+    return head + tail
+
+
 def _stored_stubs(store: Store) -> dict[str, dict]:
     """The stubs the store holds, by the canonical form of their address (their URL): a
     page of one of these addresses is a later capture of a stored page, which may give
@@ -193,7 +210,7 @@ def _stored_stubs(store: Store) -> dict[str, dict]:
     ).fetchall()
     out: dict[str, dict] = {}
     for url, canon, outlet, digest in rows:
-        out.setdefault(canonical_url(url), {
+        out.setdefault(stub_address(url), {
             "canonical_url": canon, "source": outlet, "content_hash": digest,
         })  # fmt: skip
     return out
