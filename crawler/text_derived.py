@@ -27,6 +27,7 @@ article, and taking it out is the story stage's business.
 from __future__ import annotations
 
 from framewatch.store import Store
+from framewatch.story_counts import update_counts
 
 TEXT_DERIVED = ("embeddings", "article_frames", "article_framing", "frame_evidence", "search_index")
 
@@ -42,6 +43,4 @@ def drop_text_derived(store: Store, article_id: int) -> None:
         "SELECT story_id FROM story_members WHERE article_id = ?", [article_id]
     ).fetchone()
     if copy and story is not None:
-        from framewatch.analysis.stories.counts import update_counts
-
         update_counts(store, [story[0]])

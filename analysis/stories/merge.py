@@ -114,7 +114,7 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
 def _recompute(store, model: str, story_ids: list[int], now) -> None:
     """Centroid, span and counts of merged stories, from their members."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
-    from framewatch.analysis.stories.counts import update_counts
+    from framewatch.story_counts import update_counts
 
     t = store.arrow(
         """SELECT m.story_id, e.dim, e.vector, coalesce(a.published_at, a.fetched_at) AS t

@@ -15,12 +15,12 @@ import pyarrow as pa
 
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.stories.clustering import Assignment, ClusterParams, OnlineClusterer
-from framewatch.analysis.stories.counts import update_counts
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
 from framewatch.analysis.stories.topics import assign_story_topics
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
+from framewatch.story_counts import update_counts
 
 CHUNK = 5000
 

@@ -1,4 +1,5 @@
-"""A story's member, copy and outlet counts, kept in step with its members."""
+"""A story's member, copy and outlet counts, kept in step with its members: in the core,
+since the story stage and a replaced text (crawler, backfill) both redo them."""
 
 from __future__ import annotations
 
