@@ -99,8 +99,8 @@ def run_query(
 
     ``exact`` (what `framewatch sql` writes) keeps what Python's own types lose: an INTERVAL
     as an :class:`Interval` (its months too), an infinite DATE or TIMESTAMP as the text
-    ``infinity`` / ``-infinity`` (not year 9999 or 1), and a FLOAT as a :class:`Real` that
-    prints its shortest float32 digits."""
+    ``infinity`` / ``-infinity`` (not year 9999 or 1), and a FLOAT at float32's digits as
+    DuckDB writes it (``0.1``, not ``0.10000000149011612``), read as a Python float."""
 
     def fetch(cur):
         columns = [d[0] for d in cur.description] if cur.description else []
@@ -110,44 +110,96 @@ def run_query(
         return _run(con, sql, timeout_s, fetch)
 
     def execute(sql: str):
-        *before, last = con.extract_statements(sql)
-        for st in before:  # SET VARIABLE, checked read-only above
+        statements = con.extract_statements(sql)
+        kinds = [str(st.type).split(".")[-1].upper() for st in statements]
+        sets = ("SET", "VARIABLE_SET")
+        # The statement that answers: a SET VARIABLE may come before it or after it
+        # (`SELECT ...; SET VARIABLE x = 1` wrote the SET's "Success", not the rows).
+        i = max((k for k, kind in enumerate(kinds) if kind not in sets), default=len(kinds) - 1)
+        for st in statements[:i]:  # SET VARIABLE, checked read-only above
             con.execute(st.query)
-        if str(last.type).split(".")[-1].upper() != "SELECT":  # EXPLAIN, PRAGMA: as they are
-            cur = con.execute(last.query)
-            return cur, [d[1] for d in cur.description] if cur.description else []
-        rel = con.sql(last.query)
-        names, types = rel.columns, rel.types
-        exprs = [_exact_sql(f"#{i + 1}", t) for i, t in enumerate(types)]
-        if any(e is not None for e in exprs):
-            rel = rel.project(", ".join(e or f"#{i + 1}" for i, e in enumerate(exprs)))
-        return _Fetched(names, rel), types
+        after, query = statements[i + 1 :], statements[i].query
+        if kinds[i] != "SELECT":  # EXPLAIN, PRAGMA: as they are
+            return con.execute(query), None, after
+        try:
+            rel = con.sql(query)
+        except duckdb.Error:  # raised again as con.execute words it: with LINE 1: and ^^^
+            return con.execute(query), None, after
+        return rel, _Exact(rel.columns, rel.types), after
 
     def fetch_exact(got):
-        cur, types = got
-        res = fetch(cur)
-        walks = [_needs_walk(t) for t in types]
-        if any(walks):
-            res.rows = [
-                tuple(
-                    _exact_value(v, t) if w else v for v, t, w in zip(r, types, walks, strict=True)
-                )
-                for r in res.rows
-            ]
+        cur, exact, after = got
+        if exact is None:
+            res = fetch(cur)
+        else:
+            rel = cur.project(exact.select) if exact.select else cur
+            res = Result(unique_columns(exact.names), rel.fetchall())
+            exact.finish(res.rows)
+        for st in after:
+            con.execute(st.query)
         return res
 
     return _run(con, sql, timeout_s, fetch_exact, execute)
 
 
-class _Fetched:
-    """A relation read as a cursor is (``description``, ``fetchall``), under its own names."""
+class _Exact:
+    """How a SELECT's columns are read without loss. A top-level DATE or TIMESTAMP is read as
+    it is, beside a column that is ``infinity`` / ``-infinity`` where it is infinite (NULL
+    elsewhere); an INTERVAL as its text beside its months, days and microseconds; a FLOAT as
+    DuckDB's own text of it. All plain values: a struct a value (a Python dict) took three
+    times as long and as much memory. Inside lists and structs, :func:`_exact_sql`."""
 
-    def __init__(self, names: list[str], rel: duckdb.DuckDBPyRelation):
-        self.description = [(n, None) for n in names]
-        self._rel = rel
+    def __init__(self, names: list[str], types: list):
+        self.names, self.types = names, types
+        width = len(types)
+        cols, extra, self.fixes = [], [], []
+        for i, t in enumerate(types):
+            e = f"#{i + 1}"
+            if t.id == "interval":
+                x = width + len(extra)
+                cols.append(f"{e}::VARCHAR")
+                extra += [f"datepart('year', {e}) * 12 + datepart('month', {e})",
+                          f"datepart('day', {e})", _micros(e)]  # fmt: skip
+                self.fixes.append((i, "interval", x))
+            elif t.id in _TIMES:
+                self.fixes.append((i, "time", width + len(extra)))
+                cols.append(e)
+                extra.append(f"CASE WHEN isinf({e}) THEN {e}::VARCHAR END")
+            else:
+                cols.append(_exact_sql(e, t) or e)
+                if _needs_walk(t):
+                    self.fixes.append((i, "walk", t))
+        changed = extra or any(c != f"#{i + 1}" for i, c in enumerate(cols))
+        self.select = ", ".join(cols + extra) if changed else None
+        self.width = width
 
-    def fetchall(self) -> list[tuple]:
-        return self._rel.fetchall()
+    def finish(self, rows: list[tuple]) -> None:
+        """``rows`` as the writers print them, each replaced in place (not a second list)."""
+        if not self.fixes:
+            return
+        width, fixes = self.width, self.fixes
+        for j, r in enumerate(rows):
+            out = list(r[:width])
+            for i, how, x in fixes:
+                v = r[i]
+                if v is None:
+                    continue
+                if how == "time":
+                    if r[x] is not None:
+                        out[i] = r[x]
+                elif how == "interval":
+                    out[i] = Interval(r[x], r[x + 1], r[x + 2], v)
+                else:
+                    out[i] = _exact_value(v, x)
+            rows[j] = tuple(out)
+
+
+def _micros(e: str) -> str:
+    """An INTERVAL's microseconds (hours, minutes and seconds together), as stored."""
+    return (
+        f"datepart('hour', {e})::BIGINT * 3600000000 + datepart('minute', {e})::BIGINT "
+        f"* 60000000 + datepart('microseconds', {e})"
+    )
 
 
 @dataclass(frozen=True)
@@ -190,20 +242,6 @@ def _split(n: int, sizes: list[int]) -> list[int]:
     return [*parts, sign * rest]
 
 
-class Real(float):
-    """A FLOAT (REAL, 4 bytes): printed as the shortest digits that read back as the same
-    float32 (``0.1``), not at double precision (``0.10000000149011612``)."""
-
-    def __repr__(self) -> str:
-        if not math.isfinite(self):
-            return float.__repr__(self)
-        import numpy as np
-
-        return str(np.float32(self))
-
-    __str__ = __repr__
-
-
 _TIMES = {"date", "timestamp", "timestamp with time zone", "timestamp_ns", "timestamp_ms",
           "timestamp_s"}  # fmt: skip
 
@@ -216,10 +254,11 @@ def _exact_sql(e: str, t) -> str | None:
     if kind == "interval":
         return (
             f"CASE WHEN {e} IS NOT NULL THEN struct_pack(m := datepart('year', {e}) * 12 + "
-            f"datepart('month', {e}), d := datepart('day', {e}), "
-            f"u := datepart('hour', {e})::BIGINT * 3600000000 + datepart('minute', {e})::BIGINT "
-            f"* 60000000 + datepart('microseconds', {e}), s := {e}::VARCHAR) END"
+            f"datepart('month', {e}), d := datepart('day', {e}), u := {_micros(e)}, "
+            f"s := {e}::VARCHAR) END"
         )
+    if kind == "float":  # DuckDB's text is float32's digits; as a DOUBLE, Python prints them
+        return f"{e}::VARCHAR::DOUBLE"
     if kind in _TIMES:
         return (
             f"CASE WHEN {e} IS NOT NULL THEN struct_pack(v := CASE WHEN isfinite({e}) THEN {e} "
@@ -247,7 +286,7 @@ def _quoted(name: str) -> str:
 
 def _needs_walk(t) -> bool:
     kind = t.id
-    if kind in ("interval", "float") or kind in _TIMES:
+    if kind == "interval" or kind in _TIMES:
         return True
     if kind in ("list", "array"):
         return _needs_walk(t.children[0][1])
@@ -261,8 +300,6 @@ def _exact_value(v: object, t) -> object:
     if v is None:
         return None
     kind = t.id
-    if kind == "float":
-        return Real(v)
     if kind == "interval":
         return Interval(v["m"], v["d"], v["u"], v["s"]) if isinstance(v, dict) else v
     if kind in _TIMES:
