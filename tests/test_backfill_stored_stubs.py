@@ -18,7 +18,7 @@ from test_backfill_captures import (
 pytest.importorskip("warcio")
 
 
-@pytest.mark.slow(60)
+@pytest.mark.slow(30)
 def test_a_full_capture_under_https_and_a_slash_replaces_the_http_stub(
     tmp_path, http_server, settings
 ):
@@ -28,14 +28,13 @@ def test_a_full_capture_under_https_and_a_slash_replaces_the_http_stub(
     crawled, url, aid = crawled_stub(tmp_path, http_server, settings)
     assert url.startswith("http://")
     src = warc(tmp_path / "crawl.warc.gz", [("https://" + url[len("http://") :] + "/", FULL_A)])
-    for size in ("500", "1"):
-        db = copy_store(crawled, tmp_path / f"fw{size}.duckdb")
-        res = backfill(db, src, "--partition-size", size)
-        assert res.exit_code == 0, res.output
-        got = [(i, u, t, x.split("\n")[1], e) for i, u, t, x, e, _ in articles(db)]
-        assert got == [(aid, url, "Port strike ends", "Port strike ends today.", "full")], got
-        assert found(db, "deliver") == []  # the wall's words
-        assert found(db, "dock") == ["Port strike ends"]
-        again = backfill(db, src, "--partition-size", size)  # the same archive once more
-        assert again.exit_code == 0, again.output
-        assert [r[:3] for r in articles(db)] == [(aid, url, "Port strike ends")]
+    db = copy_store(crawled, tmp_path / "fw.duckdb")  # partitioning: test_backfill_captures
+    res = backfill(db, src)
+    assert res.exit_code == 0, res.output
+    got = [(i, u, t, x.split("\n")[1], e) for i, u, t, x, e, _ in articles(db)]
+    assert got == [(aid, url, "Port strike ends", "Port strike ends today.", "full")], got
+    assert found(db, "deliver") == []  # the wall's words
+    assert found(db, "dock") == ["Port strike ends"]
+    again = backfill(db, src)  # the same archive once more
+    assert again.exit_code == 0, again.output
+    assert [r[:3] for r in articles(db)] == [(aid, url, "Port strike ends")]
