@@ -407,6 +407,23 @@ def test_polling_any_feed_twice_stores_each_entry_once(http_server, settings, it
             store.close()
 
 
+def _page_on_the_second_try(srv, settings) -> None:
+    """A feed whose one item's page answers 503 first (its summary is stored), then the
+    page: "Bus plan", with a summary about kestrels and a page about trams."""
+    settings.crawl.retries = 0
+    calls = {"n": 0}
+
+    def flaky(handler):
+        calls["n"] += 1
+        return Route(status=503) if calls["n"] == 1 else Route(article_html("Bus plan", LOREM))
+
+    srv.routes["/flaky"] = Route(dynamic=flaky)
+    srv.routes["/feed.xml"] = Route(
+        _rss(f"<item><title>Bus plan</title><link>{srv.url('/flaky')}</link>"
+             "<description>Kestrels nest on the depot roof.</description></item>")
+    )  # fmt: skip
+
+
 def test_a_page_read_on_a_later_try_drops_the_feed_texts_vector_and_search_entry(
     http_server, tmp_path, settings
 ):
@@ -421,18 +438,7 @@ def test_a_page_read_on_a_later_try_drops_the_feed_texts_vector_and_search_entry
     from framewatch.analysis.search.index import index_pending
 
     srv = http_server
-    settings.crawl.retries = 0
-    calls = {"n": 0}
-
-    def flaky(handler):
-        calls["n"] += 1
-        return Route(status=503) if calls["n"] == 1 else Route(article_html("Bus plan", LOREM))
-
-    srv.routes["/flaky"] = Route(dynamic=flaky)
-    srv.routes["/feed.xml"] = Route(
-        _rss(f"<item><title>Bus plan</title><link>{srv.url('/flaky')}</link>"
-             "<description>Kestrels nest on the depot roof.</description></item>")
-    )  # fmt: skip
+    _page_on_the_second_try(srv, settings)
     db = tmp_path / "fw.duckdb"
     model = settings.analysis.model
 
@@ -467,18 +473,7 @@ def test_a_page_read_on_a_later_try_is_no_longer_counted_as_a_copy(http_server, 
     and the story stage looks at an article once: the full page kept being a copy, left
     out of its story's size."""
     srv = http_server
-    settings.crawl.retries = 0
-    calls = {"n": 0}
-
-    def flaky(handler):
-        calls["n"] += 1
-        return Route(status=503) if calls["n"] == 1 else Route(article_html("Bus plan", LOREM))
-
-    srv.routes["/flaky"] = Route(dynamic=flaky)
-    srv.routes["/feed.xml"] = Route(
-        _rss(f"<item><title>Bus plan</title><link>{srv.url('/flaky')}</link>"
-             "<description>Kestrels nest on the depot roof.</description></item>")
-    )  # fmt: skip
+    _page_on_the_second_try(srv, settings)
     db = tmp_path / "fw.duckdb"
     with open_store(db) as store:
         add_source(store, srv.url("/feed.xml"))

@@ -1,5 +1,5 @@
 """`framewatch sql` reading its last SELECT exactly (months of an INTERVAL, infinite dates,
-FLOAT digits) without losing what it wrote before: rows, error pointers, digits, memory."""
+FLOAT digits) without losing what it wrote before: rows, error pointers, digits."""
 
 from __future__ import annotations
 
@@ -7,25 +7,17 @@ import json
 
 import duckdb
 import pytest
-from conftest import write_jsonl
+from test_sql_export_review import odd_db  # noqa: F401 (a fixture)
 from typer.testing import CliRunner
 
 from framewatch.cli import app
 from framewatch.sql import run_query
 
-ROWS = [{"title": "A plain headline", "source": "Outlet", "published_at": "2026-11-20T10:00:00Z",
-         "text": "A long enough article text about the world and its news, told plainly. " * 5}]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exact")
-    path = folder / "exact.duckdb"
-    r = CliRunner().invoke(
-        app, ["--db", str(path), "import", str(write_jsonl(folder / "a.jsonl", ROWS))]
-    )
-    assert r.exit_code == 0, r.output
-    return path
+def db(odd_db):  # noqa: F811 (the imported fixture)
+    """Any store will do: the one the export review imports."""
+    return odd_db
 
 
 def _cli(db, *args):
