@@ -349,20 +349,17 @@ def _store_held(path: Path, note: Callable[[str], None] | None = None) -> Iterat
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when fd closes
         except OSError as exc:
-            if exc.errno in _NO_LOCKS:
-                unlocked = exc.strerror or os.strerror(exc.errno)
-            elif exc.errno not in (errno.EACCES, errno.EAGAIN):
-                raise
-            else:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
                 raise StoreBusy(
                     f"{path} is in use (a run, or another process, is writing it); stop"
                     " `framewatch serve` and runs, or let the run end, then restore again"
                 ) from None
-        else:
-            unlocked = None
-        if unlocked is not None and note is not None:
-            note(f"{path} is on a filesystem without file locks ({unlocked}): restoring"
-                 " without the store's lock; make sure no run writes it")  # fmt: skip
+            if exc.errno not in _NO_LOCKS:
+                raise
+            if note is not None:
+                why = exc.strerror or os.strerror(exc.errno)
+                note(f"{path} is on a filesystem without file locks ({why}): restoring"
+                     " without the store's lock; make sure no run writes it")  # fmt: skip
         yield
     finally:
         os.close(fd)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -188,15 +189,12 @@ def stub_address(url: str) -> str:
     without the scheme's difference and a trailing slash. The feed the crawler read may
     link http:// where the archive crawled https:// (or the other way), with or without a
     final slash: the same page, whose full capture replaces the stub."""
-    canon = canonical_url(url)
-    scheme, sep, rest = canon.partition("://")
-    if sep and scheme in ("http", "https"):
-        canon = "https://" + rest
-    path_end = canon.find("?")
-    head, tail = (canon, "") if path_end < 0 else (canon[:path_end], canon[path_end:])
-    if head.endswith("/") and head.count("/") > 3:  # not the site's root
-        head = head.rstrip("/")
-    return head + tail
+    parts = urlsplit(canonical_url(url))  # no fragment: canonical_url drops it
+    if parts.scheme == "http":
+        parts = parts._replace(scheme="https")
+    if parts.path not in ("", "/"):  # not the site's root
+        parts = parts._replace(path=parts.path.rstrip("/"))
+    return urlunsplit(parts)
 
 
 def _stored_stubs(store: Store) -> dict[str, dict]:
