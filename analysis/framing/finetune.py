@@ -76,7 +76,7 @@ class FineTuned:
     ) -> list[list[str]]:  # fmt: skip
         """Frame sets from this model averaged with the linear head (``X``: its features)."""
         p = blend(self.predict_proba_docs(docs), self.frames, head.predict_proba(X), head, frames)
-        return sets_from_proba(p, frames, self.multi_label, None)
+        return sets_from_proba(p, frames, self.multi_label, None, head.at_least_one)
 
     def save(self, path: Path) -> None:
         self.model.save_pretrained(str(path))

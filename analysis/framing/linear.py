@@ -6,7 +6,8 @@ still speaks when labels are few. The codebook's descriptions and examples join 
 training rows as labelled examples of their frame (the prior). Regularisation is
 chosen by cross-validation inside the training rows only. Labels with one frame
 a row give a multinomial model (the top frame wins); otherwise each frame gets
-its own probability and threshold, and an article may get several frames or none.
+its own probability and threshold, and an article may get several frames, or none
+when some training rows have none (else its likeliest frame).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class FrameClassifier:
     thresholds: np.ndarray | None = None  # per frame, multi-label only
     C: float = 1.0
     profile_weight: float = 1.0
+    # Multi-label: every training row had a frame, so no prediction is left empty.
+    at_least_one: bool = False
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
@@ -49,7 +52,7 @@ class FrameClassifier:
     def predict_sets(self, X: np.ndarray) -> list[list[str]]:
         """Single-label: the top frame. Multi-label: every frame over its threshold (or none)."""
         return sets_from_proba(self.predict_proba(X), self.frames, self.multi_label,
-                               self.thresholds)  # fmt: skip
+                               self.thresholds, self.at_least_one)  # fmt: skip
 
     def dumps(self) -> bytes:
         return pickle.dumps(self)
@@ -63,8 +66,9 @@ class FrameClassifier:
 
 
 def sets_from_proba(
-    proba: np.ndarray, frames: list[str], multi_label: bool, thresholds: np.ndarray | None
-) -> list[list[str]]:
+    proba: np.ndarray, frames: list[str], multi_label: bool, thresholds: np.ndarray | None,
+    at_least_one: bool = False,
+) -> list[list[str]]:  # fmt: skip
     out = []
     for row in proba:
         order = np.argsort(-row, kind="stable")
@@ -72,7 +76,8 @@ def sets_from_proba(
             out.append([frames[int(order[0])]])
             continue
         thr = thresholds if thresholds is not None else np.full(len(frames), 0.5)
-        out.append([frames[int(j)] for j in order if row[j] >= thr[j]])
+        chosen = [frames[int(j)] for j in order if row[j] >= thr[j]]
+        out.append(chosen or ([frames[int(order[0])]] if at_least_one and len(row) else []))
     return out
 
 
@@ -145,21 +150,55 @@ def _full_proba(est, X, frames_idx, n_frames):
     return out
 
 
+THRESHOLD_GRID = np.round(np.arange(0.1, 0.91, 0.05), 2)
+
+
 def _best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
     """Per frame, the cut-off that maximises that frame's F1 on held-out probabilities."""
-    grid = np.round(np.arange(0.1, 0.91, 0.05), 2)
     thr = np.full(Y.shape[1], 0.5)
     for j in range(Y.shape[1]):
-        if not Y[:, j].any():
-            continue
-        best = (0.0, 0.0, 0.5)  # (f1, closeness to 0.5, threshold): ties go to 0.5
-        for t in grid:
-            pred = P[:, j] >= t
-            tp = float((pred & (Y[:, j] == 1)).sum())
-            f1 = 2 * tp / (pred.sum() + Y[:, j].sum()) if tp else 0.0
-            best = max(best, (round(f1, 9), -abs(t - 0.5), float(t)))
-        thr[j] = best[2]
+        if Y[:, j].any():
+            thr[j] = _best_cut(Y[:, j], P[:, j])
     return thr
+
+
+def _shared_threshold(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """One cut-off for every frame: the one that maximises micro-F1."""
+    return np.full(Y.shape[1], _best_cut(Y.ravel(), P.ravel()))
+
+
+def _best_cut(y: np.ndarray, p: np.ndarray) -> float:
+    best = (0.0, 0.0, 0.5)  # (f1, closeness to 0.5, threshold): ties go to 0.5
+    for t in THRESHOLD_GRID:
+        pred = p >= t
+        tp = float((pred & (y == 1)).sum())
+        f1 = 2 * tp / (pred.sum() + y.sum()) if tp else 0.0
+        best = max(best, (round(f1, 9), -abs(t - 0.5), float(t)))
+    return best[2]
+
+
+def _thresholds(Y: np.ndarray, P: np.ndarray, folds: list, at_least_one: bool) -> np.ndarray:
+    """Per-frame cut-offs, or one shared by all frames where that does better.
+
+    A frame with few examples gets a cut-off fitted to a handful of rows, which can
+    cost more than it gains. Which of the two is used is decided on rows the cut-offs
+    were not set on: each inner fold's rows are cut by thresholds set on the other
+    folds' held-out probabilities. Ties keep per-frame cut-offs.
+    """
+    if len(folds) < 2:
+        return _best_thresholds(Y, P)
+    own, shared = np.zeros_like(Y), np.zeros_like(Y)
+    for tr, te in folds:
+        own[te] = _sets_matrix(P[te], _best_thresholds(Y[tr], P[tr]), at_least_one)
+        shared[te] = _sets_matrix(P[te], _shared_threshold(Y[tr], P[tr]), at_least_one)
+    if _micro_f1(Y, shared) > _micro_f1(Y, own):
+        return _shared_threshold(Y, P)
+    return _best_thresholds(Y, P)
+
+
+def _micro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
+    tp = float(((pred == 1) & (Y == 1)).sum())
+    return round(2 * tp / (pred.sum() + Y.sum()), 9) if tp else 0.0
 
 
 def fit(
@@ -212,6 +251,7 @@ def _fit(X, y, frames, prior, seed, multi_label, n_profile) -> FrameClassifier:
             Xt, Yt, w = Xt[keep], Yt[keep], w[keep]
         return _fit_one(Xt, Yt[:, seen], w, C, multi, n_profile, pw), seen
 
+    at_least_one = multi and bool(len(Y)) and bool(Y.any(axis=1).all())
     folds = kfold(y, INNER_FOLDS, seed) if len(y) >= 2 * INNER_FOLDS else []
     grid = [(C, pw) for pw in PROFILE_GRID for C in C_GRID] if folds else [(0.1, 1.0)]
     tried = []
@@ -222,7 +262,8 @@ def _fit(X, y, frames, prior, seed, multi_label, n_profile) -> FrameClassifier:
             oof[te] = _full_proba(est, X[te], seen, len(frames))
         if multi:
             thr = _best_thresholds(Y, oof)
-            score = f1_score(Y, (oof >= thr).astype(int), average="micro", zero_division=0)
+            pred = _sets_matrix(oof, thr, at_least_one)
+            score = f1_score(Y, pred, average="micro", zero_division=0)
         else:
             score = float(np.mean(Y[np.arange(len(y)), oof.argmax(axis=1)]))
         tried.append((float(score), C, pw, oof))
@@ -234,8 +275,17 @@ def _fit(X, y, frames, prior, seed, multi_label, n_profile) -> FrameClassifier:
     used = [frames[j] for j in seen]
     thresholds = None
     if multi:
-        thresholds = _best_thresholds(Y, best_oof)[seen] if best_oof is not None else None
-    return FrameClassifier(used, est, multi, thresholds, best_c, best_pw)
+        thresholds = _thresholds(Y, best_oof, folds, at_least_one)[seen]
+    return FrameClassifier(used, est, multi, thresholds, best_c, best_pw, at_least_one)
+
+
+def _sets_matrix(proba: np.ndarray, thr: np.ndarray, at_least_one: bool) -> np.ndarray:
+    """0/1 predictions as ``sets_from_proba`` makes them, for scoring held-out rows."""
+    pred = (proba >= thr).astype(int)
+    if at_least_one:
+        empty = ~pred.any(axis=1)
+        pred[np.flatnonzero(empty), proba[empty].argmax(axis=1)] = 1
+    return pred
 
 
 def scores(gold: list[list[str]], pred: list[list[str]], frames: list[str]) -> dict:
