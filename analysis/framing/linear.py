@@ -197,8 +197,10 @@ def _thresholds(Y: np.ndarray, P: np.ndarray, folds: list, at_least_one: bool) -
 
 
 def _micro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
-    tp = float(((pred == 1) & (Y == 1)).sum())
-    return round(2 * tp / (pred.sum() + Y.sum()), 9) if tp else 0.0
+    """Rounded, so that float noise never decides between two ways of cutting."""
+    from sklearn.metrics import f1_score
+
+    return round(float(f1_score(Y, pred, average="micro", zero_division=0)), 9)
 
 
 def fit(
@@ -219,8 +221,6 @@ def fit(
 
 
 def _fit(X, y, frames, prior, seed, multi_label, n_profile) -> FrameClassifier:
-    from sklearn.metrics import f1_score
-
     from framewatch.analysis.framing.label_splits import kfold
 
     multi = is_multi_label(y) if multi_label is None else multi_label
@@ -262,8 +262,7 @@ def _fit(X, y, frames, prior, seed, multi_label, n_profile) -> FrameClassifier:
             oof[te] = _full_proba(est, X[te], seen, len(frames))
         if multi:
             thr = _best_thresholds(Y, oof)
-            pred = _sets_matrix(oof, thr, at_least_one)
-            score = f1_score(Y, pred, average="micro", zero_division=0)
+            score = _micro_f1(Y, _sets_matrix(oof, thr, at_least_one))
         else:
             score = float(np.mean(Y[np.arange(len(y)), oof.argmax(axis=1)]))
         tried.append((float(score), C, pw, oof))
