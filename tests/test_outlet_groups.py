@@ -34,6 +34,7 @@ class Newsroom:
         with self.store.transaction():
             register(self.store, resolve_codebook(CB))
         self.stories: dict[int, list] = {}
+        self.sources: dict[str, int] = {}
 
     def article(self, outlet: str, story: int | None, day: str, title: str,
                 frames: dict[str, float] | None = None, evidence: dict[str, str] | None = None,
@@ -41,7 +42,9 @@ class Newsroom:
         from framewatch.sources import add_source
 
         st = self.store
-        sid = add_source(st, f"import:{outlet}", name=outlet, origin="import")
+        if outlet not in self.sources:
+            self.sources[outlet] = add_source(st, f"import:{outlet}", name=outlet, origin="import")
+        sid = self.sources[outlet]
         body = text or f"{title}. Officials spoke about it on {day}."
         h = hashlib.sha256(f"{outlet}{title}{body}".encode()).hexdigest()
         aid = st.execute(
@@ -58,18 +61,21 @@ class Newsroom:
             self.stories.setdefault(story, []).append((day, title, outlet, aid))
         frames = frames or {"report": 1.0}
         primary = max(frames, key=lambda f: (frames[f], f))
-        for fid, share in frames.items():
-            st.execute(
-                "INSERT INTO article_frames VALUES (?, ?, ?, ?, 0.5, ?, 'zero-shot', 'test', now())",
-                [aid, CB, fid, share, fid == primary],
-            )
+        # One statement a table, not one a row (a big store is hundreds of articles);
+        # unnest over lists of equal length pairs them up row by row.
+        st.execute(
+            "INSERT INTO article_frames SELECT ?, ?, unnest(?), unnest(?), 0.5, unnest(?),"
+            " 'zero-shot', 'test', now()",
+            [aid, CB, list(frames), list(frames.values()), [f == primary for f in frames]],
+        )
         st.execute(
             "INSERT INTO article_framing VALUES (?, ?, ?, 0.5, 0.0, 4, 'zero-shot', 'test', now())",
             [aid, CB, primary],
         )
-        for fid, sentence in (evidence or {}).items():
+        if evidence:
             st.execute(
-                "INSERT INTO frame_evidence VALUES (?, ?, ?, 1, ?, 0.7)", [aid, CB, fid, sentence]
+                "INSERT INTO frame_evidence SELECT ?, ?, unnest(?), 1, unnest(?), 0.7",
+                [aid, CB, list(evidence), list(evidence.values())],
             )
         return aid
 
@@ -376,7 +382,7 @@ def test_a_watch_reports_a_new_match_once_not_twice(newsroom, tmp_path):
     # A new story that matches is reported, the old ones are not reported again.
     with open_store(db) as store:
         n = Newsroom.__new__(Newsroom)
-        n.store, n.stories, n.path = store, {}, db
+        n.store, n.stories, n.sources, n.path = store, {}, {}, db
         n.article("Left Two", 7, "2026-11-18", "Strike ends at the rail depots")
         n.article("Right One", 7, "2026-11-18", "Rail strike is over")
         for sid, members in n.stories.items():

@@ -96,7 +96,8 @@ def permutation_p(
     if exact is not None:
         perms = np.array(list(exact), dtype=int)
     else:
-        perms = np.array([rng.permutation(labels) for _ in range(draws)], dtype=int)
+        # Row by row, the same draws as ``draws`` calls of ``rng.permutation``, at once.
+        perms = rng.permuted(np.tile(labels, (draws, 1)), axis=1).astype(int)
         perms = np.vstack([labels[None, :], perms])
     onehot = (perms[:, None, :] == np.arange(groups)[None, :, None]).astype(float)
     mass = onehot @ outlet_mass  # (perms, groups, frames)
