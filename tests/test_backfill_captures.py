@@ -71,10 +71,10 @@ LONG = [  # a long report: the first paragraphs are the article a reader came fo
 CUT_URL = f"{SITE}/2024/03/harbour-works"
 
 
-def cut_page(where: bytes) -> bytes:
+def cut_page(where: bytes, title: str = "Harbour works resume", paras: list[str] = LONG) -> bytes:
     """The page's first bytes, up to and including the first ``where`` after the 12th
     paragraph: mid-article, after most of its main text, as a crawler's limit cuts it."""
-    page = article_html("Harbour works resume", LONG).encode()
+    page = article_html(title, paras).encode()
     at = page.index(b"Paragraph 12:")
     return page[: page.index(where, at) + len(where)]
 
@@ -120,6 +120,69 @@ def test_a_page_cut_short_by_the_crawler_is_stored_with_a_note(tmp_path):
     assert "problems: 1" in said, said
     assert counts(db, "embeddings") == [(3, 3)]
     assert counts(db, "article_framing") == [(3, 3)]
+
+
+CUT_NOTE = "cut short by the crawler (WARC-Truncated: "
+QUAY = [p.replace("harbour authority", "quay office") for p in LONG]
+QUAY_URL = f"{SITE}/2024/03/quay-reopens"
+CUT_FIRST = [
+    (CUT_URL, cut_page(b"</p><p"), "length"),  # cut short, then captured whole: replaced
+    (QUAY_URL, article_html("Quay reopens", QUAY)),  # whole, then cut short: kept
+    (CUT_URL, article_html("Harbour works resume", LONG)),
+    (QUAY_URL, cut_page(b"</p><p", "Quay reopens", QUAY), "length"),
+    (CUT_URL, cut_page(b"</p><p"), "time"),  # cut again, after the whole one: dropped
+]
+
+
+def whole_texts(db: Path) -> list[tuple]:
+    return [(url, title, LONG[39] in text or QUAY[39] in text, note)
+            for _, url, title, text, _, note in articles(db)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypatch):
+    """Common Crawl captures a busy address in several crawls: the one its crawler cut
+    short is stored only until a whole one comes, with any partitioning and after a kill."""
+    from framewatch.backfill import load
+
+    src = warc(tmp_path / "crawls.warc.gz", CUT_FIRST)
+    want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None)]
+    whole = tmp_path / "whole.duckdb"
+    res = backfill(whole, src)
+    assert res.exit_code == 0, res.output
+    assert whole_texts(whole) == want
+    reference = derived_from_the_text(whole)
+    assert (
+        reference["embeddings"]
+        == reference["framings"]
+        == [("Harbour works resume", 1), ("Quay reopens", 1)]
+    )  # the whole text's, not the cut one's
+    assert "articles new: 2" in " ".join(res.output.split()), res.output
+    apart = tmp_path / "apart.duckdb"
+    assert backfill(apart, src, "--partition-size", "1").exit_code == 0
+    assert whole_texts(apart) == want
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):  # the cut page loaded, the run killed before the whole one
+        real(self, table)
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("killed")
+
+    resumed = tmp_path / "resumed.duckdb"
+    monkeypatch.setattr(load.Loader, "load", killed)
+    assert backfill(resumed, src, "--partition-size", "1").exit_code != 0
+    assert whole_texts(resumed) == [(CUT_URL, "Harbour works resume", False,
+                                     f"{CUT_NOTE}length); the text may lack its end")]  # fmt: skip
+    monkeypatch.setattr(load.Loader, "load", real)
+    assert backfill(resumed, src, "--partition-size", "1").exit_code == 0
+    assert whole_texts(resumed) == want
+    for db in (apart, resumed):
+        got = derived_from_the_text(db)
+        assert {k: v for k, v in got.items() if k != "vectors"} == {
+            k: v for k, v in reference.items() if k != "vectors"}  # fmt: skip
+        for title, v in got["vectors"].items():
+            assert np.allclose(v, reference["vectors"][title], atol=1e-4), title
 
 
 # --- a stub first, the full article later ------------------------------------------------

@@ -13,6 +13,17 @@ from framewatch.articles import canonical_url, page_fingerprint
 from framewatch.crawler.extract import extract_article, paywall_reason
 from framewatch.words import word_count
 
+CUT_SHORT = "cut short by the crawler (WARC-Truncated: "
+
+
+def capture_rank(extraction: str | None, note: str | None) -> int:
+    """How much of its article a capture gave: 0 a stub, 1 an article the crawler cut
+    short (it may lack its end), 2 the whole article. A later capture of the address
+    that gives more takes the earlier one's place."""
+    if extraction == "stub":
+        return 0
+    return 1 if note and CUT_SHORT in note else 2
+
 
 def page_article(
     url: str, html: bytes, captured_at: datetime | None, min_words: int,
@@ -35,7 +46,7 @@ def page_article(
     extraction = "stub" if stub else "full"
     note = stub
     if truncated:
-        cut = f"cut short by the crawler (WARC-Truncated: {truncated}); the text may lack its end"
+        cut = f"{CUT_SHORT}{truncated}); the text may lack its end"
         note = f"{stub}; {cut}" if stub else cut
     return {
         "url": url,

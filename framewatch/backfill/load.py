@@ -17,6 +17,7 @@ from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.framing.stage import FramingJob
 from framewatch.articles import insert_articles
+from framewatch.backfill.extract import capture_rank
 from framewatch.backfill.inputs import source_key
 from framewatch.backfill.plan import stub_address
 from framewatch.backfill.worker import framing_from_json
@@ -26,8 +27,9 @@ from framewatch.sources import add_source
 from framewatch.store import Store
 
 # The columns of an analysed partition that ``Loader.remember`` reads.
-REMEMBERED = ("address", "error", "repeat", "extraction", "canonical_url", "source",
-              "content_hash", "stored_stub")  # fmt: skip
+REMEMBERED = ("address", "error", "repeat", "extraction", "extraction_note", "canonical_url",
+              "source", "content_hash", "stored_stub")  # fmt: skip
+WHOLE = 2  # capture_rank of a whole article: nothing later replaces it
 
 
 @dataclass
@@ -45,9 +47,10 @@ class Loader:
         self.store, self.model, self.jobs = store, model, jobs
         self.sources: dict[str, int] = {}
         self.counts = LoadCounts()
-        # page address -> (whether it gave a full article, the canonical URL it is stored
-        # by, the first capture's outlet and content hash)
-        self.served: dict[str, tuple[bool, str, str, str]] = {}
+        # page address -> (what its stored capture gave: a ``capture_rank``, WHOLE once a
+        # later capture replaced it; the canonical URL it is stored by; the first
+        # capture's outlet and content hash)
+        self.served: dict[str, tuple[int, str, str, str]] = {}
         # (outlet, content hash) of stubs a full capture replaced: a later copy of such a
         # stub (one consent wall over a whole site) stays a copy, as before the
         # replacement, so a partition loaded again decides as it did the first time.
@@ -143,7 +146,7 @@ class Loader:
         names another canonical URL, so a partition loaded again after a kill, or the
         same capture in a later backfill, would otherwise store it a second time."""
         rows = [table_rows[k] for k in batch]
-        stubs = [r["url"] for r in rows if r.get("address") and r.get("extraction") == "stub"]
+        stubs = [r["url"] for r in rows if r.get("address") and _replaceable(r)]
         had = set()
         if stubs:
             had = {u for (u,) in self.store.execute(
@@ -152,7 +155,7 @@ class Loader:
         articles, gone = [], []
         for k, r in zip(batch, rows, strict=True):
             key = (r["source"], r["content_hash"])
-            if r.get("address") and r.get("extraction") == "stub" and r["url"] in had:
+            if r.get("address") and _replaceable(r) and r["url"] in had:
                 continue  # the address's article is stored (as insert_articles skips it)
             went = self.gone.get(key)
             if went is not None and went < at[k] and self.first_stub[key] != r["address"]:
@@ -174,10 +177,11 @@ class Loader:
         its own included), by position.
 
         Of the captures of one address, the first that gives an article is stored, with
-        the text of the first that gives a full one: a consent wall or paywall stub
-        (``extraction = 'stub'``) gives way to a later full capture of the address, which
-        takes over the stub's row (its id, URL and canonical URL). Every other later
-        capture is dropped (``plan`` keeps repeats since an earlier capture may give
+        the text of the first later one that gives more: a consent wall or paywall stub
+        (``extraction = 'stub'``) gives way to a later full capture of the address, and a
+        page the crawler cut short to a later whole one; the later capture takes over the
+        row (its id, URL and canonical URL). Once only: every other later capture is
+        dropped (``plan`` keeps repeats since an earlier capture may give
         none, or a stub). A repeat's failure is not a problem: the first capture's was
         reported. Decided from the analysed partitions alone, in plan order, so any
         partitioning and a resumed load decide the same (``remember`` replays the
@@ -205,22 +209,22 @@ class Loader:
         address, repeat = r.get("address"), bool(r.get("repeat"))
         if r["error"]:
             return "repeat" if repeat else "problem"
-        full = r.get("extraction") != "stub"
+        rank = capture_rank(r.get("extraction"), r.get("extraction_note"))
         had = self.served.get(address) if address else None
         stub = r.get("stored_stub")
         if had is None and address and stub:  # the address's stub was stored before this
-            had = (False, stub["canonical_url"], stub["source"], stub["content_hash"])
+            had = (0, stub["canonical_url"], stub["source"], stub["content_hash"])
             self.served[address] = had  # backfill: decided as if this backfill stored it
             self.first_stub[had[2:]] = address  # the stub stored, before any in the input
         if had is None:
             if address:
-                self.served[address] = (full, r["canonical_url"], r["source"], r["content_hash"])
-                if not full:
+                self.served[address] = (rank, r["canonical_url"], r["source"], r["content_hash"])
+                if rank < WHOLE:
                     self.first_stub.setdefault((r["source"], r["content_hash"]), address)
             return "keep"
-        if had[0] or not full or not repeat:
+        if rank <= had[0] or not repeat:
             return "repeat"
-        self.served[address] = (True, *had[1:])
+        self.served[address] = (WHOLE, *had[1:])
         if self.first_stub.get(had[2:]) == address:  # the stub stored, not a copy of it
             self.gone.setdefault(had[2:], self.decided)
         return had[1]
@@ -233,7 +237,7 @@ class Loader:
         cols = [c for c in REMEMBERED if c in table.column_names]
         for r in table.select(cols).to_pylist():
             r.setdefault("repeat", True)
-            for c in ("canonical_url", "source", "content_hash", "stored_stub"):
+            for c in ("extraction_note", "canonical_url", "source", "content_hash", "stored_stub"):
                 r.setdefault(c, None)
             self._decide(r)
 
@@ -247,16 +251,17 @@ class Loader:
         as new); 0 if another article has the full text or canonical URL already (the
         stub stays, as the crawler keeps one when its page is another's copy)."""
         got = self.store.execute(
-            """SELECT a.id, a.url, a.extraction, a.content_hash, s.name FROM articles a
+            """SELECT a.id, a.url, a.extraction, a.extraction_note, a.content_hash, s.name
+               FROM articles a
                LEFT JOIN sources s ON s.id = a.source_id WHERE a.canonical_url = ?""",
             [canon],
         ).fetchone()
         if got is None or stub_address(got[1]) != stub_address(row["address"]):
             return None
-        aid, _, extraction, digest, outlet = got
+        aid, _, extraction, note, digest, outlet = got
         if digest == row["content_hash"]:  # replaced by a run killed before its marker
             return aid
-        if extraction != "stub":
+        if capture_rank(extraction, note) == WHOLE:
             return 0
         other = self.store.execute(
             """SELECT a.id FROM articles a LEFT JOIN sources s ON s.id = a.source_id
@@ -302,3 +307,8 @@ class Loader:
         """Of ``params[-1]``'s article ids, those the query does not return."""
         have = {r[0] for r in self.store.execute(sql, params).fetchall()}
         return set(params[-1]) - have
+
+
+def _replaceable(r: dict) -> bool:
+    """A capture a later one of its address may replace: a stub or a page cut short."""
+    return capture_rank(r.get("extraction"), r.get("extraction_note")) < WHOLE

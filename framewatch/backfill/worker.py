@@ -118,8 +118,8 @@ class PartitionWorker:
                     a["error"] = page
                 else:
                     a.update(page)
-                    if a["extraction"] == "full":  # a stub's later captures may be full
-                        served.add(a["address"])
+                    if a["extraction"] == "full" and not r.get("truncated"):
+                        served.add(a["address"])  # a stub's or cut page's may be whole
             else:
                 a.update(word_count=word_count(r["text"]), extraction="imported",
                          extraction_note=r["position"])  # fmt: skip
