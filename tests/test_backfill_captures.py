@@ -125,17 +125,21 @@ def test_a_page_cut_short_by_the_crawler_is_stored_with_a_note(tmp_path):
 CUT_NOTE = "cut short by the crawler (WARC-Truncated: "
 QUAY = [p.replace("harbour authority", "quay office") for p in LONG]
 QUAY_URL = f"{SITE}/2024/03/quay-reopens"
+PIER = [p.replace("harbour authority", "pier trust") for p in LONG]
+PIER_URL = f"{SITE}/2024/03/pier-opens"
 CUT_FIRST = [
     (CUT_URL, cut_page(b"</p><p"), "length"),  # cut short, then captured whole: replaced
     (QUAY_URL, article_html("Quay reopens", QUAY)),  # whole, then cut short: kept
     (CUT_URL, article_html("Harbour works resume", LONG)),
     (QUAY_URL, cut_page(b"</p><p", "Quay reopens", QUAY), "length"),
     (CUT_URL, cut_page(b"</p><p"), "time"),  # cut again, after the whole one: dropped
+    (PIER_URL, article_html("Pier opens", PIER).encode().split(b"Scroll to")[0], "length"),
+    (PIER_URL, article_html("Pier opens", PIER)),  # cut after its article: the same text
 ]
 
 
 def whole_texts(db: Path) -> list[tuple]:
-    return [(url, title, LONG[39] in text or QUAY[39] in text, note)
+    return [(url, title, any(p[39] in text for p in (LONG, QUAY, PIER)), note)
             for _, url, title, text, _, note in articles(db)]  # fmt: skip
 
 
@@ -146,7 +150,8 @@ def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypat
     from framewatch.backfill import load
 
     src = warc(tmp_path / "crawls.warc.gz", CUT_FIRST)
-    want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None)]
+    want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None),
+            (PIER_URL, "Pier opens", True, None)]  # fmt: skip
     whole = tmp_path / "whole.duckdb"
     res = backfill(whole, src)
     assert res.exit_code == 0, res.output
@@ -155,9 +160,9 @@ def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypat
     assert (
         reference["embeddings"]
         == reference["framings"]
-        == [("Harbour works resume", 1), ("Quay reopens", 1)]
+        == [("Harbour works resume", 1), ("Pier opens", 1), ("Quay reopens", 1)]
     )  # the whole text's, not the cut one's
-    assert "articles new: 2" in " ".join(res.output.split()), res.output
+    assert "articles new: 3" in " ".join(res.output.split()), res.output
     apart = tmp_path / "apart.duckdb"
     assert backfill(apart, src, "--partition-size", "1").exit_code == 0
     assert whole_texts(apart) == want

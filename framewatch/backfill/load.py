@@ -259,7 +259,13 @@ class Loader:
         if got is None or stub_address(got[1]) != stub_address(row["address"]):
             return None
         aid, _, extraction, note, digest, outlet = got
-        if digest == row["content_hash"]:  # replaced by a run killed before its marker
+        if digest == row["content_hash"]:
+            # replaced by a run killed before its marker, or a page cut short after its
+            # article ended: the same text, and only the later capture's note is true
+            self.store.execute(
+                "UPDATE articles SET extraction = ?, extraction_note = ? WHERE id = ?",
+                [row["extraction"], row["extraction_note"], aid],
+            )
             return aid
         if capture_rank(extraction, note) == WHOLE:
             return 0
