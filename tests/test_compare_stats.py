@@ -210,7 +210,7 @@ def _house_style_store(tmp_path, seed: int = 7):
     return n.close(), outlets, house, frames
 
 
-@pytest.mark.slow  # about 4 minutes on a shared machine: 600 articles, 21 labellings
+@pytest.mark.slow  # about 25 s on a quiet 2-core machine: 600 articles, 21 labellings
 def test_shuffled_outlet_labels_yield_almost_no_splits_or_blind_spots(tmp_path):
     """Random lean labels, 20 times: at most 5% of the stories are listed, although outlets
     have house styles (an article-level test would call those splits)."""
