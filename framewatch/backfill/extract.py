@@ -14,15 +14,16 @@ from framewatch.crawler.extract import extract_article, paywall_reason
 from framewatch.words import word_count
 
 CUT_SHORT = "cut short by the crawler (WARC-Truncated: "
+STUB, CUT, WHOLE = 0, 1, 2  # what a capture gave, least first (``capture_rank``)
 
 
 def capture_rank(extraction: str | None, note: str | None) -> int:
-    """How much of its article a capture gave: 0 a stub, 1 an article the crawler cut
-    short (it may lack its end), 2 the whole article. A later capture of the address
-    that gives more takes the earlier one's place."""
+    """How much of its article a capture gave: a STUB, an article the crawler CUT short
+    (it may lack its end), or the WHOLE article. A later capture of the address that
+    gives more takes the earlier one's place."""
     if extraction == "stub":
-        return 0
-    return 1 if note and CUT_SHORT in note else 2
+        return STUB
+    return CUT if note and CUT_SHORT in note else WHOLE
 
 
 def page_article(

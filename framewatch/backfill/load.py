@@ -17,7 +17,7 @@ from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
 from framewatch.analysis.framing.stage import FramingJob
 from framewatch.articles import insert_articles
-from framewatch.backfill.extract import capture_rank
+from framewatch.backfill.extract import STUB, WHOLE, capture_rank
 from framewatch.backfill.inputs import source_key
 from framewatch.backfill.plan import stub_address
 from framewatch.backfill.worker import framing_from_json
@@ -29,7 +29,6 @@ from framewatch.store import Store
 # The columns of an analysed partition that ``Loader.remember`` reads.
 REMEMBERED = ("address", "error", "repeat", "extraction", "extraction_note", "canonical_url",
               "source", "content_hash", "stored_stub")  # fmt: skip
-WHOLE = 2  # capture_rank of a whole article: nothing later replaces it
 
 
 @dataclass
@@ -213,7 +212,7 @@ class Loader:
         had = self.served.get(address) if address else None
         stub = r.get("stored_stub")
         if had is None and address and stub:  # the address's stub was stored before this
-            had = (0, stub["canonical_url"], stub["source"], stub["content_hash"])
+            had = (STUB, stub["canonical_url"], stub["source"], stub["content_hash"])
             self.served[address] = had  # backfill: decided as if this backfill stored it
             self.first_stub[had[2:]] = address  # the stub stored, before any in the input
         if had is None:
@@ -242,8 +241,8 @@ class Loader:
             self._decide(r)
 
     def _replace(self, row: dict, canon: str) -> int | None:
-        """The stored stub (by its canonical URL) given ``row``'s full text, as the
-        crawler's page retries replace a stub's text: same id and URL; the canonical URL
+        """The stored stub or cut-short page (by its canonical URL) given ``row``'s
+        text, as the crawler's page retries replace a stub's text: same id and URL; the canonical URL
         the full page names, unless another article has it; its vectors, framings and
         search entry, made from the stub's text, are dropped (this load writes the
         row's). Returns the article id; None if the address's stub is not stored under

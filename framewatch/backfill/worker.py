@@ -26,7 +26,7 @@ from framewatch.analysis.framing.codebook import Codebook
 from framewatch.analysis.framing.framers import make_framer
 from framewatch.analysis.framing.stage import sentence_encoder
 from framewatch.analysis.framing.zeroshot import ArticleFraming
-from framewatch.backfill.extract import page_article
+from framewatch.backfill.extract import WHOLE, capture_rank, page_article
 from framewatch.config import AnalysisSettings
 from framewatch.words import word_count
 
@@ -118,7 +118,7 @@ class PartitionWorker:
                     a["error"] = page
                 else:
                     a.update(page)
-                    if a["extraction"] == "full" and not r.get("truncated"):
+                    if capture_rank(a["extraction"], a["extraction_note"]) == WHOLE:
                         served.add(a["address"])  # a stub's or cut page's may be whole
             else:
                 a.update(word_count=word_count(r["text"]), extraction="imported",
