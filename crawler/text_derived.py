@@ -20,8 +20,10 @@ id. What was made from the old text must go with it, or it outlives the text:
   out of its story's size and of every count that counts a text once). Its story's
   counts are redone.
 
-Story membership is not among them: a story's counts and centroid include the
-article, and taking it out is the story stage's business.
+* the article's story: it was clustered by the old text (a consent wall joins the story
+  of other walls, or one of its own). It is noted in ``story_leavers``, and the next story
+  stage takes it out, redoes the old story and clusters the article again by its new
+  text. It stays a member until then, as its old vector stayed until the next ``analyze``.
 """
 
 from __future__ import annotations
@@ -42,5 +44,10 @@ def drop_text_derived(store: Store, article_id: int) -> None:
     story = store.execute(
         "SELECT story_id FROM story_members WHERE article_id = ?", [article_id]
     ).fetchone()
-    if copy and story is not None:
+    if story is None:
+        return
+    if copy:
         update_counts(store, [story[0]])
+    store.execute(  # a second replacement before the stage keeps the first story noted
+        "INSERT INTO story_leavers VALUES (?, ?) ON CONFLICT DO NOTHING", [article_id, story[0]]
+    )

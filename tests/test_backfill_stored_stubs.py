@@ -1,21 +1,91 @@
-"""A stub the store held before the backfill (the crawler's consent wall), and the full
-capture of its address in a WARC file under another spelling of the address: the other
-scheme (the feed linked http://, the archive crawled https://) or a trailing slash."""
+"""A stub the store held before the backfill (the crawler's consent wall, analysed): the
+full capture of its address replaces it, with any partitioning and after a kill, and
+under another spelling of the address too: the other scheme (the feed linked http://,
+the archive crawled https://) or a trailing slash."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
 import pytest
 from test_backfill_captures import (
+    CONSENT,
     FULL_A,
+    B,
+    app,
     articles,
     backfill,
-    copy_store,
-    crawled_stub,
-    found,
+    derived_from_the_text,
+    runner,
     warc,
 )
+from test_backfill_repeats import story
 
 pytest.importorskip("warcio")
+
+
+def crawled_stub(tmp_path: Path, srv, settings) -> tuple[Path, str, int]:
+    """A store in which the crawler stored a page's consent wall as a stub (its feed item
+    has no text of its own), then `analyze` gave it a vector, framing and search entry."""
+    from conftest import Route
+
+    from framewatch.crawler.fetch import fetch_due
+    from framewatch.sources import add_source
+    from framewatch.store import open_store
+
+    srv.routes["/2024/03/strike"] = Route(CONSENT)
+    url = srv.url("/2024/03/strike")
+    srv.routes["/feed.xml"] = Route(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Gazette'
+        f"</title><link>{srv.url('/')}</link><item><title>Port strike</title><link>{url}"
+        "</link></item></channel></rss>"
+    )
+    db = tmp_path / "crawled.duckdb"
+    with open_store(db) as store:
+        add_source(store, srv.url("/feed.xml"))
+        fetch_due(store, settings)
+        rows = store.execute("SELECT id, url, extraction FROM articles").fetchall()
+    assert [r[1:] for r in rows] == [(url, "stub")], rows
+    assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
+    return db, url, rows[0][0]
+
+
+def stories(db: Path) -> dict[int, list[str]]:
+    """Each story's member titles, by story id."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT m.story_id, a.title FROM story_members m JOIN articles a ON a.id = "
+            "m.article_id ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[int, list[str]] = {}
+    for sid, title in rows:
+        out.setdefault(sid, []).append(title)
+    return out
+
+
+def copy_store(db: Path, to: Path) -> Path:
+    shutil.copy(db, to)
+    return to
+
+
+def found(db: Path, word: str) -> list[str]:
+    """The titles `framewatch search` finds for a word."""
+    from framewatch.analysis.search.engine import Searcher
+    from framewatch.store import connect
+
+    con = connect(db)
+    try:
+        ids = [int(i) for i in Searcher(con, db).run(word).ids]
+        return [con.execute("SELECT title FROM articles WHERE id = ?", [i]).fetchone()[0]
+                for i in ids]  # fmt: skip
+    finally:
+        con.close()
 
 
 @pytest.mark.slow(30)
@@ -28,7 +98,7 @@ def test_a_full_capture_under_https_and_a_slash_replaces_the_http_stub(
     crawled, url, aid = crawled_stub(tmp_path, http_server, settings)
     assert url.startswith("http://")
     src = warc(tmp_path / "crawl.warc.gz", [("https://" + url[len("http://") :] + "/", FULL_A)])
-    db = copy_store(crawled, tmp_path / "fw.duckdb")  # partitioning: test_backfill_captures
+    db = copy_store(crawled, tmp_path / "fw.duckdb")  # partitioning: the test below
     res = backfill(db, src)
     assert res.exit_code == 0, res.output
     got = [(i, u, t, x.split("\n")[1], e) for i, u, t, x, e, _ in articles(db)]
@@ -38,3 +108,82 @@ def test_a_full_capture_under_https_and_a_slash_replaces_the_http_stub(
     again = backfill(db, src)  # the same archive once more
     assert again.exit_code == 0, again.output
     assert [r[:3] for r in articles(db)] == [(aid, url, "Port strike ends")]
+
+
+@pytest.mark.slow(60)
+def test_a_full_capture_replaces_a_stub_the_crawler_stored(
+    tmp_path, http_server, settings, monkeypatch
+):
+    """The crawler stored a page's consent wall; a backfill brings the page's full
+    capture. The stub gives way as one stored by the backfill itself does: the same id
+    and URL with the full text, its vector, framing and search entry made from that text;
+    alike with any partitioning and after a killed run."""
+    from framewatch.backfill import load
+
+    crawled, url, aid = crawled_stub(tmp_path, http_server, settings)
+    assert found(crawled, "deliver") == ["Port strike"]  # the wall's words
+    (wall,) = [sid for sid, titles in stories(crawled).items() if titles == ["Port strike"]]
+    captures = [
+        (url, CONSENT),  # the wall again: the stub stays until the article comes
+        (url + "?utm_source=rss", FULL_A),
+        (B, story("Ferries resume", "Ferries resumed on Friday.")),
+    ]
+    src = warc(tmp_path / "crawl.warc.gz", captures)
+    fresh = tmp_path / "fresh.duckdb"  # the vectors a store without the stub gets
+    assert backfill(fresh, src).exit_code == 0
+    reference = derived_from_the_text(fresh)
+    want = [
+        (aid, url, "Port strike ends", "Port strike ends today.", "full"),
+        (aid + 1, B, "Ferries resume", "Ferries resumed on Friday.", "full"),
+    ]
+
+    def check(db: Path) -> None:
+        got = [(i, u, t, x.split("\n")[1], e) for i, u, t, x, e, _ in articles(db)]
+        assert got == want
+        derived = derived_from_the_text(db)
+        one_each = [("Ferries resume", 1), ("Port strike ends", 1)]
+        assert derived["embeddings"] == derived["framings"] == one_each
+        for title, v in derived["vectors"].items():  # the full text's, not the wall's
+            assert np.allclose(v, reference["vectors"][title], atol=1e-4), title
+        assert found(db, "deliver") == []  # the wall's words are gone from the index
+        assert sorted(found(db, "dock")) == ["Ferries resume", "Port strike ends"]
+        # clustered by the full text, as a store that never had the wall; the wall's story
+        # (the stub alone) is gone, and its id leads to the article's story
+        assert sorted(stories(db).values()) == sorted(stories(fresh).values())
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM stories WHERE id = ?", [wall]).fetchone() == (
+                0,
+            )
+            assert con.execute(
+                "SELECT r.new_id = m.story_id, r.reason FROM story_redirects r, story_members m "
+                "WHERE r.old_id = ? AND m.article_id = ?",
+                [wall, aid],
+            ).fetchone() == (True, "text replaced")
+        finally:
+            con.close()
+
+    for size in ("500", "1"):
+        db = copy_store(crawled, tmp_path / f"fw{size}.duckdb")
+        res = backfill(db, src, "--partition-size", size)
+        assert res.exit_code == 0, res.output
+        said = " ".join(res.output.split())
+        assert "articles new: 1" in said and "already stored: 2" in said, said
+        check(db)
+
+    # killed after the full capture's partition went in, before it was marked loaded
+    db = copy_store(crawled, tmp_path / "resumed.duckdb")
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):
+        real(self, table)
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(load.Loader, "load", killed)
+    assert backfill(db, src, "--partition-size", "1").exit_code != 0 and len(calls) == 2
+    monkeypatch.setattr(load.Loader, "load", real)
+    res = backfill(db, src, "--partition-size", "1")
+    assert res.exit_code == 0, res.output
+    check(db)

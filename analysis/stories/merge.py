@@ -107,12 +107,12 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
             )
             store.execute("DELETE FROM story_topics WHERE story_id = ?", [old])
             store.execute("DELETE FROM stories WHERE id = ?", [old])
-        _recompute(store, model, sorted({new for new, _ in plan.values()}), now)
+        recompute_stories(store, model, sorted({new for new, _ in plan.values()}), now)
     return {old: new for old, (new, _) in plan.items()}
 
 
-def _recompute(store, model: str, story_ids: list[int], now) -> None:
-    """Centroid, span and counts of merged stories, from their members."""
+def recompute_stories(store, model: str, story_ids: list[int], now) -> None:
+    """Centroid, span and counts of stories whose members changed, from those members."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
     from framewatch.story_counts import update_counts
 
@@ -123,10 +123,12 @@ def _recompute(store, model: str, story_ids: list[int], now) -> None:
            WHERE m.story_id IN (SELECT unnest(?)) ORDER BY m.story_id, m.article_id""",
         [model, story_ids],
     )
-    vecs = vectors_from_arrow(t.column("vector"), t.column("dim")[0].as_py())
     sids, times = t.column("story_id").to_pylist(), t.column("t").to_pylist()
+    vecs = vectors_from_arrow(t.column("vector"), t.column("dim")[0].as_py()) if sids else None
     for sid in story_ids:
         idx = [i for i, s in enumerate(sids) if s == sid]
+        if not idx:  # no member has a vector yet: the next run's members will tell
+            continue
         cent = vecs[idx].mean(axis=0)
         store.execute(
             "UPDATE stories SET centroid = ?, first_seen = ?, last_seen = ?, updated_at = ?, "
@@ -210,5 +212,5 @@ def split_stories(store, settings, model: str, story_ids: set[int]) -> dict[int,
             )
             out[new] = sid
         if out:
-            _recompute(store, model, sorted({*out, *out.values()}), now)
+            recompute_stories(store, model, sorted({*out, *out.values()}), now)
     return out

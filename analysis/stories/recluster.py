@@ -32,6 +32,7 @@ def begin(store: Store) -> int:
         for table in ("story_members", "story_topics", "topics", "story_splits", "stories"):
             store.execute(f"DELETE FROM {table}")
         store.execute("DELETE FROM article_duplicates")  # found again, in the new order
+        store.execute("DELETE FROM story_leavers")  # every article is clustered again anyway
     return n
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from framewatch.analysis.embedding.vectors import to_arrow_lists, vectors_from_arrow
+from framewatch.analysis.stories import leavers
 from framewatch.analysis.stories.clustering import Assignment, ClusterParams, OnlineClusterer
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
@@ -98,9 +99,9 @@ def assign_stories(
     """Cluster pending articles; returns (articles assigned, stories created)."""
     assigned = created = 0
     infer_missing_dates(store)
+    touched_all: set[int] = set(leavers.release(store, model))
     clusterer = make_clusterer(settings)
     loaded = False
-    touched_all: set[int] = set()
     while True:
         batch = _pending(store, model, CHUNK)
         if batch.num_rows == 0:
@@ -184,6 +185,7 @@ def assign_stories(
     merged = merge_stories(store, settings, model, touched_all)
     touched_all = {merged.get(k, k) for k in touched_all}
     touched_all |= set(split_stories(store, settings, model, touched_all))
+    leavers.settle(store)
     unlabeled = [
         r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
     ]

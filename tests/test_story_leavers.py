@@ -1,0 +1,132 @@
+"""An article clustered by a stand-in text (a feed's teaser while its page was down)
+moves to the story of its real text once the page is read, and its old story is redone."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import Route, article_html
+from typer.testing import CliRunner
+
+from framewatch.cli import app
+from framewatch.crawler.fetch import fetch_due
+from framewatch.sources import add_source
+from framewatch.store import open_store, utcnow
+
+DAY = "Tue, 03 Mar 2026"
+STRIKE = {
+    "harbour": ("Dockworkers walk out at the container port", [
+        "Dockworkers at the city's container port walked out on Monday after talks on pay broke down.",
+        "The union said the strike would last until the port operator improved its offer on wages.",
+        "Ships queued outside the harbour as cranes stood still and lorries were turned away.",
+    ]),
+    "coast": ("Port shut as dock strike spreads", [
+        "The container port closed on Monday as a strike by dockworkers over pay spread to every terminal.",
+        "Union leaders said members would stay out until the operator raised its wage offer.",
+        "Shipping lines diverted vessels to other harbours while the cranes stood idle.",
+    ]),
+}  # fmt: skip
+# What the harbour's briefing page says once it answers: the strike, in other words.
+BRIEFING_PAGE = [
+    "The walkout by dockworkers at the container port entered its first day with no talks planned.",
+    "Pay is at the heart of the dispute, union officials said, and the operator has not moved.",
+    "Freight companies warned that ships waiting outside the harbour would delay deliveries.",
+]
+# The feeds' teasers for their morning newsletters: all a summary-only item gives.
+TEASER = {
+    "harbour": "Sign up for our morning newsletter and get the day's top stories, weather "
+    "and puzzles in your inbox before breakfast.",
+    "coast": "Sign up for our morning newsletter and get the day's top stories, weather "
+    "and puzzles in your inbox before breakfast every day.",
+}  # the same newsletter blurb, all but: the coast's is a near copy of the harbour's
+
+
+def _feed(srv, outlet: str, title: str, hour: int) -> None:
+    items = [
+        (STRIKE[outlet][0], srv.url(f"/{outlet}/strike"), ""),
+        ("Morning briefing", srv.url(f"/{outlet}/briefing"), TEASER[outlet]),
+    ]
+    body = "".join(
+        f"<item><title>{t}</title><link>{u}</link><pubDate>{DAY} {hour:02}:00:00 GMT</pubDate>"
+        f"<description>{d}</description></item>"
+        for t, u, d in items
+    )
+    srv.routes[f"/{outlet}/feed.xml"] = Route(
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}'
+        f"</title><link>{srv.url(f'/{outlet}/')}</link>{body}</channel></rss>"
+    )
+    srv.routes[f"/{outlet}/strike"] = Route(article_html(*STRIKE[outlet]))
+
+
+def _stories(db) -> dict[int, list[str]]:
+    with open_store(db) as store:
+        rows = store.execute(
+            """SELECT m.story_id, regexp_extract(a.url, '/([a-z]+/[a-z]+)$', 1) FROM story_members m
+               JOIN articles a ON a.id = m.article_id ORDER BY 1, 2"""
+        ).fetchall()
+    out: dict[int, list[str]] = {}
+    for sid, who in rows:
+        out.setdefault(sid, []).append(who)
+    return out
+
+
+def test_an_article_whose_page_came_later_joins_its_story_and_leaves_the_teasers(
+    http_server, tmp_path, settings
+):
+    srv = http_server
+    settings.crawl.retries = 0
+    _feed(srv, "harbour", "Harbour Post", 6)
+    _feed(srv, "coast", "Coast Times", 7)  # later: the coast's teaser is the copy
+    calls = {"n": 0}
+
+    def harbour_briefing(handler):  # down on the first poll, then the page
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return Route(status=503)
+        return Route(article_html("Morning briefing", BRIEFING_PAGE))
+
+    srv.routes["/harbour/briefing"] = Route(dynamic=harbour_briefing)
+    srv.routes["/coast/briefing"] = Route(status=503)  # never comes back: the teaser stays
+    db = tmp_path / "fw.duckdb"
+    with open_store(db) as store:
+        for outlet in ("harbour", "coast"):
+            add_source(store, srv.url(f"/{outlet}/feed.xml"))
+        fetch_due(store, settings)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
+    before = _stories(db)
+    harbour_teaser = "harbour/briefing"
+    (teasers,) = [sid for sid, who in before.items() if harbour_teaser in who]
+    assert before[teasers] == ["coast/briefing", harbour_teaser], before
+    with open_store(db) as store:
+        copies = store.execute(
+            "SELECT regexp_extract(a.url, '/([a-z]+/[a-z]+)$', 1), d.kind FROM article_duplicates d "
+            "JOIN articles a ON a.id = d.article_id"
+        ).fetchall()
+    assert copies == [("coast/briefing", "near")]
+
+    with open_store(db) as store:  # time passes; the next poll reads the page
+        store.execute("UPDATE page_retries SET next_attempt_at = ?", [utcnow().replace(year=2000)])
+        assert fetch_due(store, settings, force=True).counts()["pages_recovered"] == 1
+    res = runner.invoke(app, ["--db", str(db), "analyze"])
+    assert res.exit_code == 0, res.output
+    after = _stories(db)
+    (strike,) = [sid for sid, who in after.items() if harbour_teaser in who]
+    assert strike != teasers
+    assert after[strike] == ["coast/strike", harbour_teaser, "harbour/strike"], after
+    assert after[teasers] == ["coast/briefing"]  # the story is redone
+    with open_store(db) as store:
+        size, headline, centroid = store.execute(
+            "SELECT s.size, a.url, s.centroid FROM stories s "
+            "JOIN articles a ON a.id = s.headline_article_id WHERE s.id = ?",
+            [teasers],
+        ).fetchone()
+        (vector,) = store.execute(
+            """SELECT e.vector FROM embeddings e JOIN story_members m ON m.article_id = e.article_id
+               WHERE m.story_id = ?""",
+            [teasers],
+        ).fetchone()
+        assert store.execute("SELECT count(*) FROM story_leavers").fetchone() == (0,)
+        # a copy of the teaser the harbour's article no longer is: one member, no copy
+        assert store.execute("SELECT count(*) FROM article_duplicates").fetchone() == (0,)
+    assert (size, headline) == (1, srv.url("/coast/briefing"))
+    assert np.allclose(centroid, vector, atol=1e-6)  # the teaser alone, not the page's text
