@@ -48,6 +48,8 @@ def drop_text_derived(store: Store, article_id: int) -> None:
         return
     if copy:
         update_counts(store, [story[0]])
-    store.execute(  # a second replacement before the stage keeps the first story noted
-        "INSERT INTO story_leavers VALUES (?, ?) ON CONFLICT DO NOTHING", [article_id, story[0]]
+    store.execute(  # noted again once it was released: it leaves the story it is in now
+        "INSERT INTO story_leavers VALUES (?, ?, false) ON CONFLICT (article_id) DO UPDATE "
+        "SET old_story_id = excluded.old_story_id, released = false WHERE story_leavers.released",
+        [article_id, story[0]],
     )

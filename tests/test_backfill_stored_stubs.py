@@ -160,8 +160,16 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
                 "WHERE r.old_id = ? AND m.article_id = ?",
                 [wall, aid],
             ).fetchone() == (True, "text replaced")
+            (now_in,) = con.execute(
+                "SELECT story_id FROM story_members WHERE article_id = ?", [aid]
+            ).fetchone()
         finally:
             con.close()
+        said = runner.invoke(app, ["--db", str(db), "story", str(wall)]).output
+        assert (
+            f"story {wall} was emptied when its article got its full text, now in story {now_in}"
+            in said
+        )
 
     for size in ("500", "1"):
         db = copy_store(crawled, tmp_path / f"fw{size}.duckdb")

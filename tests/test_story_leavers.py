@@ -3,10 +3,13 @@ moves to the story of its real text once the page is read, and its old story is 
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 from conftest import Route, article_html
 from typer.testing import CliRunner
 
+from framewatch.analysis.stories import leavers
 from framewatch.cli import app
 from framewatch.crawler.fetch import fetch_due
 from framewatch.sources import add_source
@@ -69,8 +72,16 @@ def _stories(db) -> dict[int, list[str]]:
     return out
 
 
+def _copies(db) -> list[tuple[str, str]]:
+    with open_store(db) as store:
+        return store.execute(
+            "SELECT regexp_extract(a.url, '/([a-z]+/[a-z]+)$', 1), d.kind FROM article_duplicates d "
+            "JOIN articles a ON a.id = d.article_id ORDER BY 1"
+        ).fetchall()
+
+
 def test_an_article_whose_page_came_later_joins_its_story_and_leaves_the_teasers(
-    http_server, tmp_path, settings
+    http_server, tmp_path, settings, monkeypatch
 ):
     srv = http_server
     settings.crawl.retries = 0
@@ -97,16 +108,13 @@ def test_an_article_whose_page_came_later_joins_its_story_and_leaves_the_teasers
     harbour_teaser = "harbour/briefing"
     (teasers,) = [sid for sid, who in before.items() if harbour_teaser in who]
     assert before[teasers] == ["coast/briefing", harbour_teaser], before
-    with open_store(db) as store:
-        copies = store.execute(
-            "SELECT regexp_extract(a.url, '/([a-z]+/[a-z]+)$', 1), d.kind FROM article_duplicates d "
-            "JOIN articles a ON a.id = d.article_id"
-        ).fetchall()
-    assert copies == [("coast/briefing", "near")]
+    assert _copies(db) == [("coast/briefing", "near")]
 
     with open_store(db) as store:  # time passes; the next poll reads the page
         store.execute("UPDATE page_retries SET next_attempt_at = ?", [utcnow().replace(year=2000)])
         assert fetch_due(store, settings, force=True).counts()["pages_recovered"] == 1
+    killed = tmp_path / "killed.duckdb"
+    shutil.copy(db, killed)
     res = runner.invoke(app, ["--db", str(db), "analyze"])
     assert res.exit_code == 0, res.output
     after = _stories(db)
@@ -126,7 +134,22 @@ def test_an_article_whose_page_came_later_joins_its_story_and_leaves_the_teasers
             [teasers],
         ).fetchone()
         assert store.execute("SELECT count(*) FROM story_leavers").fetchone() == (0,)
-        # a copy of the teaser the harbour's article no longer is: one member, no copy
-        assert store.execute("SELECT count(*) FROM article_duplicates").fetchone() == (0,)
     assert (size, headline) == (1, srv.url("/coast/briefing"))
+    assert _copies(db) == []  # a copy of the teaser the harbour's article no longer is
     assert np.allclose(centroid, vector, atol=1e-6)  # the teaser alone, not the page's text
+
+    # Killed after the article was clustered again, before its note was settled: the next
+    # run does not take it out a second time, and ends as the unbroken run did.
+    def kill(store):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(leavers, "settle", kill)
+    assert runner.invoke(app, ["--db", str(killed), "analyze"]).exit_code != 0
+    monkeypatch.undo()
+    rerun = runner.invoke(app, ["--db", str(killed), "analyze"])
+    assert rerun.exit_code == 0, rerun.output
+    assert "articles clustered: 0" in " ".join(rerun.output.split())  # not taken out again
+    assert _stories(killed) == after
+    assert _copies(killed) == _copies(db) == []
+    with open_store(killed) as store:
+        assert store.execute("SELECT count(*) FROM story_leavers").fetchone() == (0,)

@@ -22,11 +22,17 @@ def release(store: Store, model: str) -> list[int]:
     ``model`` that keep members (redone from those members: centroid, span, counts; the
     label cleared, so it is made again)."""
     with store.transaction():
+        store.execute(  # the story it is in now (a merge may have moved it since it was noted)
+            """UPDATE story_leavers l SET old_story_id = m.story_id FROM story_members m
+               WHERE m.article_id = l.article_id AND NOT l.released"""
+        )
         gone = store.execute(
             """DELETE FROM story_members m USING story_leavers l
-               WHERE m.article_id = l.article_id AND m.story_id = l.old_story_id
+               WHERE m.article_id = l.article_id AND NOT l.released
                RETURNING m.article_id, m.story_id"""
         ).fetchall()
+        # Once only: an article clustered into its old story again stays there after a kill.
+        store.execute("UPDATE story_leavers SET released = true WHERE NOT released")
         if not gone:
             return []
         _orphaned_copies(store, sorted(a for a, _ in gone))
@@ -40,14 +46,17 @@ def release(store: Store, model: str) -> list[int]:
         if empty:
             for table, key in (("story_topics", "story_id"), ("stories", "id")):
                 store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [empty])
-        ours = [r[0] for r in store.execute(  # a story of another model keeps its centroid
-            "SELECT id FROM stories WHERE model = ? AND id IN (SELECT unnest(?)) ORDER BY id",
-            [model, kept],
-        ).fetchall()]  # fmt: skip
-        if ours:
-            recompute_stories(store, model, ours, utcnow())
+        by_model: dict[str, list[int]] = {}
+        for sid, story_model in store.execute(
+            "SELECT id, model FROM stories WHERE id IN (SELECT unnest(?)) ORDER BY id", [kept]
+        ).fetchall():
+            by_model.setdefault(story_model, []).append(sid)
+        for story_model, ids in sorted(by_model.items()):
+            # A story of an earlier model is redone in its own space; its label and headline
+            # stay (made by that model) until `analyze --recluster` moves it to this one.
+            recompute_stories(store, story_model, ids, utcnow(), relabel=story_model == model)
         update_counts(store, kept)
-    return ours
+    return by_model.get(model, [])
 
 
 def _orphaned_copies(store: Store, left: list[int]) -> None:
@@ -76,12 +85,14 @@ def _orphaned_copies(store: Store, left: list[int]) -> None:
 
 def settle(store: Store) -> dict[int, int]:
     """Forget the leavers that have a story again; an old story that is gone leads to its
-    leaver's new story (the earliest leaver's). Returns {old story: new story}."""
+    leaver's new story (of several, the lowest article id's). Returns {old story: new
+    story}."""
     with store.transaction():
         rows = store.execute(
             """SELECT l.old_story_id, m.story_id, l.article_id FROM story_leavers l
                JOIN story_members m ON m.article_id = l.article_id
-               WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = l.old_story_id)
+               WHERE l.released
+                 AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = l.old_story_id)
                ORDER BY l.old_story_id, l.article_id"""
         ).fetchall()
         mapping: dict[int, int] = {}
@@ -97,6 +108,7 @@ def settle(store: Store) -> dict[int, int]:
                 [old, new, now],
             )
         store.execute(
-            "DELETE FROM story_leavers WHERE article_id IN (SELECT article_id FROM story_members)"
+            "DELETE FROM story_leavers WHERE released "
+            "AND article_id IN (SELECT article_id FROM story_members)"
         )
     return mapping

@@ -111,8 +111,9 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
     return {old: new for old, (new, _) in plan.items()}
 
 
-def recompute_stories(store, model: str, story_ids: list[int], now) -> None:
-    """Centroid, span and counts of stories whose members changed, from those members."""
+def recompute_stories(store, model: str, story_ids: list[int], now, relabel: bool = True) -> None:
+    """Centroid, span and counts of stories whose members changed, from those members;
+    ``relabel`` clears the label so the story stage makes it (and the headline) again."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
     from framewatch.story_counts import update_counts
 
@@ -132,7 +133,7 @@ def recompute_stories(store, model: str, story_ids: list[int], now) -> None:
         cent = vecs[idx].mean(axis=0)
         store.execute(
             "UPDATE stories SET centroid = ?, first_seen = ?, last_seen = ?, updated_at = ?, "
-            "label = NULL WHERE id = ?",
+            f"label = {'NULL' if relabel else 'label'} WHERE id = ?",
             [cent.tolist(), min(times[i] for i in idx), max(times[i] for i in idx), now, sid],
         )
     update_counts(store, story_ids)

@@ -16,7 +16,8 @@ def resolve_story(con, story_id: int) -> int:
 
 
 def redirect_reason(con, story_id: int) -> str | None:
-    """Why an id leads elsewhere: ``merge``, ``recluster``, or None when it does not."""
+    """Why an id leads elsewhere: ``merge``, ``recluster``, ``text replaced``, or None
+    when it does not."""
     row = con.execute("SELECT reason FROM story_redirects WHERE old_id = ?", [story_id]).fetchone()
     return row[0] if row else None
 

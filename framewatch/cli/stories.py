@@ -59,8 +59,12 @@ def story(ctx: typer.Context, story_id: Annotated[int, typer.Argument(help="A st
     con = reader(ctx)
     asked, story_id = story_id, resolve_story(con, story_id)
     if story_id != asked:
-        why = ("was merged into" if redirect_reason(con, asked) == "merge" else
-               "was clustered again (analyze --recluster) and lives on as")  # fmt: skip
+        why = {
+            "merge": "was merged into",
+            "text replaced": "was emptied when its article got its full text, now in",
+        }.get(
+            redirect_reason(con, asked), "was clustered again (analyze --recluster) and lives on as"
+        )
         out.print(f"story {asked} {why} story {story_id}")
     head = story_header(con, story_id)
     if head is None:

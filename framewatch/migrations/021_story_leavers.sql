@@ -4,5 +4,6 @@
 -- from its other members or, left empty, redirected to the article's new story.
 CREATE TABLE story_leavers (
     article_id BIGINT PRIMARY KEY,
-    old_story_id BIGINT NOT NULL
+    old_story_id BIGINT NOT NULL,
+    released BOOLEAN NOT NULL DEFAULT false  -- taken out of the old story, not yet clustered
 );
