@@ -4,16 +4,22 @@ moves to the story of its real text once the page is read, and its old story is 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
-from conftest import Route, article_html
+from conftest import Route, article_html, write_jsonl
 from typer.testing import CliRunner
 
+from framewatch.analysis.embedding.stage import write_embeddings
 from framewatch.analysis.stories import leavers
+from framewatch.analysis.stories.stage import assign_stories
 from framewatch.cli import app
+from framewatch.config import AnalysisSettings
 from framewatch.crawler.fetch import fetch_due
+from framewatch.crawler.text_derived import drop_text_derived
+from framewatch.importer import import_file
 from framewatch.sources import add_source
-from framewatch.store import open_store, utcnow
+from framewatch.store import Store, open_store, utcnow
 
 DAY = "Tue, 03 Mar 2026"
 STRIKE = {
@@ -153,3 +159,49 @@ def test_an_article_whose_page_came_later_joins_its_story_and_leaves_the_teasers
     assert _copies(killed) == _copies(db) == []
     with open_store(killed) as store:
         assert store.execute("SELECT count(*) FROM story_leavers").fetchone() == (0,)
+
+
+def _walls(tmp: Path, with_first: bool) -> Store:
+    """An article and a consent wall three outlets ran (the first, Courier's, optional):
+    the later walls are exact copies of the first, in the article's story."""
+    rows = [{"title": "Alpha", "text": "Alpha text about a thing.", "source": "Herald",
+             "published_at": "2026-01-05T08:00:00Z"}]  # fmt: skip
+    outlets = (["Courier"] if with_first else []) + ["Gazette", "Post"]
+    rows += [{"title": "Wall", "text": "Accept cookies to continue.", "source": o,
+              "published_at": f"2026-01-05T{9 + k:02}:00:00Z"} for k, o in enumerate(outlets)]  # fmt: skip
+    store = open_store(tmp / "fw.duckdb")
+    import_file(store, write_jsonl(tmp / "in.jsonl", rows))
+    for title, v in (("Alpha", [1.0, 0, 0, 0]), ("Wall", [0.8, 0.6, 0, 0])):
+        ids = [
+            i
+            for (i,) in store.execute("SELECT id FROM articles WHERE title = ?", [title]).fetchall()
+        ]
+        write_embeddings(store, "m", [(i,) for i in ids], np.array([v] * len(ids), np.float32))
+    assign_stories(store, AnalysisSettings(), "m")
+    return store
+
+
+def test_a_story_redone_after_a_leaver_has_the_centroid_a_store_without_it_has(tmp_path):
+    """The clusterer never sees exact copies, so a story's mean leaves them out; the story
+    the first wall left is redone the same way, not weighted towards the wall."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    store, fresh = _walls(tmp_path / "a", True), _walls(tmp_path / "b", False)
+    try:
+        (courier,) = store.execute(
+            "SELECT a.id FROM articles a JOIN sources s ON s.id = a.source_id WHERE s.name = 'Courier'"
+        ).fetchone()
+        with store.transaction():  # its page read on a later try: another text, vector
+            store.execute("UPDATE articles SET text = 'A harbour strike.', content_hash = 'x' "
+                          "WHERE id = ?", [courier])  # fmt: skip
+            drop_text_derived(store, courier)
+        write_embeddings(store, "m", [(courier,)], np.array([[0, 0, 1.0, 0]], np.float32))
+        assign_stories(store, AnalysisSettings(), "m")
+        q = ("SELECT s.size, s.copies, s.centroid FROM stories s JOIN story_members m "
+             "ON m.story_id = s.id JOIN articles a ON a.id = m.article_id WHERE a.title = 'Alpha'")  # fmt: skip
+        got, want = store.execute(q).fetchone(), fresh.execute(q).fetchone()
+        assert got[:2] == want[:2] == (2, 1)  # Alpha and the Gazette's wall; the Post's a copy
+        assert np.allclose(got[2], want[2], atol=1e-6), (got[2], want[2])
+    finally:
+        store.close()
+        fresh.close()

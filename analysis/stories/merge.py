@@ -113,24 +113,30 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
 
 def recompute_stories(store, model: str, story_ids: list[int], now, relabel: bool = True) -> None:
     """Centroid, span and counts of stories whose members changed, from those members;
-    ``relabel`` clears the label so the story stage makes it (and the headline) again."""
+    ``relabel`` clears the label so the story stage makes it (and the headline) again.
+
+    The centroid leaves exact copies out, as the clusterer does (it never sees them), so a
+    story resumed from the store (``_load_active``) has the mean it would have had."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
     from framewatch.story_counts import update_counts
 
     t = store.arrow(
-        """SELECT m.story_id, e.dim, e.vector, coalesce(a.published_at, a.fetched_at) AS t
+        """SELECT m.story_id, e.dim, e.vector, coalesce(a.published_at, a.fetched_at) AS t,
+                  EXISTS (SELECT 1 FROM article_duplicates d
+                          WHERE d.article_id = m.article_id AND d.kind = 'exact') AS exact
            FROM story_members m JOIN articles a ON a.id = m.article_id
            JOIN embeddings e ON e.article_id = m.article_id AND e.model = ?
            WHERE m.story_id IN (SELECT unnest(?)) ORDER BY m.story_id, m.article_id""",
         [model, story_ids],
     )
-    sids, times = t.column("story_id").to_pylist(), t.column("t").to_pylist()
+    sids, times, exact = (t.column(c).to_pylist() for c in ("story_id", "t", "exact"))
     vecs = vectors_from_arrow(t.column("vector"), t.column("dim")[0].as_py()) if sids else None
     for sid in story_ids:
         idx = [i for i, s in enumerate(sids) if s == sid]
         if not idx:  # no member has a vector yet: the next run's members will tell
             continue
-        cent = vecs[idx].mean(axis=0)
+        own = [i for i in idx if not exact[i]] or idx
+        cent = vecs[own].mean(axis=0)
         store.execute(
             "UPDATE stories SET centroid = ?, first_seen = ?, last_seen = ?, updated_at = ?, "
             f"label = {'NULL' if relabel else 'label'} WHERE id = ?",
