@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from framewatch.analysis.stories.merge import recompute_stories
 from framewatch.store import Store, utcnow
-from framewatch.story_counts import update_counts
 
 
 def release(store: Store, model: str) -> list[int]:
@@ -55,7 +54,6 @@ def release(store: Store, model: str) -> list[int]:
             # A story of an earlier model is redone in its own space; its label and headline
             # stay (made by that model) until `analyze --recluster` moves it to this one.
             recompute_stories(store, story_model, ids, utcnow(), relabel=story_model == model)
-        update_counts(store, kept)
     return by_model.get(model, [])
 
 
