@@ -47,12 +47,14 @@ browser:
 demo: $(STAMP)
 	$(BIN)/framewatch --db demo.duckdb demo
 
-# Two test processes (pytest-xdist): half the suite waits on subprocesses, sockets and
-# sleeps, so two keep both cores busy; `make test TEST_WORKERS=0` runs it in one process.
+# Three test processes (pytest-xdist) on the two cores: much of the suite waits on
+# subprocesses, sockets and sleeps, and two processes left a third of the cores' time
+# unused (the suite took 926 s with two and 711 s with three, on a quiet 2-core machine);
+# `make test TEST_WORKERS=0` runs it in one process.
 # `loadfile` hands whole files out as workers free up, in the order conftest gives them
 # (the longest first; xdist would otherwise put the files with the most tests first).
 # The 15 slowest tests are listed at the end, so a test that grows is seen in CI's log.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) tests
 

@@ -43,7 +43,7 @@ SEEDS = REPO.parent / "shared" / "seeds"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files holding the longest tests (marked slow, the longest with their rough seconds)
     first, each file whole: xdist's ``loadfile`` hands files to workers in this order, so the
-    two share the long ones and end together, and a file's fixtures are built once."""
+    workers share the long ones and end together, and a file's fixtures are built once."""
 
     def weight(item: pytest.Item) -> float:
         mark = item.get_closest_marker("slow")
@@ -221,17 +221,38 @@ LOREM = [
 ]
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The whole pipeline run over the bundled sample corpus, as `framewatch demo` does."""
+def _demo(db: Path) -> None:
     from typer.testing import CliRunner
 
     from framewatch.cli import app
 
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     result = CliRunner().invoke(app, ["--db", str(db), "demo"])
     assert result.exit_code == 0, result.output
-    return db
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory, worker_id) -> Path:
+    """The whole pipeline run over the bundled sample corpus, as `framewatch demo` does.
+
+    Under xdist the first worker to ask builds it once, under a file lock, and every worker
+    gets its own copy of the store's folder (the store, its snapshot and search index), so
+    a test that writes to it changes no other worker's."""
+    from filelock import FileLock
+
+    own = tmp_path_factory.mktemp("demo")
+    if worker_id == "master":
+        _demo(own / "demo.duckdb")
+        return own / "demo.duckdb"
+    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
+    built = shared / "demo.duckdb.built"
+    with FileLock(f"{shared}.lock"):
+        if not built.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir()
+            _demo(shared / "demo.duckdb")
+            built.touch()
+    shutil.copytree(shared, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns(built.name))
+    return own / "demo.duckdb"
 
 
 def gold_by_title() -> dict[str, tuple[str, str]]:

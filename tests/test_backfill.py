@@ -1,5 +1,5 @@
 """framewatch backfill: same stores as import + analyze, WARC pages as the crawler stores
-them, resumable after SIGKILL, and the same plan on a real local Ray cluster."""
+them, resumable after SIGKILL (the same plan on Ray: test_backfill_ray.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, Route, free_port, rss, write_jsonl
+from conftest import REPO, Route, rss, write_jsonl
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -287,7 +286,7 @@ def _wait_for(pred, timeout: float) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 def test_backfill_killed_midway_resumes_with_every_article_once(tmp_path):
     # The corpus's 35 short rewrites in 12 partitions of 3 (was 70 articles in 14 of 5):
     # about as many partitions to kill between, for half the analysis.
@@ -319,15 +318,6 @@ def test_backfill_killed_midway_resumes_with_every_article_once(tmp_path):
     assert [r[2] for r in got["articles"]] == [r["title"] for r in rows]  # input order kept
 
 
-def test_ray_engine_without_the_scale_extra_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
-    src = write_jsonl(tmp_path / "a.jsonl", sample_rows()[:2])
-    res = cli_backfill(tmp_path / "x.duckdb", str(src), "--engine", "ray")
-    assert res.exit_code == 2
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert lines == ["error: --engine ray needs Ray: pip install 'framewatch[scale]'"]
-
-
 def test_a_plan_that_gets_no_resources_fails_with_a_clear_message():
     import threading
 
@@ -344,92 +334,6 @@ def test_a_plan_that_gets_no_resources_fails_with_a_clear_message():
     with pytest.raises(PlanStalled, match=r"finished no partition in 0.5 s; 2 actors asking"):
         engine.watched(results, lambda r: None, "2 actors asking for 1 CPU each")
     never.set()
-
-
-def test_ray_actors_are_sized_from_the_cluster():
-    from framewatch.backfill.engines._ray import actor_resources
-
-    # 2 CPUs: two actors reserving a whole CPU each would leave Ray Data's tasks none
-    assert actor_resources({"CPU": 2.0}, 2) == (0.5, 0.0)
-    assert actor_resources({"CPU": 2.0}, 1) == (1.0, 0.0)
-    assert actor_resources({"CPU": 64.0, "GPU": 4.0}, 4) == (1.0, 1.0)
-    assert actor_resources({"CPU": 8.0, "GPU": 1.0}, 2) == (1.0, 0.5)
-
-
-def _ray_processes(marker: str) -> list[str]:
-    """Command lines of live processes that mention ``marker`` (the cluster's temp dir)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in args:
-            found.append(f"{proc.name} {args}")
-    return found
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A real local Ray cluster (head node on loopback, 2 CPUs) stopped after the tests.
-
-    Started in its own process group and stopped by signalling that group: ``ray stop``
-    would stop every Ray process of this user, other people's included.
-    """
-    pytest.importorskip("ray")
-    import tempfile
-
-    tmp = tempfile.mkdtemp(prefix="fwray", dir="/tmp")  # short: Ray's socket paths are limited
-    ray_bin = Path(sys.executable).parent / "ray"
-    port = free_port()
-    # Ray turns token auth on when ~/.ray/auth_token exists (any earlier local
-    # ray.init writes one): say what this loopback-only cluster and its driver use.
-    saved = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    head = subprocess.Popen(
-        [str(ray_bin), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
-         f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
-         f"--temp-dir={tmp}", "--object-store-memory=200000000", "--disable-usage-stats"],
-        stdout=(Path(tmp) / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        log = Path(tmp) / "head.log"
-        _wait_for(lambda: "Ray runtime started" in log.read_text(errors="replace"), 180)
-        yield f"127.0.0.1:{port}"
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3  # Ray's own shutdown; what outlasts it is killed
-        while _ray_processes(tmp) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        os.killpg(head.pid, signal.SIGKILL)  # the group lives while its leader is unreaped
-        head.wait(timeout=30)
-        _wait_for(lambda: not _ray_processes(tmp), 60)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if saved is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved
-
-
-@pytest.mark.slow(55)
-def test_ray_cluster_backfills_jsonl_and_warc_like_the_local_engine(ray_cluster, tmp_path):
-    # One Ray run over an export and a crawl archive (43 articles, 8 partitions of 6 on two
-    # actors), compared with the local engine's store of the same inputs; the local engine
-    # stores what import + analyze do (test_backfill_jsonl_gives_the_same_store_as_...).
-    # Both inputs in one run: each run starts its actors, and each actor loads the model.
-    # The export holds the corpus's rewrites: its own rows would be copies of the pages.
-    src = write_jsonl(tmp_path / "archive.jsonl", sample_rows(variants=2)[35:])
-    warc = write_warc(tmp_path / "crawl.warc.gz", sample_pages("https://news.example", 8))
-    local, on_ray = tmp_path / "local.duckdb", tmp_path / "ray.duckdb"
-    assert cli_backfill(local, str(src), str(warc)).exit_code == 0
-    res = cli_backfill(on_ray, str(src), str(warc), "--engine", "ray", "--address", ray_cluster,
-                       "--workers", "2", "--partition-size", "6", "--stall-timeout", "240")  # fmt: skip
-    assert res.exit_code == 0, res.output
-    want = results(local)
-    assert len(want["articles"]) == 35 + 8
-    assert sum(url.startswith("https://news.example/") for _, url, *_ in want["articles"]) == 8
-    assert len(want["frames"]) == len(want["members"]) == 35 + 8
-    assert results(on_ray) == want
 
 
 def test_an_archived_page_keeps_its_time_of_publication():

@@ -16,7 +16,6 @@ import duckdb
 import numpy as np
 import pytest
 from conftest import article_html
-from test_backfill import ray_cluster  # noqa: F401  (a fixture)
 from test_backfill_repeats import PARAS, SITE, counts, story
 from typer.testing import CliRunner
 
@@ -142,7 +141,7 @@ def whole_texts(db: Path) -> list[tuple]:
             for _, url, title, text, _, note in articles(db)]  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.slow(25)
 def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypatch):
     """Common Crawl captures a busy address in several crawls: the one its crawler cut
     short is stored only until a whole one comes, with any partitioning and after a kill."""
@@ -308,16 +307,6 @@ def test_a_killed_backfill_resumes_to_the_full_capture(tmp_path, monkeypatch):
         assert first.exit_code != 0 and len(calls) == n, first.output
         monkeypatch.setattr(load.Loader, "load", real)
         check_stub_first(db, backfill(db, src, "--partition-size", "2"), reference, whole=False)
-
-
-@pytest.mark.slow(60)
-def test_ray_gives_the_full_capture_as_the_local_engine_does(ray_cluster, tmp_path):  # noqa: F811
-    src = warc(tmp_path / "crawl.warc.gz", STUB_FIRST)
-    local, on_ray = tmp_path / "local.duckdb", tmp_path / "ray.duckdb"
-    reference = check_stub_first(local, backfill(local, src))
-    res = backfill(on_ray, src, "--engine", "ray", "--address", ray_cluster, "--workers", "2",
-                   "--partition-size", "2", "--stall-timeout", "240")  # fmt: skip
-    check_stub_first(on_ray, res, reference)
 
 
 def test_the_consent_wall_is_a_stub_and_the_article_is_full():
