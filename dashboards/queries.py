@@ -70,8 +70,9 @@ def frame_labels(con, codebook: str) -> dict[str, str]:
 
 def topics(con) -> list[tuple[int, str]]:
     """Topics (running subjects) with how many stories each, biggest first."""
-    return [(i, f"{label or 'topic ' + str(i)} ({n} stories)") for i, label, n in
-            con.execute("SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
+    return [(i, f"{label or 'topic ' + str(i)} ({n} {'story' if n == 1 else 'stories'})")
+            for i, label, n in con.execute(
+                "SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
 
 
 def linked_topic(con, value: str | None) -> int | None:

@@ -163,6 +163,9 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
             (now_in,) = con.execute(
                 "SELECT story_id FROM story_members WHERE article_id = ?", [aid]
             ).fetchone()
+            # the topics count the stories there are, the wall's no more
+            sizes = con.execute("SELECT sum(stories) FROM topics").fetchone()[0]
+            assert sizes == len(stories(db)), sizes
         finally:
             con.close()
         said = runner.invoke(app, ["--db", str(db), "story", str(wall)]).output

@@ -141,7 +141,9 @@ def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_pa
         (topic,) = con.execute(
             "SELECT topic_id FROM story_topics WHERE story_id = ?", [story]
         ).fetchone()
+        topic_sizes = con.execute("SELECT id, stories FROM topics").fetchall()
     assert (new, reason) == (story, "merge") and old != story
+    assert topic_sizes == [(topic, 1)]  # the story merged away no longer counts in its topic
     assert size == 3 and last_seen - first_seen > timedelta(days=4)
     shown = CliRunner().invoke(app, ["--db", str(db), "story", str(old)], env={"COLUMNS": "250"})
     assert shown.exit_code == 0
@@ -149,7 +151,8 @@ def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_pa
     # The dashboard's old link opens the survivor, and the topic filter lists it.
     at = _dashboard(db, monkeypatch, page="Story", story=str(old))
     assert at.selectbox(key="story").value == story
-    assert len(at.sidebar.selectbox(key="topic").options) == 2  # all topics, and one
+    topics = at.sidebar.selectbox(key="topic").options
+    assert len(topics) == 2 and topics[1].endswith("(1 story)")  # all topics, and one
     at.sidebar.selectbox(key="topic").set_value(topic).run()
     assert not at.exception and len(at.selectbox(key="story").options) == 1
 

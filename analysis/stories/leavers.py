@@ -12,7 +12,7 @@ replaced``), so links to it keep working. Both steps may run again after a kill.
 
 from __future__ import annotations
 
-from framewatch.analysis.stories.merge import recompute_stories
+from framewatch.analysis.stories.merge import drop_stories, recompute_stories
 from framewatch.store import Store, utcnow
 
 
@@ -43,8 +43,7 @@ def release(store: Store, model: str) -> list[int]:
         ).fetchall()]  # fmt: skip
         empty = sorted(set(old) - set(kept))
         if empty:
-            for table, key in (("story_topics", "story_id"), ("stories", "id")):
-                store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [empty])
+            drop_stories(store, empty)
         by_model: dict[str, list[int]] = {}
         for sid, story_model in store.execute(
             "SELECT id, model FROM stories WHERE id IN (SELECT unnest(?)) ORDER BY id", [kept]

@@ -105,10 +105,23 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
             store.execute(
                 "INSERT INTO story_redirects VALUES (?, ?, ?, 'merge', ?)", [old, new, sim, now]
             )
-            store.execute("DELETE FROM story_topics WHERE story_id = ?", [old])
-            store.execute("DELETE FROM stories WHERE id = ?", [old])
+        drop_stories(store, sorted(plan))
         recompute_stories(store, model, sorted({new for new, _ in plan.values()}), now)
     return {old: new for old, (new, _) in plan.items()}
+
+
+def drop_stories(store, story_ids: list[int]) -> None:
+    """Delete stories left with no members (merged away, or emptied when their one article's
+    text was replaced); their topics count them no more, so a topic's size is what it holds."""
+    store.execute(
+        """UPDATE topics SET stories = greatest(topics.stories - x.n, 0) FROM (
+               SELECT topic_id, count(*) AS n FROM story_topics
+               WHERE story_id IN (SELECT unnest(?)) GROUP BY topic_id) x
+           WHERE topics.id = x.topic_id""",
+        [story_ids],
+    )
+    for table, key in (("story_topics", "story_id"), ("stories", "id")):
+        store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [story_ids])
 
 
 def recompute_stories(store, model: str, story_ids: list[int], now, relabel: bool = True) -> None:
