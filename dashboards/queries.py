@@ -69,10 +69,17 @@ def frame_labels(con, codebook: str) -> dict[str, str]:
 
 
 def topics(con) -> list[tuple[int, str]]:
-    """Topics (running subjects) with how many stories each, biggest first."""
+    """Topics (running subjects) with how many stories each holds now, biggest first.
+
+    Counted from ``story_topics``: ``topics.stories`` still counts stories merged away (the
+    weight of the topic's centroid), and a topic whose stories all went is not listed."""
+    rows = con.execute(
+        """SELECT t.id, t.label, count(*) AS n FROM topics t
+           JOIN story_topics x ON x.topic_id = t.id JOIN stories s ON s.id = x.story_id
+           GROUP BY t.id, t.label ORDER BY n DESC, t.id"""
+    ).fetchall()
     return [(i, f"{label or 'topic ' + str(i)} ({n} {'story' if n == 1 else 'stories'})")
-            for i, label, n in con.execute(
-                "SELECT id, label, stories FROM topics ORDER BY stories DESC, id").fetchall()]  # fmt: skip
+            for i, label, n in rows]  # fmt: skip
 
 
 def linked_topic(con, value: str | None) -> int | None:

@@ -141,9 +141,7 @@ def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_pa
         (topic,) = con.execute(
             "SELECT topic_id FROM story_topics WHERE story_id = ?", [story]
         ).fetchone()
-        topic_sizes = con.execute("SELECT id, stories FROM topics").fetchall()
     assert (new, reason) == (story, "merge") and old != story
-    assert topic_sizes == [(topic, 1)]  # the story merged away no longer counts in its topic
     assert size == 3 and last_seen - first_seen > timedelta(days=4)
     shown = CliRunner().invoke(app, ["--db", str(db), "story", str(old)], env={"COLUMNS": "250"})
     assert shown.exit_code == 0

@@ -205,22 +205,3 @@ def test_a_story_redone_after_a_leaver_has_the_centroid_a_store_without_it_has(t
     finally:
         store.close()
         fresh.close()
-
-
-def test_a_store_from_before_schema_22_counts_its_topics_stories_again(demo_db, tmp_path):
-    """Topics went on counting stories merged away or emptied; opening the store recounts."""
-    import duckdb
-
-    db = shutil.copy(demo_db, tmp_path / "older.duckdb")
-    con = duckdb.connect(str(db))
-    con.execute("UPDATE topics SET stories = stories + 1")  # a story gone, still counted
-    con.execute("DELETE FROM schema_migrations WHERE version = 22")
-    con.close()
-    open_store(Path(db)).close()
-    con = duckdb.connect(str(db), read_only=True)
-    got = con.execute(
-        """SELECT t.stories, count(s.id) FROM topics t LEFT JOIN story_topics x
-           ON x.topic_id = t.id LEFT JOIN stories s ON s.id = x.story_id GROUP BY t.id, t.stories"""
-    ).fetchall()
-    con.close()
-    assert got and all(n == held > 0 for n, held in got), got

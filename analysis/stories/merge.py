@@ -112,14 +112,8 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
 
 def drop_stories(store, story_ids: list[int]) -> None:
     """Delete stories left with no members (merged away, or emptied when their one article's
-    text was replaced); their topics count them no more, so a topic's size is what it holds."""
-    store.execute(
-        """UPDATE topics SET stories = greatest(topics.stories - x.n, 0) FROM (
-               SELECT topic_id, count(*) AS n FROM story_topics
-               WHERE story_id IN (SELECT unnest(?)) GROUP BY topic_id) x
-           WHERE topics.id = x.topic_id""",
-        [story_ids],
-    )
+    text was replaced). Their topic keeps its ``stories``, the weight of its centroid, which
+    still holds them; what a topic holds now is counted from ``story_topics``."""
     for table, key in (("story_topics", "story_id"), ("stories", "id")):
         store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [story_ids])
 
