@@ -102,9 +102,23 @@ class LoopbackServer:
                     srv.max_active[path] = max(srv.max_active.get(path, 0), srv.active[path])
                     srv.in_flight += 1
                     srv.peak_in_flight = max(srv.peak_in_flight, srv.in_flight)
+                # A request counts as in flight until its answer starts: a client that got
+                # the whole answer may send its next request before this thread would reach
+                # a ``finally``, and counting to then reads as more at once than there were.
+                answering = False
+
+                def answer() -> None:
+                    nonlocal answering
+                    if not answering:
+                        answering = True
+                        with srv._lock:
+                            srv.active[path] -= 1
+                            srv.in_flight -= 1
+
                 try:
                     route = srv.routes.get(path)
                     if route is None:
+                        answer()
                         self.send_error(404)
                         return
                     if route.dynamic:
@@ -112,6 +126,7 @@ class LoopbackServer:
                     if route.delay:
                         time.sleep(route.delay)
                     body = route.body.encode() if isinstance(route.body, str) else route.body
+                    answer()
                     self.send_response(route.status)
                     headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
                     for k, v in headers.items():
@@ -124,9 +139,7 @@ class LoopbackServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
-                    with srv._lock:
-                        srv.active[path] -= 1
-                        srv.in_flight -= 1
+                    answer()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -231,7 +244,7 @@ def _demo(db: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory, worker_id) -> Path:
+def demo_db(tmp_path_factory) -> Path:
     """The whole pipeline run over the bundled sample corpus, as `framewatch demo` does.
 
     Under xdist the first worker to ask builds it once, under a file lock, and every worker
@@ -240,7 +253,7 @@ def demo_db(tmp_path_factory, worker_id) -> Path:
     from filelock import FileLock
 
     own = tmp_path_factory.mktemp("demo")
-    if worker_id == "master":
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process (or xdist not loaded)
         _demo(own / "demo.duckdb")
         return own / "demo.duckdb"
     shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
