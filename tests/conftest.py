@@ -72,7 +72,6 @@ class LoopbackServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.active: dict[str, int] = {}
-        self.max_active: dict[str, int] = {}
         self.in_flight = 0
         self.peak_in_flight = 0  # most requests served at once, over all paths
         self._lock = threading.Lock()
@@ -99,34 +98,25 @@ class LoopbackServer:
                         (self.path, {k.lower(): v for k, v in self.headers.items()})
                     )
                     srv.active[path] = srv.active.get(path, 0) + 1
-                    srv.max_active[path] = max(srv.max_active.get(path, 0), srv.active[path])
                     srv.in_flight += 1
                     srv.peak_in_flight = max(srv.peak_in_flight, srv.in_flight)
                 # A request counts as in flight until its answer starts: a client that got
-                # the whole answer may send its next request before this thread would reach
-                # a ``finally``, and counting to then reads as more at once than there were.
-                answering = False
-
-                def answer() -> None:
-                    nonlocal answering
-                    if not answering:
-                        answering = True
-                        with srv._lock:
-                            srv.active[path] -= 1
-                            srv.in_flight -= 1
-
+                # the whole answer may send its next request before this thread ran on.
                 try:
                     route = srv.routes.get(path)
+                    if route is not None and route.dynamic:
+                        route = route.dynamic(self)
+                    if route is not None and route.delay:
+                        time.sleep(route.delay)
+                finally:
+                    with srv._lock:
+                        srv.active[path] -= 1
+                        srv.in_flight -= 1
+                try:
                     if route is None:
-                        answer()
                         self.send_error(404)
                         return
-                    if route.dynamic:
-                        route = route.dynamic(self)
-                    if route.delay:
-                        time.sleep(route.delay)
                     body = route.body.encode() if isinstance(route.body, str) else route.body
-                    answer()
                     self.send_response(route.status)
                     headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
                     for k, v in headers.items():
@@ -138,8 +128,6 @@ class LoopbackServer:
                         self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    answer()
 
             def log_message(self, *args: object) -> None:
                 pass
