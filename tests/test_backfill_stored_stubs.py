@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from conftest import article_html
 from test_backfill_captures import (
     CONSENT,
     FULL_A,
@@ -202,3 +203,78 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
     res = backfill(db, src, "--partition-size", "1")
     assert res.exit_code == 0, res.output
     check(db)
+
+
+def crawled_summary(tmp_path: Path, srv, settings) -> tuple[Path, str, int]:
+    """A store in which the crawler kept a feed item's summary, its page failing (503:
+    retried on later polls), then `analyze` gave it a vector, framing and search entry."""
+    from conftest import Route
+
+    from framewatch.crawler.fetch import fetch_due
+    from framewatch.sources import add_source
+    from framewatch.store import open_store
+
+    srv.routes["/2024/03/strike"] = Route("Service unavailable", status=503)
+    url = srv.url("/2024/03/strike")
+    srv.routes["/feed.xml"] = Route(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Gazette'
+        f"</title><link>{srv.url('/')}</link><item><title>Port strike</title><link>{url}"
+        "</link><description>Walkout at the harbour enters its third week.</description>"
+        "</item></channel></rss>"
+    )
+    db = tmp_path / "crawled.duckdb"
+    with open_store(db) as store:
+        add_source(store, srv.url("/feed.xml"))
+        fetch_due(store, settings)
+        rows = store.execute("SELECT id, url, extraction FROM articles").fetchall()
+        retries = store.execute("SELECT article_id FROM page_retries").fetchall()
+    assert [r[1:] for r in rows] == [(url, "feed_summary")] and retries == [(rows[0][0],)]
+    assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
+    return db, url, rows[0][0]
+
+
+@pytest.mark.slow(30)
+def test_a_full_capture_replaces_the_feed_summary_the_crawler_kept(tmp_path, http_server, settings):
+    """The page failed when the crawler came, so the article is the feed's one-line
+    summary; an archive holds the page. A consent wall captured there leaves the summary
+    as it is; the page's full capture takes over the row, and the crawler stops trying
+    the page. Before, the address was known, so the backfill skipped its capture."""
+    db, url, aid = crawled_summary(tmp_path, http_server, settings)
+    assert found(db, "walkout") == ["Port strike"]
+    wall = backfill(db, warc(tmp_path / "wall.warc.gz", [(url, CONSENT)]))
+    assert wall.exit_code == 0, wall.output
+    kept = [(i, u, t, x, e) for i, u, t, x, e, _ in articles(db)]
+    assert kept == [
+        (aid, url, "Port strike", "Walkout at the harbour enters its third week.", "feed_summary")
+    ]
+    res = backfill(db, warc(tmp_path / "crawl.warc.gz", [(url, CONSENT), (url, FULL_A)]))
+    assert res.exit_code == 0, res.output
+    got = [(i, u, t, "Port strike ends today." in x, e) for i, u, t, x, e, _ in articles(db)]
+    assert got == [(aid, url, "Port strike ends", True, "full")], got
+    assert found(db, "walkout") == [] and found(db, "dock") == ["Port strike ends"]
+    assert derived_from_the_text(db)["embeddings"] == [("Port strike ends", 1)]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM page_retries").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow(25)
+def test_a_whole_capture_replaces_a_page_an_earlier_backfill_stored_cut_short(tmp_path):
+    """One month's crawl cut the page at its size limit; the next month's crawl has it
+    whole. Before, the second backfill found the address stored and skipped it, so the
+    article kept the text that lacks its end."""
+    from test_backfill_captures import CUT_URL, LONG, cut_page, whole_texts
+
+    db = tmp_path / "fw.duckdb"
+    cut = warc(tmp_path / "march.warc.gz", [(CUT_URL, cut_page(b"</p><p"), "length")])
+    assert backfill(db, cut).exit_code == 0
+    assert [t[2] for t in whole_texts(db)] == [False]
+    full = warc(tmp_path / "april.warc.gz", [(CUT_URL, article_html("Harbour works resume", LONG))])
+    res = backfill(db, full)
+    assert res.exit_code == 0, res.output
+    assert whole_texts(db) == [(CUT_URL, "Harbour works resume", True, None)]
+    assert derived_from_the_text(db)["embeddings"] == [("Harbour works resume", 1)]
+    again = backfill(db, copy_store(cut, tmp_path / "may.warc.gz"))  # cut again: stays whole
+    assert again.exit_code == 0 and whole_texts(db)[0][2]

@@ -20,8 +20,10 @@ STUB, CUT, WHOLE = 0, 1, 2  # what a capture gave, least first (``capture_rank``
 def capture_rank(extraction: str | None, note: str | None) -> int:
     """How much of its article a capture gave: a STUB, an article the crawler CUT short
     (it may lack its end), or the WHOLE article. A later capture of the address that
-    gives more takes the earlier one's place."""
-    if extraction == "stub":
+    gives more takes the earlier one's place. An article the crawler stored with its
+    feed's summary (its page failed or was a wall) ranks as a stub: the page's capture
+    in an archive gives its text."""
+    if extraction in ("stub", "feed_summary"):
         return STUB
     return CUT if note and CUT_SHORT in note else WHOLE
 

@@ -212,7 +212,12 @@ class Loader:
         had = self.served.get(address) if address else None
         stub = r.get("stored_stub")
         if had is None and address and stub:  # the address's stub was stored before this
-            had = (STUB, stub["canonical_url"], stub["source"], stub["content_hash"])
+            had = (
+                stub.get("rank") or STUB,
+                stub["canonical_url"],
+                stub["source"],
+                stub["content_hash"],
+            )
             self.served[address] = had  # backfill: decided as if this backfill stored it
             self.first_stub[had[2:]] = address  # the stub stored, before any in the input
         if had is None:
@@ -290,6 +295,8 @@ class Loader:
              row["extraction"], row["extraction_note"], aid],
         )  # fmt: skip
         drop_text_derived(self.store, aid)
+        # the page the crawler was still trying (it failed with a 5xx) is read now
+        self.store.execute("DELETE FROM page_retries WHERE article_id = ?", [aid])
         return aid
 
     def _ids(self, rows: list[dict]) -> dict[int, int]:

@@ -20,13 +20,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framewatch.articles import canonical_url
+from framewatch.backfill.extract import CUT_SHORT, capture_rank
 from framewatch.backfill.inputs import expand, records
 from framewatch.store import Store
 
-# The stub (consent wall, paywall page) the store held under a page's address before
-# this backfill: its canonical URL, outlet (source name) and content hash.
+# The stub (consent wall, paywall page, a feed's summary) or page cut short the store held
+# under a page's address before this backfill: its canonical URL, outlet (source name),
+# content hash and ``capture_rank`` (a plan written before the rank was kept has none: a
+# stub's).
 STORED_STUB = pa.struct([
     ("canonical_url", pa.string()), ("source", pa.string()), ("content_hash", pa.string()),
+    ("rank", pa.int8()),
 ])  # fmt: skip
 IN_SCHEMA = pa.schema([
     ("position", pa.string()), ("kind", pa.string()), ("source", pa.string()),
@@ -198,18 +202,23 @@ def stub_address(url: str) -> str:
 
 
 def _stored_stubs(store: Store) -> dict[str, dict]:
-    """The stubs the store holds, by the canonical form of their address (their URL): a
-    page of one of these addresses is a later capture of a stored page, which may give
-    its full article."""
+    """The articles the store holds in part, by the canonical form of their address (their
+    URL): stubs, feed summaries (the crawler's page failed) and pages an earlier backfill
+    stored cut short. A page of one of these addresses is a later capture of a stored
+    page, which may give more of its article."""
     rows = store.execute(
-        """SELECT a.url, a.canonical_url, s.name, a.content_hash
+        """SELECT a.url, a.canonical_url, s.name, a.content_hash, a.extraction, a.extraction_note
            FROM articles a LEFT JOIN sources s ON s.id = a.source_id
-           WHERE a.extraction = 'stub' AND a.url IS NOT NULL ORDER BY a.id"""
+           WHERE a.url IS NOT NULL AND (a.extraction IN ('stub', 'feed_summary')
+                 OR (a.extraction = 'full' AND contains(a.extraction_note, ?)))
+           ORDER BY a.id""",
+        [CUT_SHORT],
     ).fetchall()
     out: dict[str, dict] = {}
-    for url, canon, outlet, digest in rows:
+    for url, canon, outlet, digest, extraction, note in rows:
         out.setdefault(stub_address(url), {
             "canonical_url": canon, "source": outlet, "content_hash": digest,
+            "rank": capture_rank(extraction, note),
         })  # fmt: skip
     return out
 
