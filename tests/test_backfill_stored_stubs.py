@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -205,9 +206,13 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
     check(db)
 
 
-def crawled_summary(tmp_path: Path, srv, settings) -> tuple[Path, str, int]:
+def crawled_summary(
+    tmp_path: Path, srv, settings, wall_too: bool = False
+) -> tuple[Path, str, list[int]]:
     """A store in which the crawler kept a feed item's summary, its page failing (503:
-    retried on later polls), then `analyze` gave it a vector, framing and search entry."""
+    retried on later polls), then `analyze` gave it a vector, framing and search entry.
+    ``wall_too``: a second feed of the outlet links the page as ``.../strike/``, which
+    gave a consent wall (a stub)."""
     from conftest import Route
 
     from framewatch.crawler.fetch import fetch_due
@@ -215,22 +220,32 @@ def crawled_summary(tmp_path: Path, srv, settings) -> tuple[Path, str, int]:
     from framewatch.store import open_store
 
     srv.routes["/2024/03/strike"] = Route("Service unavailable", status=503)
+    srv.routes["/2024/03/strike/"] = Route(CONSENT)
     url = srv.url("/2024/03/strike")
-    srv.routes["/feed.xml"] = Route(
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Gazette'
-        f"</title><link>{srv.url('/')}</link><item><title>Port strike</title><link>{url}"
-        "</link><description>Walkout at the harbour enters its third week.</description>"
-        "</item></channel></rss>"
-    )
+
+    def feed(path: str, link: str, more: str) -> str:
+        srv.routes[path] = Route(
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Gazette'
+            f"</title><link>{srv.url('/')}</link><item><title>Port strike</title><link>{link}"
+            f"</link>{more}</item></channel></rss>"
+        )
+        return srv.url(path)
+
+    said = "<description>Walkout at the harbour enters its third week.</description>"
+    feeds = [feed("/feed.xml", url, said + "<pubDate>Fri, 01 Mar 2024 08:00:00 GMT</pubDate>")]
+    if wall_too:
+        feeds.append(feed("/world.xml", url + "/", ""))
     db = tmp_path / "crawled.duckdb"
     with open_store(db) as store:
-        add_source(store, srv.url("/feed.xml"))
-        fetch_due(store, settings)
-        rows = store.execute("SELECT id, url, extraction FROM articles").fetchall()
+        for f in feeds:
+            add_source(store, f)
+            fetch_due(store, settings)
+        rows = store.execute("SELECT id, url, extraction FROM articles ORDER BY id").fetchall()
         retries = store.execute("SELECT article_id FROM page_retries").fetchall()
-    assert [r[1:] for r in rows] == [(url, "feed_summary")] and retries == [(rows[0][0],)]
+    want = [(url, "feed_summary")] + [(url + "/", "stub")] * wall_too
+    assert [r[1:] for r in rows] == want and retries == [(rows[0][0],)], rows
     assert runner.invoke(app, ["--db", str(db), "analyze"]).exit_code == 0
-    return db, url, rows[0][0]
+    return db, url, [r[0] for r in rows]
 
 
 @pytest.mark.slow(30)
@@ -239,7 +254,7 @@ def test_a_full_capture_replaces_the_feed_summary_the_crawler_kept(tmp_path, htt
     summary; an archive holds the page. A consent wall captured there leaves the summary
     as it is; the page's full capture takes over the row, and the crawler stops trying
     the page. Before, the address was known, so the backfill skipped its capture."""
-    db, url, aid = crawled_summary(tmp_path, http_server, settings)
+    db, url, (aid,) = crawled_summary(tmp_path, http_server, settings)
     assert found(db, "walkout") == ["Port strike"]
     wall = backfill(db, warc(tmp_path / "wall.warc.gz", [(url, CONSENT)]))
     assert wall.exit_code == 0, wall.output
@@ -256,8 +271,27 @@ def test_a_full_capture_replaces_the_feed_summary_the_crawler_kept(tmp_path, htt
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM page_retries").fetchone() == (0,)
+        # the feed's date stays: the archive's is when it captured the page, days later
+        assert con.execute("SELECT published_at FROM articles").fetchone() == (
+            datetime(2024, 3, 1, 8, 0),
+        )
     finally:
         con.close()
+
+
+@pytest.mark.slow(20)
+def test_of_a_summary_and_a_stub_of_one_address_the_stub_is_completed(
+    tmp_path, http_server, settings
+):
+    """Two feeds of the outlet link one page as http://host/a (it failed: the summary is
+    kept) and http://host/a/ (a consent wall: a stub). The stub holds the canonical URL
+    the page names, so it takes the page's text. Given to the summary first, the text was
+    refused (another article has its canonical URL) and stored nowhere."""
+    db, url, (summary, wall) = crawled_summary(tmp_path, http_server, settings, wall_too=True)
+    res = backfill(db, warc(tmp_path / "crawl.warc.gz", [(url + "/", FULL_A)]))
+    assert res.exit_code == 0, res.output
+    got = [(i, t, e) for i, _, t, _, e, _ in articles(db)]
+    assert got == [(summary, "Port strike", "feed_summary"), (wall, "Port strike ends", "full")]
 
 
 @pytest.mark.slow(25)

@@ -253,7 +253,11 @@ class Loader:
         row's). Returns the article id; None if the address's stub is not stored under
         that URL (its text or canonical URL was an earlier article's: ``row`` is stored
         as new); 0 if another article has the full text or canonical URL already (the
-        stub stays, as the crawler keeps one when its page is another's copy)."""
+        stub stays, as the crawler keeps one when its page is another's copy).
+
+        The article keeps the earlier of the two dates: a page is captured after it was
+        published, so a later capture's time, or a feed's date against it, is no better;
+        a date inferred from when framewatch first saw the article gives way to any."""
         got = self.store.execute(
             """SELECT a.id, a.url, a.extraction, a.extraction_note, a.content_hash, s.name
                FROM articles a
@@ -284,13 +288,14 @@ class Loader:
         r = with_language({k: row[k] for k in ("title", "text", "language")})
         self.store.execute(
             """UPDATE articles SET canonical_url = ?, title = ?, author = coalesce(?, author),
-                   published_at = coalesce(?, published_at),
+                   published_at = CASE WHEN published_at_inferred THEN coalesce(?, published_at)
+                                       ELSE least(published_at, ?) END,
                    published_at_inferred = published_at_inferred AND ? IS NULL, language = ?,
                    language_confidence = ?, language_declared = ?,
                    site_name = coalesce(?, site_name), text = ?, word_count = ?,
                    content_hash = ?, extraction = ?, extraction_note = ? WHERE id = ?""",
             [row["canonical_url"], row["title"], row["author"], row["published_at"],
-             row["published_at"], r["language"], r["language_confidence"], r["language_declared"],
+             row["published_at"], row["published_at"], r["language"], r["language_confidence"], r["language_declared"],
              row["site_name"], row["text"], row["word_count"], row["content_hash"],
              row["extraction"], row["extraction_note"], aid],
         )  # fmt: skip

@@ -205,13 +205,18 @@ def _stored_stubs(store: Store) -> dict[str, dict]:
     """The articles the store holds in part, by the canonical form of their address (their
     URL): stubs, feed summaries (the crawler's page failed) and pages an earlier backfill
     stored cut short. A page of one of these addresses is a later capture of a stored
-    page, which may give more of its article."""
+    page, which may give more of its article.
+
+    Where one address has several (a feed linked ``http://host/a``, another
+    ``http://host/a/``), a row made from the page comes first, a stub before a cut page:
+    it holds the canonical URL the page names, which a summary given the page's text
+    would be refused (another article has it), and the page's text would go nowhere."""
     rows = store.execute(
         """SELECT a.url, a.canonical_url, s.name, a.content_hash, a.extraction, a.extraction_note
            FROM articles a LEFT JOIN sources s ON s.id = a.source_id
            WHERE a.url IS NOT NULL AND (a.extraction IN ('stub', 'feed_summary')
                  OR (a.extraction = 'full' AND contains(a.extraction_note, ?)))
-           ORDER BY a.id""",
+           ORDER BY CASE a.extraction WHEN 'stub' THEN 0 WHEN 'full' THEN 1 ELSE 2 END, a.id""",
         [CUT_SHORT],
     ).fetchall()
     out: dict[str, dict] = {}
