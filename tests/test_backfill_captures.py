@@ -69,10 +69,13 @@ LONG = [  # a long report: the first paragraphs are the article a reader came fo
 CUT_URL = f"{SITE}/2024/03/harbour-works"
 
 
-def cut_page(where: bytes, title: str = "Harbour works resume", paras: list[str] = LONG) -> bytes:
+def cut_page(
+    where: bytes, title: str = "Harbour works resume", paras: list[str] = LONG,
+    canonical: str | None = None,
+) -> bytes:  # fmt: skip
     """The page's first bytes, up to and including the first ``where`` after the 12th
     paragraph: mid-article, after most of its main text, as a crawler's limit cuts it."""
-    page = article_html(title, paras).encode()
+    page = article_html(title, paras, canonical).encode()
     at = page.index(b"Paragraph 12:")
     return page[: page.index(where, at) + len(where)]
 
@@ -443,3 +446,51 @@ def test_a_wall_before_the_full_capture_is_decided_alike_with_any_partitioning(t
         got[size] = summary(db)
     assert got["500"] == got["1"]
     assert [url for url, *_ in got["1"]] == [E, D, A]
+
+
+@pytest.mark.slow(45)
+@pytest.mark.parametrize("canonical", [None, f"{SITE}/news/harbour-works"])
+def test_a_wall_then_a_cut_page_then_the_whole_page_ends_whole(tmp_path, monkeypatch, canonical):
+    """The cut page takes the wall's place and gives way in turn to the whole capture,
+    with any partitioning and after a kill; also when the page names a canonical URL
+    other than the wall's address. Before, a stub replaced once was never replaced
+    again, and the article kept the text that lacks its end."""
+    from framewatch.backfill import load
+
+    captures = [
+        (CUT_URL, CONSENT),  # a wall, then the page cut short, then whole: the whole text wins
+        (QUAY_URL, article_html("Quay reopens", QUAY)),
+        (CUT_URL, cut_page(b"</p><p", canonical=canonical), "length"),
+        (CUT_URL, article_html("Harbour works resume", LONG, canonical)),
+        (CUT_URL, cut_page(b"</p><p", canonical=canonical), "length"),  # cut again: dropped
+    ]
+    src = warc(tmp_path / "crawls.warc.gz", captures)
+    ref = tmp_path / "ref.duckdb"  # the whole captures alone
+    assert backfill(ref, warc(tmp_path / "whole.warc.gz", captures[1::2])).exit_code == 0
+    reference = derived_from_the_text(ref)
+    want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None)]
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):  # the cut page loaded over the wall, the run killed after
+        real(self, table)
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+
+    for size in ("500", "1", "killed"):
+        db = tmp_path / f"{size}.duckdb"
+        if size == "killed":
+            monkeypatch.setattr(load.Loader, "load", killed)
+            assert backfill(db, src, "--partition-size", "1").exit_code != 0
+            assert [t[2:] for t in whole_texts(db)] == [
+                (False, f"{CUT_NOTE}length); the text may lack its end"),
+                (True, None),
+            ]
+            monkeypatch.setattr(load.Loader, "load", real)
+        res = backfill(db, src, "--partition-size", "1" if size == "killed" else size)
+        assert res.exit_code == 0, res.output
+        assert whole_texts(db) == want, size
+        got = derived_from_the_text(db)
+        assert got["embeddings"] == got["framings"] == reference["embeddings"]
+        for title, v in got["vectors"].items():
+            assert np.allclose(v, reference["vectors"][title], atol=1e-4), (size, title)

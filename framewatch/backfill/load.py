@@ -46,10 +46,11 @@ class Loader:
         self.store, self.model, self.jobs = store, model, jobs
         self.sources: dict[str, int] = {}
         self.counts = LoadCounts()
-        # page address -> (what its stored capture gave: a ``capture_rank``, WHOLE once a
-        # later capture replaced it; the canonical URL it is stored by; the first
-        # capture's outlet and content hash)
-        self.served: dict[str, tuple[int, str, str, str]] = {}
+        # page address -> (what its stored capture gave: a ``capture_rank``, the later
+        # capture's once one replaced it; the canonical URLs it may be stored by, the
+        # first capture's and each replacing one's; the first capture's outlet and
+        # content hash)
+        self.served: dict[str, tuple[int, tuple[str, ...], str, str]] = {}
         # (outlet, content hash) of stubs a full capture replaced: a later copy of such a
         # stub (one consent wall over a whole site) stays a copy, as before the
         # replacement, so a partition loaded again decides as it did the first time.
@@ -92,7 +93,8 @@ class Loader:
                 if aid is None:  # the stub was a copy, never stored as its own
                     self.counts.repeats -= 1
                     batch.append(i)
-                elif aid > 0:
+                elif aid > 0:  # a cut page that replaced a stub may be replaced in turn
+                    replaced = {k: a for k, a in replaced.items() if a != aid}
                     replaced[i] = aid
             more, also = self._insert(rows, batch, at)
             new, copies, keep = new + more, copies + also, keep + batch
@@ -169,9 +171,9 @@ class Loader:
 
     def _first_captures(
         self, rows: list[dict]
-    ) -> tuple[list[tuple[int, str | None]], dict[int, int]]:
-        """Positions of the rows to store, in order, each with None, or for a full capture
-        that replaces an earlier stub, the stub's canonical URL; the others' problems are
+    ) -> tuple[list[tuple[int, tuple[str, ...] | None]], dict[int, int]]:
+        """Positions of the rows to store, in order, each with None, or for a capture that
+        replaces an earlier one, the canonical URLs that one may be stored by; the others' problems are
         noted. With each row's capture count (captures decided so far, in plan order,
         its own included), by position.
 
@@ -179,13 +181,14 @@ class Loader:
         the text of the first later one that gives more: a consent wall or paywall stub
         (``extraction = 'stub'``) gives way to a later full capture of the address, and a
         page the crawler cut short to a later whole one; the later capture takes over the
-        row (its id, URL and canonical URL). Once only: every other later capture is
+        row (its id, URL and canonical URL), and a stub replaced by a cut page gives way
+        again to a whole capture. Every other later capture is
         dropped (``plan`` keeps repeats since an earlier capture may give
         none, or a stub). A repeat's failure is not a problem: the first capture's was
         reported. Decided from the analysed partitions alone, in plan order, so any
         partitioning and a resumed load decide the same (``remember`` replays the
         partitions loaded before)."""
-        steps: list[tuple[int, str | None]] = []
+        steps: list[tuple[int, tuple[str, ...] | None]] = []
         at: dict[int, int] = {}
         for i, r in enumerate(rows):
             step = self._decide(r)
@@ -202,8 +205,8 @@ class Loader:
         return steps, at
 
     def _decide(self, r: dict) -> str:
-        """'keep', 'repeat', 'problem', or the canonical URL of the stored stub the row's
-        full text replaces; ``served`` records what each address has given so far."""
+        """'keep', 'repeat', 'problem', or the canonical URLs the stored stub or cut page
+        the row replaces may have; ``served`` records what each address has given so far."""
         self.decided += 1
         address, repeat = r.get("address"), bool(r.get("repeat"))
         if r["error"]:
@@ -214,7 +217,7 @@ class Loader:
         if had is None and address and stub:  # the address's stub was stored before this
             had = (
                 stub.get("rank") or STUB,
-                stub["canonical_url"],
+                (stub["canonical_url"],),
                 stub["source"],
                 stub["content_hash"],
             )
@@ -222,13 +225,13 @@ class Loader:
             self.first_stub[had[2:]] = address  # the stub stored, before any in the input
         if had is None:
             if address:
-                self.served[address] = (rank, r["canonical_url"], r["source"], r["content_hash"])
+                self.served[address] = (rank, (r["canonical_url"],), r["source"], r["content_hash"])
                 if rank < WHOLE:
                     self.first_stub.setdefault((r["source"], r["content_hash"]), address)
             return "keep"
         if rank <= had[0] or not repeat:
             return "repeat"
-        self.served[address] = (WHOLE, *had[1:])
+        self.served[address] = (rank, (*had[1], r["canonical_url"]), *had[2:])
         if self.first_stub.get(had[2:]) == address:  # the stub stored, not a copy of it
             self.gone.setdefault(had[2:], self.decided)
         return had[1]
@@ -245,8 +248,9 @@ class Loader:
                 r.setdefault(c, None)
             self._decide(r)
 
-    def _replace(self, row: dict, canon: str) -> int | None:
-        """The stored stub or cut-short page (by its canonical URL) given ``row``'s
+    def _replace(self, row: dict, canons: tuple[str, ...]) -> int | None:
+        """The stored stub or cut-short page (by the canonical URL it may have: the first
+        capture's, or a later one's that replaced it, the latest first) given ``row``'s
         text, as the crawler's page retries replace a stub's text: same id and URL; the canonical URL
         the full page names, unless another article has it; its vectors, framings and
         search entry, made from the stub's text, are dropped (this load writes the
@@ -258,13 +262,18 @@ class Loader:
         The article keeps the earlier of the two dates: a page is captured after it was
         published, so a later capture's time, or a feed's date against it, is no better;
         a date inferred from when framewatch first saw the article gives way to any."""
-        got = self.store.execute(
-            """SELECT a.id, a.url, a.extraction, a.extraction_note, a.content_hash, s.name
-               FROM articles a
-               LEFT JOIN sources s ON s.id = a.source_id WHERE a.canonical_url = ?""",
-            [canon],
-        ).fetchone()
-        if got is None or stub_address(got[1]) != stub_address(row["address"]):
+        stored = self.store.execute(
+            """SELECT a.canonical_url, a.id, a.url, a.extraction, a.extraction_note,
+                      a.content_hash, s.name
+               FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+               WHERE a.canonical_url IN (SELECT unnest(?))""",
+            [list(canons)],
+        ).fetchall()
+        ours = {
+            c: rest for c, *rest in stored if stub_address(rest[1]) == stub_address(row["address"])
+        }
+        got = next((ours[c] for c in reversed(canons) if c in ours), None)
+        if got is None:
             return None
         aid, _, extraction, note, digest, outlet = got
         if digest == row["content_hash"]:
