@@ -494,3 +494,39 @@ def test_a_wall_then_a_cut_page_then_the_whole_page_ends_whole(tmp_path, monkeyp
         assert got["embeddings"] == got["framings"] == reference["embeddings"]
         for title, v in got["vectors"].items():
             assert np.allclose(v, reference["vectors"][title], atol=1e-4), (size, title)
+
+
+@pytest.mark.slow(20)
+def test_a_replaced_cut_page_is_not_stored_again_by_a_resumed_or_later_run(tmp_path, monkeypatch):
+    """A wall, then the page cut short under another spelling of its address, then whole
+    but naming another canonical URL. Had the whole capture replaced the cut page, the
+    cut page's canonical URL would be free again, and a resumed run, or a later backfill
+    of the same captures, stored the cut page once more as an article of its own. The
+    whole capture is dropped, and the article keeps the cut text."""
+    from framewatch.backfill import load
+
+    src = warc(tmp_path / "crawls.warc.gz", [
+        (CUT_URL, CONSENT),
+        (QUAY_URL, article_html("Quay reopens", QUAY)),
+        (CUT_URL + "?utm_source=rss", cut_page(b"</p><p"), "length"),
+        (CUT_URL, article_html("Harbour works resume", LONG, f"{SITE}/news/harbour-works")),
+    ])  # fmt: skip
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):  # the cut and whole captures' partition loaded, not marked
+        real(self, table)
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+
+    db = tmp_path / "fw.duckdb"
+    monkeypatch.setattr(load.Loader, "load", killed)
+    assert backfill(db, src, "--partition-size", "2").exit_code != 0
+    monkeypatch.setattr(load.Loader, "load", real)
+    assert backfill(db, src, "--partition-size", "2").exit_code == 0
+    want = [(CUT_URL, "Harbour works resume", False, f"{CUT_NOTE}length); the text may lack its end"),
+            (QUAY_URL, "Quay reopens", True, None)]  # fmt: skip
+    assert whole_texts(db) == want
+    more = warc(tmp_path / "more.warc.gz", [(B, story("Ferries resume", "Ferries resumed."))])
+    assert backfill(db, src, str(more)).exit_code == 0
+    assert [u for u, *_ in whole_texts(db)] == [CUT_URL, QUAY_URL, B]

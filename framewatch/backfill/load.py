@@ -182,7 +182,7 @@ class Loader:
         (``extraction = 'stub'``) gives way to a later full capture of the address, and a
         page the crawler cut short to a later whole one; the later capture takes over the
         row (its id, URL and canonical URL), and a stub replaced by a cut page gives way
-        again to a whole capture. Every other later capture is
+        again to a whole capture naming the cut page's canonical URL. Every other later capture is
         dropped (``plan`` keeps repeats since an earlier capture may give
         none, or a stub). A repeat's failure is not a problem: the first capture's was
         reported. Decided from the analysed partitions alone, in plan order, so any
@@ -230,6 +230,10 @@ class Loader:
                     self.first_stub.setdefault((r["source"], r["content_hash"]), address)
             return "keep"
         if rank <= had[0] or not repeat:
+            return "repeat"
+        if len(had[1]) > 1 and r["canonical_url"] != had[1][-1]:
+            # a capture replaced the first already: its canonical URL, taken over, would
+            # be free again, and that capture stored as new by a resumed or later run
             return "repeat"
         self.served[address] = (rank, (*had[1], r["canonical_url"]), *had[2:])
         if self.first_stub.get(had[2:]) == address:  # the stub stored, not a copy of it
