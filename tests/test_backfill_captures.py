@@ -58,6 +58,22 @@ def articles(db: Path) -> list[tuple]:
         con.close()
 
 
+def kill_after(monkeypatch, n: int) -> None:
+    """Kill the next backfill once its n-th partition is in the store, before its marker;
+    ``monkeypatch.undo()`` lets the run after it load as usual."""
+    from framewatch.backfill import load
+
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):
+        real(self, table)
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(load.Loader, "load", killed)
+
+
 # --- a page the crawler cut short -------------------------------------------------------
 
 LONG = [  # a long report: the first paragraphs are the article a reader came for
@@ -148,7 +164,6 @@ def whole_texts(db: Path) -> list[tuple]:
 def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypatch):
     """Common Crawl captures a busy address in several crawls: the one its crawler cut
     short is stored only until a whole one comes, with any partitioning and after a kill."""
-    from framewatch.backfill import load
 
     src = warc(tmp_path / "crawls.warc.gz", CUT_FIRST)
     want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None),
@@ -167,20 +182,12 @@ def test_a_page_cut_short_gives_way_to_a_later_whole_capture(tmp_path, monkeypat
     apart = tmp_path / "apart.duckdb"
     assert backfill(apart, src, "--partition-size", "1").exit_code == 0
     assert whole_texts(apart) == want
-    real, calls = load.Loader.load, []
-
-    def killed(self, table):  # the cut page loaded, the run killed before the whole one
-        real(self, table)
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("killed")
-
     resumed = tmp_path / "resumed.duckdb"
-    monkeypatch.setattr(load.Loader, "load", killed)
+    kill_after(monkeypatch, 1)  # the cut page loaded, the run killed before the whole one
     assert backfill(resumed, src, "--partition-size", "1").exit_code != 0
     assert whole_texts(resumed) == [(CUT_URL, "Harbour works resume", False,
                                      f"{CUT_NOTE}length); the text may lack its end")]  # fmt: skip
-    monkeypatch.setattr(load.Loader, "load", real)
+    monkeypatch.undo()
     assert backfill(resumed, src, "--partition-size", "1").exit_code == 0
     assert whole_texts(resumed) == want
     for db in (apart, resumed):
@@ -455,7 +462,6 @@ def test_a_wall_then_a_cut_page_then_the_whole_page_ends_whole(tmp_path, monkeyp
     with any partitioning and after a kill; also when the page names a canonical URL
     other than the wall's address. Before, a stub replaced once was never replaced
     again, and the article kept the text that lacks its end."""
-    from framewatch.backfill import load
 
     captures = [
         (CUT_URL, CONSENT),  # a wall, then the page cut short, then whole: the whole text wins
@@ -469,24 +475,16 @@ def test_a_wall_then_a_cut_page_then_the_whole_page_ends_whole(tmp_path, monkeyp
     assert backfill(ref, warc(tmp_path / "whole.warc.gz", captures[1::2])).exit_code == 0
     reference = derived_from_the_text(ref)
     want = [(CUT_URL, "Harbour works resume", True, None), (QUAY_URL, "Quay reopens", True, None)]
-    real, calls = load.Loader.load, []
-
-    def killed(self, table):  # the cut page loaded over the wall, the run killed after
-        real(self, table)
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("killed")
-
     for size in ("500", "1", "killed"):
         db = tmp_path / f"{size}.duckdb"
         if size == "killed":
-            monkeypatch.setattr(load.Loader, "load", killed)
+            kill_after(monkeypatch, 3)  # the cut page loaded over the wall, then killed
             assert backfill(db, src, "--partition-size", "1").exit_code != 0
             assert [t[2:] for t in whole_texts(db)] == [
                 (False, f"{CUT_NOTE}length); the text may lack its end"),
                 (True, None),
             ]
-            monkeypatch.setattr(load.Loader, "load", real)
+            monkeypatch.undo()
         res = backfill(db, src, "--partition-size", "1" if size == "killed" else size)
         assert res.exit_code == 0, res.output
         assert whole_texts(db) == want, size
@@ -503,7 +501,6 @@ def test_a_replaced_cut_page_is_not_stored_again_by_a_resumed_or_later_run(tmp_p
     cut page's canonical URL would be free again, and a resumed run, or a later backfill
     of the same captures, stored the cut page once more as an article of its own. The
     whole capture is dropped, and the article keeps the cut text."""
-    from framewatch.backfill import load
 
     src = warc(tmp_path / "crawls.warc.gz", [
         (CUT_URL, CONSENT),
@@ -511,18 +508,10 @@ def test_a_replaced_cut_page_is_not_stored_again_by_a_resumed_or_later_run(tmp_p
         (CUT_URL + "?utm_source=rss", cut_page(b"</p><p"), "length"),
         (CUT_URL, article_html("Harbour works resume", LONG, f"{SITE}/news/harbour-works")),
     ])  # fmt: skip
-    real, calls = load.Loader.load, []
-
-    def killed(self, table):  # the cut and whole captures' partition loaded, not marked
-        real(self, table)
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-
     db = tmp_path / "fw.duckdb"
-    monkeypatch.setattr(load.Loader, "load", killed)
+    kill_after(monkeypatch, 2)  # the cut and whole captures' partition loaded, not marked
     assert backfill(db, src, "--partition-size", "2").exit_code != 0
-    monkeypatch.setattr(load.Loader, "load", real)
+    monkeypatch.undo()
     assert backfill(db, src, "--partition-size", "2").exit_code == 0
     want = [(CUT_URL, "Harbour works resume", False, f"{CUT_NOTE}length); the text may lack its end"),
             (QUAY_URL, "Quay reopens", True, None)]  # fmt: skip
