@@ -6,6 +6,7 @@ would share the machine's two cores.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -52,6 +53,13 @@ def _ray_processes(marker: str) -> list[str]:
     return found
 
 
+def _dies_with_its_parent() -> None:
+    """In the Ray head's process, before it starts: SIGTERM when the test process dies. A
+    crashed xdist worker runs no teardown, and its cluster outlived it; the head's
+    reaper takes the cluster down with the head."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A real local Ray cluster (head node on loopback, 2 CPUs) stopped after the tests.
@@ -74,6 +82,7 @@ def ray_cluster():
          f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
          f"--temp-dir={tmp}", "--object-store-memory=200000000", "--disable-usage-stats"],
         stdout=(Path(tmp) / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_dies_with_its_parent,
     )  # fmt: skip
     try:
         log = Path(tmp) / "head.log"
