@@ -313,7 +313,7 @@ class Loader:
              row["extraction"], row["extraction_note"], aid],
         )  # fmt: skip
         drop_text_derived(self.store, aid)
-        # the page the crawler was still trying (it failed with a 5xx) is read now
+        # the page the crawler was still retrying (it timed out or the server failed) is read now
         self.store.execute("DELETE FROM page_retries WHERE article_id = ?", [aid])
         return aid
 
