@@ -71,8 +71,8 @@ def frame_labels(con, codebook: str) -> dict[str, str]:
 def topics(con) -> list[tuple[int, str]]:
     """Topics (running subjects) with how many stories each holds now, biggest first.
 
-    Counted from ``story_topics``: ``topics.stories`` still counts stories merged away (the
-    weight of the topic's centroid), and a topic whose stories all went is not listed."""
+    Counted from ``story_topics``, always what a topic holds (``topics.stories`` catches up
+    at the end of the story stage); a topic whose stories all went is not listed."""
     rows = con.execute(
         """SELECT t.id, t.label, count(*) AS n FROM topics t
            JOIN story_topics x ON x.topic_id = t.id JOIN stories s ON s.id = x.story_id

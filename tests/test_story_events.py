@@ -141,7 +141,19 @@ def test_a_late_article_is_merged_into_its_story_and_the_old_id_redirects(tmp_pa
         (topic,) = con.execute(
             "SELECT topic_id FROM story_topics WHERE story_id = ?", [story]
         ).fetchone()
+        centroid = np.array(con.execute(
+            "SELECT centroid FROM stories WHERE id = ?", [story]
+        ).fetchone()[0])  # fmt: skip
+        held = dict(con.execute(
+            "SELECT id, (stories, centroid, first_seen, last_seen) FROM topics"
+        ).fetchall())  # fmt: skip
     assert (new, reason) == (story, "merge") and old != story
+    # Its topic holds the survivor alone, and is made from it: count, centroid and span
+    # (before, it still counted the story merged away and averaged it in).
+    n, topic_centroid, topic_first, topic_last = held.pop(topic)
+    assert n == 1 and (topic_first, topic_last) == (first_seen, last_seen)
+    assert np.allclose(topic_centroid, centroid / np.linalg.norm(centroid), atol=1e-6)
+    assert all(other[0] == 0 for other in held.values())  # a topic the merge emptied
     assert size == 3 and last_seen - first_seen > timedelta(days=4)
     shown = CliRunner().invoke(app, ["--db", str(db), "story", str(old)], env={"COLUMNS": "250"})
     assert shown.exit_code == 0

@@ -205,3 +205,53 @@ def test_a_story_redone_after_a_leaver_has_the_centroid_a_store_without_it_has(t
     finally:
         store.close()
         fresh.close()
+
+
+def test_topics_are_made_again_from_the_stories_they_keep(tmp_path):
+    """A topic follows its stories: one that lost an article is averaged from what it
+    keeps and labelled from it, and one whose only story was emptied joins nothing."""
+    rows = [{"title": t, "text": f"{t} text.", "source": s, "published_at": f"2026-01-05T{h}:00:00Z"}
+            for t, s, h in (("Harbour dredging approved", "Herald", "08"),
+                            ("Subscribe to our newsletter", "Gazette", "09"),
+                            ("Orchard frost losses", "Post", "10"))]  # fmt: skip
+    store = open_store(tmp_path / "fw.duckdb")
+    try:
+        import_file(store, write_jsonl(tmp_path / "in.jsonl", rows))
+        ids = dict(store.execute("SELECT title, id FROM articles").fetchall())
+        harbour, teaser, orchard = (ids[r["title"]] for r in rows)
+        vecs = {harbour: [1.0, 0, 0, 0], teaser: [0.8, 0.6, 0, 0], orchard: [0, 0, 0, 1.0]}
+        write_embeddings(store, "m", [(i,) for i in vecs], np.array([*vecs.values()], np.float32))
+        assign_stories(store, AnalysisSettings(), "m")
+
+        def topic_of(aid: int) -> int:
+            return store.execute(
+                "SELECT x.topic_id FROM story_topics x JOIN story_members m "
+                "ON m.story_id = x.story_id WHERE m.article_id = ?",
+                [aid],
+            ).fetchone()[0]
+
+        harbour_topic, orchard_topic = topic_of(harbour), topic_of(orchard)
+        assert topic_of(teaser) == harbour_topic
+        # The teaser's page and the orchard piece's page are read on a later try: new texts.
+        new = {teaser: [0, 0, 1.0, 0], orchard: [0, 0.1, 0, 0.995]}
+        with store.transaction():
+            for aid in new:
+                store.execute("UPDATE articles SET text = 'Page text.', content_hash = ? "
+                              "WHERE id = ?", [str(aid), aid])  # fmt: skip
+                drop_text_derived(store, aid)
+        write_embeddings(store, "m", [(i,) for i in new], np.array([*new.values()], np.float32))
+        assign_stories(store, AnalysisSettings(), "m")
+        topics = {k: (n, c, label) for k, n, c, label in
+                  store.execute("SELECT id, stories, centroid, label FROM topics").fetchall()}  # fmt: skip
+        n, centroid, label = topics[harbour_topic]
+        assert n == 1 and np.allclose(centroid, [1.0, 0, 0, 0], atol=1e-6)
+        assert "newsletter" not in label and "harbour" in label.lower()
+        # The orchard story was emptied and deleted: its topic holds nothing and is not
+        # joined again, though the article's new vector is close to its old centroid.
+        assert topics[orchard_topic][0] == 0 and topic_of(orchard) != orchard_topic
+        held = store.execute(
+            "SELECT x.topic_id, count(*) FROM story_topics x GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert held == sorted((k, n) for k, (n, _, _) in topics.items() if n)
+    finally:
+        store.close()

@@ -112,8 +112,8 @@ def merge_stories(store, settings, model: str, touched: set[int]) -> dict[int, i
 
 def drop_stories(store, story_ids: list[int]) -> None:
     """Delete stories left with no members (merged away, or emptied when their one article's
-    text was replaced). Their topic keeps its ``stories``, the weight of its centroid, which
-    still holds them; what a topic holds now is counted from ``story_topics``."""
+    text was replaced). Their topics are made again from the stories they keep, at the end
+    of the story stage (``topics.refresh_topics``)."""
     for table, key in (("story_topics", "story_id"), ("stories", "id")):
         store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [story_ids])
 

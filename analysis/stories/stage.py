@@ -18,7 +18,7 @@ from framewatch.analysis.stories import leavers
 from framewatch.analysis.stories.clustering import Assignment, ClusterParams, OnlineClusterer
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
-from framewatch.analysis.stories.topics import assign_story_topics
+from framewatch.analysis.stories.topics import assign_story_topics, refresh_topics
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
 from framewatch.story_counts import update_counts
@@ -190,6 +190,7 @@ def assign_stories(
         r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
     ]
     refresh_stories(store, sorted(touched_all | set(unlabeled)), model, settings)
+    refresh_topics(store, model, touched_all)
     assign_story_topics(store, settings, model)
     return assigned, created
 

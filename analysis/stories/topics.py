@@ -151,7 +151,7 @@ def assign_story_topics(store, settings, model: str) -> int:
     window = timedelta(days=settings.topic_window_days)
     o = store.arrow(
         "SELECT id, stories, first_seen, last_seen, centroid FROM topics "
-        "WHERE model = ? AND last_seen >= ? ORDER BY id",
+        "WHERE model = ? AND stories > 0 AND last_seen >= ? ORDER BY id",
         [model, min(firsts) - window],
     )
     open_topics = []
@@ -191,6 +191,68 @@ def assign_story_topics(store, settings, model: str) -> int:
         )
         label_topics(store, sorted(keys.values()))
     return len(topic_of)
+
+
+def refresh_topics(store, model: str, stories: Iterable[int] = ()) -> list[int]:
+    """Topics made again from the stories they hold now: count, span, centroid, label.
+
+    Two kinds: the topics of ``stories`` (their members changed this run, so their centroid
+    and span moved), and topics that lost stories (merged away, or emptied when their
+    article's text was replaced), found by ``topics.stories`` no longer matching
+    ``story_topics`` (a story joins only through ``assign_story_topics``, which keeps the
+    two equal). A topic left with no story keeps its row (its id may be in links) with
+    ``stories = 0`` and joins nothing again. Returns the topics made again."""
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
+    from framewatch.store import utcnow
+
+    stale = [r[0] for r in store.execute(
+        """SELECT t.id FROM topics t
+           LEFT JOIN (SELECT topic_id, count(*) AS n FROM story_topics GROUP BY topic_id) x
+             ON x.topic_id = t.id
+           WHERE t.model = ? AND (t.stories <> coalesce(x.n, 0) OR t.id IN (
+             SELECT topic_id FROM story_topics WHERE story_id IN (SELECT unnest(?))))
+           ORDER BY t.id""",
+        [model, sorted(stories)],
+    ).fetchall()]  # fmt: skip
+    if not stale:
+        return []
+    t = store.arrow(
+        """SELECT x.topic_id, s.first_seen, s.last_seen, s.centroid FROM story_topics x
+           JOIN stories s ON s.id = x.story_id WHERE x.topic_id IN (SELECT unnest(?))
+           ORDER BY x.topic_id, s.id""",
+        [stale],
+    )
+    held: dict[int, Topic] = {}
+    if t.num_rows:
+        cents = vectors_from_arrow(t.column("centroid"), len(t.column("centroid")[0]))
+        keys, firsts, lasts = (
+            t.column(c).to_pylist() for c in ("topic_id", "first_seen", "last_seen")
+        )
+        for i, k in enumerate(keys):
+            v = _unit(cents[i].astype(np.float64))
+            tp = held.get(k)
+            if tp is None:
+                held[k] = Topic(k, v, 1, firsts[i], lasts[i])
+            else:
+                tp.total, tp.stories = tp.total + v, tp.stories + 1
+                tp.first, tp.last = min(tp.first, firsts[i]), max(tp.last, lasts[i])
+    now = utcnow()
+    with store.transaction():
+        for k in stale:
+            tp = held.get(k)
+            if tp is None:
+                store.execute(
+                    "UPDATE topics SET stories = 0, updated_at = ? WHERE id = ?", [now, k]
+                )
+            else:
+                store.execute(
+                    "UPDATE topics SET first_seen = ?, last_seen = ?, stories = ?, centroid = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    [tp.first, tp.last, tp.stories, (tp.total / tp.stories).tolist(), now, k],
+                )
+        if held:
+            label_topics(store, sorted(held))
+    return stale
 
 
 def label_topics(store, topic_ids: list[int]) -> None:
