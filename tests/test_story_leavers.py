@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import Route, article_html, write_jsonl
 from typer.testing import CliRunner
 
@@ -207,19 +208,25 @@ def test_a_story_redone_after_a_leaver_has_the_centroid_a_store_without_it_has(t
         fresh.close()
 
 
-def test_topics_are_made_again_from_the_stories_they_keep(tmp_path):
-    """A topic follows its stories: one that lost an article is averaged from what it
-    keeps and labelled from it, and one whose only story was emptied joins nothing."""
+def test_topics_are_made_again_from_the_stories_they_keep(tmp_path, monkeypatch):
+    """A topic follows its stories, even when the run that changed them was killed before
+    the topics were redone: one that lost an article is averaged from what it keeps and
+    labelled from it; one whose only story was emptied keeps its id, and the next story
+    like it joins it (its links and ``topic:`` queries keep working)."""
+    from framewatch.analysis.stories import stage
+
     rows = [{"title": t, "text": f"{t} text.", "source": s, "published_at": f"2026-01-05T{h}:00:00Z"}
             for t, s, h in (("Harbour dredging approved", "Herald", "08"),
                             ("Subscribe to our newsletter", "Gazette", "09"),
-                            ("Orchard frost losses", "Post", "10"))]  # fmt: skip
+                            ("Orchard frost losses", "Post", "10"),
+                            ("Ferry timetable", "Courier", "11"))]  # fmt: skip
     store = open_store(tmp_path / "fw.duckdb")
     try:
         import_file(store, write_jsonl(tmp_path / "in.jsonl", rows))
         ids = dict(store.execute("SELECT title, id FROM articles").fetchall())
-        harbour, teaser, orchard = (ids[r["title"]] for r in rows)
-        vecs = {harbour: [1.0, 0, 0, 0], teaser: [0.8, 0.6, 0, 0], orchard: [0, 0, 0, 1.0]}
+        harbour, teaser, orchard, ferry = (ids[r["title"]] for r in rows)
+        e = np.eye(5)
+        vecs = {harbour: e[0], teaser: 0.8 * e[0] + 0.6 * e[1], orchard: e[3], ferry: e[4]}
         write_embeddings(store, "m", [(i,) for i in vecs], np.array([*vecs.values()], np.float32))
         assign_stories(store, AnalysisSettings(), "m")
 
@@ -230,28 +237,44 @@ def test_topics_are_made_again_from_the_stories_they_keep(tmp_path):
                 [aid],
             ).fetchone()[0]
 
-        harbour_topic, orchard_topic = topic_of(harbour), topic_of(orchard)
+        harbour_topic, orchard_topic, ferry_topic = map(topic_of, (harbour, orchard, ferry))
         assert topic_of(teaser) == harbour_topic
-        # The teaser's page and the orchard piece's page are read on a later try: new texts.
-        new = {teaser: [0, 0, 1.0, 0], orchard: [0, 0.1, 0, 0.995]}
+        # Three pages read on a later try: new texts. The orchard piece's is still about
+        # frost; the ferry's is about something else.
+        new = {teaser: e[2], orchard: 0.1 * e[1] + 0.995 * e[3], ferry: -e[4]}
         with store.transaction():
             for aid in new:
                 store.execute("UPDATE articles SET text = 'Page text.', content_hash = ? "
                               "WHERE id = ?", [str(aid), aid])  # fmt: skip
                 drop_text_derived(store, aid)
         write_embeddings(store, "m", [(i,) for i in new], np.array([*new.values()], np.float32))
-        assign_stories(store, AnalysisSettings(), "m")
+
+        def killed(*args):
+            raise RuntimeError("killed")
+
+        # killed once the stories are changed, before their labels and topics are redone
+        monkeypatch.setattr(stage, "refresh_stories", killed)
+        with pytest.raises(RuntimeError):
+            assign_stories(store, AnalysisSettings(), "m")
+        monkeypatch.undo()
+        assign_stories(store, AnalysisSettings(), "m")  # the next run: nothing to cluster
         topics = {k: (n, c, label) for k, n, c, label in
                   store.execute("SELECT id, stories, centroid, label FROM topics").fetchall()}  # fmt: skip
         n, centroid, label = topics[harbour_topic]
-        assert n == 1 and np.allclose(centroid, [1.0, 0, 0, 0], atol=1e-6)
+        assert n == 1 and np.allclose(centroid, e[0], atol=1e-6)
         assert "newsletter" not in label and "harbour" in label.lower()
-        # The orchard story was emptied and deleted: its topic holds nothing and is not
-        # joined again, though the article's new vector is close to its old centroid.
-        assert topics[orchard_topic][0] == 0 and topic_of(orchard) != orchard_topic
+        # The orchard story was emptied and deleted; the article's new story joins its topic,
+        # which becomes that story's alone (not averaged with the story that went).
+        assert topic_of(orchard) == orchard_topic
+        n, centroid, _ = topics[orchard_topic]
+        assert n == 1 and np.allclose(centroid, new[orchard] / np.linalg.norm(new[orchard]))
+        # The ferry's topic holds nothing now; its row, centroid and label stay.
+        assert topics[ferry_topic][0] == 0 and topic_of(ferry) != ferry_topic
+        assert np.allclose(topics[ferry_topic][1], e[4]) and "ferry" in topics[ferry_topic][2]
         held = store.execute(
             "SELECT x.topic_id, count(*) FROM story_topics x GROUP BY 1 ORDER BY 1"
         ).fetchall()
         assert held == sorted((k, n) for k, (n, _, _) in topics.items() if n)
+        assert store.execute("SELECT count(*) FROM topic_refresh").fetchone() == (0,)
     finally:
         store.close()

@@ -16,6 +16,7 @@ from datetime import timedelta
 import numpy as np
 
 from framewatch.analysis.stories.summary import StorySummary
+from framewatch.analysis.stories.topics import mark_topics
 
 
 def plan_merges(
@@ -114,6 +115,7 @@ def drop_stories(store, story_ids: list[int]) -> None:
     """Delete stories left with no members (merged away, or emptied when their one article's
     text was replaced). Their topics are made again from the stories they keep, at the end
     of the story stage (``topics.refresh_topics``)."""
+    mark_topics(store, story_ids)
     for table, key in (("story_topics", "story_id"), ("stories", "id")):
         store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [story_ids])
 
@@ -150,6 +152,7 @@ def recompute_stories(store, model: str, story_ids: list[int], now, relabel: boo
             [cent.tolist(), min(times[i] for i in idx), max(times[i] for i in idx), now, sid],
         )
     update_counts(store, story_ids)
+    mark_topics(store, story_ids)
 
 
 def plan_split(

@@ -29,7 +29,14 @@ def begin(store: Store) -> int:
                ON CONFLICT DO NOTHING"""
         )
         n = store.execute("SELECT count(*) FROM story_members").fetchone()[0]
-        for table in ("story_members", "story_topics", "topics", "story_splits", "stories"):
+        for table in (
+            "story_members",
+            "story_topics",
+            "topics",
+            "topic_refresh",
+            "story_splits",
+            "stories",
+        ):
             store.execute(f"DELETE FROM {table}")
         store.execute("DELETE FROM article_duplicates")  # found again, in the new order
         store.execute("DELETE FROM story_leavers")  # every article is clustered again anyway

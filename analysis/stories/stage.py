@@ -18,7 +18,7 @@ from framewatch.analysis.stories import leavers
 from framewatch.analysis.stories.clustering import Assignment, ClusterParams, OnlineClusterer
 from framewatch.analysis.stories.labels import refresh_stories
 from framewatch.analysis.stories.merge import merge_stories, split_stories
-from framewatch.analysis.stories.topics import assign_story_topics, refresh_topics
+from framewatch.analysis.stories.topics import assign_story_topics, mark_topics, refresh_topics
 from framewatch.config import AnalysisSettings
 from framewatch.store import Store, utcnow
 from framewatch.story_counts import update_counts
@@ -176,6 +176,7 @@ def assign_stories(
                     )
             touched = sorted(clusterer.touched | set(copied_into.values()))
             update_counts(store, touched)
+            mark_topics(store, touched)
         touched_all |= set(touched)
         clusterer.end_batch()
         assigned += len(ids)
@@ -190,7 +191,7 @@ def assign_stories(
         r[0] for r in store.execute("SELECT id FROM stories WHERE label IS NULL").fetchall()
     ]
     refresh_stories(store, sorted(touched_all | set(unlabeled)), model, settings)
-    refresh_topics(store, model, touched_all)
+    refresh_topics(store)
     assign_story_topics(store, settings, model)
     return assigned, created
 

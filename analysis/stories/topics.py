@@ -64,7 +64,7 @@ def assign_topics(
             best = Topic(next_new, np.zeros_like(v), 0, s.first, s.last)
             next_new -= 1
             i, sim = pool.add(best), 1.0
-        best.total = best.total + v
+        best.total = best.total + v if best.stories else v  # an emptied topic: v alone
         best.stories += 1
         best.first, best.last = min(best.first, s.first), max(best.last, s.last)
         pool.update(i)
@@ -106,7 +106,7 @@ class _Pool:
 
     def update(self, i: int) -> None:
         t, r = self.topics[i], self._row_of[i]
-        self._m[r] = _unit(t.total) if t.stories else 0.0
+        self._m[r] = _unit(t.total)
         self._last[r] = _seconds(t.last)
 
     def close_before(self, when: datetime) -> None:
@@ -151,7 +151,7 @@ def assign_story_topics(store, settings, model: str) -> int:
     window = timedelta(days=settings.topic_window_days)
     o = store.arrow(
         "SELECT id, stories, first_seen, last_seen, centroid FROM topics "
-        "WHERE model = ? AND stories > 0 AND last_seen >= ? ORDER BY id",
+        "WHERE model = ? AND last_seen >= ? ORDER BY id",
         [model, min(firsts) - window],
     )
     open_topics = []
@@ -161,7 +161,8 @@ def assign_story_topics(store, settings, model: str) -> int:
             zip(*(o.column(c).to_pylist() for c in ("id", "stories", "first_seen", "last_seen")),
                 strict=True)
         ):  # fmt: skip
-            open_topics.append(Topic(k, tc[i] * n, n, f, la))
+            # an emptied topic (no story left) is matched by its last centroid
+            open_topics.append(Topic(k, tc[i] * n if n else tc[i], n, f, la))
     topic_of, touched = assign_topics(
         stories, settings.topic_threshold, settings.topic_window_days, open_topics
     )
@@ -193,26 +194,34 @@ def assign_story_topics(store, settings, model: str) -> int:
     return len(topic_of)
 
 
-def refresh_topics(store, model: str, stories: Iterable[int] = ()) -> list[int]:
+def mark_topics(store, story_ids: Iterable[int]) -> None:
+    """Mark the topics of these stories, whose members changed, to be made again at the end
+    of the story stage; called in the transaction that changes the stories."""
+    store.execute(
+        "INSERT INTO topic_refresh SELECT DISTINCT topic_id FROM story_topics "
+        "WHERE story_id IN (SELECT unnest(?)) ON CONFLICT DO NOTHING",
+        [sorted(story_ids)],
+    )
+
+
+def refresh_topics(store) -> list[int]:
     """Topics made again from the stories they hold now: count, span, centroid, label.
 
-    Two kinds: the topics of ``stories`` (their members changed this run, so their centroid
-    and span moved), and topics that lost stories (merged away, or emptied when their
-    article's text was replaced), found by ``topics.stories`` no longer matching
-    ``story_topics`` (a story joins only through ``assign_story_topics``, which keeps the
-    two equal). A topic left with no story keeps its row (its id may be in links) with
-    ``stories = 0`` and joins nothing again. Returns the topics made again."""
+    Those marked by ``mark_topics`` (their stories grew, merged, split, left or were
+    emptied), of any model, and any whose ``stories`` does not match ``story_topics`` (a
+    store from before the marks). A topic left with no story keeps its row (its id may
+    be in links), its centroid and label, with ``stories = 0``; the next story like it
+    joins it, and the topic becomes that story's. Returns the topics made again."""
     from framewatch.analysis.embedding.vectors import vectors_from_arrow
     from framewatch.store import utcnow
 
     stale = [r[0] for r in store.execute(
-        """SELECT t.id FROM topics t
+        """SELECT topic_id FROM topic_refresh
+           UNION SELECT t.id FROM topics t
            LEFT JOIN (SELECT topic_id, count(*) AS n FROM story_topics GROUP BY topic_id) x
              ON x.topic_id = t.id
-           WHERE t.model = ? AND (t.stories <> coalesce(x.n, 0) OR t.id IN (
-             SELECT topic_id FROM story_topics WHERE story_id IN (SELECT unnest(?))))
-           ORDER BY t.id""",
-        [model, sorted(stories)],
+           WHERE t.stories <> coalesce(x.n, 0)
+           ORDER BY 1"""
     ).fetchall()]  # fmt: skip
     if not stale:
         return []
@@ -250,6 +259,7 @@ def refresh_topics(store, model: str, stories: Iterable[int] = ()) -> list[int]:
                     "updated_at = ? WHERE id = ?",
                     [tp.first, tp.last, tp.stories, (tp.total / tp.stories).tolist(), now, k],
                 )
+        store.execute("DELETE FROM topic_refresh WHERE topic_id IN (SELECT unnest(?))", [stale])
         if held:
             label_topics(store, sorted(held))
     return stale
@@ -269,7 +279,8 @@ def label_topics(store, topic_ids: list[int]) -> None:
         """SELECT string_agg(a.title, '. ') FROM story_topics x
            JOIN story_members m ON m.story_id = x.story_id JOIN articles a ON a.id = m.article_id
            WHERE x.topic_id NOT IN (SELECT unnest(?))
-             AND x.topic_id IN (SELECT id FROM topics ORDER BY last_seen DESC LIMIT 400)
+             AND x.topic_id IN (SELECT id FROM topics WHERE stories > 0
+                                ORDER BY last_seen DESC LIMIT 400)
            GROUP BY x.topic_id""",
         [topic_ids],
     ).fetchall()

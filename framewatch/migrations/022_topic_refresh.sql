@@ -1,0 +1,6 @@
+-- Topics whose stories changed (grew, merged, split, left, emptied): the end of the story
+-- stage makes them again from the stories they hold. Marked in the transaction that
+-- changes the story, so a run killed before the topics were redone leaves them marked.
+CREATE TABLE topic_refresh (
+    topic_id BIGINT PRIMARY KEY
+);
