@@ -4,6 +4,7 @@ moves to the story of its real text once the page is read, and its old story is 
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -276,5 +277,45 @@ def test_topics_are_made_again_from_the_stories_they_keep(tmp_path, monkeypatch)
         ).fetchall()
         assert held == sorted((k, n) for k, (n, _, _) in topics.items() if n)
         assert store.execute("SELECT count(*) FROM topic_refresh").fetchone() == (0,)
+        # Weeks later a story like the ferry's: it joins the emptied topic, which becomes its
+        # alone, span included.
+        later = {"title": "Ferry fares", "text": "Ferry fares rise.", "source": "Courier",
+                 "published_at": "2026-02-20T09:00:00Z"}  # fmt: skip
+        import_file(store, write_jsonl(tmp_path / "later.jsonl", [later]))
+        (fares,) = store.execute("SELECT id FROM articles WHERE title = 'Ferry fares'").fetchone()
+        write_embeddings(store, "m", [(fares,)], np.array([0.2 * e[2] + 0.98 * e[4]], np.float32))
+        assign_stories(store, AnalysisSettings(), "m")
+        assert topic_of(fares) == ferry_topic
+        n, first, last = store.execute(
+            "SELECT stories, first_seen, last_seen FROM topics WHERE id = ?", [ferry_topic]
+        ).fetchone()
+        assert (n, first, last) == (1, datetime(2026, 2, 20, 9), datetime(2026, 2, 20, 9))
+    finally:
+        store.close()
+
+
+def test_topics_of_two_models_of_other_sizes_are_redone_together(tmp_path):
+    """After a model switch without a recluster, a run may redo topics of both models: each
+    is averaged in its own model's space (a store upgraded to schema 22 redoes them all)."""
+    from framewatch.analysis.stories.topics import refresh_topics
+
+    titles = ("Harbour dredging", "Orchard frost", "Ferry fares", "Rail strike")
+    rows = [{"title": t, "text": f"{t}.", "source": "Herald", "published_at": "2026-01-05T08:00:00Z"}
+            for t in titles]  # fmt: skip
+    store = open_store(tmp_path / "fw.duckdb")
+    try:
+        import_file(store, write_jsonl(tmp_path / "in.jsonl", rows))
+        ids = [i for (i,) in store.execute("SELECT id FROM articles ORDER BY id").fetchall()]
+        # the first two clustered with the small model, the next two after the switch
+        for model, some, vecs in (("small", ids[:2], [[3.0, 4, 0], [0, 0, 2]]),
+                                  ("big", ids[2:], np.eye(5)[:2] * 2)):  # fmt: skip
+            write_embeddings(store, model, [(i,) for i in some], np.array(vecs, np.float32))
+            assign_stories(store, AnalysisSettings(), model)
+        store.execute("INSERT INTO topic_refresh SELECT id FROM topics")
+        assert len(refresh_topics(store)) == 4
+        got = sorted((m, tuple(np.round(c, 6))) for m, c in
+                     store.execute("SELECT model, centroid FROM topics").fetchall())  # fmt: skip
+        assert got == [("big", (0, 1, 0, 0, 0)), ("big", (1, 0, 0, 0, 0)),
+                       ("small", (0, 0, 1)), ("small", (0.6, 0.8, 0))]  # fmt: skip
     finally:
         store.close()

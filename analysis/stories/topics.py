@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from framewatch.analysis.stories.summary import StorySummary
 
@@ -64,9 +66,12 @@ def assign_topics(
             best = Topic(next_new, np.zeros_like(v), 0, s.first, s.last)
             next_new -= 1
             i, sim = pool.add(best), 1.0
-        best.total = best.total + v if best.stories else v  # an emptied topic: v alone
+        if best.stories:
+            best.total = best.total + v
+            best.first, best.last = min(best.first, s.first), max(best.last, s.last)
+        else:  # a new topic, or one whose stories all went: this story's alone
+            best.total, best.first, best.last = v, s.first, s.last
         best.stories += 1
-        best.first, best.last = min(best.first, s.first), max(best.last, s.last)
         pool.update(i)
         touched[best.key] = best
         out[s.key] = (best.key, round(sim, 6))
@@ -212,7 +217,7 @@ def refresh_topics(store) -> list[int]:
     store from before the marks). A topic left with no story keeps its row (its id may
     be in links), its centroid and label, with ``stories = 0``; the next story like it
     joins it, and the topic becomes that story's. Returns the topics made again."""
-    from framewatch.analysis.embedding.vectors import vectors_from_arrow
+    from framewatch.analysis.embedding.vectors import to_arrow_lists
     from framewatch.store import utcnow
 
     stale = [r[0] for r in store.execute(
@@ -225,44 +230,67 @@ def refresh_topics(store) -> list[int]:
     ).fetchall()]  # fmt: skip
     if not stale:
         return []
-    t = store.arrow(
-        """SELECT x.topic_id, s.first_seen, s.last_seen, s.centroid FROM story_topics x
+    spans = store.execute(
+        """SELECT x.topic_id, count(*), min(s.first_seen), max(s.last_seen) FROM story_topics x
            JOIN stories s ON s.id = x.story_id WHERE x.topic_id IN (SELECT unnest(?))
-           ORDER BY x.topic_id, s.id""",
+           GROUP BY x.topic_id ORDER BY x.topic_id""",
         [stale],
-    )
-    held: dict[int, Topic] = {}
-    if t.num_rows:
-        cents = vectors_from_arrow(t.column("centroid"), len(t.column("centroid")[0]))
-        keys, firsts, lasts = (
-            t.column(c).to_pylist() for c in ("topic_id", "first_seen", "last_seen")
-        )
-        for i, k in enumerate(keys):
-            v = _unit(cents[i].astype(np.float64))
-            tp = held.get(k)
-            if tp is None:
-                held[k] = Topic(k, v, 1, firsts[i], lasts[i])
-            else:
-                tp.total, tp.stories = tp.total + v, tp.stories + 1
-                tp.first, tp.last = min(tp.first, firsts[i]), max(tp.last, lasts[i])
+    ).fetchall()
+    means = _mean_units(store.arrow(
+        """SELECT x.topic_id, s.centroid FROM story_topics x JOIN stories s ON s.id = x.story_id
+           WHERE x.topic_id IN (SELECT unnest(?)) ORDER BY x.topic_id, s.id""",
+        [stale],
+    ))  # fmt: skip
+    empty = sorted(set(stale) - set(means))
     now = utcnow()
     with store.transaction():
-        for k in stale:
-            tp = held.get(k)
-            if tp is None:
+        if empty:
+            store.execute(
+                "UPDATE topics SET stories = 0, updated_at = ? WHERE id IN (SELECT unnest(?))",
+                [now, empty],
+            )
+        for dim in sorted({len(v) for v in means.values()}):  # one per model's vector size
+            rows = [r for r in spans if len(means[r[0]]) == dim]
+            table = pa.table({
+                "id": pa.array([r[0] for r in rows], pa.int64()),
+                "stories": pa.array([r[1] for r in rows], pa.int64()),
+                "first_seen": pa.array([r[2] for r in rows], pa.timestamp("us")),
+                "last_seen": pa.array([r[3] for r in rows], pa.timestamp("us")),
+                "centroid": to_arrow_lists(np.stack([means[r[0]] for r in rows])),
+            })  # fmt: skip
+            with store.registered("topic_updates", table):
                 store.execute(
-                    "UPDATE topics SET stories = 0, updated_at = ? WHERE id = ?", [now, k]
-                )
-            else:
-                store.execute(
-                    "UPDATE topics SET first_seen = ?, last_seen = ?, stories = ?, centroid = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    [tp.first, tp.last, tp.stories, (tp.total / tp.stories).tolist(), now, k],
+                    "UPDATE topics SET first_seen = u.first_seen, last_seen = u.last_seen, "
+                    "stories = u.stories, centroid = u.centroid, updated_at = ? "
+                    "FROM topic_updates u WHERE topics.id = u.id",
+                    [now],
                 )
         store.execute("DELETE FROM topic_refresh WHERE topic_id IN (SELECT unnest(?))", [stale])
-        if held:
-            label_topics(store, sorted(held))
+        if means:
+            label_topics(store, sorted(means))
     return stale
+
+
+def _mean_units(t: pa.Table) -> dict[int, np.ndarray]:
+    """Each topic's mean of its stories' unit centroids, from (topic_id, centroid) rows in
+    order; topics of models with other vector sizes are averaged apart."""
+    from framewatch.analysis.embedding.vectors import vectors_from_arrow
+
+    if t.num_rows == 0:
+        return {}
+    keys = t.column("topic_id").to_numpy()
+    sizes = pc.list_value_length(t.column("centroid")).to_numpy()
+    out: dict[int, np.ndarray] = {}
+    for dim in np.unique(sizes):
+        rows = np.flatnonzero(sizes == dim)
+        v = vectors_from_arrow(t.column("centroid").take(rows), int(dim)).astype(np.float64)
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        ks, which = np.unique(keys[rows], return_inverse=True)
+        sums = np.zeros((len(ks), int(dim)))
+        np.add.at(sums, which, v)
+        counts = np.bincount(which)
+        out.update({int(k): sums[j] / counts[j] for j, k in enumerate(ks)})
+    return out
 
 
 def label_topics(store, topic_ids: list[int]) -> None:

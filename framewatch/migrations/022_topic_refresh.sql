@@ -4,3 +4,6 @@
 CREATE TABLE topic_refresh (
     topic_id BIGINT PRIMARY KEY
 );
+-- Until now a topic kept the span and centroid its stories had when they joined: every
+-- topic is redone once, by the next story stage.
+INSERT INTO topic_refresh SELECT id FROM topics;
