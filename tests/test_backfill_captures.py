@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pytest
 from conftest import article_html
-from test_backfill_repeats import PARAS, SITE, counts, story
+from test_backfill_repeats import PARAS, SITE, counts, kill_after, story
 from typer.testing import CliRunner
 
 from framewatch.cli import app
@@ -56,22 +56,6 @@ def articles(db: Path) -> list[tuple]:
         ).fetchall()
     finally:
         con.close()
-
-
-def kill_after(monkeypatch, n: int) -> None:
-    """Kill the next backfill once its n-th partition is in the store, before its marker;
-    ``monkeypatch.undo()`` lets the run after it load as usual."""
-    from framewatch.backfill import load
-
-    real, calls = load.Loader.load, []
-
-    def killed(self, table):
-        real(self, table)
-        calls.append(1)
-        if len(calls) == n:
-            raise RuntimeError("killed")
-
-    monkeypatch.setattr(load.Loader, "load", killed)
 
 
 # --- a page the crawler cut short -------------------------------------------------------
@@ -297,25 +281,15 @@ def test_a_killed_backfill_resumes_to_the_full_capture(tmp_path, monkeypatch):
     """Killed right after the full capture replaced the stub, before that partition was
     marked loaded; and killed after the stub alone was loaded: both resume to the store
     an unbroken run gives."""
-    from framewatch.backfill import load
 
     src = warc(tmp_path / "crawl.warc.gz", STUB_FIRST)
     reference = check_stub_first(tmp_path / "ref.duckdb",
                                  backfill(tmp_path / "ref.duckdb", src, "--partition-size", "2"))  # fmt: skip
-    real = load.Loader.load
     for n, db in ((2, tmp_path / "a.duckdb"), (1, tmp_path / "b.duckdb")):
-        calls = []
-
-        def killed(self, table, n=n, calls=calls):
-            real(self, table)
-            calls.append(1)
-            if len(calls) == n:  # partition n-1 is in the store, but not marked loaded
-                raise RuntimeError("killed")
-
-        monkeypatch.setattr(load.Loader, "load", killed)
+        calls = kill_after(monkeypatch, n)  # partition n-1 is in the store, but not marked loaded
         first = backfill(db, src, "--partition-size", "2")
         assert first.exit_code != 0 and len(calls) == n, first.output
-        monkeypatch.setattr(load.Loader, "load", real)
+        monkeypatch.undo()
         check_stub_first(db, backfill(db, src, "--partition-size", "2"), reference, whole=False)
 
 
@@ -392,21 +366,12 @@ def test_a_resumed_run_does_not_store_a_replaced_stub_again(tmp_path, monkeypatc
     """Killed after the partition in which A's full capture replaced its stub went in,
     before its marker: loaded again, the stub (whose canonical URL is free again, the
     row moved to the full page's) is not stored as a second article of A."""
-    from framewatch.backfill import load
 
     src = warc(tmp_path / "crawl.warc.gz", MOVED)
-    real = load.Loader.load
-    calls = []
-
-    def killed(self, table):
-        real(self, table)
-        calls.append(1)
-        raise RuntimeError("killed")
-
     db = tmp_path / "fw.duckdb"
-    monkeypatch.setattr(load.Loader, "load", killed)
+    calls = kill_after(monkeypatch, 1)
     assert backfill(db, src, "--partition-size", "2").exit_code != 0 and calls == [1]
-    monkeypatch.setattr(load.Loader, "load", real)
+    monkeypatch.undo()
     res = backfill(db, src, "--partition-size", "2")
     assert res.exit_code == 0, res.output
     assert summary(db) == MOVED_WANT

@@ -6,7 +6,7 @@ would share the machine's two cores.
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -19,6 +19,8 @@ import pytest
 from conftest import free_port, write_jsonl
 from test_backfill import _wait_for, cli_backfill, results, sample_pages, sample_rows, write_warc
 from test_backfill_captures import STUB_FIRST, backfill, check_stub_first, warc
+
+from framewatch.pipeline.children import die_with_parent
 
 
 def test_ray_engine_without_the_scale_extra_says_what_to_install(tmp_path, monkeypatch):
@@ -53,13 +55,6 @@ def _ray_processes(marker: str) -> list[str]:
     return found
 
 
-def _dies_with_its_parent() -> None:
-    """In the Ray head's process, before it starts: SIGTERM when the test process dies. A
-    crashed xdist worker runs no teardown, and its cluster outlived it; the head's
-    reaper takes the cluster down with the head."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A real local Ray cluster (head node on loopback, 2 CPUs) stopped after the tests.
@@ -82,7 +77,9 @@ def ray_cluster():
          f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
          f"--temp-dir={tmp}", "--object-store-memory=200000000", "--disable-usage-stats"],
         stdout=(Path(tmp) / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=_dies_with_its_parent,
+        # SIGTERM when this test process dies: a crashed xdist worker runs no teardown, and
+        # its cluster outlived it; the head's reaper takes the cluster down with the head
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
     )  # fmt: skip
     try:
         log = Path(tmp) / "head.log"

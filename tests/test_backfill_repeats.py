@@ -23,6 +23,26 @@ from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
 runner = CliRunner()
+
+
+def kill_after(monkeypatch, n: int) -> list[int]:
+    """Kill the next backfill once its n-th partition is in the store, before its marker;
+    ``monkeypatch.undo()`` lets the run after it load as usual. Returns the partitions
+    loaded so far, one entry each."""
+    from framewatch.backfill import load
+
+    real, calls = load.Loader.load, []
+
+    def killed(self, table):
+        real(self, table)
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(load.Loader, "load", killed)
+    return calls
+
+
 SITE = "https://gazette.example"
 SHELL = (  # a client-rendered page captured before it rendered: no main text at all
     "<!DOCTYPE html><html lang=en><head><title>Loading…</title></head><body>"
@@ -120,23 +140,13 @@ def test_the_first_capture_with_an_article_is_stored(tmp_path, size):
 def test_a_killed_backfill_resumes_with_each_address_once(tmp_path, monkeypatch):
     """Killed after loading A's and C's first good captures (before marking the last of
     them loaded): the resumed run stores neither address again."""
-    from framewatch.backfill import load
-
     db = tmp_path / "fw.duckdb"
     src = warc(tmp_path / "crawl.warc.gz", CAPTURES)
     args = ["--db", str(db), "backfill", str(src), "--partition-size", "1"]
-    real, calls = load.Loader.load, []
-
-    def killed_after_four(self, table):
-        real(self, table)
-        calls.append(1)
-        if len(calls) == 4:  # partition 3 (A's good capture) is in, but not marked
-            raise RuntimeError("killed")
-
-    monkeypatch.setattr(load.Loader, "load", killed_after_four)
+    calls = kill_after(monkeypatch, 4)  # partition 3 (A's good capture) is in, but not marked
     first = runner.invoke(app, args)
     assert first.exit_code != 0 and len(calls) == 4, first.output
-    monkeypatch.setattr(load.Loader, "load", real)
+    monkeypatch.undo()
     res = runner.invoke(app, args)
     assert res.exit_code == 3, res.output
     assert stored(db) == WANT

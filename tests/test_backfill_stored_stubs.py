@@ -25,7 +25,7 @@ from test_backfill_captures import (
     runner,
     warc,
 )
-from test_backfill_repeats import story
+from test_backfill_repeats import kill_after, story
 
 from framewatch.dashboards.queries import topics
 
@@ -123,7 +123,6 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
     capture. The stub gives way as one stored by the backfill itself does: the same id
     and URL with the full text, its vector, framing and search entry made from that text;
     alike with any partitioning and after a killed run."""
-    from framewatch.backfill import load
 
     crawled, url, aid = crawled_stub(tmp_path, http_server, settings)
     assert found(crawled, "deliver") == ["Port strike"]  # the wall's words
@@ -190,17 +189,9 @@ def test_a_full_capture_replaces_a_stub_the_crawler_stored(
 
     # killed after the full capture's partition went in, before it was marked loaded
     db = copy_store(crawled, tmp_path / "resumed.duckdb")
-    real, calls = load.Loader.load, []
-
-    def killed(self, table):
-        real(self, table)
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-
-    monkeypatch.setattr(load.Loader, "load", killed)
+    calls = kill_after(monkeypatch, 2)
     assert backfill(db, src, "--partition-size", "1").exit_code != 0 and len(calls) == 2
-    monkeypatch.setattr(load.Loader, "load", real)
+    monkeypatch.undo()
     res = backfill(db, src, "--partition-size", "1")
     assert res.exit_code == 0, res.output
     check(db)
